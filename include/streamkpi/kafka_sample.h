@@ -1,0 +1,105 @@
+/* kafka_sample.h: what one cycle saw of one cluster.
+ *
+ * The Kafka source builds a sample per cycle; the raw-metric mapper
+ * (kafka_metrics) and the KPI engines read it.  It is immutable once
+ * published and freed by whoever holds the last reference.
+ *
+ * Topics are sorted by name and each topic's partitions by id, with
+ * parts[i].id == i when the metadata was complete, so lookups are a binary
+ * search plus an index.  Offsets unknown to this cycle are -1 (a failed
+ * leader's partitions), and such partitions export no offset series.
+ */
+#ifndef STREAMKPI_KAFKA_SAMPLE_H
+#define STREAMKPI_KAFKA_SAMPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct skpi_kbroker {
+  int32_t id;
+  char *host;
+  int port;
+  char *rack; /* NULL when unset */
+} skpi_kbroker;
+
+typedef struct skpi_kpartition {
+  int32_t id;
+  int32_t leader; /* -1 when none (offline) */
+  int32_t *replicas;
+  int nreplicas;
+  int32_t *isrs;
+  int nisrs;
+  int err;      /* rd_kafka_resp_err_t from metadata, 0 = fine */
+  int64_t low;  /* oldest offset, -1 unknown */
+  int64_t high; /* high watermark (read_uncommitted), -1 unknown */
+} skpi_kpartition;
+
+typedef struct skpi_ktopic {
+  char *name;
+  int internal; /* __consumer_offsets, __transaction_state, names starting "__" */
+  skpi_kpartition *parts;
+  int nparts;
+} skpi_ktopic;
+
+typedef struct skpi_kcommit {
+  int32_t topic; /* index into sample->topics, -1 when the topic is unknown */
+  int32_t partition;
+  int64_t offset; /* committed offset (>= 0) */
+} skpi_kcommit;
+
+typedef struct skpi_kgroup {
+  char *id;
+  char *state;         /* "Stable", "Empty", "PreparingRebalance", "Dead", ... */
+  char *protocol_type; /* "consumer", "connect", "" */
+  int nmembers;
+  int err;             /* non-zero when describe or offsets failed for it */
+  skpi_kcommit *commits; /* sorted by (topic, partition) */
+  size_t ncommits;
+} skpi_kgroup;
+
+/* Requests sent during the cycle, by kind. */
+typedef struct skpi_kreqs {
+  unsigned metadata;
+  unsigned list_offsets;
+  unsigned list_groups;
+  unsigned describe_groups;
+  unsigned offset_fetch;
+} skpi_kreqs;
+
+typedef struct skpi_ksample {
+  char *cluster;
+  double time;       /* unix seconds at the end of the cycle */
+  double duration_s; /* wall time of the cycle */
+  int32_t controller; /* -1 unknown */
+  skpi_kbroker *brokers; /* sorted by id */
+  size_t nbrokers;
+  skpi_ktopic *topics;   /* sorted by name */
+  size_t ntopics;
+  skpi_kgroup *groups;   /* sorted by id */
+  size_t ngroups;
+  int groups_ok;         /* 0 when group listing failed this cycle */
+  skpi_kreqs reqs;
+  uint64_t lag_clamped;  /* commits above the high watermark this cycle */
+  int refcnt;            /* managed by ref/unref */
+} skpi_ksample;
+
+/* Reference counting (atomic).  unref frees on the last reference. */
+void skpi_ksample_ref(skpi_ksample *s);
+void skpi_ksample_unref(skpi_ksample *s);
+
+/* Frees everything a sample owns and the sample itself (refcount ignored):
+ * for builders that abandon a sample. */
+void skpi_ksample_free(skpi_ksample *s);
+
+/* Sorts topics/partitions/groups/commits as described above and resolves
+ * nothing else; builders call it once before publishing. */
+void skpi_ksample_sort(skpi_ksample *s);
+
+/* Finds a topic by name (binary search), or NULL. */
+const skpi_ktopic *skpi_ksample_topic(const skpi_ksample *s, const char *name);
+
+/* Finds a partition, or NULL. */
+const skpi_kpartition *skpi_ksample_partition(const skpi_ksample *s, const char *topic,
+                                              int32_t partition);
+
+#endif

@@ -1,0 +1,35 @@
+/* kafka_source.h: one background thread per cluster that samples it.
+ *
+ * Each cycle: metadata for all topics (one request); low and high watermarks
+ * through rd_kafka_offsets_for_times, planned by kafka_plan (per leader,
+ * chunked, read_uncommitted handle); consumer groups through
+ * ListConsumerGroups, DescribeConsumerGroups and ListConsumerGroupOffsets,
+ * issued asynchronously with at most max_inflight in flight.  The cycle's
+ * skpi_ksample goes to every observer, then its metric set is published in
+ * the registry slot (cluster, "kafka").
+ */
+#ifndef STREAMKPI_KAFKA_SOURCE_H
+#define STREAMKPI_KAFKA_SOURCE_H
+
+#include "streamkpi/config.h"
+#include "streamkpi/kafka_sample.h"
+#include "streamkpi/registry.h"
+
+typedef struct skpi_kafka_source skpi_kafka_source;
+
+/* Called on the source thread after each successful cycle.  The sample is
+ * valid during the call; take a reference to keep it. */
+typedef void (*skpi_ksample_observer)(const skpi_ksample *s, void *user);
+
+/* Starts the thread.  cfg must outlive the source.  Returns NULL (and logs)
+ * when the librdkafka handle cannot be created (e.g. a bad property). */
+skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_registry *reg);
+
+/* Adds an observer; call before the first cycle completes (right after
+ * start is fine: observers added later just miss earlier cycles). */
+void skpi_kafka_source_observe(skpi_kafka_source *src, skpi_ksample_observer fn, void *user);
+
+/* Asks the thread to stop, joins it, frees everything. */
+void skpi_kafka_source_stop(skpi_kafka_source *src);
+
+#endif

@@ -1,0 +1,64 @@
+/* web.h: the HTTP face (libmicrohttpd).
+ *
+ * Built-in routes: GET <telemetry_path> (0.0.4 text, OpenMetrics when Accept
+ * asks, gzip when Accept-Encoding allows), GET /healthz, GET /ready (200 when
+ * every ready-source has a fresh success, else 503), GET / (landing page).
+ * Other modules add routes with skpi_web_route before skpi_web_start.
+ * Unknown paths get 404, a known path with another method 405 with Allow.
+ * Handlers run on the server's threads: they must only read ready data.
+ */
+#ifndef STREAMKPI_WEB_H
+#define STREAMKPI_WEB_H
+
+#include <stddef.h>
+
+#include "streamkpi/buf.h"
+#include "streamkpi/err.h"
+#include "streamkpi/registry.h"
+
+typedef struct skpi_web skpi_web;
+
+typedef struct skpi_web_opts {
+  const char *listen_address; /* "[host]:port", ":port", "host:port" */
+  const char *telemetry_path; /* "/metrics" */
+  double ready_max_age_s;     /* a success older than this is not ready */
+  unsigned connection_timeout_s; /* default 30 when 0 */
+  unsigned connection_limit;     /* default 256 when 0 */
+  unsigned per_ip_limit;         /* default 64 when 0 */
+  unsigned threads;              /* default 2 when 0 */
+} skpi_web_opts;
+
+typedef struct skpi_web_req {
+  const char *method;
+  const char *path;
+  const char *query;         /* raw query string after '?', or NULL */
+  const char *authorization; /* Authorization header or NULL */
+  const char *body;          /* NULL when empty */
+  size_t body_len;
+} skpi_web_req;
+
+typedef struct skpi_web_resp {
+  int status;               /* default 200 */
+  const char *content_type; /* static string; default application/json */
+  skpi_buf body;            /* initialised by the server (cap 64 MiB) */
+} skpi_web_resp;
+
+typedef void (*skpi_web_handler)(const skpi_web_req *req, skpi_web_resp *resp, void *user);
+
+/* Creates the server (not listening yet).  NULL with errbuf set on bad
+ * options. */
+skpi_web *skpi_web_new(const skpi_web_opts *opts, skpi_registry *reg, char *errbuf,
+                       size_t errlen);
+
+/* Adds a route.  A request body larger than max_body gets 413 before the
+ * handler runs.  Call before skpi_web_start. */
+skpi_err skpi_web_route(skpi_web *w, const char *method, const char *path, size_t max_body,
+                        skpi_web_handler fn, void *user);
+
+/* Starts listening.  Fails (errbuf set) when the address cannot be bound. */
+skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen);
+
+/* Stops and frees. */
+void skpi_web_free(skpi_web *w);
+
+#endif

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what streamkpi's build, tests, demo and bench need on a Debian
+# bookworm machine, and only what is missing.  Idempotent; fast when all is
+# there.  Kafka comes as the official jars from Maven Central (cached in
+# ~/.m2), copied to build/kafka/libs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS=(build-essential pkg-config librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev
+  libjansson-dev libcmocka-dev libyaml-dev zlib1g-dev kcat prometheus prometheus-alertmanager
+  wrk curl maven openjdk-17-jre-headless chromium python3)
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+# A JDK of 17 or newer from elsewhere on the machine is fine too.
+if command -v java >/dev/null 2>&1; then
+  tmp=(); for p in "${missing[@]}"; do [ "$p" = openjdk-17-jre-headless ] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+if command -v mvn >/dev/null 2>&1; then
+  tmp=(); for p in "${missing[@]+"${missing[@]}"}"; do [ "$p" = maven ] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import pytest' 2>/dev/null; then
+  echo "deps: installing pytest"
+  python3 -m pip install -q pytest 2>/dev/null || python3 -m pip install -q --break-system-packages pytest
+fi
+
+KLIBS=build/kafka/libs
+if [ ! -f "$KLIBS/.complete" ] || [ tests/kafka/pom.xml -nt "$KLIBS/.complete" ]; then
+  echo "deps: fetching Apache Kafka jars with mvn"
+  rm -rf "$KLIBS"; mkdir -p "$KLIBS"
+  mvn -q -B -f tests/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory="$PWD/$KLIBS" >/dev/null
+  touch "$KLIBS/.complete"
+fi
