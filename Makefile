@@ -50,9 +50,15 @@ build/streamkpi_exporter: $(REL_OBJS) build/rel/exporter/main.o
 build/san/streamkpi_exporter: $(SAN_OBJS) build/san/exporter/main.o
 	$(CC) $(CFLAGS_SAN) -o $@ $^ $(LIBS)
 
-build/san/unit/%: tests/unit/%.c $(SAN_OBJS) $(wildcard tests/unit/*.h)
+# Unit tests link against an archive, so a test pulls in only the modules it
+# uses.
+build/san/libstreamkpi.a: $(SAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/san/unit/%: tests/unit/%.c build/san/libstreamkpi.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_SAN) -Itests/unit -o $@ $< $(SAN_OBJS) $(LIBS) -lcmocka
+	$(CC) $(CFLAGS_SAN) -Itests/unit -o $@ $< build/san/libstreamkpi.a $(LIBS) -lcmocka
 
 build/tools/%: tests/tools/%.c $(HDRS)
 	@mkdir -p $(dir $@)
