@@ -193,6 +193,13 @@ static void child_path(const yctx *y, char *dst, size_t dlen) {
     pathf(dst, dlen, "%s[%zu]", f->path, json_array_size(f->node));
 }
 
+/* Line to report for the child about to be added: its key's line inside a
+ * mapping, else where the child starts. */
+static int child_line(const yctx *y, int line) {
+  const frame *f = y->depth ? &y->st[y->depth - 1] : NULL;
+  return f && json_is_object(f->node) && f->key ? f->key_line : line;
+}
+
 /* Adds node (reference stolen) as the next child of the top frame. */
 static skpi_err yadd(yctx *y, json_t *node, int line, int flags) {
   int at = line;
@@ -228,9 +235,9 @@ static skpi_err on_scalar(yctx *y, const yaml_event_t *ev, int line) {
   char path[256];
   child_path(y, path, sizeof(path));
   if(ev->data.scalar.anchor)
-    return yfail(y, line, path, "YAML anchors are not supported");
+    return yfail(y, child_line(y, line), path, "YAML anchors are not supported");
   if(memchr(v, '\0', n))
-    return yfail(y, line, path, "NUL byte in value");
+    return yfail(y, child_line(y, line), path, "NUL byte in value");
   frame *f = y->depth ? &y->st[y->depth - 1] : NULL;
   if(f && json_is_object(f->node) && !f->key) {
     /* A mapping key. */
@@ -257,7 +264,7 @@ static skpi_err on_start(yctx *y, const yaml_event_t *ev, int line, int is_map) 
       is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
   child_path(y, path, sizeof(path));
   if(anchor)
-    return yfail(y, line, path, "YAML anchors are not supported");
+    return yfail(y, child_line(y, line), path, "YAML anchors are not supported");
   if(y->depth > 0) {
     frame *f = &y->st[y->depth - 1];
     if(json_is_object(f->node) && !f->key)
@@ -265,7 +272,8 @@ static skpi_err on_start(yctx *y, const yaml_event_t *ev, int line, int is_map) 
                    is_map ? "mappings" : "lists");
   }
   if(y->depth >= SKPI_CONFIG_MAX_DEPTH)
-    return yfail(y, line, path, "nested deeper than %d levels", SKPI_CONFIG_MAX_DEPTH);
+    return yfail(y, child_line(y, line), path, "nested deeper than %d levels",
+                 SKPI_CONFIG_MAX_DEPTH);
   json_t *node = is_map ? json_object() : json_array();
   if(!node)
     return SKPI_ENOMEM;
@@ -314,7 +322,7 @@ static skpi_err yaml_to_json(const char *file, const char *text, size_t len, lin
     case YAML_ALIAS_EVENT: {
       char path[256];
       child_path(&y, path, sizeof(path));
-      rc = yfail(&y, line, path, "YAML aliases are not supported");
+      rc = yfail(&y, child_line(&y, line), path, "YAML aliases are not supported");
       break;
     }
     case YAML_SCALAR_EVENT: rc = on_scalar(&y, &ev, line); break;
@@ -363,20 +371,24 @@ int skpi_parse_duration(const char *s, double *out) {
     return -1;
   while(*p) {
     double v = 0, scale = 1;
-    int digits = 0;
+    int digits = 0, frac = 0;
     while(isdigit((unsigned char)*p) && digits < 40) {
       v = v * 10 + (*p++ - '0');
       digits++;
     }
+    if(!digits)
+      return -1;
     if(*p == '.') {
       p++;
-      while(isdigit((unsigned char)*p) && digits < 40) {
+      while(isdigit((unsigned char)*p) && frac < 40) {
         scale /= 10;
         v += (*p++ - '0') * scale;
-        digits++;
+        frac++;
       }
+      if(!frac)
+        return -1;
     }
-    if(!digits || isdigit((unsigned char)*p))
+    if(isdigit((unsigned char)*p))
       return -1;
     if(!*p && parts == 0) {
       total = v; /* a plain number of seconds */
