@@ -120,6 +120,15 @@ static void help_escaping(void **state) {
   assert_string_equal(s, "# HELP h a \\\\ b\\nc \\\"d\\\"\n# TYPE h counter\nh_total 3\n# EOF\n");
   free(s);
   skpi_mset_unref(m);
+  /* invalid UTF-8 in help is repaired, valid UTF-8 kept */
+  m = skpi_mset_new();
+  f = skpi_mset_family(m, "u", SKPI_MT_GAUGE, "caf\xc3\xa9 \xed\xa0\x80 \xc0\xaf");
+  assert_int_equal(skpi_mset_add(m, f, 1), SKPI_OK);
+  s = render1(m, SKPI_FMT_TEXT);
+  assert_string_equal(s, "# HELP u caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+                         "\xef\xbf\xbd\xef\xbf\xbd\n# TYPE u gauge\nu 1\n");
+  free(s);
+  skpi_mset_unref(m);
 }
 
 /* Two sets declare families in different orders: every family comes out
