@@ -603,8 +603,9 @@ static void step(skpi_http_source *s, int wait_ms) {
       continue;
     CURL *e = msg->easy_handle;
     CURLcode res = msg->data.result; /* msg dies with remove_handle */
-    target *t = NULL;
-    curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&t);
+    char *priv = NULL;
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+    target *t = (target *)(void *)priv;
     curl_multi_remove_handle(s->multi, e);
     if(t) {
       t->busy = 0;

@@ -36,6 +36,7 @@
 static atomic_int g_stop;           /* releases the hanging handler */
 static atomic_ullong g_big_served;  /* bytes the 50 MB handler produced */
 static atomic_int g_success, g_verr, g_err; /* counters the good target exposes */
+static const char *_Atomic g_dyn_body;      /* what /dyn/... answers */
 
 /* Recorded shape of Kafka Connect's GET /connectors?expand=status (3.x),
  * trimmed to two connectors; fields we do not read are kept on purpose. */
@@ -151,6 +152,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     return reply(c, 200, subjects_body, "application/json");
   if(strcmp(url, "/srbad/subjects") == 0)
     return reply(c, 200, "[\"a\", 1]", "application/json");
+  if(strcmp(url, "/dyn/subjects") == 0 || strcmp(url, "/dyn/connectors") == 0)
+    return reply(c, 200, atomic_load(&g_dyn_body), "application/json");
   if(strcmp(url, "/badconnect/connectors") == 0)
     return reply(c, 200, "{\"x\":{\"name\":\"x\"}}", "application/json"); /* no status */
   if(strcmp(url, "/connect/connectors") == 0) {
@@ -432,6 +435,70 @@ static void thread_scrapes_on_interval(void **state) {
   skpi_http_source_free(s);
 }
 
+/* Scrapes body once as kind and returns whether the target ended up up;
+ * *parse_errors gets the parse error count so far. */
+static int scrape_body(skpi_http_source *s, const char *name, const char *body,
+                       unsigned long *parse_errors) {
+  atomic_store(&g_dyn_body, body);
+  assert_int_equal(skpi_http_source_run_once(s), SKPI_OK);
+  skpi_target_status st;
+  assert_int_equal(skpi_http_source_status(s, name, &st), SKPI_OK);
+  *parse_errors = st.errors[R_PARSE];
+  return st.up;
+}
+
+static void json_garbage_is_parse_error(void **state) {
+  fixture *f = *state;
+  char url[2][128];
+  skpi_target_cfg t[2];
+  target(&t[0], url[0], 128, f, "sr", "/dyn", SKPI_TARGET_SCHEMA_REGISTRY);
+  target(&t[1], url[1], 128, f, "connect", "/dyn", SKPI_TARGET_CONNECT);
+  static char deep[4001];
+  memset(deep, '[', 4000);
+  static const char *const sr_bad[] = {"{}", "[1]", "[\"a\"] x", "null", "[", "",
+                                       "[\"a\",[\"b\"]]", "\"orders-value\""};
+  static const char *const connect_bad[] = {"[]", "{\"a\":1}", "{\"a\":{\"status\":5}}",
+                                            "nope", "{\"a\":{\"status\":{}}", "7"};
+  skpi_http_source *s = NULL;
+  unsigned long perr = 0, before = 0;
+  assert_int_equal(skpi_http_source_new(NULL, &t[0], 1, &s, NULL, 0), SKPI_OK);
+  for(size_t i = 0; i < sizeof(sr_bad) / sizeof(sr_bad[0]) + 1; i++) {
+    const char *b = i < sizeof(sr_bad) / sizeof(sr_bad[0]) ? sr_bad[i] : deep;
+    if(scrape_body(s, "sr", b, &perr))
+      fail_msg("schema registry body %zu accepted", i);
+    assert_int_equal(perr, before + 1);
+    before = perr;
+  }
+  /* Still usable afterwards; an empty list is valid. */
+  assert_int_equal(scrape_body(s, "sr", "[]", &perr), 1);
+  size_t covered = 9;
+  const char *topics[] = {"orders"};
+  assert_int_equal(skpi_http_source_schema_coverage(s, topics, 1, &covered), SKPI_OK);
+  assert_int_equal(covered, 0);
+  skpi_http_source_free(s);
+
+  assert_int_equal(skpi_http_source_new(NULL, &t[1], 1, &s, NULL, 0), SKPI_OK);
+  before = 0;
+  for(size_t i = 0; i < sizeof(connect_bad) / sizeof(connect_bad[0]); i++) {
+    if(scrape_body(s, "connect", connect_bad[i], &perr))
+      fail_msg("connect body %zu accepted", i);
+    assert_int_equal(perr, before + 1);
+    before = perr;
+  }
+  /* Unknown states and a missing task list are tolerated, not errors. */
+  assert_int_equal(scrape_body(s, "connect",
+                               "{\"a\":{\"status\":{\"connector\":{\"state\":\"WEIRD\"}}}}",
+                               &perr),
+                   1);
+  skpi_buf out;
+  skpi_buf_init(&out, 1 << 20);
+  render(s, "connect", &out);
+  assert_has(&out, "streamkpi_connect_connectors{target=\"connect\",state=\"UNKNOWN\"} 1\n");
+  assert_has(&out, "streamkpi_connect_connector_running{target=\"connect\",connector=\"a\"} 0\n");
+  skpi_buf_free(&out);
+  skpi_http_source_free(s);
+}
+
 static void bad_configs_rejected(void **state) {
   skpi_target_cfg t[2];
   skpi_http_source *s = (skpi_http_source *)0x1;
@@ -470,6 +537,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(all_targets_one_run, setup, teardown),
       cmocka_unit_test_setup_teardown(thread_scrapes_on_interval, setup, teardown),
+      cmocka_unit_test_setup_teardown(json_garbage_is_parse_error, setup, teardown),
       cmocka_unit_test(bad_configs_rejected),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
