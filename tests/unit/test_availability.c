@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,6 +189,57 @@ static void load_rejects_foreign_and_garbage(void **state) {
   skpi_avail_free(b);
 }
 
+static char *render(const skpi_avail *a, double now) {
+  skpi_mset *m = skpi_mset_new();
+  assert_int_equal(skpi_avail_render(a, now, m), SKPI_OK);
+  skpi_buf b;
+  skpi_buf_init(&b, 1 << 20);
+  const skpi_mset *sets[] = {m};
+  assert_int_equal(skpi_expo_render(sets, 1, SKPI_FMT_TEXT, &b), SKPI_OK);
+  skpi_mset_unref(m);
+  return skpi_buf_steal(&b, NULL);
+}
+
+static void metrics_and_save_load_identical(void **state) {
+  skpi_avail *a = skpi_avail_new("prod");
+  char *empty = render(a, T0);
+  /* nothing observed: no ratio, no healthy gauge, coverage 0 */
+  assert_null(strstr(empty, "streamkpi_availability_ratio{"));
+  assert_null(strstr(empty, "streamkpi_healthy{"));
+  assert_non_null(strstr(empty, "streamkpi_observed_ratio{cluster=\"prod\",window=\"1h\"} 0\n"));
+  free(empty);
+  play_timeline(a, 0, 1e12);
+  char *m1 = render(a, T0 + 7200);
+  assert_non_null(strstr(m1, "streamkpi_observed_seconds_total{cluster=\"prod\"} 6000\n"));
+  assert_non_null(strstr(m1, "streamkpi_downtime_seconds_total{cluster=\"prod\"} 70\n"));
+  assert_non_null(strstr(m1, "streamkpi_maintenance_seconds_total{cluster=\"prod\"} 600\n"));
+  assert_non_null(strstr(m1, "streamkpi_healthy{cluster=\"prod\"} 1\n"));
+  assert_non_null(strstr(m1, "streamkpi_availability_ratio{cluster=\"prod\",window=\"1h\"} 1\n"));
+  const char *key = "streamkpi_availability_ratio{cluster=\"prod\",window=\"1d\"} ";
+  const char *at = strstr(m1, key);
+  assert_non_null(at);
+  char *end = NULL;
+  double v = strtod(at + strlen(key), &end);
+  assert_true(*end == '\n');
+  assert_true(v == 1.0 - 70.0 / 6000.0); /* the renderer's numbers read back exactly */
+  assert_non_null(strstr(m1, "streamkpi_observed_ratio{cluster=\"prod\",window=\"1h\"} 1\n"));
+
+  json_t *doc = skpi_avail_save(a);
+  char *text = json_dumps(doc, 0);
+  json_decref(doc);
+  skpi_avail *b = skpi_avail_new("prod");
+  doc = json_loads(text, 0, NULL);
+  free(text);
+  assert_int_equal(skpi_avail_load(b, doc, NULL, 0), SKPI_OK);
+  json_decref(doc);
+  char *m2 = render(b, T0 + 7200);
+  assert_string_equal(m1, m2);
+  free(m1);
+  free(m2);
+  skpi_avail_free(a);
+  skpi_avail_free(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(timeline_known_truths),
@@ -197,6 +249,7 @@ int main(void) {
       cmocka_unit_test(intervals_spread_over_minutes),
       cmocka_unit_test(restart_continues_without_double_counting),
       cmocka_unit_test(load_rejects_foreign_and_garbage),
+      cmocka_unit_test(metrics_and_save_load_identical),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
