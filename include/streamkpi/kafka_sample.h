@@ -91,8 +91,10 @@ void skpi_ksample_unref(skpi_ksample *s);
  * for builders that abandon a sample. */
 void skpi_ksample_free(skpi_ksample *s);
 
-/* Sorts topics/partitions/groups/commits as described above and resolves
- * nothing else; builders call it once before publishing. */
+/* Sorts brokers/topics/partitions/groups/commits as described above and
+ * resolves nothing else; builders call it once before publishing.  Commit
+ * topic indices are remapped to follow their topics.  Topics with equal
+ * names keep their relative order. */
 void skpi_ksample_sort(skpi_ksample *s);
 
 /* Finds a topic by name (binary search), or NULL. */
