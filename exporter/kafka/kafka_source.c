@@ -125,7 +125,7 @@ fail:
 static void destroy_handle(rd_kafka_t *rk) {
   /* The group was never joined: there is nothing to leave or commit. */
   if(rk)
-    rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    rd_kafka_destroy(rk);
 }
 
 static int timeout_ms_of(const skpi_cluster_cfg *cfg) {
