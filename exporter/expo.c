@@ -304,7 +304,8 @@ static int has_suffix(const char *s, size_t n, const char *suf) {
 int skpi_mset_family(skpi_mset *m, const char *name, enum skpi_mtype type, const char *help) {
   if(!m || !skpi_expo_valid_name(name))
     return -1;
-  if(type != SKPI_MT_GAUGE && type != SKPI_MT_COUNTER && type != SKPI_MT_HISTOGRAM && type != SKPI_MT_INFO)
+  if(type != SKPI_MT_GAUGE && type != SKPI_MT_COUNTER && type != SKPI_MT_HISTOGRAM &&
+     type != SKPI_MT_INFO)
     return -1;
   size_t n = strlen(name);
   long idx = find_family(m, name, n);
