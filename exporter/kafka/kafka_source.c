@@ -567,7 +567,8 @@ static skpi_err on_describe(skpi_ksample *s, rd_kafka_event_t *ev, gcall *c) {
       continue;
     free(g->state);
     free(g->protocol_type);
-    g->state = strdup(rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(d[i])));
+    rd_kafka_consumer_group_state_t st = rd_kafka_ConsumerGroupDescription_state(d[i]);
+    g->state = strdup(rd_kafka_consumer_group_state_name(st));
     g->protocol_type =
         strdup(rd_kafka_ConsumerGroupDescription_is_simple_consumer_group(d[i]) ? "" : "consumer");
     if(!g->state || !g->protocol_type)

@@ -231,21 +231,22 @@ static void cluster_and_topic_series(void **state) {
   PRESENT(t, "kafka_controller_id{cluster=\"c1\"} 1");
   PRESENT(t, "kafka_topic_partitions{cluster=\"c1\",topic=\"orders\"} 2");
   PRESENT(t, "kafka_topic_partitions{cluster=\"c1\",topic=\"__consumer_offsets\"} 1");
-  PRESENT(t, "kafka_topic_partition_current_offset{cluster=\"c1\",topic=\"orders\",partition=\"0\"} "
-             "100");
+  PRESENT(t, "kafka_topic_partition_current_offset{cluster=\"c1\",topic=\"orders\","
+             "partition=\"0\"} 100");
   PRESENT(t, "kafka_topic_partition_oldest_offset{cluster=\"c1\",topic=\"orders\",partition=\"0\"} "
              "10");
   /* unknown watermarks (-1) give no series */
-  ABSENT(t, "kafka_topic_partition_current_offset{cluster=\"c1\",topic=\"orders\",partition=\"1\"}");
+  ABSENT(t, "kafka_topic_partition_current_offset{cluster=\"c1\",topic=\"orders\","
+            "partition=\"1\"}");
   ABSENT(t, "kafka_topic_partition_oldest_offset{cluster=\"c1\",topic=\"orders\",partition=\"1\"}");
   ABSENT(t, "kafka_topic_partition_current_offset{cluster=\"c1\",topic=\"audit\",partition=\"0\"}");
   PRESENT(t, "kafka_topic_partition_leader{cluster=\"c1\",topic=\"orders\",partition=\"1\"} 2");
   ABSENT(t, "kafka_topic_partition_leader{cluster=\"c1\",topic=\"audit\",partition=\"0\"}");
   PRESENT(t, "kafka_topic_partition_replicas{cluster=\"c1\",topic=\"orders\",partition=\"1\"} 2");
-  PRESENT(t,
-          "kafka_topic_partition_in_sync_replica{cluster=\"c1\",topic=\"orders\",partition=\"1\"} 1");
-  PRESENT(t, "kafka_topic_partition_in_sync_replica{cluster=\"c1\",topic=\"audit\",partition=\"0\"} "
-             "0");
+  PRESENT(t, "kafka_topic_partition_in_sync_replica{cluster=\"c1\",topic=\"orders\","
+             "partition=\"1\"} 1");
+  PRESENT(t, "kafka_topic_partition_in_sync_replica{cluster=\"c1\",topic=\"audit\","
+             "partition=\"0\"} 0");
   PRESENT(t, "kafka_topic_partition_leader_is_preferred{cluster=\"c1\",topic=\"orders\",partition="
              "\"0\"} 1");
   PRESENT(t, "kafka_topic_partition_leader_is_preferred{cluster=\"c1\",topic=\"orders\",partition="

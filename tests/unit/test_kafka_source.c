@@ -324,8 +324,8 @@ static void thread_publishes_and_stops(void **state) {
   skpi_kafka_source *src = skpi_kafka_source_start(&f->cfg, reg);
   assert_non_null(src);
   skpi_kafka_source_observe(src, observer, &w);
-  assert_true(snapshot_has(
-      reg, "kafka_topic_partition_current_offset{cluster=\"mock\",topic=\"orders\",partition=\"3\"} 20\n"));
+  assert_true(snapshot_has(reg, "kafka_topic_partition_current_offset{cluster=\"mock\","
+                                "topic=\"orders\",partition=\"3\"} 20\n"));
   assert_true(snapshot_has(reg, "kafka_brokers{cluster=\"mock\"} 3\n"));
   skpi_kafka_source_stop(src);
   /* The observer may have been added after the first cycle: when it was
