@@ -24,6 +24,7 @@ typedef struct win {
   size_t nslots, cap;
   int64_t *minute; /* minute held by each bucket, -1 when empty */
   double *v;       /* cap * nslots values */
+  int64_t newest;  /* newest minute added, -1 when none */
 } win;
 
 static win *win_new(size_t nslots, size_t cap) {
@@ -42,6 +43,7 @@ static win *win_new(size_t nslots, size_t cap) {
   }
   for(size_t i = 0; i < cap; i++)
     w->minute[i] = -1;
+  w->newest = -1;
   return w;
 }
 
@@ -58,8 +60,10 @@ static skpi_err win_add(win *w, double t, size_t slot, double v) {
     return SKPI_EINVAL;
   int64_t m = (int64_t)(t / 60);
   size_t i = (size_t)(m % (int64_t)w->cap);
-  if(w->minute[i] > m)
+  if(w->minute[i] > m || m <= w->newest - (int64_t)w->cap)
     return SKPI_EINVAL;
+  if(m > w->newest)
+    w->newest = m;
   if(w->minute[i] != m) {
     w->minute[i] = m;
     memset(&w->v[i * w->nslots], 0, w->nslots * sizeof(double));
@@ -140,6 +144,8 @@ static skpi_err win_load(win *w, const json_t *doc) {
       continue;
     w->minute[i] = m;
     memcpy(&w->v[i * w->nslots], vals, w->nslots * sizeof(double));
+    if(m > w->newest)
+      w->newest = m;
   }
   return SKPI_OK;
 }
