@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "streamkpi/windows.h"
+
 #define MAX_PATTERNS 32
 #define MAX_PATTERN_LEN 200
 #define MAX_NAME 249
@@ -18,138 +20,6 @@
 #define HW_NEW (-1)
 #define HW_BASELINE (-2)
 
-/* A minimal private stand-in for windows.h (per-minute buckets with nslots
- * values), same semantics, until that module lands in main. */
-typedef struct win {
-  size_t nslots, cap;
-  int64_t *minute; /* minute held by each bucket, -1 when empty */
-  double *v;       /* cap * nslots values */
-  int64_t newest;  /* newest minute added, -1 when none */
-} win;
-
-static win *win_new(size_t nslots, size_t cap) {
-  win *w = calloc(1, sizeof(*w));
-  if(!w)
-    return NULL;
-  w->nslots = nslots;
-  w->cap = cap;
-  w->minute = malloc(cap * sizeof(int64_t));
-  w->v = calloc(cap * nslots, sizeof(double));
-  if(!w->minute || !w->v) {
-    free(w->minute);
-    free(w->v);
-    free(w);
-    return NULL;
-  }
-  for(size_t i = 0; i < cap; i++)
-    w->minute[i] = -1;
-  w->newest = -1;
-  return w;
-}
-
-static void win_free(win *w) {
-  if(!w)
-    return;
-  free(w->minute);
-  free(w->v);
-  free(w);
-}
-
-static skpi_err win_add(win *w, double t, size_t slot, double v) {
-  if(!isfinite(t) || t < 0 || !isfinite(v) || slot >= w->nslots)
-    return SKPI_EINVAL;
-  int64_t m = (int64_t)(t / 60);
-  size_t i = (size_t)(m % (int64_t)w->cap);
-  if(w->minute[i] > m || m <= w->newest - (int64_t)w->cap)
-    return SKPI_EINVAL;
-  if(m > w->newest)
-    w->newest = m;
-  if(w->minute[i] != m) {
-    w->minute[i] = m;
-    memset(&w->v[i * w->nslots], 0, w->nslots * sizeof(double));
-  }
-  w->v[i * w->nslots + slot] += v;
-  return SKPI_OK;
-}
-
-/* Sum of slot over the minutes overlapping [from_t, to_t). */
-static double win_sum(const win *w, double from_t, double to_t, size_t slot) {
-  if(!(from_t < to_t) || slot >= w->nslots || !isfinite(from_t) || !isfinite(to_t))
-    return 0;
-  int64_t a = (int64_t)floor(from_t / 60), b = (int64_t)ceil(to_t / 60);
-  if(b - a > (int64_t)w->cap)
-    a = b - (int64_t)w->cap;
-  if(a < 0)
-    a = 0;
-  double s = 0;
-  for(int64_t m = a; m < b; m++) {
-    size_t i = (size_t)(m % (int64_t)w->cap);
-    if(w->minute[i] == m)
-      s += w->v[i * w->nslots + slot];
-  }
-  return s;
-}
-
-static json_t *win_save(const win *w) {
-  json_t *doc = json_object(), *b = json_array();
-  if(!doc || !b || json_object_set_new(doc, "slots", json_integer((json_int_t)w->nslots)) ||
-     json_object_set(doc, "buckets", b))
-    goto fail;
-  for(size_t i = 0; i < w->cap; i++) {
-    if(w->minute[i] < 0)
-      continue;
-    json_t *row = json_array();
-    if(!row || json_array_append_new(b, row) || json_array_append_new(row, json_integer(w->minute[i])))
-      goto fail;
-    for(size_t k = 0; k < w->nslots; k++)
-      if(json_array_append_new(row, json_real(w->v[i * w->nslots + k])))
-        goto fail;
-  }
-  json_decref(b);
-  return doc;
-fail:
-  json_decref(b);
-  json_decref(doc);
-  return NULL;
-}
-
-/* Loads buckets into an empty ring; EINVAL on any malformed row. */
-static skpi_err win_load(win *w, const json_t *doc) {
-  const json_t *b = json_object_get(doc, "buckets");
-  const json_t *ns = json_object_get(doc, "slots");
-  if(!json_is_integer(ns) || json_integer_value(ns) != (json_int_t)w->nslots || !json_is_array(b) ||
-     json_array_size(b) > w->cap)
-    return SKPI_EINVAL;
-  for(size_t r = 0; r < json_array_size(b); r++) {
-    const json_t *row = json_array_get(b, r);
-    if(!json_is_array(row) || json_array_size(row) != w->nslots + 1 ||
-       !json_is_integer(json_array_get(row, 0)))
-      return SKPI_EINVAL;
-    json_int_t m = json_integer_value(json_array_get(row, 0));
-    if(m < 0 || m > INT64_MAX / 60 - 1)
-      return SKPI_EINVAL;
-    size_t i = (size_t)(m % (json_int_t)w->cap);
-    if(w->minute[i] == m)
-      return SKPI_EINVAL;
-    double vals[16];
-    if(w->nslots > 16)
-      return SKPI_EINVAL;
-    for(size_t k = 0; k < w->nslots; k++) {
-      const json_t *v = json_array_get(row, k + 1);
-      if(!json_is_number(v) || !isfinite(json_number_value(v)))
-        return SKPI_EINVAL;
-      vals[k] = json_number_value(v);
-    }
-    if(w->minute[i] > m)
-      continue;
-    w->minute[i] = m;
-    memcpy(&w->v[i * w->nslots], vals, w->nslots * sizeof(double));
-    if(m > w->newest)
-      w->newest = m;
-  }
-  return SKPI_OK;
-}
-
 typedef struct dtopic {
   char *name;
   int64_t *high; /* last seen per partition, or HW_NEW / HW_BASELINE */
@@ -160,7 +30,7 @@ typedef struct dtopic {
 
 typedef struct dpipe {
   char *source;
-  win *w; /* slot 0: DLQ messages, slot 1: source messages */
+  skpi_win *w; /* slot 0: DLQ messages, slot 1: source messages */
   double last_seen;
 } dpipe;
 
@@ -203,7 +73,7 @@ static void clear_state(skpi_dlq *d) {
   }
   for(size_t i = 0; i < d->npipes; i++) {
     free(d->pipes[i].source);
-    win_free(d->pipes[i].w);
+    skpi_win_free(d->pipes[i].w);
   }
   free(d->topics);
   free(d->pipes);
@@ -324,10 +194,10 @@ static skpi_err add_pipes(skpi_dlq *d, const skpi_ksample *s, double now) {
         continue;
       p = &d->pipes[n];
       p->source = strdup(src);
-      p->w = win_new(2, WEEK_MINUTES);
+      p->w = skpi_win_new(2, WEEK_MINUTES);
       if(!p->source || !p->w) {
         free(p->source);
-        win_free(p->w);
+        skpi_win_free(p->w);
         rc = SKPI_ENOMEM;
         break;
       }
@@ -412,9 +282,9 @@ skpi_err skpi_dlq_observe(skpi_dlq *d, const skpi_ksample *s, double now) {
     /* A minute already replaced in the ring (clock went back) is dropped
      * from the windows only; the counters keep it. */
     if(as_dlq)
-      (void)win_add(as_dlq->w, now, 0, written);
+      (void)skpi_win_add(as_dlq->w, now, 0, written);
     if(as_src)
-      (void)win_add(as_src->w, now, 1, written);
+      (void)skpi_win_add(as_src->w, now, 1, written);
   }
   /* Forget what has not been seen for a long time (deleted topics). */
   size_t w = 0;
@@ -432,7 +302,7 @@ skpi_err skpi_dlq_observe(skpi_dlq *d, const skpi_ksample *s, double now) {
   for(size_t i = 0; i < d->npipes; i++) {
     if(now - d->pipes[i].last_seen > d->cfg.forget_after_s) {
       free(d->pipes[i].source);
-      win_free(d->pipes[i].w);
+      skpi_win_free(d->pipes[i].w);
       continue;
     }
     d->pipes[w++] = d->pipes[i];
@@ -457,8 +327,8 @@ int skpi_dlq_ratio(const skpi_dlq *d, const char *source, double window_s, doubl
   if(!p || !(window_s > 0))
     return 0;
   /* The window ends just after now so the minute holding now is included. */
-  double dl = win_sum(p->w, now - window_s, now + 1e-3, 0);
-  double sr = win_sum(p->w, now - window_s, now + 1e-3, 1);
+  double dl = skpi_win_sum(p->w, now - window_s, now + 1e-3, 0);
+  double sr = skpi_win_sum(p->w, now - window_s, now + 1e-3, 1);
   if(!(dl + sr > 0))
     return 0;
   *ratio = dl / (dl + sr);
@@ -559,7 +429,7 @@ json_t *skpi_dlq_save(const skpi_dlq *d) {
         goto fail;
   }
   for(size_t i = 0; i < d->npipes; i++) {
-    json_t *jp = json_object(), *jw = win_save(d->pipes[i].w);
+    json_t *jp = json_object(), *jw = skpi_win_save(d->pipes[i].w);
     if(!jp || !jw || json_array_append_new(pipes, jp)) {
       json_decref(jp);
       json_decref(jw);
@@ -638,13 +508,13 @@ skpi_err skpi_dlq_load(skpi_dlq *d, const json_t *doc) {
        !jnum(json_object_get(jp, "last_seen"), &p.last_seen))
       goto out;
     p.source = strdup(json_string_value(json_object_get(jp, "source")));
-    p.w = win_new(2, WEEK_MINUTES);
+    p.w = skpi_win_new(2, WEEK_MINUTES);
     d->pipes[d->npipes++] = p;
     if(!p.source || !p.w) {
       rc = SKPI_ENOMEM;
       goto out;
     }
-    if(win_load(p.w, json_object_get(jp, "window")) != SKPI_OK)
+    if(skpi_win_load(p.w, json_object_get(jp, "window"), NULL, 0) != SKPI_OK)
       goto out;
   }
   qsort(d->topics, d->ntopics, sizeof(dtopic), dtopic_cmp);

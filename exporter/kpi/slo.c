@@ -5,153 +5,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "streamkpi/windows.h"
 #include <time.h>
 
 #define MONTH_MINUTES 44640u /* 31 days */
 #define MAX_NAME 128
 
-/* A minimal private stand-in for windows.h (per-minute buckets with nslots
- * values), same semantics, until that module lands in main. */
-typedef struct win {
-  size_t nslots, cap;
-  int64_t *minute; /* minute held by each bucket, -1 when empty */
-  double *v;       /* cap * nslots values */
-  int64_t newest;  /* newest minute added, -1 when none */
-} win;
-
-static win *win_new(size_t nslots, size_t cap) {
-  win *w = calloc(1, sizeof(*w));
-  if(!w)
-    return NULL;
-  w->nslots = nslots;
-  w->cap = cap;
-  w->minute = malloc(cap * sizeof(int64_t));
-  w->v = calloc(cap * nslots, sizeof(double));
-  if(!w->minute || !w->v) {
-    free(w->minute);
-    free(w->v);
-    free(w);
-    return NULL;
-  }
-  for(size_t i = 0; i < cap; i++)
-    w->minute[i] = -1;
-  w->newest = -1;
-  return w;
-}
-
-static void win_free(win *w) {
-  if(!w)
-    return;
-  free(w->minute);
-  free(w->v);
-  free(w);
-}
-
-static skpi_err win_add(win *w, double t, size_t slot, double v) {
-  if(!isfinite(t) || t < 0 || !isfinite(v) || slot >= w->nslots)
-    return SKPI_EINVAL;
-  int64_t m = (int64_t)(t / 60);
-  size_t i = (size_t)(m % (int64_t)w->cap);
-  if(w->minute[i] > m || m <= w->newest - (int64_t)w->cap)
-    return SKPI_EINVAL;
-  if(m > w->newest)
-    w->newest = m;
-  if(w->minute[i] != m) {
-    w->minute[i] = m;
-    memset(&w->v[i * w->nslots], 0, w->nslots * sizeof(double));
-  }
-  w->v[i * w->nslots + slot] += v;
-  return SKPI_OK;
-}
-
-/* Sum of slot over the minutes overlapping [from_t, to_t). */
-static double win_sum(const win *w, double from_t, double to_t, size_t slot) {
-  if(!(from_t < to_t) || slot >= w->nslots || !isfinite(from_t) || !isfinite(to_t))
-    return 0;
-  int64_t a = (int64_t)floor(from_t / 60), b = (int64_t)ceil(to_t / 60);
-  if(b - a > (int64_t)w->cap)
-    a = b - (int64_t)w->cap;
-  if(a < 0)
-    a = 0;
-  double s = 0;
-  for(int64_t m = a; m < b; m++) {
-    size_t i = (size_t)(m % (int64_t)w->cap);
-    if(w->minute[i] == m)
-      s += w->v[i * w->nslots + slot];
-  }
-  return s;
-}
-
-static json_t *win_save(const win *w) {
-  json_t *doc = json_object(), *b = json_array();
-  if(!doc || !b || json_object_set_new(doc, "slots", json_integer((json_int_t)w->nslots)) ||
-     json_object_set(doc, "buckets", b))
-    goto fail;
-  for(size_t i = 0; i < w->cap; i++) {
-    if(w->minute[i] < 0)
-      continue;
-    json_t *row = json_array();
-    if(!row || json_array_append_new(b, row) || json_array_append_new(row, json_integer(w->minute[i])))
-      goto fail;
-    for(size_t k = 0; k < w->nslots; k++)
-      if(json_array_append_new(row, json_real(w->v[i * w->nslots + k])))
-        goto fail;
-  }
-  json_decref(b);
-  return doc;
-fail:
-  json_decref(b);
-  json_decref(doc);
-  return NULL;
-}
-
-/* Loads buckets into an empty ring; EINVAL on any malformed row. */
-static skpi_err win_load(win *w, const json_t *doc) {
-  const json_t *b = json_object_get(doc, "buckets");
-  const json_t *ns = json_object_get(doc, "slots");
-  if(!json_is_integer(ns) || json_integer_value(ns) != (json_int_t)w->nslots || !json_is_array(b) ||
-     json_array_size(b) > w->cap)
-    return SKPI_EINVAL;
-  for(size_t r = 0; r < json_array_size(b); r++) {
-    const json_t *row = json_array_get(b, r);
-    if(!json_is_array(row) || json_array_size(row) != w->nslots + 1 ||
-       !json_is_integer(json_array_get(row, 0)))
-      return SKPI_EINVAL;
-    json_int_t m = json_integer_value(json_array_get(row, 0));
-    if(m < 0 || m > INT64_MAX / 60 - 1)
-      return SKPI_EINVAL;
-    size_t i = (size_t)(m % (json_int_t)w->cap);
-    if(w->minute[i] == m)
-      return SKPI_EINVAL;
-    double vals[16];
-    if(w->nslots > 16)
-      return SKPI_EINVAL;
-    for(size_t k = 0; k < w->nslots; k++) {
-      const json_t *v = json_array_get(row, k + 1);
-      if(!json_is_number(v) || !isfinite(json_number_value(v)))
-        return SKPI_EINVAL;
-      vals[k] = json_number_value(v);
-    }
-    if(w->minute[i] > m)
-      continue;
-    w->minute[i] = m;
-    memcpy(&w->v[i * w->nslots], vals, w->nslots * sizeof(double));
-    if(m > w->newest)
-      w->newest = m;
-  }
-  return SKPI_OK;
-}
-
-static void win_reset(win *w) {
-  for(size_t i = 0; i < w->cap; i++)
-    w->minute[i] = -1;
-  w->newest = -1;
-}
-
 struct skpi_slo {
   char *name;
   skpi_slo_cfg cfg;
-  win *w; /* slot 0: good, slot 1: total */
+  skpi_win *w; /* slot 0: good, slot 1: total */
   double events, bad, excluded_events;
   int excluded;
 };
@@ -168,7 +32,7 @@ skpi_err skpi_slo_new(const skpi_slo_cfg *cfg, skpi_slo **out) {
     return SKPI_ENOMEM;
   s->cfg = *cfg;
   s->name = strdup(cfg->name);
-  s->w = win_new(2, MONTH_MINUTES);
+  s->w = skpi_win_new(2, MONTH_MINUTES);
   if(!s->name || !s->w) {
     skpi_slo_free(s);
     return SKPI_ENOMEM;
@@ -181,7 +45,7 @@ skpi_err skpi_slo_new(const skpi_slo_cfg *cfg, skpi_slo **out) {
 void skpi_slo_free(skpi_slo *s) {
   if(!s)
     return;
-  win_free(s->w);
+  skpi_win_free(s->w);
   free(s->name);
   free(s);
 }
@@ -195,9 +59,9 @@ skpi_err skpi_slo_record(skpi_slo *s, double t, double good, double total) {
     return SKPI_OK;
   }
   /* The total goes first: if the minute is refused nothing has changed. */
-  if((rc = win_add(s->w, t, 1, total)) != SKPI_OK)
+  if((rc = skpi_win_add(s->w, t, 1, total)) != SKPI_OK)
     return rc;
-  if((rc = win_add(s->w, t, 0, good)) != SKPI_OK)
+  if((rc = skpi_win_add(s->w, t, 0, good)) != SKPI_OK)
     return rc;
   s->events += total;
   s->bad += total - good;
@@ -234,8 +98,8 @@ double skpi_slo_month_length(double t) {
 
 /* Good and total over [from, now]. */
 static void sums(const skpi_slo *s, double from, double now, double *good, double *total) {
-  *good = win_sum(s->w, from, now + 1e-3, 0);
-  *total = win_sum(s->w, from, now + 1e-3, 1);
+  *good = skpi_win_sum(s->w, from, now + 1e-3, 0);
+  *total = skpi_win_sum(s->w, from, now + 1e-3, 1);
 }
 
 static double burn(const skpi_slo *s, double now, double w) {
@@ -303,7 +167,7 @@ skpi_err skpi_slo_render(const skpi_slo *s, double now, skpi_mset *m) {
 
 json_t *skpi_slo_save(const skpi_slo *s) {
   json_t *doc = json_object();
-  json_t *w = win_save(s->w);
+  json_t *w = skpi_win_save(s->w);
   if(!doc || !w || json_object_set_new(doc, "buckets", w)) {
     json_decref(doc);
     json_decref(w);
@@ -329,16 +193,20 @@ static int jnum(const json_t *j, double *out) {
 skpi_err skpi_slo_load(skpi_slo *s, const json_t *doc) {
   double ev, bad, ex;
   const json_t *ver = json_object_get(doc, "version");
-  win_reset(s->w);
+  /* A fresh ring first: whatever happens below, the SLO ends up empty or
+   * fully loaded. */
+  skpi_win *fresh = skpi_win_new(2, MONTH_MINUTES);
+  if(!fresh)
+    return SKPI_ENOMEM;
+  skpi_win_free(s->w);
+  s->w = fresh;
   s->events = s->bad = s->excluded_events = 0;
   if(!json_is_object(doc) || !json_is_integer(ver) || json_integer_value(ver) != 1 ||
      !jnum(json_object_get(doc, "events"), &ev) || !jnum(json_object_get(doc, "bad"), &bad) ||
      !jnum(json_object_get(doc, "excluded"), &ex) || bad > ev)
     return SKPI_EINVAL;
-  if(win_load(s->w, json_object_get(doc, "buckets")) != SKPI_OK) {
-    win_reset(s->w);
+  if(skpi_win_load(s->w, json_object_get(doc, "buckets"), NULL, 0) != SKPI_OK)
     return SKPI_EINVAL;
-  }
   s->events = ev;
   s->bad = bad;
   s->excluded_events = ex;
