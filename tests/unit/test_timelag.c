@@ -214,6 +214,49 @@ static void memory_for_100k_partitions(void **state) {
   skpi_timelag_free(tl);
 }
 
+static void render_per_partition_and_max(void **state) {
+  skpi_timelag *tl;
+  assert_int_equal(skpi_timelag_new("c1", NULL, &tl), SKPI_OK);
+  for(int i = 0; i < 3; i++) {
+    skpi_ksample *s = ks_new("c1", 100.0 * i);
+    int t = ks_topic(s, "orders", 2);
+    ks_wm(s, t, 0, 0, 1000 * i);
+    ks_wm(s, t, 1, 0, 10);
+    assert_int_equal(skpi_timelag_observe(tl, s, 100.0 * i), SKPI_OK);
+    ks_free(s);
+  }
+  skpi_ksample *s = ks_new("c1", 200);
+  int t = ks_topic(s, "orders", 2);
+  int u = ks_topic(s, "unseen", 1);
+  int g = ks_group(s, "app", "Stable", 1);
+  ks_commit(s, g, t, 0, 1500); /* reached at 150: 100 s behind at 250 */
+  ks_commit(s, g, t, 1, 10);   /* caught up */
+  ks_commit(s, g, u, 0, 3);    /* no history: no series */
+  int idle = ks_group(s, "idle", "Empty", 0);
+  (void)idle;
+  skpi_mset *m = skpi_mset_new();
+  assert_int_equal(skpi_timelag_render(tl, s, 250, m), SKPI_OK);
+  double mx;
+  assert_int_equal(skpi_timelag_group_max(tl, s, &s->groups[g], 250, &mx), 1);
+  assert_float_equal(mx, 100, 1e-9);
+  ks_free(s);
+  char *text = kt_render(m);
+  assert_float_equal(kt_value(text, "kafka_consumergroup_lag_seconds{cluster=\"c1\","
+                                    "consumergroup=\"app\",topic=\"orders\",partition=\"0\"}"),
+                     100, 1e-9);
+  assert_float_equal(kt_value(text, "kafka_consumergroup_lag_seconds{cluster=\"c1\","
+                                    "consumergroup=\"app\",topic=\"orders\",partition=\"1\"}"),
+                     0, 0);
+  assert_int_equal(kt_count(text, "kafka_consumergroup_lag_seconds{"), 2);
+  assert_float_equal(kt_value(text, "kafka_consumergroup_lag_seconds_max{cluster=\"c1\","
+                                    "consumergroup=\"app\"}"),
+                     100, 1e-9);
+  assert_int_equal(kt_count(text, "kafka_consumergroup_lag_seconds_max{"), 1);
+  free(text);
+  skpi_mset_unref(m);
+  skpi_timelag_free(tl);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(interp_table),
@@ -223,6 +266,7 @@ int main(void) {
       cmocka_unit_test(save_load_roundtrip),
       cmocka_unit_test(load_garbage),
       cmocka_unit_test(memory_for_100k_partitions),
+      cmocka_unit_test(render_per_partition_and_max),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
