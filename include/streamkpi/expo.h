@@ -20,7 +20,7 @@
 #include "streamkpi/buf.h"
 #include "streamkpi/err.h"
 
-enum skpi_mtype { SKPI_GAUGE = 0, SKPI_COUNTER, SKPI_HISTOGRAM, SKPI_INFO };
+enum skpi_mtype { SKPI_MT_GAUGE = 0, SKPI_MT_COUNTER, SKPI_MT_HISTOGRAM, SKPI_MT_INFO };
 
 enum skpi_format { SKPI_FMT_TEXT = 0, SKPI_FMT_OPENMETRICS };
 
