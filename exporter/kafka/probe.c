@@ -54,6 +54,8 @@ struct skpi_probe {
   int slot;
   rd_kafka_t *prod;
   rd_kafka_t *cons; /* NULL in metadata-only mode */
+  rd_kafka_topic_t *crkt; /* the consumer's probe topic handle */
+  rd_kafka_queue_t *cq;   /* all consumed partitions forward here */
 
   pthread_t thread;
   int started;
@@ -280,10 +282,14 @@ static void make_run_id(char *out, size_t outlen) {
 static void probe_free(skpi_probe *p) {
   if(!p)
     return;
-  if(p->cons) {
-    rd_kafka_assign(p->cons, NULL);
+  for(int i = 0; i < p->nparts; i++)
+    rd_kafka_consume_stop(p->crkt, p->parts[i]);
+  if(p->cq)
+    rd_kafka_queue_destroy(p->cq);
+  if(p->crkt)
+    rd_kafka_topic_destroy(p->crkt);
+  if(p->cons)
     rd_kafka_destroy(p->cons);
-  }
   if(p->prod) {
     rd_kafka_flush(p->prod, 1000);
     rd_kafka_destroy(p->prod);
@@ -500,47 +506,49 @@ static int wait_topic(skpi_probe *p, int32_t *parts) {
   return n;
 }
 
-/* Assigns the consumer to parts when the set changed.  Partitions kept from
- * the previous assignment continue at their position; new ones start at
- * their current end, read explicitly so that a message produced right after
- * cannot be skipped by a late offset reset. */
+/* Starts consuming the partitions of parts that are new (at their current
+ * end, read explicitly so that a message produced right after cannot be
+ * skipped by a late offset reset) and stops the ones gone.  The legacy
+ * per-partition consumer needs no group, so the probe leaves no trace in
+ * the cluster's consumer groups. */
 static skpi_err ensure_assigned(skpi_probe *p, const int32_t *parts, int n, char *err, size_t errlen) {
   if(n == p->nparts && memcmp(parts, p->parts, (size_t)n * sizeof(*parts)) == 0)
     return SKPI_OK;
-  skpi_err rc = SKPI_EKAFKA;
-  rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(p->nparts > 0 ? p->nparts : 1);
-  rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
-  for(int i = 0; i < p->nparts; i++)
-    rd_kafka_topic_partition_list_add(pos, p->topic, p->parts[i]);
-  if(p->nparts > 0)
-    rd_kafka_position(p->cons, pos);
+  if(!p->crkt && !(p->crkt = rd_kafka_topic_new(p->cons, p->topic, NULL))) {
+    snprintf(err, errlen, "topic handle: %s", rd_kafka_err2str(rd_kafka_last_error()));
+    return SKPI_EKAFKA;
+  }
+  if(!p->cq && !(p->cq = rd_kafka_queue_new(p->cons))) {
+    snprintf(err, errlen, "queue: out of memory");
+    return SKPI_ENOMEM;
+  }
+  for(int i = 0; i < p->nparts; i++) {
+    if(!bsearch(&p->parts[i], parts, (size_t)n, sizeof(*parts), cmp_i32))
+      rd_kafka_consume_stop(p->crkt, p->parts[i]);
+  }
+  int32_t now[SKPI_PROBE_MAX_PARTITIONS];
+  int nnow = 0;
+  skpi_err rc = SKPI_OK;
   for(int i = 0; i < n; i++) {
-    int64_t off = RD_KAFKA_OFFSET_INVALID, lo, hi;
-    rd_kafka_topic_partition_t *old = rd_kafka_topic_partition_list_find(pos, p->topic, parts[i]);
-    if(old && old->offset >= 0)
-      off = old->offset;
-    if(off < 0) {
-      rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(p->cons, p->topic, parts[i], &lo, &hi,
-                                                               (int)(p->cfg.timeout_s * 1000));
-      if(e) {
-        snprintf(err, errlen, "end offset of partition %" PRId32 ": %s", parts[i], rd_kafka_err2str(e));
-        goto out;
-      }
-      off = hi;
+    int64_t lo, hi;
+    if(bsearch(&parts[i], p->parts, (size_t)p->nparts, sizeof(*parts), cmp_i32)) {
+      now[nnow++] = parts[i];
+      continue;
     }
-    rd_kafka_topic_partition_list_add(tl, p->topic, parts[i])->offset = off;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(p->cons, p->topic, parts[i], &lo, &hi,
+                                                             (int)(p->cfg.timeout_s * 1000));
+    if(!e && rd_kafka_consume_start_queue(p->crkt, parts[i], hi, p->cq) == -1)
+      e = rd_kafka_last_error();
+    if(e) {
+      /* Retried next cycle; the partitions started so far stay. */
+      snprintf(err, errlen, "partition %" PRId32 ": %s", parts[i], rd_kafka_err2str(e));
+      rc = SKPI_EKAFKA;
+      continue;
+    }
+    now[nnow++] = parts[i];
   }
-  rd_kafka_resp_err_t e = rd_kafka_assign(p->cons, tl);
-  if(e) {
-    snprintf(err, errlen, "assign: %s", rd_kafka_err2str(e));
-    goto out;
-  }
-  memcpy(p->parts, parts, (size_t)n * sizeof(*parts));
-  p->nparts = n;
-  rc = SKPI_OK;
-out:
-  rd_kafka_topic_partition_list_destroy(pos);
-  rd_kafka_topic_partition_list_destroy(tl);
+  memcpy(p->parts, now, (size_t)nnow * sizeof(*now));
+  p->nparts = nnow;
   return rc;
 }
 
@@ -618,7 +626,7 @@ static void produce_and_consume(skpi_probe *p, cycle *c) {
     rd_kafka_poll(p->prod, 0);
     if(outstanding(p, c) == 0)
       break;
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(p->cons, 20);
+    rd_kafka_message_t *m = rd_kafka_consume_queue(p->cq, 20);
     if(m) {
       on_message(p, c, m);
       rd_kafka_message_destroy(m);
