@@ -14,6 +14,7 @@
 #include "streamkpi/clock.h"
 #include "streamkpi/log.h"
 #include "streamkpi/probe.h"
+#include "streamkpi/registry.h"
 
 #define TOPIC "streamkpi-probe"
 
@@ -445,6 +446,59 @@ static void thread_runs_cycles_and_stops(void **state) {
   skpi_probe_stop(p);
 }
 
+/* Waits (bounded) for a snapshot whose text contains want; returns its body
+ * copied (caller frees) or NULL. */
+static char *wait_snapshot(skpi_registry *reg, const char *want) {
+  for(int i = 0; i < 100; i++) {
+    skpi_snapshot *s = skpi_registry_acquire(reg);
+    const char *data;
+    size_t len;
+    char *copy = NULL;
+    if(skpi_snapshot_body(s, SKPI_FMT_TEXT, 0, &data, &len) == SKPI_OK && strstr(data, want))
+      copy = strndup(data, len);
+    skpi_snapshot_release(s);
+    if(copy)
+      return copy;
+    skpi_sleep(0.05, NULL);
+  }
+  return NULL;
+}
+
+static void publishes_metrics(void **state) {
+  fixture *f = *state;
+  skpi_probe_result r;
+  assert_int_equal(rd_kafka_mock_topic_create(f->mc, TOPIC, 3, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+  skpi_registry *reg = skpi_registry_new();
+  assert_non_null(reg);
+  skpi_probe_cfg c = probe_cfg(f, 5);
+  skpi_probe *p = skpi_probe_new(&c, &f->cluster, reg);
+  assert_non_null(p);
+  assert_int_equal(skpi_probe_run_once(p, &r), SKPI_OK);
+  assert_true(r.ok);
+  char *body = wait_snapshot(reg, "streamkpi_probe_total{cluster=\"mock\"} 1\n");
+  assert_non_null(body);
+  static const char *const want[] = {
+      "# TYPE streamkpi_probe_failures_total counter\n",
+      "streamkpi_probe_failures_total{cluster=\"mock\",reason=\"roundtrip_timeout\"} 0\n",
+      "streamkpi_probe_success{cluster=\"mock\"} 1\n",
+      "# TYPE streamkpi_probe_roundtrip_latency_seconds histogram\n",
+      "streamkpi_probe_roundtrip_latency_seconds_bucket{cluster=\"mock\",le=\"+Inf\"} 3\n",
+      "streamkpi_probe_roundtrip_latency_seconds_count{cluster=\"mock\"} 3\n",
+      "streamkpi_probe_produce_latency_seconds_count{cluster=\"mock\"} 3\n",
+      "streamkpi_probe_messages_sent_total{cluster=\"mock\"} 3\n",
+      "streamkpi_probe_messages_lost_total{cluster=\"mock\"} 0\n",
+      "streamkpi_probe_brokers_up{cluster=\"mock\"} 3\n",
+      "streamkpi_probe_last_success_timestamp_seconds{cluster=\"mock\"} ",
+  };
+  for(size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+    if(!strstr(body, want[i]))
+      fail_msg("missing %s in:\n%s", want[i], body);
+  }
+  free(body);
+  skpi_probe_stop(p);
+  skpi_registry_free(reg);
+}
+
 static void bad_settings_refused(void **state) {
   fixture *f = *state;
   skpi_probe_cfg c = probe_cfg(f, 1);
@@ -484,6 +538,7 @@ int main(void) {
       MOCK(all_brokers_down_is_metadata_failure),
       MOCK(min_brokers_enforced),
       MOCK(thread_runs_cycles_and_stops),
+      MOCK(publishes_metrics),
       MOCK(bad_settings_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
