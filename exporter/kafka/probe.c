@@ -30,9 +30,18 @@ static const double LATENCY_BOUNDS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 
 /* Failure reasons, in the order they are checked; the first one found is the
  * cycle's reason.  Index = label position. */
-enum reason { R_NONE = -1, R_METADATA = 0, R_BROKERS, R_TOPIC, R_CONSUMER, R_PRODUCE, R_TIMEOUT, NREASONS };
-static const char *const REASON_NAMES[NREASONS] = {"metadata", "brokers_below_min", "topic",
-                                                   "consumer_assign", "produce", "roundtrip_timeout"};
+enum reason {
+  R_NONE = -1,
+  R_METADATA = 0,
+  R_BROKERS,
+  R_TOPIC,
+  R_CONSUMER,
+  R_PRODUCE,
+  R_TIMEOUT,
+  NREASONS
+};
+static const char *const REASON_NAMES[NREASONS] = {
+    "metadata", "brokers_below_min", "topic", "consumer_assign", "produce", "roundtrip_timeout"};
 
 enum estate { E_FREE = 0, E_PENDING, E_DONE, E_LOST };
 
@@ -330,10 +339,9 @@ skpi_probe *skpi_probe_new(const skpi_probe_cfg *cfg, const skpi_cluster_cfg *cl
   p->cluster = strdup(cluster->name);
   if(!p->topic || !p->cluster)
     goto fail;
-  if(skpi_hist_init(&p->h_produce, LATENCY_BOUNDS, sizeof(LATENCY_BOUNDS) / sizeof(*LATENCY_BOUNDS)) !=
-         SKPI_OK ||
-     skpi_hist_init(&p->h_rtt, LATENCY_BOUNDS, sizeof(LATENCY_BOUNDS) / sizeof(*LATENCY_BOUNDS)) !=
-         SKPI_OK)
+  const size_t nb = sizeof(LATENCY_BOUNDS) / sizeof(*LATENCY_BOUNDS);
+  if(skpi_hist_init(&p->h_produce, LATENCY_BOUNDS, nb) != SKPI_OK ||
+     skpi_hist_init(&p->h_rtt, LATENCY_BOUNDS, nb) != SKPI_OK)
     goto fail;
   make_run_id(p->run, sizeof(p->run));
   if(!(p->prod = make_handle(p, cluster, RD_KAFKA_PRODUCER)))
@@ -344,7 +352,8 @@ skpi_probe *skpi_probe_new(const skpi_probe_cfg *cfg, const skpi_cluster_cfg *cl
   p->reg = reg;
   p->slot = -1;
   if(reg) {
-    p->slot = skpi_registry_add_source(reg, p->cluster, "probe", cluster->stale_ttl_s > 0 ? cluster->stale_ttl_s : 300, 0);
+    double ttl = cluster->stale_ttl_s > 0 ? cluster->stale_ttl_s : 300;
+    p->slot = skpi_registry_add_source(reg, p->cluster, "probe", ttl, 0);
     if(p->slot < 0)
       goto fail;
   }
@@ -384,7 +393,8 @@ static int cmp_i32(const void *a, const void *b) {
 
 /* Creates the probe topic: one partition per broker (up to the cap), broker
  * i the preferred leader of partition i.  TOPIC_ALREADY_EXISTS is success. */
-static skpi_err create_topic(skpi_probe *p, const rd_kafka_metadata_t *md, char *err, size_t errlen) {
+static skpi_err create_topic(skpi_probe *p, const rd_kafka_metadata_t *md, char *err,
+                             size_t errlen) {
   int32_t ids[SKPI_PROBE_MAX_PARTITIONS];
   int32_t plan[SKPI_PROBE_MAX_PARTITIONS * SKPI_PROBE_MAX_PARTITIONS];
   char errstr[192]; /* leaves room for a prefix in err */
@@ -511,7 +521,8 @@ static int wait_topic(skpi_probe *p, int32_t *parts) {
  * skipped by a late offset reset) and stops the ones gone.  The legacy
  * per-partition consumer needs no group, so the probe leaves no trace in
  * the cluster's consumer groups. */
-static skpi_err ensure_assigned(skpi_probe *p, const int32_t *parts, int n, char *err, size_t errlen) {
+static skpi_err ensure_assigned(skpi_probe *p, const int32_t *parts, int n, char *err,
+                                size_t errlen) {
   if(n == p->nparts && memcmp(parts, p->parts, (size_t)n * sizeof(*parts)) == 0)
     return SKPI_OK;
   if(!p->crkt && !(p->crkt = rd_kafka_topic_new(p->cons, p->topic, NULL))) {
@@ -609,11 +620,13 @@ static void produce_and_consume(skpi_probe *p, cycle *c) {
     *e = (entry){.seq = seq, .state = E_PENDING, .partition = p->parts[i],
                  .mono_sent = skpi_mono(), .produce_s = -1, .rtt_s = -1};
     int n = skpi_probe_payload_format(payload, sizeof(payload), p->run, seq, skpi_now());
-    rd_kafka_resp_err_t err =
-        n < 0 ? RD_KAFKA_RESP_ERR__FAIL
-              : rd_kafka_producev(p->prod, RD_KAFKA_V_TOPIC(p->topic), RD_KAFKA_V_PARTITION(p->parts[i]),
-                                  RD_KAFKA_V_VALUE(payload, (size_t)n), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_OPAQUE((void *)(uintptr_t)seq), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__FAIL;
+    if(n >= 0)
+      err = rd_kafka_producev(p->prod, RD_KAFKA_V_TOPIC(p->topic),
+                              RD_KAFKA_V_PARTITION(p->parts[i]),
+                              RD_KAFKA_V_VALUE(payload, (size_t)n),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_OPAQUE((void *)(uintptr_t)seq), RD_KAFKA_V_END);
     if(err) {
       e->delivery_failed = 1;
       enqueue_failed++;
@@ -750,9 +763,11 @@ static skpi_err build_set(skpi_probe *p, const cycle *c, skpi_mset **out) {
     goto unlock;
   FAM("streamkpi_probe_total", SKPI_MT_COUNTER, "Canary probe cycles run.");
   ADD(skpi_mset_add(m, f, (double)p->st.probes, "cluster", p->cluster));
-  FAM("streamkpi_probe_failures_total", SKPI_MT_COUNTER, "Canary probe cycles failed, by first reason.");
+  FAM("streamkpi_probe_failures_total", SKPI_MT_COUNTER,
+      "Canary probe cycles failed, by first reason.");
   for(int i = 0; i < NREASONS; i++)
-    ADD(skpi_mset_add(m, f, (double)p->failures[i], "cluster", p->cluster, "reason", REASON_NAMES[i]));
+    ADD(skpi_mset_add(m, f, (double)p->failures[i], "cluster", p->cluster, "reason",
+                      REASON_NAMES[i]));
   FAM("streamkpi_probe_success", SKPI_MT_GAUGE, "Whether the last canary probe cycle succeeded.");
   ADD(skpi_mset_add(m, f, p->st.last_success ? 1 : 0, "cluster", p->cluster));
   FAM("streamkpi_probe_produce_latency_seconds", SKPI_MT_HISTOGRAM,
