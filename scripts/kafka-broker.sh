@@ -116,7 +116,7 @@ start() {
       -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
       || die "storage format failed, see $dir/format.log"
   fi
-  java "${JOPTS[@]}" kafka.Kafka "$dir/server.properties" >>"$dir/broker.log" 2>&1 </dev/null &
+  setsid java "${JOPTS[@]}" kafka.Kafka "$dir/server.properties" >>"$dir/broker.log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$dir/broker.pid"
   deadline=$((SECONDS + START_TIMEOUT))
