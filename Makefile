@@ -33,8 +33,16 @@ SAN_OBJS  := $(LIB_SRCS:%.c=build/san/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/san/unit/%)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 
-.PHONY: all deps test unit it demo bench clean check-deps fmt
+.PHONY: all deps test unit it demo bench clean check-deps fmt FORCE
 all: build/streamkpi_exporter
+
+# The revision is baked into the objects that print it; this stamp changes
+# only when HEAD does, so those objects rebuild then and only then.
+build/revision.stamp: FORCE
+	@mkdir -p build
+	@echo '$(VERSION) $(REVISION)' | cmp -s - $@ || echo '$(VERSION) $(REVISION)' > $@
+STAMPED := exporter/main.o exporter/registry.o exporter/web.o
+$(addprefix build/rel/,$(STAMPED)) $(addprefix build/san/,$(STAMPED)): build/revision.stamp
 
 build/rel/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)

@@ -27,6 +27,18 @@ enum skpi_format { SKPI_FMT_TEXT = 0, SKPI_FMT_OPENMETRICS };
 #define SKPI_CT_TEXT "text/plain; version=0.0.4; charset=utf-8"
 #define SKPI_CT_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
+/* Bounds.  Label values come from Kafka and scraped targets, so every
+ * length is capped; hitting a cap is SKPI_ETOOBIG (values, sample count) or
+ * SKPI_EINVAL / -1 (names, label and bucket counts). */
+#define SKPI_EXPO_MAX_NAME 1024        /* metric and label name length */
+#define SKPI_EXPO_MAX_VALUE 4096       /* label value length before escaping */
+#define SKPI_EXPO_MAX_LABELS 64        /* label pairs per sample */
+#define SKPI_EXPO_MAX_BUCKETS 128      /* histogram bounds (besides +Inf) */
+#define SKPI_EXPO_MAX_HELP 4096        /* longer HELP text is cut */
+#define SKPI_EXPO_MAX_FAMILIES 65536   /* families per set */
+#define SKPI_EXPO_MAX_SAMPLES 16777216 /* samples per set */
+#define SKPI_EXPO_MAX_ACCEPT 4096      /* Accept header bytes looked at */
+
 typedef struct skpi_mset skpi_mset;
 
 /* A histogram's state.  counts[i] is the number of observations <= bounds[i]
@@ -39,8 +51,11 @@ typedef struct skpi_hist {
   uint64_t count;
 } skpi_hist;
 
-/* Returns a new empty set (refcount 1), or NULL on OOM. */
+/* Returns a new empty set (refcount 1), or NULL on OOM.  A set is filled by
+ * one thread; once handed on it is read-only and may be rendered from any
+ * number of threads.  The refcount is atomic. */
 skpi_mset *skpi_mset_new(void);
+/* Takes one more reference.  NULL is ignored. */
 void skpi_mset_ref(skpi_mset *m);
 /* Drops one reference; the last one frees. NULL is ignored. */
 void skpi_mset_unref(skpi_mset *m);
@@ -48,19 +63,31 @@ void skpi_mset_unref(skpi_mset *m);
 /* Declares a family (or finds one already declared with that name) and
  * returns its index, or -1 when the name is not a valid metric name, the
  * type differs from an earlier declaration, or memory ran out.  help may be
- * NULL. */
+ * NULL.  Counter names must end in "_total" and info names in "_info", with
+ * a valid name left before the suffix.  Name and help are copied; invalid
+ * UTF-8 in help becomes U+FFFD.  A redeclaration keeps the first help. */
 int skpi_mset_family(skpi_mset *m, const char *name, enum skpi_mtype type, const char *help);
 
 /* Adds one sample to family fam.  The variadic part is label name/value
  * string pairs terminated by NULL (the macro adds it).  Label names must be
- * valid; values are escaped here.  NaN is allowed for gauges only. */
+ * valid ([a-zA-Z_][a-zA-Z0-9_]*, not starting "__") and distinct; values
+ * are escaped and copied here (invalid UTF-8 becomes U+FFFD).  NaN is
+ * allowed for gauges only; counters must be >= 0; info samples must be 1.
+ * Histogram families take samples only through skpi_mset_add_hist.
+ * SKPI_EINVAL for any of those, for an odd list or a NULL value, and for a
+ * bad fam; SKPI_ETOOBIG for an over-long value or a full set; SKPI_ENOMEM.
+ * On failure nothing is added.  Duplicate label sets are not detected. */
 skpi_err skpi_mset_add_(skpi_mset *m, int fam, double value, ...);
 #define skpi_mset_add(m, fam, value, ...) skpi_mset_add_((m), (fam), (value), ##__VA_ARGS__, (const char *)0)
 
 /* Same with labels as an array of 2*npairs strings (name, value, ...). */
 skpi_err skpi_mset_addv(skpi_mset *m, int fam, double value, const char *const *kv, size_t npairs);
 
-/* Adds a histogram's _bucket/_sum/_count samples. */
+/* Adds a histogram's _bucket/_sum/_count samples (nbounds + 3 samples:
+ * one bucket per bound, the +Inf bucket = count, _sum, _count).  Bounds
+ * must be finite and strictly ascending, cumulative non-decreasing and
+ * <= count, sum not NaN; the label "le" is reserved.  Errors as for
+ * skpi_mset_addv; the histogram is not copied beyond this call. */
 skpi_err skpi_mset_add_hist(skpi_mset *m, int fam, const skpi_hist *h, const char *const *kv,
                             size_t npairs);
 
@@ -68,11 +95,20 @@ skpi_err skpi_mset_add_hist(skpi_mset *m, int fam, const skpi_hist *h, const cha
 size_t skpi_mset_size(const skpi_mset *m);
 
 /* Renders the union of n sets into out (which it appends to).  Sets may be
- * NULL (skipped).  Returns SKPI_ETOOBIG when out's cap is hit. */
+ * NULL (skipped).  Returns SKPI_ETOOBIG when out's cap is hit (out is then
+ * freed by skpi_buf, nothing else to clean up).  Same-named families form
+ * one group placed at the name's first declaration, with that
+ * declaration's HELP and TYPE; families of that name declared with another
+ * type in later sets are left out; groups without samples are omitted.
+ * Text output is empty or ends in "\n"; OpenMetrics ends in "# EOF\n". */
 skpi_err skpi_expo_render(const skpi_mset *const *sets, size_t n, enum skpi_format fmt,
                           skpi_buf *out);
 
-/* Picks the format an Accept header asks for (NULL means text). */
+/* Picks the format an Accept header asks for (NULL means text):
+ * OpenMetrics when application/openmetrics-text (version absent, 1.0.0 or
+ * 0.0.1) has a q above 0 and at least the highest q of text/plain and of
+ * the wildcards "text/<star>" and "<star>/<star>".  Malformed ranges are
+ * ignored; so are bytes past SKPI_EXPO_MAX_ACCEPT. */
 enum skpi_format skpi_expo_negotiate(const char *accept);
 
 /* Returns 1 when name is a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*). */

@@ -58,6 +58,9 @@ skpi_err skpi_web_route(skpi_web *w, const char *method, const char *path, size_
 /* Starts listening.  Fails (errbuf set) when the address cannot be bound. */
 skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen);
 
+/* The port actually bound (useful after listening on port 0). */
+unsigned skpi_web_port(const skpi_web *w);
+
 /* Stops and frees. */
 void skpi_web_free(skpi_web *w);
 

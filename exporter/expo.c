@@ -1,0 +1,820 @@
+/* expo.c: metric sets and their exposition (Prometheus text 0.0.4,
+ * OpenMetrics 1.0).
+ *
+ * A set holds families in declaration order, found by name through an
+ * open-addressing hash.  Each family keeps a growable array of samples; a
+ * sample is (suffix id, pre-escaped label string, value).  Label strings
+ * live in a chunked arena owned by the set, so adding a sample costs no
+ * malloc of its own and rendering is concatenation.
+ */
+#include "streamkpi/expo.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum suffix { SUF_NONE = 0, SUF_BUCKET, SUF_SUM, SUF_COUNT };
+
+static const char *const suffix_str[] = {"", "_bucket", "_sum", "_count"};
+static const size_t suffix_len[] = {0, 7, 4, 6};
+
+typedef struct sample {
+  const char *labels; /* "{a=\"b\"}" or "" (points into the arena) */
+  uint32_t lablen;
+  uint8_t suffix;
+  double value;
+} sample;
+
+typedef struct family {
+  char *name; /* 0.0.4 name */
+  size_t namelen;
+  size_t famlen; /* OpenMetrics family name length (a prefix of name) */
+  enum skpi_mtype type;
+  char *help; /* raw UTF-8 (already made valid), NULL when none */
+  sample *samples;
+  size_t nsamples;
+  size_t cap;
+} family;
+
+/* Arena chunks are chained; big label strings get a chunk of their own so
+ * a chunk never wastes more than a quarter of its size. */
+#define CHUNK_SIZE (256 * 1024)
+
+typedef struct chunk {
+  struct chunk *next;
+  size_t used;
+  size_t size;
+  char data[];
+} chunk;
+
+struct skpi_mset {
+  atomic_uint refs;
+  family *fams;
+  size_t nfams;
+  size_t famcap;
+  uint32_t *slots; /* family index + 1; 0 = empty */
+  size_t nslots;   /* power of two */
+  chunk *arena;
+  size_t nsamples;
+};
+
+/* ---- names and escaping ---- */
+
+static int name_start(unsigned char c, int colon) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon && c == ':');
+}
+
+static int name_char(unsigned char c, int colon) {
+  return name_start(c, colon) || (c >= '0' && c <= '9');
+}
+
+static int valid_name_n(const char *s, size_t n, int colon) {
+  if(n == 0 || !name_start((unsigned char)s[0], colon))
+    return 0;
+  for(size_t i = 1; i < n; i++)
+    if(!name_char((unsigned char)s[i], colon))
+      return 0;
+  return 1;
+}
+
+int skpi_expo_valid_name(const char *name) {
+  if(!name)
+    return 0;
+  size_t n = strnlen(name, SKPI_EXPO_MAX_NAME + 1);
+  return n <= SKPI_EXPO_MAX_NAME && valid_name_n(name, n, 1);
+}
+
+static int valid_label_name(const char *s) {
+  size_t n = strnlen(s, SKPI_EXPO_MAX_NAME + 1);
+  if(n > SKPI_EXPO_MAX_NAME || !valid_name_n(s, n, 0))
+    return 0;
+  return !(s[0] == '_' && s[1] == '_');
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when the bytes there
+ * are not one (overlong forms, surrogates and values past U+10FFFF are
+ * refused as RFC 3629 says). */
+static size_t utf8_seq(const unsigned char *s, size_t left) {
+  unsigned char c = s[0];
+  if(c < 0x80)
+    return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if(c >= 0xC2 && c <= 0xDF)
+    n = 2;
+  else if(c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if(c == 0xE0)
+      lo = 0xA0;
+    else if(c == 0xED)
+      hi = 0x9F;
+  } else if(c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if(c == 0xF0)
+      lo = 0x90;
+    else if(c == 0xF4)
+      hi = 0x8F;
+  } else
+    return 0;
+  if(left < n)
+    return 0;
+  if(s[1] < lo || s[1] > hi)
+    return 0;
+  for(size_t i = 2; i < n; i++)
+    if(s[i] < 0x80 || s[i] > 0xBF)
+      return 0;
+  return n;
+}
+
+#define ESC_QUOTE 1 /* also escape '"' (label values, OpenMetrics HELP) */
+#define ESC_NONE 2  /* only repair UTF-8, escape nothing */
+
+/* Escapes src[0..n) into dst (which may be NULL to only measure) and returns
+ * the escaped length.  Invalid UTF-8 bytes become U+FFFD so the output stays
+ * valid UTF-8 whatever a Kafka client or a config put in a name. */
+static size_t escape(char *dst, const char *src, size_t n, int flags) {
+  const unsigned char *s = (const unsigned char *)src;
+  size_t o = 0, i = 0;
+  while(i < n) {
+    unsigned char c = s[i];
+    const char *rep = NULL;
+    size_t rl = 0;
+    size_t adv = 1;
+    if(flags != ESC_NONE && c == '\\')
+      rep = "\\\\", rl = 2;
+    else if(flags != ESC_NONE && c == '\n')
+      rep = "\\n", rl = 2;
+    else if(flags == ESC_QUOTE && c == '"')
+      rep = "\\\"", rl = 2;
+    else if(c >= 0x80) {
+      adv = utf8_seq(s + i, n - i);
+      if(adv == 0) {
+        rep = "\xEF\xBF\xBD", rl = 3;
+        adv = 1;
+      }
+    }
+    if(rep) {
+      if(dst)
+        memcpy(dst + o, rep, rl);
+      o += rl;
+    } else {
+      if(dst)
+        memcpy(dst + o, s + i, adv);
+      o += adv;
+    }
+    i += adv;
+  }
+  return o;
+}
+
+/* ---- numbers ---- */
+
+/* Writes v into out (at least 32 bytes) and returns the length: integral
+ * values within +-2^53 as plain integers, others as the shortest of %.15g,
+ * %.16g, %.17g that reads back to the same double. */
+static size_t fmt_double(char *out, double v) {
+  if(isnan(v)) {
+    memcpy(out, "NaN", 3);
+    return 3;
+  }
+  if(isinf(v)) {
+    memcpy(out, v > 0 ? "+Inf" : "-Inf", 4);
+    return 4;
+  }
+  if(v >= -9007199254740992.0 && v <= 9007199254740992.0) {
+    int64_t i = (int64_t)v;
+    if((double)i == v) {
+      char tmp[24];
+      size_t n = 0;
+      uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+      do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+      } while(u);
+      size_t o = 0;
+      if(i < 0)
+        out[o++] = '-';
+      while(n)
+        out[o++] = tmp[--n];
+      return o;
+    }
+  }
+  int len = 0;
+  for(int prec = 15; prec <= 17; prec++) {
+    len = snprintf(out, 32, "%.*g", prec, v);
+    if(prec == 17 || strtod(out, NULL) == v)
+      break;
+  }
+  return len > 0 ? (size_t)len : 0;
+}
+
+/* ---- the set ---- */
+
+skpi_mset *skpi_mset_new(void) {
+  skpi_mset *m = calloc(1, sizeof(*m));
+  if(!m)
+    return NULL;
+  atomic_init(&m->refs, 1);
+  return m;
+}
+
+void skpi_mset_ref(skpi_mset *m) {
+  if(m)
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+}
+
+void skpi_mset_unref(skpi_mset *m) {
+  if(!m || atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  for(size_t i = 0; i < m->nfams; i++) {
+    free(m->fams[i].name);
+    free(m->fams[i].help);
+    free(m->fams[i].samples);
+  }
+  free(m->fams);
+  free(m->slots);
+  chunk *c = m->arena;
+  while(c) {
+    chunk *next = c->next;
+    free(c);
+    c = next;
+  }
+  free(m);
+}
+
+size_t skpi_mset_size(const skpi_mset *m) { return m ? m->nsamples : 0; }
+
+static uint32_t hash_name(const char *s, size_t n) {
+  uint32_t h = 2166136261u;
+  for(size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 16777619u;
+  }
+  return h;
+}
+
+/* Returns the index of the family called name, or -1. */
+static long find_family(const skpi_mset *m, const char *name, size_t n) {
+  if(!m->nslots)
+    return -1;
+  size_t mask = m->nslots - 1;
+  for(size_t i = hash_name(name, n) & mask;; i = (i + 1) & mask) {
+    uint32_t s = m->slots[i];
+    if(!s)
+      return -1;
+    const family *f = &m->fams[s - 1];
+    if(f->namelen == n && memcmp(f->name, name, n) == 0)
+      return (long)(s - 1);
+  }
+}
+
+static void slot_put(uint32_t *slots, size_t nslots, const family *f, uint32_t idx1) {
+  size_t mask = nslots - 1;
+  size_t i = hash_name(f->name, f->namelen) & mask;
+  while(slots[i])
+    i = (i + 1) & mask;
+  slots[i] = idx1;
+}
+
+/* Keeps the table at most half full so probes stay short. */
+static skpi_err grow_slots(skpi_mset *m) {
+  if((m->nfams + 1) * 2 <= m->nslots)
+    return SKPI_OK;
+  size_t n = m->nslots ? m->nslots * 2 : 64;
+  uint32_t *s = calloc(n, sizeof(*s));
+  if(!s)
+    return SKPI_ENOMEM;
+  for(size_t i = 0; i < m->nfams; i++)
+    slot_put(s, n, &m->fams[i], (uint32_t)(i + 1));
+  free(m->slots);
+  m->slots = s;
+  m->nslots = n;
+  return SKPI_OK;
+}
+
+static int has_suffix(const char *s, size_t n, const char *suf) {
+  size_t l = strlen(suf);
+  return n > l && memcmp(s + n - l, suf, l) == 0;
+}
+
+int skpi_mset_family(skpi_mset *m, const char *name, enum skpi_mtype type, const char *help) {
+  if(!m || !skpi_expo_valid_name(name))
+    return -1;
+  if(type != SKPI_MT_GAUGE && type != SKPI_MT_COUNTER && type != SKPI_MT_HISTOGRAM &&
+     type != SKPI_MT_INFO)
+    return -1;
+  size_t n = strlen(name);
+  long idx = find_family(m, name, n);
+  if(idx >= 0)
+    return m->fams[idx].type == type ? (int)idx : -1;
+  size_t famlen = n;
+  /* The OpenMetrics family name drops the suffix; what is left must still
+   * be a name, so "_total" alone is refused. */
+  if(type == SKPI_MT_COUNTER) {
+    if(!has_suffix(name, n, "_total"))
+      return -1;
+    famlen = n - 6;
+  } else if(type == SKPI_MT_INFO) {
+    if(!has_suffix(name, n, "_info"))
+      return -1;
+    famlen = n - 5;
+  }
+  if(!valid_name_n(name, famlen, 1) || m->nfams >= SKPI_EXPO_MAX_FAMILIES)
+    return -1;
+  if(grow_slots(m) != SKPI_OK)
+    return -1;
+  if(m->nfams == m->famcap) {
+    size_t c = m->famcap ? m->famcap * 2 : 16;
+    family *f = realloc(m->fams, c * sizeof(*f));
+    if(!f)
+      return -1;
+    m->fams = f;
+    m->famcap = c;
+  }
+  family *f = &m->fams[m->nfams];
+  memset(f, 0, sizeof(*f));
+  f->name = malloc(n + 1);
+  if(!f->name)
+    return -1;
+  memcpy(f->name, name, n + 1);
+  if(help) {
+    size_t hl = strnlen(help, SKPI_EXPO_MAX_HELP);
+    size_t el = escape(NULL, help, hl, ESC_NONE);
+    f->help = malloc(el + 1);
+    if(!f->help) {
+      free(f->name);
+      return -1;
+    }
+    escape(f->help, help, hl, ESC_NONE);
+    f->help[el] = '\0';
+  }
+  f->namelen = n;
+  f->famlen = famlen;
+  f->type = type;
+  slot_put(m->slots, m->nslots, f, (uint32_t)(m->nfams + 1));
+  return (int)m->nfams++;
+}
+
+/* Returns n bytes of arena space, or NULL on OOM. */
+static char *arena_alloc(skpi_mset *m, size_t n) {
+  chunk *c = m->arena;
+  if(c && c->size - c->used >= n) {
+    char *p = c->data + c->used;
+    c->used += n;
+    return p;
+  }
+  size_t size = n > CHUNK_SIZE / 4 ? n : CHUNK_SIZE;
+  chunk *nc = malloc(sizeof(*nc) + size);
+  if(!nc)
+    return NULL;
+  nc->size = size;
+  nc->used = n;
+  /* A dedicated big chunk goes behind the current one so the current
+   * chunk's free space is still used. */
+  if(c && size != CHUNK_SIZE) {
+    nc->next = c->next;
+    c->next = nc;
+  } else {
+    nc->next = c;
+    m->arena = nc;
+  }
+  return nc->data;
+}
+
+static skpi_err reserve_samples(skpi_mset *m, family *f, size_t k) {
+  if(k > SKPI_EXPO_MAX_SAMPLES || m->nsamples > SKPI_EXPO_MAX_SAMPLES - k)
+    return SKPI_ETOOBIG;
+  if(f->cap - f->nsamples >= k)
+    return SKPI_OK;
+  size_t c = f->cap ? f->cap : 4;
+  while(c - f->nsamples < k)
+    c *= 2;
+  sample *s = realloc(f->samples, c * sizeof(*s));
+  if(!s)
+    return SKPI_ENOMEM;
+  f->samples = s;
+  f->cap = c;
+  return SKPI_OK;
+}
+
+/* Checks the label pairs and returns, in *len, the length of their escaped
+ * form without the closing brace: "{a=\"x\",b=\"y\"" (0 when npairs is 0). */
+static skpi_err measure_labels(const char *const *kv, size_t npairs, int hist, size_t *len) {
+  if(npairs > SKPI_EXPO_MAX_LABELS || (npairs && !kv))
+    return SKPI_EINVAL;
+  size_t total = 0;
+  for(size_t i = 0; i < npairs; i++) {
+    const char *k = kv[2 * i], *v = kv[2 * i + 1];
+    if(!k || !v || !valid_label_name(k))
+      return SKPI_EINVAL;
+    if(hist && strcmp(k, "le") == 0)
+      return SKPI_EINVAL;
+    for(size_t j = 0; j < i; j++)
+      if(strcmp(kv[2 * j], k) == 0)
+        return SKPI_EINVAL;
+    size_t vl = strnlen(v, SKPI_EXPO_MAX_VALUE + 1);
+    if(vl > SKPI_EXPO_MAX_VALUE)
+      return SKPI_ETOOBIG;
+    /* separator ('{' or ','), name, '=', quotes */
+    total += 1 + strlen(k) + 3 + escape(NULL, v, vl, ESC_QUOTE);
+  }
+  *len = total;
+  return SKPI_OK;
+}
+
+static void write_labels(char *dst, const char *const *kv, size_t npairs) {
+  size_t o = 0;
+  for(size_t i = 0; i < npairs; i++) {
+    const char *k = kv[2 * i], *v = kv[2 * i + 1];
+    size_t kl = strlen(k);
+    dst[o++] = i ? ',' : '{';
+    memcpy(dst + o, k, kl);
+    o += kl;
+    dst[o++] = '=';
+    dst[o++] = '"';
+    o += escape(dst + o, v, strlen(v), ESC_QUOTE);
+    dst[o++] = '"';
+  }
+}
+
+static void push(family *f, const char *labels, size_t lablen, enum suffix suf, double v) {
+  sample *s = &f->samples[f->nsamples++];
+  s->labels = labels;
+  s->lablen = (uint32_t)lablen;
+  s->suffix = (uint8_t)suf;
+  s->value = v;
+}
+
+skpi_err skpi_mset_addv(skpi_mset *m, int fam, double value, const char *const *kv,
+                        size_t npairs) {
+  if(!m || fam < 0 || (size_t)fam >= m->nfams)
+    return SKPI_EINVAL;
+  family *f = &m->fams[fam];
+  if(f->type == SKPI_MT_HISTOGRAM)
+    return SKPI_EINVAL;
+  if(isnan(value) && f->type != SKPI_MT_GAUGE)
+    return SKPI_EINVAL;
+  if(f->type == SKPI_MT_COUNTER && !(value >= 0))
+    return SKPI_EINVAL;
+  /* OpenMetrics defines an info sample's value as 1. */
+  if(f->type == SKPI_MT_INFO && value != 1.0)
+    return SKPI_EINVAL;
+  size_t len;
+  skpi_err rc;
+  if((rc = measure_labels(kv, npairs, 0, &len)) != SKPI_OK)
+    return rc;
+  if((rc = reserve_samples(m, f, 1)) != SKPI_OK)
+    return rc;
+  const char *labels = "";
+  if(npairs) {
+    len++; /* closing brace */
+    char *p = arena_alloc(m, len);
+    if(!p)
+      return SKPI_ENOMEM;
+    write_labels(p, kv, npairs);
+    p[len - 1] = '}';
+    labels = p;
+  }
+  push(f, labels, len, SUF_NONE, value);
+  m->nsamples++;
+  return SKPI_OK;
+}
+
+skpi_err skpi_mset_add_(skpi_mset *m, int fam, double value, ...) {
+  const char *kv[2 * SKPI_EXPO_MAX_LABELS];
+  size_t n = 0;
+  skpi_err rc = SKPI_OK;
+  va_list ap;
+  va_start(ap, value);
+  for(;;) {
+    const char *k = va_arg(ap, const char *);
+    if(!k)
+      break;
+    const char *v = va_arg(ap, const char *);
+    /* A name without a value is an odd list (the terminator came early). */
+    if(!v || n == SKPI_EXPO_MAX_LABELS) {
+      rc = SKPI_EINVAL;
+      break;
+    }
+    kv[2 * n] = k;
+    kv[2 * n + 1] = v;
+    n++;
+  }
+  va_end(ap);
+  if(rc != SKPI_OK)
+    return rc;
+  return skpi_mset_addv(m, fam, value, kv, n);
+}
+
+skpi_err skpi_mset_add_hist(skpi_mset *m, int fam, const skpi_hist *h, const char *const *kv,
+                            size_t npairs) {
+  if(!m || !h || fam < 0 || (size_t)fam >= m->nfams)
+    return SKPI_EINVAL;
+  family *f = &m->fams[fam];
+  if(f->type != SKPI_MT_HISTOGRAM || h->nbounds > SKPI_EXPO_MAX_BUCKETS ||
+     (h->nbounds && (!h->bounds || !h->cumulative)) || isnan(h->sum))
+    return SKPI_EINVAL;
+  for(size_t i = 0; i < h->nbounds; i++) {
+    if(!isfinite(h->bounds[i]) || (i && !(h->bounds[i] > h->bounds[i - 1])))
+      return SKPI_EINVAL;
+    if(h->cumulative[i] > h->count || (i && h->cumulative[i] < h->cumulative[i - 1]))
+      return SKPI_EINVAL;
+  }
+  size_t base;
+  skpi_err rc;
+  if((rc = measure_labels(kv, npairs, 1, &base)) != SKPI_OK)
+    return rc;
+  if((rc = reserve_samples(m, f, h->nbounds + 3)) != SKPI_OK)
+    return rc;
+  /* One arena block: the base labels (for _sum and _count) then one label
+   * string per bucket, each the base plus le. */
+  char les[SKPI_EXPO_MAX_BUCKETS + 1][32];
+  size_t lel[SKPI_EXPO_MAX_BUCKETS + 1];
+  size_t total = npairs ? base + 1 : 0;
+  for(size_t i = 0; i <= h->nbounds; i++) {
+    lel[i] = i < h->nbounds ? fmt_double(les[i], h->bounds[i]) : fmt_double(les[i], INFINITY);
+    total += base + lel[i] + 7; /* '{' or ',' + le="..." + '}' */
+  }
+  char *p = arena_alloc(m, total);
+  if(!p)
+    return SKPI_ENOMEM;
+  char *q = p;
+  if(npairs) {
+    write_labels(q, kv, npairs);
+    q[base] = '}';
+    q += base + 1;
+  }
+  for(size_t i = 0; i <= h->nbounds; i++) {
+    char *s = q;
+    write_labels(q, kv, npairs);
+    q += base;
+    *q++ = npairs ? ',' : '{';
+    memcpy(q, "le=\"", 4);
+    q += 4;
+    memcpy(q, les[i], lel[i]);
+    q += lel[i];
+    *q++ = '"';
+    *q++ = '}';
+    push(f, s, (size_t)(q - s), SUF_BUCKET,
+         i < h->nbounds ? (double)h->cumulative[i] : (double)h->count);
+  }
+  size_t bl = npairs ? base + 1 : 0;
+  push(f, npairs ? p : "", bl, SUF_SUM, h->sum);
+  push(f, npairs ? p : "", bl, SUF_COUNT, (double)h->count);
+  m->nsamples += h->nbounds + 3;
+  return SKPI_OK;
+}
+
+/* ---- rendering ---- */
+
+static const char *type_name(enum skpi_mtype t, enum skpi_format fmt) {
+  switch(t) {
+  case SKPI_MT_COUNTER:
+    return "counter";
+  case SKPI_MT_HISTOGRAM:
+    return "histogram";
+  case SKPI_MT_INFO:
+    return fmt == SKPI_FMT_OPENMETRICS ? "info" : "gauge";
+  case SKPI_MT_GAUGE:
+  default:
+    return "gauge";
+  }
+}
+
+static skpi_err render_help(skpi_buf *out, const family *f, size_t fl, enum skpi_format fmt) {
+  skpi_err rc;
+  if(!f->help)
+    return SKPI_OK;
+  if((rc = skpi_buf_add(out, "# HELP ", 7)) != SKPI_OK ||
+     (rc = skpi_buf_add(out, f->name, fl)) != SKPI_OK || (rc = skpi_buf_addc(out, ' ')) != SKPI_OK)
+    return rc;
+  /* 0.0.4 escapes backslash and newline in HELP; OpenMetrics also quotes.
+   * The stored text is valid UTF-8 already, so only those bytes change. */
+  const char *h = f->help, *run = h;
+  for(; *h; h++) {
+    const char *rep = NULL;
+    if(*h == '\\')
+      rep = "\\\\";
+    else if(*h == '\n')
+      rep = "\\n";
+    else if(*h == '"' && fmt == SKPI_FMT_OPENMETRICS)
+      rep = "\\\"";
+    if(!rep)
+      continue;
+    if((rc = skpi_buf_add(out, run, (size_t)(h - run))) != SKPI_OK ||
+       (rc = skpi_buf_add(out, rep, 2)) != SKPI_OK)
+      return rc;
+    run = h + 1;
+  }
+  if((rc = skpi_buf_add(out, run, (size_t)(h - run))) != SKPI_OK)
+    return rc;
+  return skpi_buf_addc(out, '\n');
+}
+
+static skpi_err render_samples(skpi_buf *out, const family *f) {
+  skpi_err rc;
+  char line[512];
+  for(size_t i = 0; i < f->nsamples; i++) {
+    const sample *s = &f->samples[i];
+    /* Short lines are built on the stack and appended once. */
+    size_t need = f->namelen + suffix_len[s->suffix] + s->lablen + 34;
+    if(need <= sizeof(line)) {
+      size_t o = 0;
+      memcpy(line, f->name, f->namelen);
+      o += f->namelen;
+      memcpy(line + o, suffix_str[s->suffix], suffix_len[s->suffix]);
+      o += suffix_len[s->suffix];
+      memcpy(line + o, s->labels, s->lablen);
+      o += s->lablen;
+      line[o++] = ' ';
+      o += fmt_double(line + o, s->value);
+      line[o++] = '\n';
+      if((rc = skpi_buf_add(out, line, o)) != SKPI_OK)
+        return rc;
+      continue;
+    }
+    char num[34];
+    size_t nl = fmt_double(num + 1, s->value);
+    num[0] = ' ';
+    num[nl + 1] = '\n';
+    if((rc = skpi_buf_add(out, f->name, f->namelen)) != SKPI_OK ||
+       (rc = skpi_buf_add(out, suffix_str[s->suffix], suffix_len[s->suffix])) != SKPI_OK ||
+       (rc = skpi_buf_add(out, s->labels, s->lablen)) != SKPI_OK ||
+       (rc = skpi_buf_add(out, num, nl + 2)) != SKPI_OK)
+      return rc;
+  }
+  return SKPI_OK;
+}
+
+/* Renders the group of families named like sets[i]->fams[j], which is the
+ * first declaration of that name across the sets. */
+static skpi_err render_group(const skpi_mset *const *sets, size_t n, size_t i, const family *first,
+                             enum skpi_format fmt, skpi_buf *out) {
+  skpi_err rc;
+  size_t total = 0;
+  /* A later family of the same name but another type cannot join the
+   * group (the output would be invalid), so its samples are left out. */
+  for(size_t k = i; k < n; k++) {
+    if(!sets[k])
+      continue;
+    long idx = find_family(sets[k], first->name, first->namelen);
+    if(idx >= 0 && sets[k]->fams[idx].type == first->type)
+      total += sets[k]->fams[idx].nsamples;
+  }
+  if(!total)
+    return SKPI_OK;
+  size_t fl = fmt == SKPI_FMT_OPENMETRICS ? first->famlen : first->namelen;
+  const char *tn = type_name(first->type, fmt);
+  if((rc = render_help(out, first, fl, fmt)) != SKPI_OK ||
+     (rc = skpi_buf_add(out, "# TYPE ", 7)) != SKPI_OK ||
+     (rc = skpi_buf_add(out, first->name, fl)) != SKPI_OK ||
+     (rc = skpi_buf_addc(out, ' ')) != SKPI_OK || (rc = skpi_buf_addstr(out, tn)) != SKPI_OK ||
+     (rc = skpi_buf_addc(out, '\n')) != SKPI_OK)
+    return rc;
+  for(size_t k = i; k < n; k++) {
+    if(!sets[k])
+      continue;
+    long idx = find_family(sets[k], first->name, first->namelen);
+    if(idx < 0 || sets[k]->fams[idx].type != first->type)
+      continue;
+    if((rc = render_samples(out, &sets[k]->fams[idx])) != SKPI_OK)
+      return rc;
+  }
+  return SKPI_OK;
+}
+
+skpi_err skpi_expo_render(const skpi_mset *const *sets, size_t n, enum skpi_format fmt,
+                          skpi_buf *out) {
+  skpi_err rc = SKPI_OK;
+  if(!out || (n && !sets))
+    return SKPI_EINVAL;
+  for(size_t i = 0; i < n; i++) {
+    const skpi_mset *m = sets[i];
+    if(!m)
+      continue;
+    for(size_t j = 0; j < m->nfams; j++) {
+      const family *f = &m->fams[j];
+      /* Emitted already with the group of an earlier set? */
+      int seen = 0;
+      for(size_t k = 0; k < i && !seen; k++)
+        seen = sets[k] && find_family(sets[k], f->name, f->namelen) >= 0;
+      if(seen)
+        continue;
+      if((rc = render_group(sets, n, i, f, fmt, out)) != SKPI_OK)
+        goto out;
+    }
+  }
+  if(fmt == SKPI_FMT_OPENMETRICS)
+    rc = skpi_buf_add(out, "# EOF\n", 6);
+out:
+  return rc;
+}
+
+/* ---- content negotiation ---- */
+
+static const char *skip_ws(const char *p, const char *end) {
+  while(p < end && (*p == ' ' || *p == '\t'))
+    p++;
+  return p;
+}
+
+static int token_is(const char *s, size_t n, const char *lit) {
+  return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
+}
+
+/* Parses one media range [p, end): its type/subtype and its q and version
+ * parameters.  Returns 0 when the range is malformed (it is then ignored). */
+static int parse_range(const char *p, const char *end, const char **mt, size_t *mtl, double *q,
+                       const char **ver, size_t *verl) {
+  p = skip_ws(p, end);
+  const char *s = p;
+  while(p < end && *p != ';' && *p != ' ' && *p != '\t')
+    p++;
+  *mt = s;
+  *mtl = (size_t)(p - s);
+  *q = 1.0;
+  *ver = NULL;
+  *verl = 0;
+  if(!*mtl)
+    return 0;
+  while(p < end) {
+    p = skip_ws(p, end);
+    if(p >= end)
+      break;
+    if(*p != ';')
+      return 0;
+    p = skip_ws(p + 1, end);
+    const char *k = p;
+    while(p < end && *p != '=' && *p != ';' && *p != ' ' && *p != '\t')
+      p++;
+    size_t kl = (size_t)(p - k);
+    p = skip_ws(p, end);
+    if(p >= end || *p != '=')
+      return 0;
+    p = skip_ws(p + 1, end);
+    const char *v = p;
+    size_t vl;
+    if(p < end && *p == '"') {
+      v = ++p;
+      while(p < end && *p != '"')
+        p++;
+      if(p >= end)
+        return 0;
+      vl = (size_t)(p - v);
+      p++;
+    } else {
+      while(p < end && *p != ';' && *p != ' ' && *p != '\t')
+        p++;
+      vl = (size_t)(p - v);
+    }
+    if(token_is(k, kl, "q")) {
+      char tmp[16];
+      if(vl == 0 || vl >= sizeof(tmp))
+        return 0;
+      memcpy(tmp, v, vl);
+      tmp[vl] = '\0';
+      char *e;
+      double d = strtod(tmp, &e);
+      if(*e || !(d >= 0.0 && d <= 1.0))
+        return 0;
+      *q = d;
+    } else if(token_is(k, kl, "version")) {
+      *ver = v;
+      *verl = vl;
+    }
+  }
+  return 1;
+}
+
+enum skpi_format skpi_expo_negotiate(const char *accept) {
+  if(!accept)
+    return SKPI_FMT_TEXT;
+  /* Real Accept headers are short; past the bound the rest is ignored. */
+  const char *p = accept, *stop = accept + strnlen(accept, SKPI_EXPO_MAX_ACCEPT);
+  double q_om = -1.0, q_text = -1.0;
+  int ranges = 0;
+  while(p < stop && ranges++ < 64) {
+    const char *e = memchr(p, ',', (size_t)(stop - p));
+    if(!e)
+      e = stop;
+    const char *mt, *ver;
+    size_t mtl, verl;
+    double q;
+    if(parse_range(p, e, &mt, &mtl, &q, &ver, &verl)) {
+      if(token_is(mt, mtl, "application/openmetrics-text")) {
+        if((!ver || token_is(ver, verl, "1.0.0") || token_is(ver, verl, "0.0.1")) && q > q_om)
+          q_om = q;
+      } else if(token_is(mt, mtl, "text/plain") || token_is(mt, mtl, "text/*") ||
+                token_is(mt, mtl, "*/*")) {
+        if(q > q_text)
+          q_text = q;
+      }
+    }
+    p = e + 1;
+  }
+  return q_om > 0.0 && q_om >= q_text ? SKPI_FMT_OPENMETRICS : SKPI_FMT_TEXT;
+}

@@ -1,0 +1,152 @@
+/* test_registry.c: slots, snapshots, stale data and encodings. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include <cmocka.h>
+
+#include "streamkpi/clock.h"
+#include "streamkpi/registry.h"
+
+/* Waits (bounded: 10 s) until the newest text snapshot contains needle, or
+ * lacks it when want is 0.  Returns 1 when the condition held. */
+static int wait_body(skpi_registry *r, const char *needle, int want) {
+  for(int i = 0; i < 1000; i++) {
+    skpi_snapshot *s = skpi_registry_acquire(r);
+    const char *d;
+    size_t len;
+    int found = 0;
+    if(skpi_snapshot_body(s, SKPI_FMT_TEXT, 0, &d, &len) == SKPI_OK)
+      found = strstr(d, needle) != NULL;
+    skpi_snapshot_release(s);
+    if(found == want)
+      return 1;
+    skpi_sleep(0.01, NULL);
+  }
+  return 0;
+}
+
+static skpi_mset *one_gauge(const char *name, double v) {
+  skpi_mset *m = skpi_mset_new();
+  int f = skpi_mset_family(m, name, SKPI_MT_GAUGE, "test gauge");
+  assert_true(f >= 0);
+  assert_int_equal(skpi_mset_add(m, f, v, "cluster", "c1"), SKPI_OK);
+  return m;
+}
+
+static void publish_then_fail_keeps_stale(void **state) {
+  skpi_registry *r = skpi_registry_new();
+  assert_non_null(r);
+  int id = skpi_registry_add_source(r, "c1", "kafka", 3600, 1);
+  assert_true(id >= 0);
+  assert_false(skpi_registry_ready(r, 60));
+  skpi_registry_publish(r, id, one_gauge("test_value", 42), NULL, 0.5);
+  assert_true(wait_body(r, "test_value{cluster=\"c1\"} 42\n", 1));
+  assert_true(wait_body(r, "streamkpi_source_up{cluster=\"c1\",source=\"kafka\"} 1\n", 1));
+  assert_true(skpi_registry_ready(r, 60));
+
+  skpi_registry_publish(r, id, NULL, "all brokers down", 1.0);
+  assert_true(wait_body(r, "streamkpi_source_up{cluster=\"c1\",source=\"kafka\"} 0\n", 1));
+  assert_true(wait_body(r, "streamkpi_source_stale{cluster=\"c1\",source=\"kafka\"} 1\n", 1));
+  assert_true(wait_body(r, "test_value{cluster=\"c1\"} 42\n", 1));
+  assert_true(wait_body(r, "streamkpi_source_errors_total{cluster=\"c1\",source=\"kafka\"} 1\n", 1));
+  assert_false(skpi_registry_ready(r, 60));
+
+  skpi_source_status st[4];
+  assert_int_equal(skpi_registry_status(r, st, 4), 1);
+  assert_string_equal(st[0].last_error, "all brokers down");
+  assert_int_equal(st[0].up, 0);
+  assert_int_equal(st[0].has_data, 1);
+  skpi_registry_free(r);
+}
+
+static void ttl_drops_stale_data(void **state) {
+  skpi_registry *r = skpi_registry_new();
+  int id = skpi_registry_add_source(r, "c1", "kafka", 0.2, 1);
+  skpi_registry_publish(r, id, one_gauge("test_value", 7), NULL, 0.1);
+  assert_true(wait_body(r, "test_value{cluster=\"c1\"} 7\n", 1));
+  skpi_registry_publish(r, id, NULL, "down", 0.1);
+  /* The composer wakes at least every second and drops data past its TTL. */
+  assert_true(wait_body(r, "test_value{", 0));
+  assert_true(wait_body(r, "streamkpi_source_up{cluster=\"c1\",source=\"kafka\"} 0\n", 1));
+  skpi_registry_free(r);
+}
+
+static void same_family_from_two_sources_is_one_group(void **state) {
+  skpi_registry *r = skpi_registry_new();
+  int a = skpi_registry_add_source(r, "a", "kafka", 60, 1);
+  int b = skpi_registry_add_source(r, "b", "kafka", 60, 1);
+  skpi_mset *ma = skpi_mset_new(), *mb = skpi_mset_new();
+  int fa = skpi_mset_family(ma, "kafka_brokers", SKPI_MT_GAUGE, "Brokers.");
+  int fb = skpi_mset_family(mb, "kafka_brokers", SKPI_MT_GAUGE, "Brokers.");
+  skpi_mset_add(ma, fa, 3, "cluster", "a");
+  skpi_mset_add(mb, fb, 1, "cluster", "b");
+  skpi_registry_publish(r, a, ma, NULL, 0.1);
+  skpi_registry_publish(r, b, mb, NULL, 0.1);
+  assert_true(wait_body(r, "# TYPE kafka_brokers gauge\nkafka_brokers{cluster=\"a\"} 3\n"
+                           "kafka_brokers{cluster=\"b\"} 1\n",
+                        1));
+  skpi_registry_free(r);
+}
+
+static void gzip_and_openmetrics_encodings(void **state) {
+  skpi_registry *r = skpi_registry_new();
+  int id = skpi_registry_add_source(r, "c1", "kafka", 60, 1);
+  skpi_registry_publish(r, id, one_gauge("test_value", 5), NULL, 0.1);
+  assert_true(wait_body(r, "test_value{cluster=\"c1\"} 5\n", 1));
+  skpi_snapshot *s = skpi_registry_acquire(r);
+  const char *text, *gz, *om;
+  size_t tlen, glen, olen;
+  assert_int_equal(skpi_snapshot_body(s, SKPI_FMT_TEXT, 0, &text, &tlen), SKPI_OK);
+  assert_int_equal(skpi_snapshot_body(s, SKPI_FMT_TEXT, 1, &gz, &glen), SKPI_OK);
+  assert_int_equal(skpi_snapshot_body(s, SKPI_FMT_OPENMETRICS, 0, &om, &olen), SKPI_OK);
+  assert_true(olen >= 6);
+  assert_memory_equal(om + olen - 6, "# EOF\n", 6);
+  /* gzip member: inflate and compare with the plain text */
+  char *plain = malloc(tlen + 1);
+  z_stream zs;
+  memset(&zs, 0, sizeof(zs));
+  assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+  zs.next_in = (Bytef *)(uintptr_t)gz;
+  zs.avail_in = (uInt)glen;
+  zs.next_out = (Bytef *)plain;
+  zs.avail_out = (uInt)tlen + 1;
+  assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  assert_int_equal(zs.total_out, tlen);
+  assert_memory_equal(plain, text, tlen);
+  inflateEnd(&zs);
+  free(plain);
+  skpi_snapshot_release(s);
+  skpi_registry_free(r);
+}
+
+static void snapshot_outlives_registry_swap(void **state) {
+  skpi_registry *r = skpi_registry_new();
+  int id = skpi_registry_add_source(r, "c1", "kafka", 60, 1);
+  skpi_registry_publish(r, id, one_gauge("test_value", 1), NULL, 0.1);
+  assert_true(wait_body(r, "test_value{cluster=\"c1\"} 1\n", 1));
+  skpi_snapshot *old = skpi_registry_acquire(r);
+  skpi_registry_publish(r, id, one_gauge("test_value", 2), NULL, 0.1);
+  assert_true(wait_body(r, "test_value{cluster=\"c1\"} 2\n", 1));
+  const char *d;
+  size_t len;
+  assert_int_equal(skpi_snapshot_body(old, SKPI_FMT_TEXT, 0, &d, &len), SKPI_OK);
+  assert_non_null(strstr(d, "test_value{cluster=\"c1\"} 1\n"));
+  skpi_snapshot_release(old);
+  skpi_registry_free(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(publish_then_fail_keeps_stale),
+      cmocka_unit_test(ttl_drops_stale_data),
+      cmocka_unit_test(same_family_from_two_sources_is_one_group),
+      cmocka_unit_test(gzip_and_openmetrics_encodings),
+      cmocka_unit_test(snapshot_outlives_registry_swap),
+  };
+  return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
+}
