@@ -304,11 +304,25 @@ def _value(s):
     return float(s)
 
 
+_TEXT_TYPES = {"counter": ("",), "gauge": ("",), "untyped": ("",),
+               "histogram": ("_bucket", "_sum", "_count"), "summary": ("", "_sum", "_count")}
+_OM_TYPES = {"counter": ("_total", "_created"), "gauge": ("",), "unknown": ("",),
+             "stateset": ("",), "info": ("_info",),
+             "histogram": ("_bucket", "_sum", "_count", "_created"),
+             "gaugehistogram": ("_gbucket", "_gsum", "_gcount"),
+             "summary": ("", "_sum", "_count", "_created")}
+
+
 def parse_metrics(text, openmetrics=False):
-    """Parses 0.0.4 text (or OpenMetrics when asked) strictly into
+    """Parses 0.0.4 text (or OpenMetrics 1.0 when asked) strictly into
     {(name, frozenset(labels.items())): value}.  Raises ValueError on any
-    malformed line, a duplicate series, or (OpenMetrics) a missing # EOF."""
+    malformed line, a sample outside its family's # TYPE block (or with a
+    name its type does not allow), a family declared twice, a duplicate
+    series, or (OpenMetrics) a missing or misplaced # EOF."""
+    types = _OM_TYPES if openmetrics else _TEXT_TYPES
     series = {}
+    declared = set()
+    family, suffixes = None, ()
     if not text.endswith("\n"):
         raise ValueError("exposition does not end with a newline")
     lines = text[:-1].split("\n")
@@ -322,6 +336,15 @@ def parse_metrics(text, openmetrics=False):
             if len(parts) < 3 or parts[1] not in ("HELP", "TYPE", "UNIT") or \
                     not re.fullmatch(_NAME, parts[2]):
                 raise ValueError(f"line {no}: bad comment {line!r}")
+            if parts[1] == "TYPE":
+                if len(parts) != 4 or parts[3] not in types:
+                    raise ValueError(f"line {no}: bad TYPE {line!r}")
+                if parts[2] in declared:
+                    raise ValueError(f"line {no}: family {parts[2]} declared twice")
+                declared.add(parts[2])
+                family, suffixes = parts[2], types[parts[3]]
+            elif parts[2] != family and parts[2] in declared:
+                raise ValueError(f"line {no}: {parts[1]} for finished family {parts[2]}")
             continue
         if line == "" and not openmetrics:
             continue
@@ -329,6 +352,8 @@ def parse_metrics(text, openmetrics=False):
         if not m:
             raise ValueError(f"line {no}: bad sample {line!r}")
         name, raw, val = m.group(1), m.group(2), m.group(3)
+        if family is None or name not in {family + sfx for sfx in suffixes}:
+            raise ValueError(f"line {no}: sample {name} outside its family (current {family})")
         labels = {}
         if raw:
             pos = 0
