@@ -1042,6 +1042,11 @@ static skpi_err check_slo(vctx *v, const json_t *out, int line, const char *path
   join(kp, sizeof(kp), path, "threshold");
   if(!strcmp(sli, "app_ratio") && !json_object_get(out, "target"))
     return vfail(v, line, path, "missing required key target (sli app_ratio)");
+  /* Without these the SLO would validate and then never see an event. */
+  if(!strcmp(sli, "group_lag") && !json_object_get(out, "group"))
+    return vfail(v, line, path, "missing required key group (sli group_lag)");
+  if(!strcmp(sli, "dlq_ratio") && !json_object_get(out, "topic"))
+    return vfail(v, line, path, "missing required key topic (sli dlq_ratio)");
   if(!th) {
     if(want_dur || want_num)
       return vfail(v, line, path, "missing required key threshold (sli %s)", sli);

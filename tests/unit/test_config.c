@@ -325,10 +325,16 @@ static void section_errors(void **state) {
        "5: slos[0]: missing required key objective"},
       {HEAD "slos:\n  - name: s\n    sli: probe_latency\n    objective: 0.9\n",
        "5: slos[0]: missing required key threshold (sli probe_latency)"},
-      {HEAD "slos:\n  - name: s\n    sli: group_lag\n    objective: 0.9\n    threshold: 0.5x\n",
-       "8: slos[0].threshold: expected a duration like 250ms for sli group_lag, got \"0.5x\""},
-      {HEAD "slos:\n  - name: s\n    sli: dlq_ratio\n    objective: 0.9\n    threshold: 5s\n",
-       "8: slos[0].threshold: expected a number from 0 to 1 for sli dlq_ratio, got \"5s\""},
+      {HEAD "slos:\n  - name: s\n    sli: group_lag\n    objective: 0.9\n    group: g\n"
+            "    threshold: 0.5x\n",
+       "9: slos[0].threshold: expected a duration like 250ms for sli group_lag, got \"0.5x\""},
+      {HEAD "slos:\n  - name: s\n    sli: group_lag\n    objective: 0.9\n    threshold: 5s\n",
+       "5: slos[0]: missing required key group (sli group_lag)"},
+      {HEAD "slos:\n  - name: s\n    sli: dlq_ratio\n    objective: 0.9\n    threshold: 0.1\n",
+       "5: slos[0]: missing required key topic (sli dlq_ratio)"},
+      {HEAD "slos:\n  - name: s\n    sli: dlq_ratio\n    objective: 0.9\n    topic: t\n"
+            "    threshold: 5s\n",
+       "9: slos[0].threshold: expected a number from 0 to 1 for sli dlq_ratio, got \"5s\""},
       {HEAD "slos:\n  - name: s\n    sli: probe_availability\n    objective: 0.9\n"
             "    threshold: 1\n",
        "8: slos[0].threshold: not used by sli probe_availability"},
