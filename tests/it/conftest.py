@@ -199,14 +199,6 @@ class KafkaBroker:
                         pytrace=False)
         return r.stdout
 
-    def member(self, group, topic, max_messages, hold=600):
-        """Starts `kafkatool consume --hold` (a live group member) and waits
-        until it has committed.  Returns a ToolProc; stop() ends it."""
-        p = ToolProc(self, ["consume", group, topic, "--max", str(max_messages),
-                            "--hold", str(hold)])
-        p.wait_line(re.compile(r"^committed \d+$"), timeout=60)
-        return p
-
 
 class ToolProc:
     """A long-running kafkatool (consume --hold, follow)."""
@@ -259,16 +251,6 @@ def dedicated_kafka(tmp_path):
         yield b
     finally:
         b.stop()
-
-
-@pytest.fixture
-def members(request):
-    """Tracks ToolProcs a test starts and stops them at teardown."""
-    started = []
-    yield started
-    for p in started:
-        if p.proc.poll() is None:
-            p.stop()
 
 
 # --------------------------------------------------------------------------
