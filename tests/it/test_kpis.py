@@ -209,9 +209,9 @@ def test_slo_budget_burns_during_broker_outage(dedicated_kafka, exporter_factory
                        lambda s: (_slo(s, slo)[0] or 0) >= 3 and _slo(s, slo)[1] == 0)
     _budget_formula_holds(s, slo)
 
+    _, bad0 = _budget_formula_holds(e.metrics(), slo)
     down = now()
     dedicated_kafka.stop()
-    _, bad0 = _budget_formula_holds(e.metrics(), slo)
     wait_a_bit(6 * INTERVAL)
     s = e.metrics()
     _, bad_mid = _budget_formula_holds(s, slo)
