@@ -1409,6 +1409,10 @@ static skpi_err structs_build(skpi_config *c) {
     c->nclusters++;
     if((rc = cluster_build(json_array_get(cl, i), &c->clusters[i])) != SKPI_OK)
       return rc;
+    json_t *probe = skpi_config_cluster_section(c, i, "probe");
+    if(skpi_cfg_bool(probe, "enabled", 1) &&
+       !(c->clusters[i].probe_topic = strdup(skpi_cfg_string(probe, "topic", "streamkpi-probe"))))
+      return SKPI_ENOMEM;
   }
   return SKPI_OK;
 }
@@ -1422,6 +1426,7 @@ void skpi_config_free(skpi_config *c) {
     skpi_cluster_cfg *cc = &c->clusters[i];
     free(cc->name);
     free(cc->bootstrap_servers);
+    free(cc->probe_topic);
     for(size_t j = 0; j < cc->nproperties; j++) {
       free(cc->properties[j].key);
       free(cc->properties[j].value);

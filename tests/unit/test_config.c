@@ -511,6 +511,7 @@ static void from_brokers(void **state) {
   assert_string_equal(c->listen_address, ":10308");
   assert_true(skpi_cfg_duration(skpi_config_cluster_section(c, 0, "probe"), "interval", -1) ==
               10.0);
+  assert_string_equal(c->clusters[0].probe_topic, "streamkpi-probe");
   skpi_config_free(c);
 
   c = (skpi_config *)1;
@@ -519,6 +520,26 @@ static void from_brokers(void **state) {
   assert_string_equal(err, "--kafka.brokers: no brokers given (expected host:port[,host:port...])");
   assert_int_equal(skpi_config_from_brokers(" \t\n", &c, err, sizeof(err)), SKPI_EINVAL);
   assert_int_equal(skpi_config_from_brokers(NULL, &c, err, sizeof(err)), SKPI_EINVAL);
+}
+
+/* The canary topic is known to the cluster struct only while the probe runs. */
+static void probe_topic_follows_probe_section(void **state) {
+  const char *path = "/tmp/skpi-test-probe-topic.yml";
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("probe: { topic: canary }\n"
+        "clusters:\n"
+        "  - { name: a, bootstrap_servers: \"h:1\" }\n"
+        "  - { name: b, bootstrap_servers: \"h:2\", probe: { enabled: false } }\n",
+        f);
+  fclose(f);
+  char err[256];
+  skpi_config *c = NULL;
+  assert_int_equal(skpi_config_load(path, &c, err, sizeof(err)), SKPI_OK);
+  assert_string_equal(c->clusters[0].probe_topic, "canary");
+  assert_null(c->clusters[1].probe_topic);
+  skpi_config_free(c);
+  remove(path);
 }
 
 static void filters(void **state) {
@@ -628,6 +649,7 @@ int main(void) {
       cmocka_unit_test(example_loads),
       cmocka_unit_test(from_brokers),
       cmocka_unit_test(filters),
+      cmocka_unit_test(probe_topic_follows_probe_section),
       cmocka_unit_test(durations),
       cmocka_unit_test(line_lookup),
   };
