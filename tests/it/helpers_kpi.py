@@ -14,7 +14,6 @@ import http.server
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
 
@@ -275,8 +274,3 @@ def wait_a_bit(seconds):
     assertion on how long something took."""
     time.sleep(seconds)
 
-
-def run(cmd, timeout=60):
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    assert r.returncode == 0, f"{cmd}: {r.returncode}\n{r.stdout}{r.stderr}"
-    return r.stdout
