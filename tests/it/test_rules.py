@@ -13,11 +13,14 @@ import json
 import os
 import re
 import subprocess
+import time
 import uuid
 
+import pytest
 import yaml
 
-from conftest import PROMTOOL, ROOT, exporter_config, families, free_port, poll, require
+from conftest import (PROMTOOL, ROOT, exporter_config, families, free_port, poll, require,
+                      select)
 
 RULES = sorted(glob.glob(os.path.join(ROOT, "alerts", "*.yml")))
 RULE_TESTS = sorted(glob.glob(os.path.join(ROOT, "alerts", "tests", "*.yml")))
@@ -29,6 +32,10 @@ README = os.path.join(ROOT, "alerts", "README.md")
 KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
             "group_right", "offset", "bool", "inf", "nan"}
 HIST_SUFFIXES = ("_bucket", "_sum", "_count")
+# Families that appear only once something happened; the test makes each happen.
+WANT_LIVE = {"streamkpi_slo_events_total", "streamkpi_probe_success", "streamkpi_dlq_ratio",
+             "streamkpi_dlq_backlog_messages", "streamkpi_incidents_open", "streamkpi_mttr_seconds",
+             "streamkpi_state_last_write_timestamp_seconds", "streamkpi_target_up"}
 
 
 def promtool(*args):
@@ -118,7 +125,10 @@ def dashboard_exprs():
     walk(dash["panels"])
     for v in dash["templating"]["list"]:
         if v["type"] == "query":
-            exprs.append((f"variable {v['name']}", v["definition"]))
+            # label_values(metric, label): only the metric is a name.
+            m = re.fullmatch(r"label_values\((.*),\s*\w+\)", v["definition"])
+            assert m, v["definition"]
+            exprs.append((f"variable {v['name']}", m.group(1)))
     return exprs
 
 
@@ -146,6 +156,30 @@ def test_dashboard_and_rules_against_live_exporter_and_prometheus(kafka, exporte
              f"  - name: lag-{tag}\n    sli: group_lag\n    objective: 0.95\n"
              f"    threshold: 2m\n    group: {group}\n    cluster: it-{tag}\n")
     exp = exporter_factory(exporter_config(kafka.bootstrap, cluster=f"it-{tag}", extra=extra))
+    # The first sample is the DLQ baseline; later traffic on both topics and a
+    # group committing on the DLQ give its ratio and backlog.
+    exp.wait_metrics("the source topic sampled", lambda s: select(
+        s, "kafka_topic_partition_current_offset", topic=src))
+    kafka.tool("produce", src, 0, 50)
+    kafka.tool("produce", dlq, 0, 5)
+    kafka.tool("commit", f"reprocess-{tag}", dlq, 0, 1)
+    # One incident that opened and resolved through the Alertmanager webhook
+    # gives the incident counters, the recovery histogram and MTTR.
+    # Recent times, so the incident falls in every MTTR window.
+    now = time.time()
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+    for status, ends in (("firing", "0001-01-01T00:00:00Z"), ("resolved", iso(now - 60))):
+        body = {"version": "4", "status": status, "receiver": "streamkpi", "groupKey": "{}:{}",
+                "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+                "externalURL": "http://127.0.0.1", "alerts": [{
+                    "status": status, "fingerprint": f"fp{tag}",
+                    "labels": {"alertname": "ItDrill", "severity": "warning",
+                               "cluster": f"it-{tag}"},
+                    "annotations": {}, "startsAt": iso(now - 300), "endsAt": ends,
+                    "generatorURL": ""}]}
+        r = exp.get("/api/v1/alertmanager", method="POST", body=json.dumps(body),
+                    headers={"Content-Type": "application/json"})
+        assert r.status == 200, f"webhook {status}: {r.status} {r.body[:300]!r}"
 
     def live_names():
         text = exp.metrics_text()
@@ -154,9 +188,13 @@ def test_dashboard_and_rules_against_live_exporter_and_prometheus(kafka, exporte
             names.add(fam)
             names.update(fam + s for s in HIST_SUFFIXES)
         names.update(n for (n, _) in exp.metrics())
-        return names if "streamkpi_slo_events_total" in names and \
-            "streamkpi_probe_success" in names else None
-    exported = poll("probe and SLO families in /metrics", live_names, timeout=60)
+        seen["missing"] = sorted(WANT_LIVE - names)
+        return names if not seen["missing"] else None
+    seen = {"missing": sorted(WANT_LIVE)}
+    try:
+        exported = poll("the wanted families in /metrics", live_names, timeout=90)
+    except BaseException:
+        pytest.fail(f"never in /metrics: {seen['missing']}", pytrace=False)
     known = exported | recorded_names()
 
     missing = []
