@@ -414,7 +414,9 @@ class Exporter:
     def start(self, timeout=30):
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
                    UBSAN_OPTIONS="print_stacktrace=1")
-        self.proc = _spawn(self.args, self.log, env=env)
+        # Its own working directory: the default state file lands there, so
+        # tests never share (or leave behind) state.
+        self.proc = _spawn(self.args, self.log, env=env, cwd=self.dir)
 
         def healthy():
             if self.proc.poll() is not None:
