@@ -305,7 +305,7 @@ int skpi_mset_family(skpi_mset *m, const char *name, enum skpi_mtype type, const
   if(!m || !skpi_expo_valid_name(name))
     return -1;
   if(type != SKPI_MT_GAUGE && type != SKPI_MT_COUNTER && type != SKPI_MT_HISTOGRAM &&
-     type != SKPI_MT_INFO)
+     type != SKPI_MT_INFO && type != SKPI_MT_UNTYPED)
     return -1;
   size_t n = strlen(name);
   long idx = find_family(m, name, n);
@@ -579,6 +579,8 @@ static const char *type_name(enum skpi_mtype t, enum skpi_format fmt) {
     return "histogram";
   case SKPI_MT_INFO:
     return fmt == SKPI_FMT_OPENMETRICS ? "info" : "gauge";
+  case SKPI_MT_UNTYPED:
+    return fmt == SKPI_FMT_OPENMETRICS ? "unknown" : "untyped";
   case SKPI_MT_GAUGE:
   default:
     return "gauge";

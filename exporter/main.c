@@ -1,11 +1,209 @@
-/* main.c: placeholder until the daemon is wired (walking skeleton). */
+/* main.c: flags, config, threads and signals.
+ *
+ * Signals are blocked in every thread and taken synchronously here with
+ * sigwait: TERM and INT stop the sources, persist state and exit 0.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-int main(int argc, char **argv) {
-  if(argc > 1 && strcmp(argv[1], "--version") == 0) {
-    printf("streamkpi_exporter %s (revision %s)\n", SKPI_VERSION, SKPI_REVISION);
-    return 0;
+#include "streamkpi/config.h"
+#include "streamkpi/kafka_source.h"
+#include "streamkpi/log.h"
+#include "streamkpi/registry.h"
+#include "streamkpi/web.h"
+
+#define EXIT_USAGE 2
+
+typedef struct flags {
+  const char *config_file;
+  const char *brokers;
+  const char *listen_address;
+  const char *telemetry_path;
+  const char *log_level;
+  const char *log_format;
+  int check_only;
+} flags;
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: streamkpi_exporter [flags]\n"
+          "  --config.file=FILE           YAML configuration (clusters, KPIs)\n"
+          "  --kafka.brokers=HOST:PORT,…  quick start: one cluster named \"default\"\n"
+          "  --web.listen-address=ADDR    [host]:port to listen on (default :10308)\n"
+          "  --web.telemetry-path=PATH    metrics path (default /metrics)\n"
+          "  --log.level=LEVEL            debug, info, warn or error (default info)\n"
+          "  --log.format=FORMAT          logfmt or json (default logfmt)\n"
+          "  --config.check               validate the configuration and exit\n"
+          "  --version                    print version and revision\n"
+          "  --help                       this text\n");
+}
+
+/* Returns 0 to run, 1 to exit 0 (version/help), -1 on a usage error. */
+static int parse_flags(int argc, char **argv, flags *fl) {
+  enum { F_CONFIG = 256, F_BROKERS, F_LISTEN, F_PATH, F_LEVEL, F_FORMAT, F_CHECK, F_VERSION,
+         F_HELP };
+  static const struct option opts[] = {
+      {"config.file", required_argument, NULL, F_CONFIG},
+      {"kafka.brokers", required_argument, NULL, F_BROKERS},
+      {"kafka.server", required_argument, NULL, F_BROKERS},
+      {"web.listen-address", required_argument, NULL, F_LISTEN},
+      {"web.telemetry-path", required_argument, NULL, F_PATH},
+      {"log.level", required_argument, NULL, F_LEVEL},
+      {"log.format", required_argument, NULL, F_FORMAT},
+      {"config.check", no_argument, NULL, F_CHECK},
+      {"version", no_argument, NULL, F_VERSION},
+      {"help", no_argument, NULL, F_HELP},
+      {NULL, 0, NULL, 0},
+  };
+  opterr = 0;
+  for(;;) {
+    int c = getopt_long(argc, argv, "h", opts, NULL);
+    if(c == -1)
+      break;
+    switch(c) {
+    case F_CONFIG: fl->config_file = optarg; break;
+    case F_BROKERS: fl->brokers = optarg; break;
+    case F_LISTEN: fl->listen_address = optarg; break;
+    case F_PATH: fl->telemetry_path = optarg; break;
+    case F_LEVEL: fl->log_level = optarg; break;
+    case F_FORMAT: fl->log_format = optarg; break;
+    case F_CHECK: fl->check_only = 1; break;
+    case F_VERSION:
+      printf("streamkpi_exporter version %s (revision %s)\n", SKPI_VERSION, SKPI_REVISION);
+      return 1;
+    case 'h':
+    case F_HELP: usage(stdout); return 1;
+    default:
+      fprintf(stderr, "streamkpi_exporter: unknown or incomplete flag \"%s\"\n",
+              argv[optind - 1]);
+      usage(stderr);
+      return -1;
+    }
+  }
+  if(optind < argc) {
+    fprintf(stderr, "streamkpi_exporter: unexpected argument \"%s\"\n", argv[optind]);
+    return -1;
   }
   return 0;
+}
+
+int main(int argc, char **argv) {
+  flags fl;
+  memset(&fl, 0, sizeof(fl));
+  int prc = parse_flags(argc, argv, &fl);
+  if(prc)
+    return prc > 0 ? 0 : EXIT_USAGE;
+
+  if(skpi_log_setup(fl.log_level, fl.log_format) != 0) {
+    fprintf(stderr, "streamkpi_exporter: --log.level must be debug|info|warn|error and "
+                    "--log.format logfmt|json\n");
+    return EXIT_USAGE;
+  }
+  if(!fl.config_file && !fl.brokers) {
+    fprintf(stderr, "streamkpi_exporter: no cluster to watch: give --config.file=FILE or "
+                    "--kafka.brokers=HOST:PORT\n");
+    return EXIT_USAGE;
+  }
+  if(fl.config_file && fl.brokers) {
+    fprintf(stderr, "streamkpi_exporter: --config.file and --kafka.brokers exclude each other\n");
+    return EXIT_USAGE;
+  }
+
+  char err[1024] = "";
+  skpi_config *cfg = NULL;
+  skpi_err rc = fl.config_file ? skpi_config_load(fl.config_file, &cfg, err, sizeof(err))
+                               : skpi_config_from_brokers(fl.brokers, &cfg, err, sizeof(err));
+  if(rc) {
+    fprintf(stderr, "%s\n", err[0] ? err : skpi_strerror(rc));
+    return EXIT_USAGE;
+  }
+  /* Flags win over the file; the file's log settings apply when no flag. */
+  if(skpi_log_setup(fl.log_level ? fl.log_level : cfg->log_level,
+                    fl.log_format ? fl.log_format : cfg->log_format) != 0) {
+    fprintf(stderr, "streamkpi_exporter: invalid log level or format\n");
+    skpi_config_free(cfg);
+    return EXIT_USAGE;
+  }
+  if(fl.check_only) {
+    printf("configuration ok: %zu cluster(s)\n", cfg->nclusters);
+    skpi_config_free(cfg);
+    return 0;
+  }
+
+  /* Every thread started from here on inherits the blocked set. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  int status = 1;
+  skpi_registry *reg = skpi_registry_new();
+  skpi_web *web = NULL;
+  skpi_kafka_source **srcs = calloc(cfg->nclusters ? cfg->nclusters : 1, sizeof(*srcs));
+  if(!reg || !srcs) {
+    skpi_log(SKPI_ERROR, "cannot start: out of memory");
+    goto out;
+  }
+  double max_interval = 0;
+  for(size_t i = 0; i < cfg->nclusters; i++)
+    if(cfg->clusters[i].sample_interval_s > max_interval)
+      max_interval = cfg->clusters[i].sample_interval_s;
+
+  skpi_web_opts wo;
+  memset(&wo, 0, sizeof(wo));
+  wo.listen_address = fl.listen_address ? fl.listen_address : cfg->listen_address;
+  wo.telemetry_path = fl.telemetry_path ? fl.telemetry_path : cfg->telemetry_path;
+  /* Ready means every cluster succeeded within two of its intervals plus
+   * the request timeout. */
+  wo.ready_max_age_s = 2 * max_interval + 15;
+  web = skpi_web_new(&wo, reg, err, sizeof(err));
+  if(!web) {
+    fprintf(stderr, "streamkpi_exporter: %s\n", err);
+    status = EXIT_USAGE;
+    goto out;
+  }
+  if(skpi_web_start(web, err, sizeof(err)) != SKPI_OK) {
+    skpi_log(SKPI_ERROR, "cannot start http server", "error", err);
+    goto out;
+  }
+  for(size_t i = 0; i < cfg->nclusters; i++) {
+    srcs[i] = skpi_kafka_source_start(&cfg->clusters[i], reg);
+    if(!srcs[i]) {
+      skpi_log(SKPI_ERROR, "cannot start kafka source", "cluster", cfg->clusters[i].name);
+      goto out;
+    }
+  }
+  skpi_log(SKPI_INFO, "streamkpi exporter started", "version", SKPI_VERSION, "listen",
+           wo.listen_address, "telemetry_path", wo.telemetry_path);
+
+  for(;;) {
+    int sig = 0;
+    if(sigwait(&sigs, &sig) != 0)
+      continue;
+    if(sig == SIGHUP) {
+      skpi_log(SKPI_WARN, "SIGHUP: configuration reload is not supported yet; restart to apply "
+                          "changes");
+      continue;
+    }
+    skpi_log(SKPI_INFO, "stopping", "signal", sig == SIGTERM ? "TERM" : "INT");
+    break;
+  }
+  status = 0;
+
+out:
+  for(size_t i = 0; srcs && i < cfg->nclusters; i++)
+    if(srcs[i])
+      skpi_kafka_source_stop(srcs[i]);
+  free(srcs);
+  skpi_web_free(web);
+  skpi_registry_free(reg);
+  skpi_config_free(cfg);
+  return status;
 }

@@ -20,7 +20,11 @@
 #include "streamkpi/buf.h"
 #include "streamkpi/err.h"
 
-enum skpi_mtype { SKPI_MT_GAUGE = 0, SKPI_MT_COUNTER, SKPI_MT_HISTOGRAM, SKPI_MT_INFO };
+/* SKPI_MT_UNTYPED renders as "untyped" (0.0.4) and "unknown" (OpenMetrics):
+ * for names kept for compatibility that a type would make lint-invalid,
+ * such as kafka_exporter's gauges ending in "_sum". */
+enum skpi_mtype { SKPI_MT_GAUGE = 0, SKPI_MT_COUNTER, SKPI_MT_HISTOGRAM, SKPI_MT_INFO,
+                  SKPI_MT_UNTYPED };
 
 enum skpi_format { SKPI_FMT_TEXT = 0, SKPI_FMT_OPENMETRICS };
 

@@ -14,7 +14,15 @@
  * kafka_consumergroup_members, kafka_consumergroup_state{state} (1 for the
  * current state, like an enum),
  * streamkpi_kafka_requests{request} (requests sent in the last cycle),
- * streamkpi_kafka_lag_clamped_total.
+ * streamkpi_kafka_request_errors{request} (calls that failed in it),
+ * streamkpi_kafka_lag_clamped_total, streamkpi_kafka_topics_seen,
+ * streamkpi_kafka_groups_seen, streamkpi_kafka_group_listing_ok.
+ *
+ * No series is emitted for an unknown value: no offset series for a
+ * partition at -1, no leader series without a leader, no controller series
+ * when it is unknown, no members series for a group that could not be
+ * described, no consumergroup series where a group has no commit, and lag
+ * (and lag_sum) only for non-internal topics with a known high watermark.
  */
 #ifndef STREAMKPI_KAFKA_METRICS_H
 #define STREAMKPI_KAFKA_METRICS_H
@@ -25,8 +33,11 @@
 #include "streamkpi/expo.h"
 #include "streamkpi/kafka_sample.h"
 
-/* Appends the sample's families to m.  lag_clamped_total is the running
- * count of clamps the source keeps across cycles. */
+/* Appends the sample's families to m (every family is declared, even when
+ * it gets no sample).  lag_clamped_total is the running count of clamps the
+ * source keeps across cycles.  Returns SKPI_EINVAL when a family cannot be
+ * declared in m (a clash with an earlier declaration, or out of memory), or
+ * the error of skpi_mset_add; m then holds a partial set the caller drops. */
 skpi_err skpi_kmetrics_render(const skpi_ksample *s, uint64_t lag_clamped_total, skpi_mset *m);
 
 #endif

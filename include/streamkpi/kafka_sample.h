@@ -42,16 +42,19 @@ typedef struct skpi_ktopic {
 } skpi_ktopic;
 
 typedef struct skpi_kcommit {
-  int32_t topic; /* index into sample->topics, -1 when the topic is unknown */
+  int32_t topic; /* index into sample->topics, -1 when the topic is unknown (the
+                    Kafka source drops commits on topics it does not report) */
   int32_t partition;
   int64_t offset; /* committed offset (>= 0) */
 } skpi_kcommit;
 
 typedef struct skpi_kgroup {
   char *id;
-  char *state;         /* "Stable", "Empty", "PreparingRebalance", "Dead", ... */
-  char *protocol_type; /* "consumer", "connect", "" */
-  int nmembers;
+  char *state;         /* "Stable", "Empty", "PreparingRebalance", "Dead", ...;
+                          NULL when the group could not be described */
+  char *protocol_type; /* "consumer", or "" for a simple (never joined) group;
+                          librdkafka 2.0.2 lists no other kinds; NULL unknown */
+  int nmembers;        /* -1 when the group could not be described */
   int err;             /* non-zero when describe or offsets failed for it */
   skpi_kcommit *commits; /* sorted by (topic, partition) */
   size_t ncommits;
@@ -79,6 +82,7 @@ typedef struct skpi_ksample {
   size_t ngroups;
   int groups_ok;         /* 0 when group listing failed this cycle */
   skpi_kreqs reqs;
+  skpi_kreqs errors;     /* of those, calls that failed (per call, not per request) */
   uint64_t lag_clamped;  /* commits above the high watermark this cycle */
   int refcnt;            /* managed by ref/unref */
 } skpi_ksample;
@@ -91,8 +95,10 @@ void skpi_ksample_unref(skpi_ksample *s);
  * for builders that abandon a sample. */
 void skpi_ksample_free(skpi_ksample *s);
 
-/* Sorts topics/partitions/groups/commits as described above and resolves
- * nothing else; builders call it once before publishing. */
+/* Sorts brokers/topics/partitions/groups/commits as described above and
+ * resolves nothing else; builders call it once before publishing.  Commit
+ * topic indices are remapped to follow their topics.  Topics with equal
+ * names keep their relative order. */
 void skpi_ksample_sort(skpi_ksample *s);
 
 /* Finds a topic by name (binary search), or NULL. */

@@ -585,6 +585,26 @@ static void big_set_cap(void **state) {
 
 /* Long label strings take the slow path of the sample writer and get an
  * arena chunk of their own. */
+/* kafka_exporter's "_sum" gauges stay lint-clean as untyped families. */
+static void untyped_family(void **state) {
+  skpi_mset *m = skpi_mset_new();
+  int f = skpi_mset_family(m, "kafka_consumergroup_lag_sum", SKPI_MT_UNTYPED, "Lag sum.");
+  assert_true(f >= 0);
+  assert_int_equal(skpi_mset_add(m, f, 6, "cluster", "c"), SKPI_OK);
+  const skpi_mset *sets[] = {m};
+  char *text = render(sets, 1, SKPI_FMT_TEXT);
+  assert_string_equal(text, "# HELP kafka_consumergroup_lag_sum Lag sum.\n"
+                            "# TYPE kafka_consumergroup_lag_sum untyped\n"
+                            "kafka_consumergroup_lag_sum{cluster=\"c\"} 6\n");
+  char *om = render(sets, 1, SKPI_FMT_OPENMETRICS);
+  assert_string_equal(om, "# HELP kafka_consumergroup_lag_sum Lag sum.\n"
+                          "# TYPE kafka_consumergroup_lag_sum unknown\n"
+                          "kafka_consumergroup_lag_sum{cluster=\"c\"} 6\n# EOF\n");
+  free(text);
+  free(om);
+  skpi_mset_unref(m);
+}
+
 static void long_labels(void **state) {
   skpi_mset *m = skpi_mset_new();
   int f = skpi_mset_family(m, "l", SKPI_MT_GAUGE, NULL);
@@ -632,6 +652,7 @@ int main(void) {
       cmocka_unit_test(golden_om),
       cmocka_unit_test(big_set_cap),
       cmocka_unit_test(long_labels),
+      cmocka_unit_test(untyped_family),
   };
   return cmocka_run_group_tests_name("expo", tests, NULL, NULL);
 }

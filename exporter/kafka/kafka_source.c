@@ -1,0 +1,948 @@
+/* kafka_source.c: samples one Kafka cluster per cycle on its own thread.
+ *
+ * One consumer-type librdkafka handle per cluster (read_uncommitted, never
+ * subscribed, auto commit off) does all the work: one Metadata request, the
+ * watermarks through rd_kafka_offsets_for_times planned per leader and
+ * chunked (a small pool runs different leaders concurrently), then the
+ * consumer groups through the asynchronous admin API on one queue with a
+ * bounded number of calls in flight.  See docs/kafka_source.md.
+ */
+#include "streamkpi/kafka_source.h"
+
+#include <librdkafka/rdkafka.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "streamkpi/clock.h"
+#include "streamkpi/expo.h"
+#include "streamkpi/kafka_lag.h"
+#include "streamkpi/kafka_metrics.h"
+#include "streamkpi/kafka_plan.h"
+#include "streamkpi/log.h"
+
+#define MAX_OBSERVERS 16
+#define WM_THREADS 4         /* leaders queried at once */
+#define DESCRIBE_BATCH 32    /* groups per DescribeConsumerGroups call */
+#define MAX_GROUPS 100000    /* groups handled per cycle; more are ignored */
+#define DEFAULT_CHUNK 2000
+#define OFFSETS_GROUP_ID "streamkpi-exporter-offsets"
+
+/* What one cycle needs; shared by the thread and skpi_kafka_source_cycle_once. */
+typedef struct kctx {
+  const skpi_cluster_cfg *cfg;
+  rd_kafka_t *rk;
+  const volatile int *stop;
+  int timeout_ms;
+  /* The last successful group listing, used when a listing fails so that
+   * groups are not reported gone because a broker did not answer. */
+  char **last_groups;
+  size_t nlast_groups;
+} kctx;
+
+struct skpi_kafka_source {
+  kctx k;
+  skpi_registry *reg;
+  int slot;
+  pthread_t thread;
+  volatile int stop;
+  pthread_mutex_t mu; /* guards the observers */
+  struct {
+    skpi_ksample_observer fn;
+    void *user;
+  } obs[MAX_OBSERVERS];
+  int nobs;
+  uint64_t lag_clamped_total;
+};
+
+static int stopping(const kctx *k) { return k->stop && *k->stop; }
+
+/* ---- handle ------------------------------------------------------------ */
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+  /* syslog levels: 0-3 are errors, 4 warnings; the rest is chatter. */
+  if(level > 4)
+    return;
+  const skpi_cluster_cfg *cfg = rd_kafka_opaque(rk);
+  skpi_log(level <= 3 ? SKPI_ERROR : SKPI_WARN, "librdkafka", "cluster", cfg ? cfg->name : "",
+           "facility", fac, "detail", buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+  const skpi_cluster_cfg *cfg = opaque;
+  skpi_log(SKPI_WARN, "kafka client error", "cluster", cfg ? cfg->name : "", "error",
+           rd_kafka_err2name((rd_kafka_resp_err_t)err), "detail", reason);
+}
+
+static int set_prop(rd_kafka_conf_t *conf, const skpi_cluster_cfg *cfg, const char *key,
+                    const char *value) {
+  char errstr[512];
+  if(rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK)
+    return 0;
+  skpi_log(SKPI_ERROR, "bad kafka property", "cluster", cfg->name, "property", key, "detail",
+           errstr);
+  return -1;
+}
+
+/* Creates the cluster's handle, or NULL after logging why. */
+static rd_kafka_t *make_handle(const skpi_cluster_cfg *cfg) {
+  char errstr[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  if(!conf)
+    return NULL;
+  rd_kafka_conf_set_log_cb(conf, log_cb);
+  rd_kafka_conf_set_error_cb(conf, error_cb);
+  rd_kafka_conf_set_opaque(conf, (void *)cfg);
+  /* Defaults the user may override. */
+  if(set_prop(conf, cfg, "client.id", "streamkpi") ||
+     set_prop(conf, cfg, "group.id", OFFSETS_GROUP_ID))
+    goto fail;
+  if(cfg->bootstrap_servers && set_prop(conf, cfg, "bootstrap.servers", cfg->bootstrap_servers))
+    goto fail;
+  for(size_t i = 0; i < cfg->nproperties; i++)
+    if(set_prop(conf, cfg, cfg->properties[i].key, cfg->properties[i].value))
+      goto fail;
+  /* Forced: the high watermark needs read_uncommitted, the group must never
+   * commit, and statistics would pile up on a queue nobody serves. */
+  if(set_prop(conf, cfg, "isolation.level", "read_uncommitted") ||
+     set_prop(conf, cfg, "enable.auto.commit", "false") ||
+     set_prop(conf, cfg, "statistics.interval.ms", "0"))
+    goto fail;
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  if(!rk) {
+    skpi_log(SKPI_ERROR, "cannot create kafka client", "cluster", cfg->name, "detail", errstr);
+    goto fail;
+  }
+  return rk;
+fail:
+  rd_kafka_conf_destroy(conf);
+  return NULL;
+}
+
+static void destroy_handle(rd_kafka_t *rk) {
+  /* The group was never joined: there is nothing to leave or commit. */
+  if(rk)
+    rd_kafka_destroy(rk);
+}
+
+static int timeout_ms_of(const skpi_cluster_cfg *cfg) {
+  double s = cfg->request_timeout_s > 0 ? cfg->request_timeout_s : 10;
+  double ms = s * 1000;
+  if(ms < 1)
+    ms = 1;
+  if(ms > INT_MAX / 4)
+    ms = INT_MAX / 4;
+  return (int)ms;
+}
+
+/* ---- metadata ---------------------------------------------------------- */
+
+static int32_t *dup_ids(const int32_t *ids, int n) {
+  if(n <= 0)
+    return NULL;
+  int32_t *p = malloc((size_t)n * sizeof(*p));
+  if(p)
+    memcpy(p, ids, (size_t)n * sizeof(*p));
+  return p;
+}
+
+static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt) {
+  t->name = strdup(mt->topic);
+  if(!t->name)
+    return SKPI_ENOMEM;
+  t->internal = strncmp(mt->topic, "__", 2) == 0;
+  if(mt->partition_cnt <= 0)
+    return SKPI_OK;
+  t->parts = calloc((size_t)mt->partition_cnt, sizeof(*t->parts));
+  if(!t->parts)
+    return SKPI_ENOMEM;
+  t->nparts = mt->partition_cnt;
+  for(int p = 0; p < mt->partition_cnt; p++) {
+    const rd_kafka_metadata_partition_t *mp = &mt->partitions[p];
+    skpi_kpartition *d = &t->parts[p];
+    d->id = mp->id;
+    d->leader = mp->leader >= 0 ? mp->leader : -1;
+    d->err = (int)mp->err;
+    d->low = -1;
+    d->high = -1;
+    d->replicas = dup_ids(mp->replicas, mp->replica_cnt);
+    d->isrs = dup_ids(mp->isrs, mp->isr_cnt);
+    if((mp->replica_cnt > 0 && !d->replicas) || (mp->isr_cnt > 0 && !d->isrs))
+      return SKPI_ENOMEM;
+    d->nreplicas = mp->replica_cnt > 0 ? mp->replica_cnt : 0;
+    d->nisrs = mp->isr_cnt > 0 ? mp->isr_cnt : 0;
+  }
+  return SKPI_OK;
+}
+
+static skpi_err collect_metadata(kctx *k, skpi_ksample *s, char *err, size_t errlen) {
+  skpi_err rc = SKPI_OK;
+  const struct rd_kafka_metadata *md = NULL;
+  s->reqs.metadata++;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 1, NULL, &md, k->timeout_ms);
+  if(e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    s->errors.metadata++;
+    snprintf(err, errlen, "metadata: %s", rd_kafka_err2str(e));
+    return SKPI_EKAFKA;
+  }
+  if(md->broker_cnt > 0) {
+    s->brokers = calloc((size_t)md->broker_cnt, sizeof(*s->brokers));
+    if(!s->brokers) {
+      rc = SKPI_ENOMEM;
+      goto out;
+    }
+    for(int i = 0; i < md->broker_cnt; i++) {
+      s->brokers[i].id = md->brokers[i].id;
+      s->brokers[i].port = md->brokers[i].port;
+      s->brokers[i].host = strdup(md->brokers[i].host ? md->brokers[i].host : "");
+      s->nbrokers++;
+      if(!s->brokers[i].host) {
+        rc = SKPI_ENOMEM;
+        goto out;
+      }
+    }
+  }
+  if(md->topic_cnt > 0) {
+    s->topics = calloc((size_t)md->topic_cnt, sizeof(*s->topics));
+    if(!s->topics) {
+      rc = SKPI_ENOMEM;
+      goto out;
+    }
+    for(int i = 0; i < md->topic_cnt; i++) {
+      if(!md->topics[i].topic || !skpi_filter_match(&k->cfg->topics, md->topics[i].topic))
+        continue;
+      skpi_ktopic *t = &s->topics[s->ntopics++];
+      if((rc = copy_topic(t, &md->topics[i])) != SKPI_OK)
+        goto out;
+    }
+  }
+  /* The Metadata response just cached the controller: no extra request. */
+  s->controller = rd_kafka_controllerid(k->rk, 0);
+out:
+  rd_kafka_metadata_destroy(md);
+  if(rc != SKPI_OK)
+    snprintf(err, errlen, "metadata: %s", skpi_strerror(rc));
+  return rc;
+}
+
+/* ---- watermarks -------------------------------------------------------- */
+
+static skpi_kpartition *find_part(skpi_ktopic *t, int32_t id) {
+  if(id >= 0 && id < t->nparts && t->parts[id].id == id)
+    return &t->parts[id];
+  for(int p = 0; p < t->nparts; p++)
+    if(t->parts[p].id == id)
+      return &t->parts[p];
+  return NULL;
+}
+
+/* One leader's run of chunks: a worker queries them one after another. */
+typedef struct wm_unit {
+  size_t first_chunk, nchunks;
+} wm_unit;
+
+typedef struct wm_job {
+  kctx *k;
+  skpi_ksample *s;
+  const skpi_plan *plan;
+  const wm_unit *units;
+  size_t nunits;
+  size_t next;     /* next unit to take (atomic) */
+  unsigned reqs;   /* atomic */
+  unsigned errors; /* atomic */
+} wm_job;
+
+/* Queries one side (END or BEGINNING) of one chunk; returns the librdkafka
+ * error.  Results land in high or low of each partition. */
+static rd_kafka_resp_err_t query_chunk(wm_job *j, const skpi_plan_chunk *c, int64_t which) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)c->count);
+  if(!l)
+    return RD_KAFKA_RESP_ERR__FAIL;
+  for(size_t i = 0; i < c->count; i++) {
+    const skpi_plan_item *it = &j->plan->items[c->first + i];
+    rd_kafka_topic_partition_t *tp =
+        rd_kafka_topic_partition_list_add(l, j->s->topics[it->topic].name, it->partition);
+    tp->offset = which;
+    /* The item travels with its element, whatever order the reply has. */
+    tp->opaque = (void *)(uintptr_t)(c->first + i);
+  }
+  __atomic_add_fetch(&j->reqs, 1, __ATOMIC_RELAXED);
+  rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(j->k->rk, l, j->k->timeout_ms);
+  if(e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for(int i = 0; i < l->cnt; i++) {
+      const rd_kafka_topic_partition_t *tp = &l->elems[i];
+      uintptr_t ix = (uintptr_t)tp->opaque;
+      if(tp->err || tp->offset < 0 || ix >= j->plan->nitems)
+        continue;
+      const skpi_plan_item *it = &j->plan->items[ix];
+      skpi_kpartition *p = find_part(&j->s->topics[it->topic], it->partition);
+      if(!p)
+        continue;
+      if(which == RD_KAFKA_OFFSET_END)
+        p->high = tp->offset;
+      else
+        p->low = tp->offset;
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+  return e;
+}
+
+static void run_unit(wm_job *j, const wm_unit *u) {
+  for(size_t c = 0; c < u->nchunks; c++) {
+    if(stopping(j->k))
+      return;
+    const skpi_plan_chunk *ch = &j->plan->chunks[u->first_chunk + c];
+    rd_kafka_resp_err_t e = query_chunk(j, ch, RD_KAFKA_OFFSET_END);
+    if(e == RD_KAFKA_RESP_ERR_NO_ERROR)
+      e = query_chunk(j, ch, RD_KAFKA_OFFSET_BEGINNING);
+    if(e == RD_KAFKA_RESP_ERR_NO_ERROR)
+      continue;
+    __atomic_add_fetch(&j->errors, 1, __ATOMIC_RELAXED);
+    char leader[16];
+    snprintf(leader, sizeof(leader), "%d", (int)ch->leader);
+    skpi_log(SKPI_WARN, "list offsets failed", "cluster", j->k->cfg->name, "leader", leader,
+             "error", rd_kafka_err2str(e));
+    /* A leader that timed out would only time out again: its other chunks
+     * stay unknown this cycle instead of costing a timeout each. */
+    if(e == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+      __atomic_add_fetch(&j->errors, (unsigned)(u->nchunks - c - 1), __ATOMIC_RELAXED);
+      return;
+    }
+  }
+}
+
+static void *wm_worker(void *arg) {
+  wm_job *j = arg;
+  for(;;) {
+    size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+    if(i >= j->nunits)
+      break;
+    run_unit(j, &j->units[i]);
+  }
+  return NULL;
+}
+
+static skpi_err collect_watermarks(kctx *k, skpi_ksample *s) {
+  skpi_err rc = SKPI_OK;
+  skpi_plan plan = {0};
+  skpi_plan_item *items = NULL;
+  wm_unit *units = NULL;
+  size_t n = 0;
+  for(size_t t = 0; t < s->ntopics; t++)
+    n += (size_t)s->topics[t].nparts;
+  if(n == 0)
+    return SKPI_OK;
+  items = malloc(n * sizeof(*items));
+  if(!items) {
+    rc = SKPI_ENOMEM;
+    goto out;
+  }
+  n = 0;
+  for(size_t t = 0; t < s->ntopics; t++)
+    for(int p = 0; p < s->topics[t].nparts; p++) {
+      items[n].topic = (int32_t)t;
+      items[n].partition = s->topics[t].parts[p].id;
+      items[n].leader = s->topics[t].parts[p].leader;
+      n++;
+    }
+  size_t chunk = k->cfg->chunk_size > 0 ? (size_t)k->cfg->chunk_size : DEFAULT_CHUNK;
+  if((rc = skpi_plan_build(items, n, chunk, &plan)) != SKPI_OK || plan.nchunks == 0)
+    goto out;
+  units = calloc(plan.nchunks, sizeof(*units));
+  if(!units) {
+    rc = SKPI_ENOMEM;
+    goto out;
+  }
+  size_t nunits = 0;
+  for(size_t c = 0; c < plan.nchunks; c++) {
+    if(c == 0 || plan.chunks[c].leader != plan.chunks[c - 1].leader)
+      units[nunits++].first_chunk = c;
+    units[nunits - 1].nchunks++;
+  }
+  wm_job job = {.k = k, .s = s, .plan = &plan, .units = units, .nunits = nunits};
+  pthread_t th[WM_THREADS - 1];
+  size_t started = 0;
+  size_t want = nunits < WM_THREADS ? nunits : WM_THREADS;
+  /* This thread is one of the workers; a helper that fails to start only
+   * makes the cycle slower. */
+  for(size_t i = 0; i + 1 < want; i++) {
+    if(pthread_create(&th[started], NULL, wm_worker, &job) != 0)
+      break;
+    started++;
+  }
+  wm_worker(&job);
+  for(size_t i = 0; i < started; i++)
+    pthread_join(th[i], NULL);
+  s->reqs.list_offsets += job.reqs;
+  s->errors.list_offsets += job.errors;
+out:
+  free(items);
+  free(units);
+  skpi_plan_free(&plan);
+  return rc;
+}
+
+/* ---- consumer groups --------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_strv(char **v, size_t n) {
+  for(size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+/* Waits for the next event on q, up to wait_s, watching the stop flag. */
+static rd_kafka_event_t *wait_event(kctx *k, rd_kafka_queue_t *q, double wait_s) {
+  double end = skpi_mono() + wait_s;
+  for(;;) {
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+    if(ev)
+      return ev;
+    if(stopping(k) || skpi_mono() >= end)
+      return NULL;
+  }
+}
+
+static rd_kafka_AdminOptions_t *admin_opts(kctx *k, rd_kafka_admin_op_t op, void *opaque) {
+  char errstr[256];
+  rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(k->rk, op);
+  if(!o)
+    return NULL;
+  rd_kafka_AdminOptions_set_request_timeout(o, k->timeout_ms, errstr, sizeof(errstr));
+  rd_kafka_AdminOptions_set_opaque(o, opaque);
+  return o;
+}
+
+/* Lists group ids into *ids (sorted, unique, filtered).  Sets
+ * s->groups_ok.  Only allocation failures are errors. */
+static skpi_err list_groups(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q, char ***ids,
+                            size_t *nids) {
+  skpi_err rc = SKPI_OK;
+  rd_kafka_event_t *ev = NULL;
+  char **v = NULL;
+  size_t n = 0, cap = 0;
+  const char *why = NULL;
+  *ids = NULL;
+  *nids = 0;
+  s->groups_ok = 0;
+
+  rd_kafka_AdminOptions_t *o = admin_opts(k, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, NULL);
+  if(!o)
+    return SKPI_ENOMEM;
+  rd_kafka_ListConsumerGroups(k->rk, o, q);
+  rd_kafka_AdminOptions_destroy(o);
+  /* One ListGroups per broker. */
+  s->reqs.list_groups += s->nbrokers ? (unsigned)s->nbrokers : 1;
+
+  ev = wait_event(k, q, k->timeout_ms / 1000.0 + 5);
+  const rd_kafka_ListConsumerGroups_result_t *res =
+      ev ? rd_kafka_event_ListConsumerGroups_result(ev) : NULL;
+  if(!ev)
+    why = "no answer";
+  else if(rd_kafka_event_error(ev))
+    why = rd_kafka_event_error_string(ev);
+  else if(!res)
+    why = "unexpected event";
+  size_t nvalid = 0, nerrs = 0;
+  const rd_kafka_ConsumerGroupListing_t **valid = NULL;
+  if(res) {
+    valid = rd_kafka_ListConsumerGroups_result_valid(res, &nvalid);
+    const rd_kafka_error_t **errs = rd_kafka_ListConsumerGroups_result_errors(res, &nerrs);
+    if(nerrs > 0)
+      why = rd_kafka_error_string(errs[0]);
+  }
+  if(why) {
+    s->errors.list_groups += nerrs ? (unsigned)nerrs : 1;
+    skpi_log(SKPI_WARN, "listing consumer groups failed", "cluster", k->cfg->name, "error", why);
+  } else {
+    s->groups_ok = 1;
+  }
+
+  /* A failed listing is completed with the last good one. */
+  size_t extra = s->groups_ok ? 0 : k->nlast_groups;
+  cap = nvalid + extra;
+  if(cap > 0) {
+    v = calloc(cap, sizeof(*v));
+    if(!v) {
+      rc = SKPI_ENOMEM;
+      goto out;
+    }
+  }
+  for(size_t i = 0; i < nvalid && n < MAX_GROUPS; i++) {
+    const char *id = rd_kafka_ConsumerGroupListing_group_id(valid[i]);
+    if(!id || !strcmp(id, OFFSETS_GROUP_ID) || !skpi_filter_match(&k->cfg->groups, id))
+      continue;
+    if(!(v[n++] = strdup(id))) {
+      rc = SKPI_ENOMEM;
+      goto out;
+    }
+  }
+  for(size_t i = 0; i < extra && n < MAX_GROUPS; i++)
+    if(!(v[n++] = strdup(k->last_groups[i]))) {
+      rc = SKPI_ENOMEM;
+      goto out;
+    }
+  if(nvalid + extra > MAX_GROUPS && n == MAX_GROUPS)
+    skpi_log(SKPI_WARN, "too many consumer groups, the rest is ignored", "cluster", k->cfg->name);
+  if(n > 1)
+    qsort(v, n, sizeof(*v), cmp_str);
+  size_t u = 0;
+  for(size_t i = 0; i < n; i++) {
+    if(u > 0 && !strcmp(v[u - 1], v[i])) {
+      free(v[i]);
+      continue;
+    }
+    v[u++] = v[i];
+  }
+  n = u;
+
+  if(s->groups_ok) {
+    /* Remember this listing for the next failure. */
+    char **copy = n ? calloc(n, sizeof(*copy)) : NULL;
+    if(n && !copy) {
+      rc = SKPI_ENOMEM;
+      goto out;
+    }
+    for(size_t i = 0; i < n; i++)
+      if(!(copy[i] = strdup(v[i]))) {
+        free_strv(copy, i);
+        rc = SKPI_ENOMEM;
+        goto out;
+      }
+    free_strv(k->last_groups, k->nlast_groups);
+    k->last_groups = copy;
+    k->nlast_groups = n;
+  }
+out:
+  if(ev)
+    rd_kafka_event_destroy(ev);
+  if(rc != SKPI_OK) {
+    free_strv(v, n);
+    return rc;
+  }
+  *ids = v;
+  *nids = n;
+  return SKPI_OK;
+}
+
+static skpi_kgroup *find_group(skpi_ksample *s, const char *id) {
+  size_t lo = 0, hi = s->ngroups;
+  while(lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(s->groups[mid].id, id);
+    if(c == 0)
+      return &s->groups[mid];
+    if(c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+/* One admin call in flight: which groups it covers. */
+typedef struct gcall {
+  int describe; /* else offsets */
+  size_t first, count;
+  int done;
+} gcall;
+
+static skpi_err on_describe(skpi_ksample *s, rd_kafka_event_t *ev, gcall *c) {
+  const rd_kafka_DescribeConsumerGroups_result_t *res =
+      rd_kafka_event_DescribeConsumerGroups_result(ev);
+  size_t n = 0;
+  const rd_kafka_ConsumerGroupDescription_t **d =
+      res && !rd_kafka_event_error(ev) ? rd_kafka_DescribeConsumerGroups_result_groups(res, &n)
+                                       : NULL;
+  for(size_t i = 0; i < n; i++) {
+    skpi_kgroup *g = find_group(s, rd_kafka_ConsumerGroupDescription_group_id(d[i]));
+    if(!g || rd_kafka_ConsumerGroupDescription_error(d[i]))
+      continue;
+    free(g->state);
+    free(g->protocol_type);
+    rd_kafka_consumer_group_state_t st = rd_kafka_ConsumerGroupDescription_state(d[i]);
+    g->state = strdup(rd_kafka_consumer_group_state_name(st));
+    g->protocol_type =
+        strdup(rd_kafka_ConsumerGroupDescription_is_simple_consumer_group(d[i]) ? "" : "consumer");
+    if(!g->state || !g->protocol_type)
+      return SKPI_ENOMEM;
+    size_t members = rd_kafka_ConsumerGroupDescription_member_count(d[i]);
+    g->nmembers = members > INT_MAX ? INT_MAX : (int)members;
+  }
+  /* A group the reply did not describe stays at nmembers -1.  err is only
+   * ever set, never cleared: the offsets reply may have come first. */
+  for(size_t i = 0; i < c->count; i++)
+    if(s->groups[c->first + i].nmembers < 0)
+      s->groups[c->first + i].err = 1;
+  return SKPI_OK;
+}
+
+static skpi_err on_offsets(skpi_ksample *s, rd_kafka_event_t *ev, gcall *c) {
+  skpi_kgroup *g = &s->groups[c->first];
+  const rd_kafka_ListConsumerGroupOffsets_result_t *res =
+      rd_kafka_event_ListConsumerGroupOffsets_result(ev);
+  size_t n = 0;
+  const rd_kafka_group_result_t **gr =
+      res && !rd_kafka_event_error(ev) ? rd_kafka_ListConsumerGroupOffsets_result_groups(res, &n)
+                                       : NULL;
+  if(n != 1 || rd_kafka_group_result_error(gr[0])) {
+    g->err = 1;
+    return SKPI_OK;
+  }
+  const rd_kafka_topic_partition_list_t *l = rd_kafka_group_result_partitions(gr[0]);
+  if(!l || l->cnt <= 0)
+    return SKPI_OK;
+  free(g->commits);
+  g->ncommits = 0;
+  g->commits = malloc((size_t)l->cnt * sizeof(*g->commits));
+  if(!g->commits)
+    return SKPI_ENOMEM;
+  for(int i = 0; i < l->cnt; i++) {
+    const rd_kafka_topic_partition_t *tp = &l->elems[i];
+    /* No commit (-1) and per-partition errors give no series. */
+    if(tp->err || tp->offset < 0 || !tp->topic)
+      continue;
+    const skpi_ktopic *t = skpi_ksample_topic(s, tp->topic);
+    if(!t)
+      continue;
+    skpi_kcommit *k = &g->commits[g->ncommits++];
+    k->topic = (int32_t)(t - s->topics);
+    k->partition = tp->partition;
+    k->offset = tp->offset;
+  }
+  return SKPI_OK;
+}
+
+/* Describes every group and fetches its offsets, with at most max_inflight
+ * groups in flight (a describe batch weighs its number of groups). */
+static skpi_err describe_and_fetch(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q) {
+  skpi_err rc = SKPI_OK;
+  size_t n = s->ngroups;
+  size_t limit = k->cfg->max_inflight > 0 ? (size_t)k->cfg->max_inflight : 1;
+  size_t batch = limit < DESCRIBE_BATCH ? limit : DESCRIBE_BATCH;
+  /* At most n describe calls plus n offset calls. */
+  gcall *calls = calloc(2 * n, sizeof(*calls));
+  const char **names = calloc(batch, sizeof(*names));
+  size_t ncalls = 0, inflight = 0, pending = 0, next_desc = 0, next_off = 0;
+  if(!calls || !names) {
+    rc = SKPI_ENOMEM;
+    goto out;
+  }
+  for(;;) {
+    while(!stopping(k) && (next_desc < n || next_off < n)) {
+      gcall *c = &calls[ncalls];
+      if(next_desc < n) {
+        size_t cnt = n - next_desc < batch ? n - next_desc : batch;
+        if(inflight + cnt > limit)
+          break;
+        for(size_t i = 0; i < cnt; i++)
+          names[i] = s->groups[next_desc + i].id;
+        rd_kafka_AdminOptions_t *o = admin_opts(k, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, c);
+        if(!o) {
+          rc = SKPI_ENOMEM;
+          goto out;
+        }
+        *c = (gcall){.describe = 1, .first = next_desc, .count = cnt};
+        rd_kafka_DescribeConsumerGroups(k->rk, names, cnt, o, q);
+        rd_kafka_AdminOptions_destroy(o);
+        s->reqs.describe_groups += (unsigned)cnt;
+        next_desc += cnt;
+      } else {
+        if(inflight + 1 > limit)
+          break;
+        rd_kafka_ListConsumerGroupOffsets_t *req =
+            rd_kafka_ListConsumerGroupOffsets_new(s->groups[next_off].id, NULL);
+        rd_kafka_AdminOptions_t *o =
+            req ? admin_opts(k, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, c) : NULL;
+        if(!o) {
+          if(req)
+            rd_kafka_ListConsumerGroupOffsets_destroy(req);
+          rc = SKPI_ENOMEM;
+          goto out;
+        }
+        *c = (gcall){.describe = 0, .first = next_off, .count = 1};
+        /* librdkafka 2.0.2 takes exactly one group per call. */
+        rd_kafka_ListConsumerGroupOffsets(k->rk, &req, 1, o, q);
+        rd_kafka_ListConsumerGroupOffsets_destroy(req);
+        rd_kafka_AdminOptions_destroy(o);
+        s->reqs.offset_fetch++;
+        next_off++;
+      }
+      inflight += c->count;
+      pending++;
+      ncalls++;
+    }
+    if(pending == 0)
+      break;
+    /* Each call ends by its own request timeout; the margin covers the
+     * coordinator lookup librdkafka does first. */
+    rd_kafka_event_t *ev = wait_event(k, q, 2.0 * k->timeout_ms / 1000.0 + 5);
+    if(!ev)
+      break;
+    gcall *c = rd_kafka_event_opaque(ev);
+    if(c >= calls && c < calls + ncalls && !c->done) {
+      c->done = 1;
+      pending--;
+      inflight -= c->count;
+      if(rd_kafka_event_error(ev)) {
+        unsigned *errs = c->describe ? &s->errors.describe_groups : &s->errors.offset_fetch;
+        (*errs)++;
+      }
+      rc = c->describe ? on_describe(s, ev, c) : on_offsets(s, ev, c);
+    }
+    rd_kafka_event_destroy(ev);
+    if(rc != SKPI_OK)
+      goto out;
+  }
+  /* Calls still out (stop asked, or no answer) leave their groups in error. */
+  for(size_t i = 0; i < ncalls; i++)
+    if(!calls[i].done)
+      for(size_t g = 0; g < calls[i].count; g++)
+        s->groups[calls[i].first + g].err = 1;
+  for(size_t g = next_desc; g < n; g++)
+    s->groups[g].err = 1;
+  for(size_t g = next_off; g < n; g++)
+    s->groups[g].err = 1;
+out:
+  free(calls);
+  free(names);
+  return rc;
+}
+
+static skpi_err collect_groups(kctx *k, skpi_ksample *s) {
+  skpi_err rc;
+  char **ids = NULL;
+  size_t nids = 0;
+  rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+  if(!q)
+    return SKPI_ENOMEM;
+  if((rc = list_groups(k, s, q, &ids, &nids)) != SKPI_OK)
+    goto out;
+  if(nids == 0)
+    goto out;
+  s->groups = calloc(nids, sizeof(*s->groups));
+  if(!s->groups) {
+    rc = SKPI_ENOMEM;
+    goto out;
+  }
+  /* The ids move into the sample, already sorted. */
+  for(size_t i = 0; i < nids; i++) {
+    s->groups[i].id = ids[i];
+    s->groups[i].nmembers = -1;
+    ids[i] = NULL;
+  }
+  s->ngroups = nids;
+  rc = describe_and_fetch(k, s, q);
+out:
+  free_strv(ids, nids);
+  /* Results of calls still out are dropped with the queue. */
+  rd_kafka_queue_destroy(q);
+  return rc;
+}
+
+/* ---- the cycle --------------------------------------------------------- */
+
+static void count_clamps(skpi_ksample *s) {
+  for(size_t i = 0; i < s->ngroups; i++) {
+    const skpi_kgroup *g = &s->groups[i];
+    for(size_t c = 0; c < g->ncommits; c++) {
+      const skpi_kcommit *k = &g->commits[c];
+      if(k->topic < 0 || (size_t)k->topic >= s->ntopics || s->topics[k->topic].internal)
+        continue;
+      skpi_kpartition *p = find_part(&s->topics[k->topic], k->partition);
+      int64_t lag;
+      int clamped = 0;
+      if(p && skpi_lag_compute(p->high, k->offset, &lag, &clamped) && clamped)
+        s->lag_clamped++;
+    }
+  }
+}
+
+/* Runs one cycle.  On success *out holds a sample with one reference. */
+static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen) {
+  skpi_err rc;
+  double t0 = skpi_mono();
+  *out = NULL;
+  err[0] = '\0';
+  skpi_ksample *s = calloc(1, sizeof(*s));
+  if(!s)
+    return SKPI_ENOMEM;
+  s->refcnt = 1;
+  s->controller = -1;
+  s->cluster = strdup(k->cfg->name ? k->cfg->name : "");
+  if(!s->cluster) {
+    rc = SKPI_ENOMEM;
+    goto out;
+  }
+  /* Serves error callbacks queued on the handle since the last cycle. */
+  rd_kafka_poll(k->rk, 0);
+  if((rc = collect_metadata(k, s, err, errlen)) != SKPI_OK)
+    goto out;
+  /* Sorted now so commits can find their topic by name. */
+  skpi_ksample_sort(s);
+  if((rc = collect_watermarks(k, s)) != SKPI_OK)
+    goto out;
+  if(!stopping(k) && (rc = collect_groups(k, s)) != SKPI_OK)
+    goto out;
+  if(stopping(k)) {
+    rc = SKPI_ETIMEOUT;
+    snprintf(err, errlen, "stopped");
+    goto out;
+  }
+  skpi_ksample_sort(s);
+  count_clamps(s);
+  s->time = skpi_now();
+  s->duration_s = skpi_mono() - t0;
+out:
+  if(rc != SKPI_OK) {
+    if(!err[0])
+      snprintf(err, errlen, "%s", skpi_strerror(rc));
+    skpi_ksample_free(s);
+    return rc;
+  }
+  *out = s;
+  return SKPI_OK;
+}
+
+skpi_err skpi_kafka_source_cycle_once(const skpi_cluster_cfg *cfg, skpi_ksample **out) {
+  char err[256];
+  if(!cfg || !out)
+    return SKPI_EINVAL;
+  *out = NULL;
+  kctx k = {.cfg = cfg, .timeout_ms = timeout_ms_of(cfg)};
+  if(!(k.rk = make_handle(cfg)))
+    return SKPI_EINVAL;
+  skpi_err rc = run_cycle(&k, out, err, sizeof(err));
+  if(rc != SKPI_OK)
+    skpi_log(SKPI_WARN, "kafka cycle failed", "cluster", cfg->name, "error", err);
+  free_strv(k.last_groups, k.nlast_groups);
+  destroy_handle(k.rk);
+  return rc;
+}
+
+/* ---- the thread -------------------------------------------------------- */
+
+static void notify(skpi_kafka_source *src, const skpi_ksample *s) {
+  int n;
+  struct {
+    skpi_ksample_observer fn;
+    void *user;
+  } obs[MAX_OBSERVERS];
+  pthread_mutex_lock(&src->mu);
+  n = src->nobs;
+  memcpy(obs, src->obs, (size_t)n * sizeof(obs[0]));
+  pthread_mutex_unlock(&src->mu);
+  for(int i = 0; i < n; i++)
+    obs[i].fn(s, obs[i].user);
+}
+
+static void publish(skpi_kafka_source *src, skpi_ksample *s) {
+  skpi_mset *m = skpi_mset_new();
+  skpi_err rc = m ? skpi_kmetrics_render(s, src->lag_clamped_total, m) : SKPI_ENOMEM;
+  if(rc != SKPI_OK) {
+    skpi_mset_unref(m);
+    skpi_log(SKPI_ERROR, "rendering kafka metrics failed", "cluster", src->k.cfg->name, "error",
+             skpi_strerror(rc));
+    if(src->reg)
+      skpi_registry_publish(src->reg, src->slot, NULL, "render failed", s->duration_s);
+    return;
+  }
+  if(src->reg)
+    skpi_registry_publish(src->reg, src->slot, m, NULL, s->duration_s);
+  else
+    skpi_mset_unref(m);
+}
+
+static void *source_main(void *arg) {
+  skpi_kafka_source *src = arg;
+  const skpi_cluster_cfg *cfg = src->k.cfg;
+  double interval = cfg->sample_interval_s > 0 ? cfg->sample_interval_s : 15;
+  char err[256];
+  while(!src->stop) {
+    double t0 = skpi_mono();
+    skpi_ksample *s = NULL;
+    skpi_err rc = run_cycle(&src->k, &s, err, sizeof(err));
+    if(src->stop) {
+      skpi_ksample_unref(s);
+      break;
+    }
+    if(rc == SKPI_OK) {
+      src->lag_clamped_total += s->lag_clamped;
+      notify(src, s);
+      publish(src, s);
+      skpi_ksample_unref(s);
+    } else {
+      skpi_log(SKPI_WARN, "kafka cycle failed", "cluster", cfg->name, "error", err);
+      if(src->reg)
+        skpi_registry_publish(src->reg, src->slot, NULL, err, skpi_mono() - t0);
+    }
+    double left = interval - (skpi_mono() - t0);
+    skpi_sleep(left > 0 ? left : 0, &src->stop);
+  }
+  return NULL;
+}
+
+skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_registry *reg) {
+  if(!cfg)
+    return NULL;
+  skpi_kafka_source *src = calloc(1, sizeof(*src));
+  if(!src)
+    return NULL;
+  src->k.cfg = cfg;
+  src->k.stop = &src->stop;
+  src->k.timeout_ms = timeout_ms_of(cfg);
+  src->reg = reg;
+  src->slot = -1;
+  pthread_mutex_init(&src->mu, NULL);
+  if(!(src->k.rk = make_handle(cfg)))
+    goto fail;
+  if(reg) {
+    src->slot = skpi_registry_add_source(reg, cfg->name, "kafka", cfg->stale_ttl_s, 1);
+    if(src->slot < 0) {
+      skpi_log(SKPI_ERROR, "cannot add registry slot", "cluster", cfg->name);
+      goto fail;
+    }
+  }
+  if(pthread_create(&src->thread, NULL, source_main, src) != 0) {
+    skpi_log(SKPI_ERROR, "cannot start kafka source thread", "cluster", cfg->name);
+    goto fail;
+  }
+  return src;
+fail:
+  destroy_handle(src->k.rk);
+  pthread_mutex_destroy(&src->mu);
+  free(src);
+  return NULL;
+}
+
+void skpi_kafka_source_observe(skpi_kafka_source *src, skpi_ksample_observer fn, void *user) {
+  if(!src || !fn)
+    return;
+  pthread_mutex_lock(&src->mu);
+  if(src->nobs < MAX_OBSERVERS) {
+    src->obs[src->nobs].fn = fn;
+    src->obs[src->nobs].user = user;
+    src->nobs++;
+  } else {
+    skpi_log(SKPI_ERROR, "too many kafka sample observers", "cluster", src->k.cfg->name);
+  }
+  pthread_mutex_unlock(&src->mu);
+}
+
+void skpi_kafka_source_stop(skpi_kafka_source *src) {
+  if(!src)
+    return;
+  __atomic_store_n(&src->stop, 1, __ATOMIC_SEQ_CST);
+  pthread_join(src->thread, NULL);
+  free_strv(src->k.last_groups, src->k.nlast_groups);
+  destroy_handle(src->k.rk);
+  pthread_mutex_destroy(&src->mu);
+  free(src);
+}

@@ -1,0 +1,534 @@
+/* dlq.c: DLQ topics, watermark-delta counters and ratio windows. */
+#include "streamkpi/dlq.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "streamkpi/windows.h"
+
+#define MAX_PATTERNS 32
+#define MAX_PATTERN_LEN 200
+#define MAX_NAME 249
+#define MAX_PART_ID 1000000
+#define WEEK_MINUTES (7u * 1440u + 1u)
+/* Watermark marks: never seen since the engine started counting (a new
+ * partition counts its whole high), and seen only unknown during the
+ * baseline observation (counts nothing when it becomes known). */
+#define HW_NEW (-1)
+#define HW_BASELINE (-2)
+
+typedef struct dtopic {
+  char *name;
+  int64_t *high; /* last seen per partition, or HW_NEW / HW_BASELINE */
+  int nparts;
+  double total;
+  double last_seen;
+} dtopic;
+
+typedef struct dpipe {
+  char *source;
+  skpi_win *w; /* slot 0: DLQ messages, slot 1: source messages */
+  double last_seen;
+} dpipe;
+
+struct skpi_dlq {
+  char *cluster;
+  skpi_dlq_cfg cfg;
+  char **patterns;
+  size_t npatterns;
+  dtopic *topics; /* sorted by name */
+  size_t ntopics;
+  dpipe *pipes; /* sorted by source */
+  size_t npipes;
+  int observed; /* 0 until the first observation (the baseline) */
+};
+
+static const char *const DEFAULT_PATTERNS[] = {"{src}.dlq", "{src}-dlq", "dlq.{src}", "{src}.DLT",
+                                                "{src}-dlt"};
+
+static const struct {
+  const char *label;
+  double seconds;
+} WINDOWS[] = {{"1h", 3600}, {"1d", 86400}, {"7d", 7 * 86400}};
+
+void skpi_dlq_cfg_default(skpi_dlq_cfg *cfg) {
+  cfg->patterns = NULL;
+  cfg->npatterns = 0;
+  cfg->forget_after_s = 7 * 86400;
+  cfg->max_pipelines = 500;
+}
+
+static int pattern_ok(const char *p) {
+  const char *a = strstr(p, "{src}");
+  return strlen(p) <= MAX_PATTERN_LEN && a && !strstr(a + 5, "{src}");
+}
+
+static void clear_state(skpi_dlq *d) {
+  for(size_t i = 0; i < d->ntopics; i++) {
+    free(d->topics[i].name);
+    free(d->topics[i].high);
+  }
+  for(size_t i = 0; i < d->npipes; i++) {
+    free(d->pipes[i].source);
+    skpi_win_free(d->pipes[i].w);
+  }
+  free(d->topics);
+  free(d->pipes);
+  d->topics = NULL;
+  d->pipes = NULL;
+  d->ntopics = d->npipes = 0;
+  d->observed = 0;
+}
+
+void skpi_dlq_free(skpi_dlq *d) {
+  if(!d)
+    return;
+  clear_state(d);
+  for(size_t i = 0; i < d->npatterns; i++)
+    free(d->patterns[i]);
+  free(d->patterns);
+  free(d->cluster);
+  free(d);
+}
+
+skpi_err skpi_dlq_new(const char *cluster, const skpi_dlq_cfg *cfg, skpi_dlq **out) {
+  skpi_dlq_cfg c;
+  if(cfg)
+    c = *cfg;
+  else
+    skpi_dlq_cfg_default(&c);
+  *out = NULL;
+  const char *const *pats = c.patterns ? c.patterns : DEFAULT_PATTERNS;
+  size_t npats = c.patterns ? c.npatterns : sizeof(DEFAULT_PATTERNS) / sizeof(DEFAULT_PATTERNS[0]);
+  if(!cluster || npats > MAX_PATTERNS || !(c.forget_after_s >= 0) || c.max_pipelines > 100000)
+    return SKPI_EINVAL;
+  for(size_t i = 0; i < npats; i++)
+    if(!pats[i] || !pattern_ok(pats[i]))
+      return SKPI_EINVAL;
+  skpi_dlq *d = calloc(1, sizeof(*d));
+  if(!d)
+    return SKPI_ENOMEM;
+  d->cfg = c;
+  d->cfg.patterns = NULL;
+  d->cluster = strdup(cluster);
+  d->patterns = calloc(npats ? npats : 1, sizeof(char *));
+  if(!d->cluster || !d->patterns)
+    goto oom;
+  for(size_t i = 0; i < npats; i++) {
+    if(!(d->patterns[i] = strdup(pats[i])))
+      goto oom;
+    d->npatterns++;
+  }
+  d->cfg.npatterns = npats;
+  *out = d;
+  return SKPI_OK;
+oom:
+  skpi_dlq_free(d);
+  return SKPI_ENOMEM;
+}
+
+int skpi_dlq_match(const skpi_dlq *d, const char *topic, char *src, size_t srclen) {
+  size_t tl = strlen(topic);
+  for(size_t i = 0; i < d->npatterns; i++) {
+    const char *p = d->patterns[i];
+    const char *hole = strstr(p, "{src}");
+    size_t pre = (size_t)(hole - p), suf = strlen(hole + 5);
+    if(tl <= pre + suf || strncmp(topic, p, pre) != 0 || strcmp(topic + tl - suf, hole + 5) != 0)
+      continue;
+    size_t n = tl - pre - suf;
+    if(n + 1 > srclen)
+      return 0;
+    memcpy(src, topic + pre, n);
+    src[n] = '\0';
+    return 1;
+  }
+  return 0;
+}
+
+static int dtopic_cmp(const void *a, const void *b) {
+  return strcmp(((const dtopic *)a)->name, ((const dtopic *)b)->name);
+}
+
+static int dpipe_cmp(const void *a, const void *b) {
+  return strcmp(((const dpipe *)a)->source, ((const dpipe *)b)->source);
+}
+
+static dtopic *find_topic(const skpi_dlq *d, size_t n, const char *name) {
+  dtopic key = {.name = (char *)name};
+  return n ? bsearch(&key, d->topics, n, sizeof(dtopic), dtopic_cmp) : NULL;
+}
+
+static dpipe *find_pipe(const skpi_dlq *d, const char *source) {
+  dpipe key = {.source = (char *)source};
+  return d->npipes ? bsearch(&key, d->pipes, d->npipes, sizeof(dpipe), dpipe_cmp) : NULL;
+}
+
+static int internal_topic(const skpi_ktopic *t) {
+  return t->internal || strncmp(t->name, "__", 2) == 0;
+}
+
+/* Creates the pipelines of the sample's DLQs that do not exist yet. */
+static skpi_err add_pipes(skpi_dlq *d, const skpi_ksample *s, double now) {
+  char src[MAX_NAME + 1];
+  size_t nold = d->npipes, n = d->npipes;
+  dpipe *grown = realloc(d->pipes, (d->npipes + s->ntopics + 1) * sizeof(dpipe));
+  if(!grown)
+    return SKPI_ENOMEM;
+  d->pipes = grown;
+  skpi_err rc = SKPI_OK;
+  for(size_t i = 0; i < s->ntopics; i++) {
+    const skpi_ktopic *kt = &s->topics[i];
+    if(!kt->name || internal_topic(kt) || !skpi_dlq_match(d, kt->name, src, sizeof(src)))
+      continue;
+    dpipe key = {.source = src}, *p = NULL;
+    if(nold)
+      p = bsearch(&key, d->pipes, nold, sizeof(dpipe), dpipe_cmp);
+    for(size_t j = nold; !p && j < n; j++)
+      if(strcmp(d->pipes[j].source, src) == 0)
+        p = &d->pipes[j];
+    if(!p) {
+      if(n >= d->cfg.max_pipelines)
+        continue;
+      p = &d->pipes[n];
+      p->source = strdup(src);
+      p->w = skpi_win_new(2, WEEK_MINUTES);
+      if(!p->source || !p->w) {
+        free(p->source);
+        skpi_win_free(p->w);
+        rc = SKPI_ENOMEM;
+        break;
+      }
+      n++;
+    }
+    p->last_seen = now;
+  }
+  d->npipes = n;
+  qsort(d->pipes, d->npipes, sizeof(dpipe), dpipe_cmp);
+  return rc;
+}
+
+/* Counts one topic's watermark deltas and returns the messages written. */
+static skpi_err count_topic(skpi_dlq *d, dtopic *t, const skpi_ktopic *kt, int baseline,
+                            double *written) {
+  double sum = 0;
+  for(int i = 0; i < kt->nparts; i++) {
+    const skpi_kpartition *kp = &kt->parts[i];
+    if(kp->id < 0 || kp->id >= MAX_PART_ID)
+      continue;
+    if(kp->id >= t->nparts) {
+      int64_t *nh = realloc(t->high, (size_t)(kp->id + 1) * sizeof(int64_t));
+      if(!nh)
+        return SKPI_ENOMEM;
+      for(int j = t->nparts; j <= kp->id; j++)
+        nh[j] = baseline ? HW_BASELINE : HW_NEW;
+      t->high = nh;
+      t->nparts = kp->id + 1;
+    }
+    int64_t last = t->high[kp->id];
+    if(kp->high < 0)
+      continue;
+    /* The baseline counts nothing; a new partition or a re-created topic
+     * (watermark went down) counts from 0. */
+    if(last != HW_BASELINE)
+      sum += (last == HW_NEW || kp->high < last) ? (double)kp->high : (double)(kp->high - last);
+    t->high[kp->id] = kp->high;
+  }
+  t->total += sum;
+  *written = sum;
+  return SKPI_OK;
+}
+
+skpi_err skpi_dlq_observe(skpi_dlq *d, const skpi_ksample *s, double now) {
+  skpi_err rc;
+  char src[MAX_NAME + 1];
+  if(!d || !s || !isfinite(now) || now < 0)
+    return SKPI_EINVAL;
+  if((rc = add_pipes(d, s, now)) != SKPI_OK)
+    return rc;
+  dtopic *grown = realloc(d->topics, (d->ntopics + s->ntopics + 1) * sizeof(dtopic));
+  if(!grown)
+    return SKPI_ENOMEM;
+  d->topics = grown;
+  size_t nold = d->ntopics;
+  for(size_t i = 0; i < s->ntopics && rc == SKPI_OK; i++) {
+    const skpi_ktopic *kt = &s->topics[i];
+    if(!kt->name || internal_topic(kt) || strlen(kt->name) > MAX_NAME)
+      continue;
+    dpipe *as_dlq = skpi_dlq_match(d, kt->name, src, sizeof(src)) ? find_pipe(d, src) : NULL;
+    dpipe *as_src = find_pipe(d, kt->name);
+    if(!as_dlq && !as_src)
+      continue;
+    dtopic *t = find_topic(d, nold, kt->name);
+    /* Everything is a baseline on the first observation.  Later, a newly
+     * tracked DLQ is new and counts its whole watermark, while a newly
+     * tracked source existed before its DLQ did: a baseline. */
+    int baseline = !d->observed || (!t && !as_dlq);
+    if(!t) {
+      t = &d->topics[d->ntopics];
+      memset(t, 0, sizeof(*t));
+      if(!(t->name = strdup(kt->name))) {
+        rc = SKPI_ENOMEM;
+        break;
+      }
+      d->ntopics++;
+    }
+    t->last_seen = now;
+    double written = 0;
+    if((rc = count_topic(d, t, kt, baseline, &written)) != SKPI_OK)
+      break;
+    /* A minute already replaced in the ring (clock went back) is dropped
+     * from the windows only; the counters keep it. */
+    if(as_dlq)
+      (void)skpi_win_add(as_dlq->w, now, 0, written);
+    if(as_src)
+      (void)skpi_win_add(as_src->w, now, 1, written);
+  }
+  /* Forget what has not been seen for a long time (deleted topics). */
+  size_t w = 0;
+  for(size_t i = 0; i < d->ntopics; i++) {
+    if(now - d->topics[i].last_seen > d->cfg.forget_after_s) {
+      free(d->topics[i].name);
+      free(d->topics[i].high);
+      continue;
+    }
+    d->topics[w++] = d->topics[i];
+  }
+  d->ntopics = w;
+  qsort(d->topics, d->ntopics, sizeof(dtopic), dtopic_cmp);
+  w = 0;
+  for(size_t i = 0; i < d->npipes; i++) {
+    if(now - d->pipes[i].last_seen > d->cfg.forget_after_s) {
+      free(d->pipes[i].source);
+      skpi_win_free(d->pipes[i].w);
+      continue;
+    }
+    d->pipes[w++] = d->pipes[i];
+  }
+  d->npipes = w;
+  if(rc == SKPI_OK)
+    d->observed = 1;
+  return rc;
+}
+
+int skpi_dlq_total(const skpi_dlq *d, const char *topic, double *total) {
+  const dtopic *t = find_topic(d, d->ntopics, topic);
+  if(!t)
+    return 0;
+  *total = t->total;
+  return 1;
+}
+
+int skpi_dlq_ratio(const skpi_dlq *d, const char *source, double window_s, double now,
+                   double *ratio) {
+  const dpipe *p = find_pipe(d, source);
+  if(!p || !(window_s > 0))
+    return 0;
+  /* The window ends just after now so the minute holding now is included. */
+  double dl = skpi_win_sum(p->w, now - window_s, now + 1e-3, 0);
+  double sr = skpi_win_sum(p->w, now - window_s, now + 1e-3, 1);
+  if(!(dl + sr > 0))
+    return 0;
+  *ratio = dl / (dl + sr);
+  return 1;
+}
+
+/* Largest summed offset lag of any group committing on topic index ti. */
+static int backlog(const skpi_ksample *s, size_t ti, double *out) {
+  const skpi_ktopic *kt = &s->topics[ti];
+  int any = 0;
+  double mx = 0;
+  for(size_t g = 0; g < s->ngroups; g++) {
+    const skpi_kgroup *kg = &s->groups[g];
+    double lag = 0;
+    int has = 0;
+    for(size_t c = 0; c < kg->ncommits; c++) {
+      const skpi_kcommit *kc = &kg->commits[c];
+      if(kc->topic != (int32_t)ti || kc->partition < 0 || kc->partition >= kt->nparts)
+        continue;
+      const skpi_kpartition *kp = &kt->parts[kc->partition];
+      has = 1;
+      if(kp->high >= 0 && kc->offset >= 0 && kp->high > kc->offset)
+        lag += (double)(kp->high - kc->offset);
+    }
+    if(has && (!any || lag > mx))
+      mx = lag;
+    any |= has;
+  }
+  if(any)
+    *out = mx;
+  return any;
+}
+
+skpi_err skpi_dlq_render(const skpi_dlq *d, const skpi_ksample *s, double now, skpi_mset *m) {
+  skpi_err rc = SKPI_OK;
+  char src[MAX_NAME + 1];
+  int f_dlq = skpi_mset_family(m, "streamkpi_dlq_messages_total", SKPI_MT_COUNTER,
+                               "Messages written to a dead-letter topic, from watermark deltas.");
+  int f_src = skpi_mset_family(m, "streamkpi_dlq_source_messages_total", SKPI_MT_COUNTER,
+                               "Messages written to a topic that has a dead-letter topic.");
+  int f_ratio = skpi_mset_family(m, "streamkpi_dlq_ratio", SKPI_MT_GAUGE,
+                                 "Dead-lettered share of a source's messages over the window.");
+  int f_back = skpi_mset_family(m, "streamkpi_dlq_backlog_messages", SKPI_MT_GAUGE,
+                                "Largest offset lag of the groups consuming a dead-letter topic.");
+  if(f_dlq < 0 || f_src < 0 || f_ratio < 0 || f_back < 0)
+    return SKPI_ENOMEM;
+  for(size_t i = 0; i < d->ntopics; i++) {
+    const dtopic *t = &d->topics[i];
+    if(skpi_dlq_match(d, t->name, src, sizeof(src)) && find_pipe(d, src) &&
+       (rc = skpi_mset_add(m, f_dlq, t->total, "cluster", d->cluster, "topic", t->name,
+                           "source_topic", src)) != SKPI_OK)
+      return rc;
+    if(find_pipe(d, t->name) && (rc = skpi_mset_add(m, f_src, t->total, "cluster", d->cluster,
+                                                     "topic", t->name)) != SKPI_OK)
+      return rc;
+  }
+  for(size_t i = 0; i < d->npipes; i++) {
+    for(size_t w = 0; w < sizeof(WINDOWS) / sizeof(WINDOWS[0]); w++) {
+      double r;
+      if(skpi_dlq_ratio(d, d->pipes[i].source, WINDOWS[w].seconds, now, &r) &&
+         (rc = skpi_mset_add(m, f_ratio, r, "cluster", d->cluster, "source_topic",
+                             d->pipes[i].source, "window", WINDOWS[w].label)) != SKPI_OK)
+        return rc;
+    }
+  }
+  for(size_t i = 0; s && i < s->ntopics; i++) {
+    double b;
+    if(!s->topics[i].name || internal_topic(&s->topics[i]) ||
+       !skpi_dlq_match(d, s->topics[i].name, src, sizeof(src)) || !backlog(s, i, &b))
+      continue;
+    if((rc = skpi_mset_add(m, f_back, b, "cluster", d->cluster, "topic", s->topics[i].name)) !=
+       SKPI_OK)
+      return rc;
+  }
+  return rc;
+}
+
+json_t *skpi_dlq_save(const skpi_dlq *d) {
+  json_t *doc = json_object(), *topics = json_array(), *pipes = json_array();
+  if(!doc || !topics || !pipes || json_object_set_new(doc, "version", json_integer(1)) ||
+     json_object_set_new(doc, "observed", json_boolean(d->observed)) ||
+     json_object_set(doc, "topics", topics) || json_object_set(doc, "pipelines", pipes))
+    goto fail;
+  for(size_t i = 0; i < d->ntopics; i++) {
+    const dtopic *t = &d->topics[i];
+    json_t *jt = json_object(), *hw = json_array();
+    if(!jt || !hw || json_array_append_new(topics, jt)) {
+      json_decref(jt);
+      json_decref(hw);
+      goto fail;
+    }
+    if(json_object_set_new(jt, "high", hw) || json_object_set_new(jt, "name", json_string(t->name)) ||
+       json_object_set_new(jt, "total", json_real(t->total)) ||
+       json_object_set_new(jt, "last_seen", json_real(t->last_seen)))
+      goto fail;
+    for(int j = 0; j < t->nparts; j++)
+      if(json_array_append_new(hw, json_integer(t->high[j])))
+        goto fail;
+  }
+  for(size_t i = 0; i < d->npipes; i++) {
+    json_t *jp = json_object(), *jw = skpi_win_save(d->pipes[i].w);
+    if(!jp || !jw || json_array_append_new(pipes, jp)) {
+      json_decref(jp);
+      json_decref(jw);
+      goto fail;
+    }
+    if(json_object_set_new(jp, "window", jw) ||
+       json_object_set_new(jp, "source", json_string(d->pipes[i].source)) ||
+       json_object_set_new(jp, "last_seen", json_real(d->pipes[i].last_seen)))
+      goto fail;
+  }
+  json_decref(topics);
+  json_decref(pipes);
+  return doc;
+fail:
+  json_decref(topics);
+  json_decref(pipes);
+  json_decref(doc);
+  return NULL;
+}
+
+static int jnum(const json_t *j, double *out) {
+  if(!json_is_number(j))
+    return 0;
+  *out = json_number_value(j);
+  return isfinite(*out);
+}
+
+static int name_ok(const json_t *j) {
+  return json_is_string(j) && json_string_length(j) > 0 && json_string_length(j) <= MAX_NAME &&
+         strlen(json_string_value(j)) == json_string_length(j);
+}
+
+skpi_err skpi_dlq_load(skpi_dlq *d, const json_t *doc) {
+  skpi_err rc = SKPI_EINVAL;
+  clear_state(d);
+  const json_t *topics = json_object_get(doc, "topics"), *pipes = json_object_get(doc, "pipelines");
+  const json_t *ver = json_object_get(doc, "version"), *obs = json_object_get(doc, "observed");
+  if(!json_is_object(doc) || !json_is_integer(ver) || json_integer_value(ver) != 1 ||
+     !json_is_boolean(obs) || !json_is_array(topics) || !json_is_array(pipes) ||
+     json_array_size(pipes) > d->cfg.max_pipelines ||
+     json_array_size(topics) > 2 * d->cfg.max_pipelines + 1000)
+    goto out;
+  size_t nt = json_array_size(topics), np = json_array_size(pipes);
+  d->topics = calloc(nt + 1, sizeof(dtopic));
+  d->pipes = calloc(np + 1, sizeof(dpipe));
+  if(!d->topics || !d->pipes) {
+    rc = SKPI_ENOMEM;
+    goto out;
+  }
+  for(size_t i = 0; i < nt; i++) {
+    const json_t *jt = json_array_get(topics, i), *hw = json_object_get(jt, "high");
+    dtopic t = {0};
+    if(!name_ok(json_object_get(jt, "name")) || !jnum(json_object_get(jt, "total"), &t.total) ||
+       t.total < 0 || !jnum(json_object_get(jt, "last_seen"), &t.last_seen) ||
+       !json_is_array(hw) || json_array_size(hw) > MAX_PART_ID)
+      goto out;
+    t.nparts = (int)json_array_size(hw);
+    t.high = malloc((size_t)(t.nparts + 1) * sizeof(int64_t));
+    t.name = strdup(json_string_value(json_object_get(jt, "name")));
+    d->topics[d->ntopics++] = t;
+    if(!t.high || !t.name) {
+      rc = SKPI_ENOMEM;
+      goto out;
+    }
+    for(int j = 0; j < t.nparts; j++) {
+      const json_t *h = json_array_get(hw, (size_t)j);
+      if(!json_is_integer(h) || json_integer_value(h) < HW_BASELINE)
+        goto out;
+      t.high[j] = json_integer_value(h);
+    }
+  }
+  for(size_t i = 0; i < np; i++) {
+    const json_t *jp = json_array_get(pipes, i);
+    dpipe p = {0};
+    if(!name_ok(json_object_get(jp, "source")) ||
+       !jnum(json_object_get(jp, "last_seen"), &p.last_seen))
+      goto out;
+    p.source = strdup(json_string_value(json_object_get(jp, "source")));
+    p.w = skpi_win_new(2, WEEK_MINUTES);
+    d->pipes[d->npipes++] = p;
+    if(!p.source || !p.w) {
+      rc = SKPI_ENOMEM;
+      goto out;
+    }
+    if(skpi_win_load(p.w, json_object_get(jp, "window"), NULL, 0) != SKPI_OK)
+      goto out;
+  }
+  qsort(d->topics, d->ntopics, sizeof(dtopic), dtopic_cmp);
+  qsort(d->pipes, d->npipes, sizeof(dpipe), dpipe_cmp);
+  for(size_t i = 1; i < d->ntopics; i++)
+    if(strcmp(d->topics[i - 1].name, d->topics[i].name) == 0)
+      goto out;
+  for(size_t i = 1; i < d->npipes; i++)
+    if(strcmp(d->pipes[i - 1].source, d->pipes[i].source) == 0)
+      goto out;
+  d->observed = json_is_true(obs);
+  rc = SKPI_OK;
+out:
+  if(rc != SKPI_OK)
+    clear_state(d);
+  return rc;
+}

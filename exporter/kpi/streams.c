@@ -1,0 +1,376 @@
+/* streams.c: active streams and owning teams. */
+#include "streamkpi/streams.h"
+
+#include <math.h>
+#include <regex.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_NAME 255
+#define MAX_CATALOG 100000
+#define DEFAULT_TEAM_REGEX "^([A-Za-z0-9]+)[._-]"
+
+typedef struct stopic {
+  char *name;
+  char *team;         /* NULL when none */
+  int conforming;     /* the name matches team_regex */
+  double last_moved;  /* -1 never */
+  double last_consumed;
+  double last_seen;
+  int nparts;
+  int64_t hsum; /* -1 when some watermark was unknown */
+} stopic;
+
+typedef struct owner {
+  char *topic, *team;
+} owner;
+
+struct skpi_streams {
+  char *cluster;
+  skpi_streams_cfg cfg;
+  regex_t re;
+  int has_re;
+  owner *catalog; /* sorted by topic */
+  size_t ncatalog;
+  stopic *topics; /* sorted by name */
+  size_t ntopics;
+};
+
+void skpi_streams_cfg_default(skpi_streams_cfg *cfg) {
+  cfg->window_s = 86400;
+  cfg->team_regex = NULL;
+  cfg->catalog = NULL;
+  cfg->ncatalog = 0;
+  cfg->forget_after_s = 3600;
+  cfg->max_topics = 100000;
+}
+
+static int owner_cmp(const void *a, const void *b) {
+  return strcmp(((const owner *)a)->topic, ((const owner *)b)->topic);
+}
+
+static int stopic_cmp(const void *a, const void *b) {
+  return strcmp(((const stopic *)a)->name, ((const stopic *)b)->name);
+}
+
+static void clear_topics(skpi_streams *st) {
+  for(size_t i = 0; i < st->ntopics; i++) {
+    free(st->topics[i].name);
+    free(st->topics[i].team);
+  }
+  free(st->topics);
+  st->topics = NULL;
+  st->ntopics = 0;
+}
+
+void skpi_streams_free(skpi_streams *st) {
+  if(!st)
+    return;
+  clear_topics(st);
+  for(size_t i = 0; i < st->ncatalog; i++) {
+    free(st->catalog[i].topic);
+    free(st->catalog[i].team);
+  }
+  free(st->catalog);
+  if(st->has_re)
+    regfree(&st->re);
+  free(st->cluster);
+  free(st);
+}
+
+static skpi_err fail(char *errbuf, size_t errlen, const char *what) {
+  if(errbuf && errlen)
+    snprintf(errbuf, errlen, "%s", what);
+  return SKPI_EINVAL;
+}
+
+skpi_err skpi_streams_new(const char *cluster, const skpi_streams_cfg *cfg, skpi_streams **out,
+                          char *errbuf, size_t errlen) {
+  skpi_streams_cfg c;
+  if(cfg)
+    c = *cfg;
+  else
+    skpi_streams_cfg_default(&c);
+  *out = NULL;
+  if(!cluster || !(c.window_s > 0) || !isfinite(c.window_s) || !(c.forget_after_s >= 0) ||
+     !isfinite(c.forget_after_s) || c.ncatalog > MAX_CATALOG || (c.ncatalog && !c.catalog))
+    return fail(errbuf, errlen, "streams: window, forget_after or catalog size out of range");
+  skpi_streams *st = calloc(1, sizeof(*st));
+  if(!st)
+    return SKPI_ENOMEM;
+  st->cfg = c;
+  st->cfg.catalog = NULL;
+  st->cfg.team_regex = NULL;
+  skpi_err rc = SKPI_ENOMEM;
+  if(!(st->cluster = strdup(cluster)))
+    goto out;
+  const char *rx = c.team_regex ? c.team_regex : DEFAULT_TEAM_REGEX;
+  if(*rx) {
+    if(regcomp(&st->re, rx, REG_EXTENDED) != 0) {
+      rc = fail(errbuf, errlen, "streams: team_regex does not compile");
+      goto out;
+    }
+    st->has_re = 1;
+    if(st->re.re_nsub < 1) {
+      rc = fail(errbuf, errlen, "streams: team_regex needs one capture group");
+      goto out;
+    }
+  }
+  if(c.ncatalog && !(st->catalog = calloc(c.ncatalog, sizeof(owner))))
+    goto out;
+  for(size_t i = 0; i < c.ncatalog; i++) {
+    const skpi_streams_owner *o = &c.catalog[i];
+    if(!o->topic || !o->team || !*o->topic || !*o->team || strlen(o->topic) > MAX_NAME ||
+       strlen(o->team) > MAX_NAME) {
+      rc = fail(errbuf, errlen, "streams: catalog entry without topic or team");
+      goto out;
+    }
+    st->catalog[i].topic = strdup(o->topic);
+    st->catalog[i].team = strdup(o->team);
+    st->ncatalog++;
+    if(!st->catalog[i].topic || !st->catalog[i].team)
+      goto out;
+  }
+  qsort(st->catalog, st->ncatalog, sizeof(owner), owner_cmp);
+  *out = st;
+  return SKPI_OK;
+out:
+  skpi_streams_free(st);
+  return rc;
+}
+
+/* Sets t->team and t->conforming from the catalog and the regex. */
+static skpi_err assign_team(const skpi_streams *st, stopic *t) {
+  regmatch_t mt[2];
+  const char *team = NULL;
+  size_t tlen = 0;
+  t->conforming = st->has_re && regexec(&st->re, t->name, 2, mt, 0) == 0;
+  owner key = {.topic = t->name};
+  const owner *o = st->ncatalog ? bsearch(&key, st->catalog, st->ncatalog, sizeof(owner),
+                                          owner_cmp)
+                                : NULL;
+  if(o) {
+    team = o->team;
+    tlen = strlen(team);
+  } else if(t->conforming && mt[1].rm_so >= 0 && mt[1].rm_eo > mt[1].rm_so) {
+    team = t->name + mt[1].rm_so;
+    tlen = (size_t)(mt[1].rm_eo - mt[1].rm_so);
+  }
+  free(t->team);
+  t->team = NULL;
+  if(team && !(t->team = strndup(team, tlen)))
+    return SKPI_ENOMEM;
+  return SKPI_OK;
+}
+
+static stopic *find(const skpi_streams *st, size_t n, const char *name) {
+  stopic key = {.name = (char *)name};
+  return n ? bsearch(&key, st->topics, n, sizeof(stopic), stopic_cmp) : NULL;
+}
+
+skpi_err skpi_streams_observe(skpi_streams *st, const skpi_ksample *s, double now) {
+  if(!st || !s || !isfinite(now))
+    return SKPI_EINVAL;
+  if(s->ntopics == 0)
+    return SKPI_OK;
+  stopic *grown = realloc(st->topics, (st->ntopics + s->ntopics + 1) * sizeof(stopic));
+  if(!grown)
+    return SKPI_ENOMEM;
+  st->topics = grown;
+  unsigned char *consumed = calloc(s->ntopics, 1);
+  if(!consumed)
+    return SKPI_ENOMEM;
+  for(size_t g = 0; s->groups_ok && g < s->ngroups; g++) {
+    if(s->groups[g].state && strcmp(s->groups[g].state, "Dead") == 0)
+      continue;
+    for(size_t c = 0; c < s->groups[g].ncommits; c++) {
+      int32_t ti = s->groups[g].commits[c].topic;
+      if(ti >= 0 && (size_t)ti < s->ntopics)
+        consumed[ti] = 1;
+    }
+  }
+  skpi_err rc = SKPI_OK;
+  size_t nold = st->ntopics;
+  for(size_t i = 0; i < s->ntopics; i++) {
+    const skpi_ktopic *kt = &s->topics[i];
+    if(!kt->name || kt->internal || strncmp(kt->name, "__", 2) == 0 ||
+       strlen(kt->name) > MAX_NAME)
+      continue;
+    int64_t hsum = 0;
+    for(int p = 0; p < kt->nparts; p++)
+      hsum = (kt->parts[p].high < 0 || hsum < 0) ? -1 : hsum + kt->parts[p].high;
+    stopic *t = find(st, nold, kt->name);
+    if(!t) {
+      if(st->ntopics >= st->cfg.max_topics)
+        continue;
+      t = &st->topics[st->ntopics];
+      memset(t, 0, sizeof(*t));
+      t->last_moved = t->last_consumed = -1;
+      t->hsum = -1;
+      if(!(t->name = strdup(kt->name)) || (rc = assign_team(st, t)) != SKPI_OK) {
+        free(t->name);
+        rc = SKPI_ENOMEM;
+        break;
+      }
+      st->ntopics++;
+    } else if(hsum >= 0 && t->hsum >= 0 && kt->nparts == t->nparts && hsum != t->hsum) {
+      t->last_moved = now;
+    }
+    t->nparts = kt->nparts;
+    t->hsum = hsum;
+    t->last_seen = now;
+    if(consumed[i])
+      t->last_consumed = now;
+  }
+  free(consumed);
+  size_t w = 0;
+  for(size_t i = 0; i < st->ntopics; i++) {
+    if(now - st->topics[i].last_seen > st->cfg.forget_after_s) {
+      free(st->topics[i].name);
+      free(st->topics[i].team);
+      continue;
+    }
+    st->topics[w++] = st->topics[i];
+  }
+  st->ntopics = w;
+  qsort(st->topics, st->ntopics, sizeof(stopic), stopic_cmp);
+  return rc;
+}
+
+int skpi_streams_team(const skpi_streams *st, const char *topic, char *team, size_t len) {
+  const stopic *t = find(st, st->ntopics, topic);
+  if(!t || !t->team || strlen(t->team) + 1 > len)
+    return 0;
+  memcpy(team, t->team, strlen(t->team) + 1);
+  return 1;
+}
+
+static int active(const skpi_streams *st, const stopic *t, double now) {
+  double from = now - st->cfg.window_s;
+  return t->last_moved >= 0 && t->last_moved >= from && t->last_consumed >= 0 &&
+         t->last_consumed >= from;
+}
+
+static int str_cmp(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void skpi_streams_counts(const skpi_streams *st, double now, size_t *nactive, size_t *nteams) {
+  *nactive = *nteams = 0;
+  const char **teams = st->ntopics ? malloc(st->ntopics * sizeof(char *)) : NULL;
+  size_t n = 0;
+  for(size_t i = 0; i < st->ntopics; i++) {
+    if(!active(st, &st->topics[i], now))
+      continue;
+    (*nactive)++;
+    if(teams && st->topics[i].team)
+      teams[n++] = st->topics[i].team;
+  }
+  /* Without memory for the list, teams stay 0 rather than wrong. */
+  if(teams && n) {
+    qsort(teams, n, sizeof(char *), str_cmp);
+    *nteams = 1;
+    for(size_t i = 1; i < n; i++)
+      if(strcmp(teams[i - 1], teams[i]) != 0)
+        (*nteams)++;
+  }
+  free(teams);
+}
+
+skpi_err skpi_streams_render(const skpi_streams *st, double now, skpi_mset *m) {
+  skpi_err rc;
+  int f_as = skpi_mset_family(m, "streamkpi_active_streams", SKPI_MT_GAUGE,
+                              "Topics with traffic and a consuming group within the window.");
+  int f_at = skpi_mset_family(m, "streamkpi_active_teams", SKPI_MT_GAUGE,
+                              "Distinct teams owning active streams.");
+  int f_sa = skpi_mset_family(m, "streamkpi_stream_active", SKPI_MT_GAUGE,
+                              "1 for each active stream, with its owning team.");
+  int f_nc = skpi_mset_family(m, "streamkpi_topic_naming_conformance_ratio", SKPI_MT_GAUGE,
+                              "Share of topics whose name follows the team naming convention.");
+  if(f_as < 0 || f_at < 0 || f_sa < 0 || f_nc < 0)
+    return SKPI_ENOMEM;
+  size_t na, nt, conf = 0;
+  skpi_streams_counts(st, now, &na, &nt);
+  if((rc = skpi_mset_add(m, f_as, (double)na, "cluster", st->cluster)) != SKPI_OK ||
+     (rc = skpi_mset_add(m, f_at, (double)nt, "cluster", st->cluster)) != SKPI_OK)
+    return rc;
+  for(size_t i = 0; i < st->ntopics; i++) {
+    const stopic *t = &st->topics[i];
+    conf += t->conforming != 0;
+    if(active(st, t, now) &&
+       (rc = skpi_mset_add(m, f_sa, 1, "cluster", st->cluster, "topic", t->name, "team",
+                           t->team ? t->team : "")) != SKPI_OK)
+      return rc;
+  }
+  if(st->has_re && st->ntopics &&
+     (rc = skpi_mset_add(m, f_nc, (double)conf / (double)st->ntopics, "cluster", st->cluster)) !=
+         SKPI_OK)
+    return rc;
+  return SKPI_OK;
+}
+
+json_t *skpi_streams_save(const skpi_streams *st) {
+  json_t *a = json_array();
+  json_t *doc = json_pack("{s:i,s:o}", "version", 1, "topics", a);
+  if(!doc)
+    return NULL;
+  for(size_t i = 0; i < st->ntopics; i++) {
+    const stopic *t = &st->topics[i];
+    json_t *row = json_pack("[s,f,f,f,I,I]", t->name, t->last_moved, t->last_consumed,
+                            t->last_seen, (json_int_t)t->nparts, (json_int_t)t->hsum);
+    if(!row || json_array_append_new(a, row)) {
+      json_decref(doc);
+      return NULL;
+    }
+  }
+  return doc;
+}
+
+static int time_ok(double t, int allow_unset) {
+  return isfinite(t) && (t >= 0 || (allow_unset && t == -1));
+}
+
+skpi_err skpi_streams_load(skpi_streams *st, const json_t *doc) {
+  skpi_err rc = SKPI_EINVAL;
+  int ver;
+  json_t *a;
+  clear_topics(st);
+  if(!doc || json_unpack((json_t *)doc, "{s:i,s:o}", "version", &ver, "topics", &a) != 0 ||
+     ver != 1 || !json_is_array(a) || json_array_size(a) > st->cfg.max_topics)
+    goto out;
+  size_t n = json_array_size(a);
+  if(!(st->topics = calloc(n + 1, sizeof(stopic)))) {
+    rc = SKPI_ENOMEM;
+    goto out;
+  }
+  for(size_t i = 0; i < n; i++) {
+    const char *name;
+    stopic t = {0};
+    json_int_t np, hs;
+    if(json_unpack(json_array_get(a, i), "[s,F,F,F,I,I!]", &name, &t.last_moved,
+                   &t.last_consumed, &t.last_seen, &np, &hs) != 0 ||
+       !*name || strlen(name) > MAX_NAME || !time_ok(t.last_moved, 1) ||
+       !time_ok(t.last_consumed, 1) || !time_ok(t.last_seen, 0) || np < 0 || np > 1000000 ||
+       hs < -1)
+      goto out;
+    t.nparts = (int)np;
+    t.hsum = hs;
+    if(!(t.name = strdup(name)) || assign_team(st, &t) != SKPI_OK) {
+      free(t.name);
+      rc = SKPI_ENOMEM;
+      goto out;
+    }
+    st->topics[st->ntopics++] = t;
+  }
+  qsort(st->topics, st->ntopics, sizeof(stopic), stopic_cmp);
+  for(size_t i = 1; i < st->ntopics; i++)
+    if(strcmp(st->topics[i - 1].name, st->topics[i].name) == 0)
+      goto out;
+  rc = SKPI_OK;
+out:
+  if(rc != SKPI_OK)
+    clear_topics(st);
+  return rc;
+}

@@ -1,0 +1,517 @@
+/* timelag.c: per-partition watermark histories and time-lag estimates. */
+#include "streamkpi/timelag.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Partition ids above this are treated as garbage (Kafka has no such topics). */
+#define MAX_PART_ID 1000000
+#define MAX_NAME 249
+
+typedef struct tlpart {
+  skpi_tlpoint *pts; /* NULL until the first point */
+  uint16_t n, cap;
+} tlpart;
+
+typedef struct tltopic {
+  char *name;
+  tlpart *parts; /* indexed by partition id */
+  int nparts;
+  double last_seen;
+} tltopic;
+
+struct skpi_timelag {
+  char *cluster;
+  skpi_timelag_cfg cfg;
+  tltopic *topics; /* sorted by name */
+  size_t ntopics;
+  size_t npartitions; /* partitions with a ring */
+};
+
+void skpi_timelag_cfg_default(skpi_timelag_cfg *cfg) {
+  cfg->points = 32;
+  cfg->max_extrapolate_s = 86400;
+  cfg->forget_after_s = 3600;
+  cfg->max_partitions = 200000;
+}
+
+skpi_err skpi_timelag_new(const char *cluster, const skpi_timelag_cfg *cfg, skpi_timelag **out) {
+  skpi_timelag_cfg c;
+  if(cfg)
+    c = *cfg;
+  else
+    skpi_timelag_cfg_default(&c);
+  *out = NULL;
+  if(!cluster || c.points < 4 || c.points > 256 || !(c.max_extrapolate_s >= 0) ||
+     !(c.forget_after_s >= 0) || !isfinite(c.max_extrapolate_s) || !isfinite(c.forget_after_s))
+    return SKPI_EINVAL;
+  skpi_timelag *tl = calloc(1, sizeof(*tl));
+  if(!tl)
+    return SKPI_ENOMEM;
+  tl->cluster = strdup(cluster);
+  if(!tl->cluster) {
+    free(tl);
+    return SKPI_ENOMEM;
+  }
+  tl->cfg = c;
+  *out = tl;
+  return SKPI_OK;
+}
+
+static void topic_clear(tltopic *t) {
+  for(int i = 0; i < t->nparts; i++)
+    free(t->parts[i].pts);
+  free(t->parts);
+  free(t->name);
+}
+
+static void clear_all(skpi_timelag *tl) {
+  for(size_t i = 0; i < tl->ntopics; i++)
+    topic_clear(&tl->topics[i]);
+  free(tl->topics);
+  tl->topics = NULL;
+  tl->ntopics = 0;
+  tl->npartitions = 0;
+}
+
+void skpi_timelag_free(skpi_timelag *tl) {
+  if(!tl)
+    return;
+  clear_all(tl);
+  free(tl->cluster);
+  free(tl);
+}
+
+static int topic_cmp(const void *a, const void *b) {
+  return strcmp(((const tltopic *)a)->name, ((const tltopic *)b)->name);
+}
+
+static tltopic *find_topic(const skpi_timelag *tl, const char *name) {
+  tltopic key = {.name = (char *)name};
+  if(!tl->ntopics)
+    return NULL;
+  return bsearch(&key, tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
+}
+
+/* Removes the interior point whose removal leaves the smallest gap relative
+ * to its age, so older history gets sparser than recent history. */
+static void thin(tlpart *p, double now) {
+  int best = 1;
+  double best_score = INFINITY;
+  for(int i = 1; i + 1 < p->n; i++) {
+    double gap = p->pts[i + 1].t - p->pts[i - 1].t;
+    double age = now - p->pts[i].t;
+    double score = gap / (age > 1 ? age : 1);
+    if(score < best_score) {
+      best_score = score;
+      best = i;
+    }
+  }
+  memmove(&p->pts[best], &p->pts[best + 1], (size_t)(p->n - best - 1) * sizeof(skpi_tlpoint));
+  p->n--;
+}
+
+static skpi_err push(tlpart *p, int maxpts, int64_t off, double t) {
+  if(p->n == p->cap) {
+    if(p->cap >= maxpts) {
+      thin(p, t);
+    } else {
+      int ncap = p->cap ? p->cap * 2 : 2;
+      if(ncap > maxpts)
+        ncap = maxpts;
+      skpi_tlpoint *np = realloc(p->pts, (size_t)ncap * sizeof(*np));
+      if(!np)
+        return SKPI_ENOMEM;
+      p->pts = np;
+      p->cap = (uint16_t)ncap;
+    }
+  }
+  p->pts[p->n].off = off;
+  p->pts[p->n].t = t;
+  p->n++;
+  return SKPI_OK;
+}
+
+/* Records high at now: a moving watermark appends, a flat one keeps a pair
+ * (first seen, last seen) at that value, a falling one restarts. */
+static skpi_err record(tlpart *p, int maxpts, int64_t high, double now) {
+  if(p->n > 0) {
+    skpi_tlpoint *last = &p->pts[p->n - 1];
+    if(!(now > last->t))
+      return SKPI_OK;
+    if(high < last->off) {
+      p->n = 0;
+    } else if(high == last->off && p->n >= 2 && p->pts[p->n - 2].off == high) {
+      last->t = now;
+      return SKPI_OK;
+    }
+  }
+  return push(p, maxpts, high, now);
+}
+
+static int internal_name(const skpi_ktopic *t) {
+  return t->internal || strncmp(t->name, "__", 2) == 0;
+}
+
+/* Grows t->parts to hold id n-1. */
+static skpi_err ensure_parts(tltopic *t, int n) {
+  if(n <= t->nparts)
+    return SKPI_OK;
+  tlpart *np = realloc(t->parts, (size_t)n * sizeof(*np));
+  if(!np)
+    return SKPI_ENOMEM;
+  memset(np + t->nparts, 0, (size_t)(n - t->nparts) * sizeof(*np));
+  t->parts = np;
+  t->nparts = n;
+  return SKPI_OK;
+}
+
+static skpi_err observe_topic(skpi_timelag *tl, tltopic *t, const skpi_ktopic *kt, double now) {
+  skpi_err rc = SKPI_OK;
+  t->last_seen = now;
+  for(int i = 0; i < kt->nparts; i++) {
+    const skpi_kpartition *kp = &kt->parts[i];
+    if(kp->high < 0 || kp->id < 0 || kp->id >= MAX_PART_ID)
+      continue;
+    if(kp->id >= t->nparts) {
+      if((rc = ensure_parts(t, kp->id + 1)) != SKPI_OK)
+        return rc;
+    }
+    tlpart *p = &t->parts[kp->id];
+    if(!p->pts) {
+      if(tl->npartitions >= tl->cfg.max_partitions)
+        continue;
+    }
+    int had = p->pts != NULL;
+    if((rc = record(p, tl->cfg.points, kp->high, now)) != SKPI_OK)
+      return rc;
+    if(!had && p->pts)
+      tl->npartitions++;
+  }
+  return rc;
+}
+
+skpi_err skpi_timelag_observe(skpi_timelag *tl, const skpi_ksample *s, double now) {
+  skpi_err rc = SKPI_OK;
+  if(!tl || !s || !isfinite(now))
+    return SKPI_EINVAL;
+  size_t added = 0;
+  /* Known topics are updated in place; new ones are appended then the array
+   * is re-sorted once, so the sample's order does not matter. */
+  tltopic *grown = realloc(tl->topics, (tl->ntopics + s->ntopics + 1) * sizeof(tltopic));
+  if(!grown)
+    return SKPI_ENOMEM;
+  tl->topics = grown;
+  size_t nold = tl->ntopics;
+  for(size_t i = 0; i < s->ntopics; i++) {
+    const skpi_ktopic *kt = &s->topics[i];
+    if(!kt->name || internal_name(kt) || strlen(kt->name) > MAX_NAME)
+      continue;
+    tltopic key = {.name = kt->name};
+    tltopic *t = nold ? bsearch(&key, tl->topics, nold, sizeof(tltopic), topic_cmp) : NULL;
+    if(!t) {
+      t = &tl->topics[nold + added];
+      memset(t, 0, sizeof(*t));
+      t->name = strdup(kt->name);
+      if(!t->name) {
+        rc = SKPI_ENOMEM;
+        break;
+      }
+      added++;
+    }
+    if((rc = observe_topic(tl, t, kt, now)) != SKPI_OK)
+      break;
+  }
+  tl->ntopics = nold + added;
+  /* Forget topics not seen for a while (deleted, or filtered out). */
+  size_t w = 0;
+  for(size_t i = 0; i < tl->ntopics; i++) {
+    tltopic *t = &tl->topics[i];
+    if(now - t->last_seen > tl->cfg.forget_after_s) {
+      for(int j = 0; j < t->nparts; j++)
+        if(t->parts[j].pts)
+          tl->npartitions--;
+      topic_clear(t);
+      continue;
+    }
+    tl->topics[w++] = *t;
+  }
+  tl->ntopics = w;
+  qsort(tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
+  return rc;
+}
+
+int skpi_timelag_interp(const skpi_tlpoint *pts, size_t n, int64_t committed, double now,
+                        double max_extrapolate_s, double *lag_s) {
+  if(n == 0 || committed < 0)
+    return 0;
+  double t;
+  if(committed >= pts[n - 1].off) {
+    *lag_s = 0;
+    return 1;
+  }
+  /* First point whose watermark reached committed. */
+  size_t lo = 0, hi = n - 1;
+  while(lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if(pts[mid].off >= committed)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  if(lo > 0) {
+    const skpi_tlpoint *a = &pts[lo - 1], *b = &pts[lo];
+    double f = (double)(committed - a->off) / (double)(b->off - a->off);
+    t = a->t + f * (b->t - a->t);
+  } else {
+    /* Older than the history: extrapolate at the history's mean rate. */
+    t = pts[0].t;
+    double span_t = pts[n - 1].t - pts[0].t;
+    double span_o = (double)(pts[n - 1].off - pts[0].off);
+    if(committed < pts[0].off && span_t > 0 && span_o > 0) {
+      double back = (double)(pts[0].off - committed) * span_t / span_o;
+      if(!(back <= max_extrapolate_s))
+        back = max_extrapolate_s;
+      t -= back;
+    }
+  }
+  double lag = now - t;
+  *lag_s = isfinite(lag) && lag > 0 ? lag : 0;
+  return 1;
+}
+
+int skpi_timelag_estimate(const skpi_timelag *tl, const char *topic, int32_t partition,
+                          int64_t committed, double now, double *lag_s) {
+  if(!tl || !topic)
+    return 0;
+  const tltopic *t = find_topic(tl, topic);
+  if(!t || partition < 0 || partition >= t->nparts)
+    return 0;
+  const tlpart *p = &t->parts[partition];
+  return skpi_timelag_interp(p->pts, p->n, committed, now, tl->cfg.max_extrapolate_s, lag_s);
+}
+
+int skpi_timelag_group_max(const skpi_timelag *tl, const skpi_ksample *s, const skpi_kgroup *g,
+                           double now, double *max_s) {
+  int any = 0;
+  double mx = 0;
+  for(size_t i = 0; i < g->ncommits; i++) {
+    const skpi_kcommit *c = &g->commits[i];
+    if(c->topic < 0 || (size_t)c->topic >= s->ntopics)
+      continue;
+    double lag;
+    if(skpi_timelag_estimate(tl, s->topics[c->topic].name, c->partition, c->offset, now, &lag)) {
+      if(!any || lag > mx)
+        mx = lag;
+      any = 1;
+    }
+  }
+  if(any)
+    *max_s = mx;
+  return any;
+}
+
+skpi_err skpi_timelag_render(const skpi_timelag *tl, const skpi_ksample *s, double now,
+                             skpi_mset *m) {
+  skpi_err rc = SKPI_OK;
+  int f_lag = skpi_mset_family(m, "kafka_consumergroup_lag_seconds", SKPI_MT_GAUGE,
+                               "Estimated seconds since the high watermark reached the "
+                               "committed offset.");
+  int f_max = skpi_mset_family(m, "kafka_consumergroup_lag_seconds_max", SKPI_MT_GAUGE,
+                               "Largest estimated time lag over the group's partitions.");
+  if(f_lag < 0 || f_max < 0)
+    return SKPI_ENOMEM;
+  for(size_t gi = 0; gi < s->ngroups; gi++) {
+    const skpi_kgroup *g = &s->groups[gi];
+    int any = 0;
+    double mx = 0;
+    for(size_t i = 0; i < g->ncommits; i++) {
+      const skpi_kcommit *c = &g->commits[i];
+      if(c->topic < 0 || (size_t)c->topic >= s->ntopics)
+        continue;
+      const char *topic = s->topics[c->topic].name;
+      double lag;
+      if(!skpi_timelag_estimate(tl, topic, c->partition, c->offset, now, &lag))
+        continue;
+      char part[16];
+      snprintf(part, sizeof(part), "%d", (int)c->partition);
+      if((rc = skpi_mset_add(m, f_lag, lag, "cluster", tl->cluster, "consumergroup", g->id,
+                             "topic", topic, "partition", part)) != SKPI_OK)
+        return rc;
+      if(!any || lag > mx)
+        mx = lag;
+      any = 1;
+    }
+    if(any && (rc = skpi_mset_add(m, f_max, mx, "cluster", tl->cluster, "consumergroup",
+                                  g->id)) != SKPI_OK)
+      return rc;
+  }
+  return rc;
+}
+
+size_t skpi_timelag_partitions(const skpi_timelag *tl) {
+  return tl->npartitions;
+}
+
+size_t skpi_timelag_bytes(const skpi_timelag *tl) {
+  size_t b = sizeof(*tl) + tl->ntopics * sizeof(tltopic);
+  for(size_t i = 0; i < tl->ntopics; i++) {
+    const tltopic *t = &tl->topics[i];
+    b += strlen(t->name) + 1 + (size_t)t->nparts * sizeof(tlpart);
+    for(int j = 0; j < t->nparts; j++)
+      b += (size_t)t->parts[j].cap * sizeof(skpi_tlpoint);
+  }
+  return b;
+}
+
+json_t *skpi_timelag_save(const skpi_timelag *tl) {
+  json_t *doc = json_object();
+  json_t *topics = json_array();
+  if(!doc || !topics || json_object_set_new(doc, "version", json_integer(1)) != 0 ||
+     json_object_set(doc, "topics", topics) != 0)
+    goto fail;
+  for(size_t i = 0; i < tl->ntopics; i++) {
+    const tltopic *t = &tl->topics[i];
+    json_t *jt = json_object();
+    json_t *parts = json_array();
+    if(!jt || !parts || json_array_append_new(topics, jt) != 0) {
+      json_decref(jt);
+      json_decref(parts);
+      goto fail;
+    }
+    if(json_object_set_new(jt, "name", json_string(t->name)) != 0 ||
+       json_object_set_new(jt, "last_seen", json_real(t->last_seen)) != 0 ||
+       json_object_set_new(jt, "parts", parts) != 0)
+      goto fail;
+    for(int j = 0; j < t->nparts; j++) {
+      const tlpart *p = &t->parts[j];
+      if(!p->n)
+        continue;
+      json_t *a = json_array();
+      if(!a || json_array_append_new(parts, a) != 0 || json_array_append_new(a, json_integer(j)))
+        goto fail;
+      for(int k = 0; k < p->n; k++)
+        if(json_array_append_new(a, json_integer(p->pts[k].off)) != 0 ||
+           json_array_append_new(a, json_real(p->pts[k].t)) != 0)
+          goto fail;
+    }
+  }
+  json_decref(topics);
+  return doc;
+fail:
+  json_decref(topics);
+  json_decref(doc);
+  return NULL;
+}
+
+static int jnum(const json_t *j, double *out) {
+  if(!json_is_number(j))
+    return 0;
+  *out = json_number_value(j);
+  return isfinite(*out);
+}
+
+/* Loads one partition array [id, off, t, ...] into t. */
+static skpi_err load_part(skpi_timelag *tl, tltopic *t, const json_t *a) {
+  skpi_err rc;
+  size_t n = json_array_size(a);
+  if(!json_is_array(a) || n < 3 || n % 2 == 0 || !json_is_integer(json_array_get(a, 0)))
+    return SKPI_EINVAL;
+  json_int_t id = json_integer_value(json_array_get(a, 0));
+  if(id < 0 || id >= MAX_PART_ID)
+    return SKPI_EINVAL;
+  if((rc = ensure_parts(t, (int)id + 1)) != SKPI_OK)
+    return rc;
+  tlpart *p = &t->parts[id];
+  if(p->pts)
+    return SKPI_EINVAL;
+  if(tl->npartitions >= tl->cfg.max_partitions)
+    return SKPI_OK;
+  size_t npts = (n - 1) / 2;
+  p->pts = malloc(npts * sizeof(skpi_tlpoint));
+  if(!p->pts)
+    return SKPI_ENOMEM;
+  p->cap = (uint16_t)(npts > (size_t)tl->cfg.points ? (size_t)tl->cfg.points : npts);
+  tl->npartitions++;
+  for(size_t k = 0; k < npts; k++) {
+    const json_t *jo = json_array_get(a, 1 + 2 * k);
+    double tt;
+    if(!json_is_integer(jo) || !jnum(json_array_get(a, 2 + 2 * k), &tt))
+      return SKPI_EINVAL;
+    int64_t off = json_integer_value(jo);
+    if(off < 0 || (k > 0 && (off < p->pts[k - 1].off || !(tt > p->pts[k - 1].t))))
+      return SKPI_EINVAL;
+    p->pts[k].off = off;
+    p->pts[k].t = tt;
+  }
+  /* Keep the newest points when the ring is now smaller than the file's. */
+  if(npts > p->cap) {
+    memmove(p->pts, p->pts + (npts - p->cap), p->cap * sizeof(skpi_tlpoint));
+    skpi_tlpoint *shrunk = realloc(p->pts, p->cap * sizeof(skpi_tlpoint));
+    if(shrunk)
+      p->pts = shrunk;
+  }
+  p->n = p->cap;
+  return SKPI_OK;
+}
+
+skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc) {
+  skpi_err rc = SKPI_EINVAL;
+  clear_all(tl);
+  const json_t *topics = json_object_get(doc, "topics");
+  const json_t *ver = json_object_get(doc, "version");
+  if(!json_is_object(doc) || !json_is_integer(ver) || json_integer_value(ver) != 1 ||
+     !json_is_array(topics))
+    goto out;
+  size_t n = json_array_size(topics);
+  if(n > tl->cfg.max_partitions) {
+    goto out;
+  }
+  if(n) {
+    tl->topics = calloc(n, sizeof(tltopic));
+    if(!tl->topics) {
+      rc = SKPI_ENOMEM;
+      goto out;
+    }
+  }
+  for(size_t i = 0; i < n; i++) {
+    const json_t *jt = json_array_get(topics, i);
+    const json_t *name = json_object_get(jt, "name");
+    const json_t *parts = json_object_get(jt, "parts");
+    double seen;
+    if(!json_is_string(name) || json_string_length(name) == 0 ||
+       json_string_length(name) > MAX_NAME || !json_is_array(parts) ||
+       !jnum(json_object_get(jt, "last_seen"), &seen)) {
+      rc = SKPI_EINVAL;
+      goto out;
+    }
+    tltopic *t = &tl->topics[tl->ntopics];
+    t->name = strdup(json_string_value(name));
+    if(!t->name) {
+      rc = SKPI_ENOMEM;
+      goto out;
+    }
+    t->last_seen = seen;
+    tl->ntopics++;
+    if(strlen(t->name) != json_string_length(name)) {
+      rc = SKPI_EINVAL;
+      goto out;
+    }
+    for(size_t j = 0; j < json_array_size(parts); j++)
+      if((rc = load_part(tl, t, json_array_get(parts, j))) != SKPI_OK)
+        goto out;
+  }
+  qsort(tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
+  for(size_t i = 1; i < tl->ntopics; i++)
+    if(strcmp(tl->topics[i - 1].name, tl->topics[i].name) == 0) {
+      rc = SKPI_EINVAL;
+      goto out;
+    }
+  rc = SKPI_OK;
+out:
+  if(rc != SKPI_OK)
+    clear_all(tl);
+  return rc;
+}

@@ -1,0 +1,154 @@
+/* incidents.h: incidents from health state (debounced) and from
+ * Alertmanager, with MTTR over rolling windows.
+ *
+ * Health incidents: per cluster, an incident opens after open_after
+ * consecutive unhealthy intervals (its start is the first of them) and is
+ * resolved after resolve_after consecutive healthy ones (its end is the
+ * first healthy interval's start).  Its cause is the highest-priority cause
+ * seen while it was pending or open.  Maintenance intervals are skipped:
+ * they neither advance nor break a streak.  Unobserved gaps do not break a
+ * streak either.
+ *
+ * Alertmanager incidents are keyed by fingerprint: firing opens one (start =
+ * startsAt), resolved closes it (end = endsAt, or now when unset); repeats
+ * are idempotent; a resolve for a fingerprint never seen is counted and
+ * ignored.  Their cause is the alertname; labels alertname, severity and
+ * cluster are kept ("unknown" cluster when absent).
+ *
+ * All open incidents plus resolved ones that ended within 31 days are kept,
+ * at most max_kept (oldest resolved dropped first; when every kept incident
+ * is open a new one is refused and counted).
+ *
+ * Metrics (skpi_inc_render):
+ *   streamkpi_incidents_opened_total{cluster,source}
+ *   streamkpi_incidents_resolved_total{cluster,source}
+ *   streamkpi_incidents_open{cluster,source}
+ *   streamkpi_incident_recovery_seconds{cluster,source}  (histogram)
+ *   streamkpi_mttr_seconds{cluster,window}   (1h,1d,7d,30d; absent when no
+ *                                             incident was resolved in it)
+ *   streamkpi_incident_oldest_open_start_timestamp_seconds{cluster}
+ *   streamkpi_alertmanager_unknown_resolved_total
+ *   streamkpi_incidents_dropped_total
+ * source is "health" or "alertmanager".
+ *
+ * Plain data structure: not thread-safe, the caller locks.  Time is always an
+ * argument (unix seconds).
+ */
+#ifndef STREAMKPI_INCIDENTS_H
+#define STREAMKPI_INCIDENTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "streamkpi/err.h"
+#include "streamkpi/expo.h"
+
+/* Causes in ascending priority; NONE means healthy. */
+enum skpi_cause {
+  SKPI_CAUSE_NONE = 0,
+  SKPI_CAUSE_PROBE_FAILING,
+  SKPI_CAUSE_OFFLINE_PARTITIONS,
+  SKPI_CAUSE_BROKER_DOWN,
+  SKPI_CAUSE_ALL_BROKERS_UNREACHABLE
+};
+
+/* "none", "probe_failing", "offline_partitions", "broker_down",
+ * "all_brokers_unreachable"; "unknown" for anything else. */
+const char *skpi_cause_name(enum skpi_cause c);
+
+/* What one sample says about a cluster's health. */
+typedef struct skpi_health {
+  int probe_ok;            /* 1 when the canary/metadata probe succeeded */
+  long brokers_up;         /* brokers in metadata (0 when none answered) */
+  long brokers_min;        /* configured minimum */
+  long offline_partitions; /* partitions without a leader */
+} skpi_health;
+
+/* The cluster is healthy when the probe succeeded, no partition is offline
+ * and at least brokers_min brokers are up.  Returns the highest-priority
+ * reason it is not, or SKPI_CAUSE_NONE. */
+enum skpi_cause skpi_health_cause(const skpi_health *h);
+
+/* Longest string kept for a cluster, fingerprint or label value. */
+#define SKPI_INC_MAX_STR 256
+/* Default cap on kept incidents. */
+#define SKPI_INC_DEFAULT_MAX 10000
+
+typedef struct skpi_incidents skpi_incidents;
+
+/* Returns a new engine, or NULL when open_after or resolve_after is 0,
+ * max_kept is 0, or memory ran out. */
+skpi_incidents *skpi_inc_new(unsigned open_after, unsigned resolve_after, size_t max_kept);
+void skpi_inc_free(skpi_incidents *inc);
+
+/* Feeds one sampled interval [t_start, t_end) of cluster: cause NONE is a
+ * healthy interval.  SKPI_EINVAL on bad times, an empty or too long cluster
+ * name; SKPI_ENOMEM.  Nothing changes on error. */
+skpi_err skpi_inc_health(skpi_incidents *inc, const char *cluster, double t_start, double t_end,
+                         enum skpi_cause cause, int in_maintenance);
+
+/* One alert of an Alertmanager webhook.  Strings are borrowed; NULL
+ * alertname/severity/cluster mean absent.  starts_at/ends_at are unix
+ * seconds, 0 when unset. */
+typedef struct skpi_inc_alert {
+  int firing;
+  const char *fingerprint;
+  const char *alertname;
+  const char *severity;
+  const char *cluster;
+  double starts_at;
+  double ends_at;
+} skpi_inc_alert;
+
+/* Applies one alert (see the top of this file).  SKPI_EINVAL when the
+ * fingerprint is empty or a string is too long; SKPI_ENOMEM.  */
+skpi_err skpi_inc_alert_apply(skpi_incidents *inc, const skpi_inc_alert *a, double now);
+
+/* Drops resolved incidents that ended more than 31 days before now. */
+void skpi_inc_prune(skpi_incidents *inc, double now);
+
+/* A read-only view of one kept incident (pointers valid until the next
+ * change). */
+typedef struct skpi_inc_info {
+  uint64_t id;
+  const char *cluster;
+  const char *source; /* "health" | "alertmanager" */
+  const char *cause;
+  const char *fingerprint; /* NULL for health incidents */
+  double start;
+  double end; /* 0 while open */
+  int open;
+} skpi_inc_info;
+
+/* Number of kept incidents, and the i-th in the order they were opened. */
+size_t skpi_inc_count(const skpi_incidents *inc);
+int skpi_inc_get(const skpi_incidents *inc, size_t i, skpi_inc_info *out);
+
+/* Mean recovery time of cluster's incidents (all sources) that ended in
+ * (now - len_s, now]; *n gets their number (0: the result is 0). */
+double skpi_inc_mttr(const skpi_incidents *inc, const char *cluster, double now, double len_s,
+                     size_t *n);
+
+/* Resolves seen for unknown fingerprints, and incidents refused at the cap. */
+unsigned long skpi_inc_unknown_resolved(const skpi_incidents *inc);
+unsigned long skpi_inc_dropped(const skpi_incidents *inc);
+
+/* Adds the metrics above to m. */
+skpi_err skpi_inc_render(const skpi_incidents *inc, double now, skpi_mset *m);
+
+/* Returns the listing for GET /api/v1/incidents, newest start first:
+ *   {"incidents":[{"id","cluster","source","cause","fingerprint","labels",
+ *     "start","start_unix","end","end_unix","duration_seconds","open"}]}
+ * Times are RFC 3339 UTC; end/end_unix are null while open and
+ * duration_seconds runs to now.  NULL on OOM.  Caller decrefs. */
+json_t *skpi_inc_list_json(const skpi_incidents *inc, double now);
+
+/* State for state.c: everything above, counters included.  NULL on OOM. */
+json_t *skpi_inc_save(const skpi_incidents *inc);
+
+/* Replaces inc's state with doc.  SKPI_ESTATE (message in errbuf, may be
+ * NULL) on anything malformed; inc is unchanged then. */
+skpi_err skpi_inc_load(skpi_incidents *inc, const json_t *doc, char *errbuf, size_t errlen);
+
+#endif

@@ -1,0 +1,374 @@
+/* test_kafka_metrics.c: a hand-built sample (its sort/lookup too) rendered
+ * to kafka_exporter-compatible series. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "streamkpi/expo.h"
+#include "streamkpi/kafka_metrics.h"
+#include "streamkpi/kafka_sample.h"
+
+static char *xstrdup(const char *s) {
+  char *p = strdup(s);
+  assert_non_null(p);
+  return p;
+}
+
+static int32_t *ids(int n, ...) {
+  va_list ap;
+  int32_t *p = calloc((size_t)(n ? n : 1), sizeof(*p));
+  assert_non_null(p);
+  va_start(ap, n);
+  for(int i = 0; i < n; i++)
+    p[i] = va_arg(ap, int);
+  va_end(ap);
+  return p;
+}
+
+static void set_part(skpi_kpartition *p, int32_t id, int32_t leader, int64_t low, int64_t high,
+                     int32_t *replicas, int nreplicas, int32_t *isrs, int nisrs) {
+  p->id = id;
+  p->leader = leader;
+  p->low = low;
+  p->high = high;
+  p->replicas = replicas;
+  p->nreplicas = nreplicas;
+  p->isrs = isrs;
+  p->nisrs = nisrs;
+}
+
+static void set_group(skpi_kgroup *g, const char *id, const char *state, int nmembers,
+                      size_t ncommits) {
+  g->id = xstrdup(id);
+  g->state = state ? xstrdup(state) : NULL;
+  g->protocol_type = xstrdup("consumer");
+  g->nmembers = nmembers;
+  g->ncommits = ncommits;
+  g->commits = ncommits ? calloc(ncommits, sizeof(skpi_kcommit)) : NULL;
+}
+
+/* Topics and brokers are built out of order on purpose: sort must fix them
+ * and remap the commits' topic indices. */
+static skpi_ksample *build(void) {
+  skpi_ksample *s = calloc(1, sizeof(*s));
+  assert_non_null(s);
+  s->refcnt = 1;
+  s->cluster = xstrdup("c1");
+  s->controller = 1;
+  s->nbrokers = 2;
+  s->brokers = calloc(2, sizeof(*s->brokers));
+  s->brokers[0] = (skpi_kbroker){2, xstrdup("b2"), 9092, NULL};
+  s->brokers[1] = (skpi_kbroker){1, xstrdup("b1"), 9093, xstrdup("rack-a")};
+
+  s->ntopics = 3;
+  s->topics = calloc(3, sizeof(*s->topics));
+  skpi_ktopic *orders = &s->topics[0], *co = &s->topics[1], *audit = &s->topics[2];
+  orders->name = xstrdup("orders");
+  orders->nparts = 2;
+  orders->parts = calloc(2, sizeof(skpi_kpartition));
+  /* stored as p1, p0: the partition sort must restore parts[i].id == i */
+  set_part(&orders->parts[0], 1, 2, -1, -1, ids(2, 1, 2), 2, ids(1, 2), 1);
+  set_part(&orders->parts[1], 0, 1, 10, 100, ids(2, 1, 2), 2, ids(2, 1, 2), 2);
+  co->name = xstrdup("__consumer_offsets");
+  co->internal = 1;
+  co->nparts = 1;
+  co->parts = calloc(1, sizeof(skpi_kpartition));
+  set_part(&co->parts[0], 0, 1, 0, 50, ids(1, 1), 1, ids(1, 1), 1);
+  audit->name = xstrdup("audit");
+  audit->nparts = 1;
+  audit->parts = calloc(1, sizeof(skpi_kpartition));
+  set_part(&audit->parts[0], 0, -1, -1, -1, ids(1, 2), 1, ids(0), 0);
+
+  s->ngroups = 4;
+  s->groups = calloc(4, sizeof(*s->groups));
+  skpi_kgroup *g1 = &s->groups[1], *g2 = &s->groups[0], *g3 = &s->groups[2], *g4 = &s->groups[3];
+  set_group(g1, "g1", "Stable", 3, 3);
+  g1->commits[0] = (skpi_kcommit){1, 0, 20}; /* __consumer_offsets/0 */
+  g1->commits[1] = (skpi_kcommit){0, 1, 5};  /* orders/1: high unknown */
+  g1->commits[2] = (skpi_kcommit){0, 0, 40}; /* orders/0 */
+  set_group(g2, "g2", "Empty", 0, 1);
+  g2->commits[0] = (skpi_kcommit){0, 0, 150}; /* above high: clamped */
+  set_group(g3, "g3", NULL, -1, 0);
+  g3->err = 1;
+  set_group(g4, "we\"ird", "Stable", 1, 1);
+  g4->commits[0] = (skpi_kcommit){-1, 0, 7}; /* unknown topic: no series */
+
+  s->groups_ok = 1;
+  s->reqs = (skpi_kreqs){1, 4, 2, 4, 4};
+  s->errors = (skpi_kreqs){0, 1, 0, 0, 1};
+  skpi_ksample_sort(s);
+  return s;
+}
+
+static char *render(const skpi_ksample *s, uint64_t clamped_total) {
+  skpi_mset *m = skpi_mset_new();
+  assert_non_null(m);
+  assert_int_equal(skpi_kmetrics_render(s, clamped_total, m), SKPI_OK);
+  skpi_buf b;
+  skpi_buf_init(&b, 1 << 20);
+  const skpi_mset *sets[] = {m};
+  assert_int_equal(skpi_expo_render(sets, 1, SKPI_FMT_TEXT, &b), SKPI_OK);
+  skpi_mset_unref(m);
+  char *text = skpi_buf_steal(&b, NULL);
+  assert_non_null(text);
+  return text;
+}
+
+/* True when text holds exactly this line. */
+static int has_line(const char *text, const char *line) {
+  size_t n = strlen(line);
+  for(const char *p = text; (p = strstr(p, line)) != NULL; p++)
+    if((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+      return 1;
+  return 0;
+}
+
+/* True when some line starts with this prefix (a series, any value). */
+static int has_series(const char *text, const char *series) {
+  size_t n = strlen(series);
+  for(const char *p = text; (p = strstr(p, series)) != NULL; p++)
+    if((p == text || p[-1] == '\n') && p[n] == ' ')
+      return 1;
+  return 0;
+}
+
+#define PRESENT(text, line)                                                                        \
+  do {                                                                                             \
+    if(!has_line((text), (line)))                                                                  \
+      fail_msg("missing line: %s", (line));                                                        \
+  } while(0)
+#define ABSENT(text, series)                                                                       \
+  do {                                                                                             \
+    if(has_series((text), (series)))                                                               \
+      fail_msg("unexpected series: %s", (series));                                                 \
+  } while(0)
+
+static void sort_orders_and_remaps(void **state) {
+  skpi_ksample *s = build();
+  assert_string_equal(s->topics[0].name, "__consumer_offsets");
+  assert_string_equal(s->topics[1].name, "audit");
+  assert_string_equal(s->topics[2].name, "orders");
+  assert_int_equal(s->brokers[0].id, 1);
+  assert_int_equal(s->brokers[1].id, 2);
+  assert_int_equal(s->topics[2].parts[0].id, 0);
+  assert_int_equal(s->topics[2].parts[1].id, 1);
+  assert_string_equal(s->groups[0].id, "g1");
+  assert_string_equal(s->groups[1].id, "g2");
+  assert_string_equal(s->groups[3].id, "we\"ird");
+  /* g1's commits follow their topics: __consumer_offsets (0), orders (2) */
+  const skpi_kgroup *g1 = &s->groups[0];
+  assert_int_equal(g1->commits[0].topic, 0);
+  assert_int_equal(g1->commits[1].topic, 2);
+  assert_int_equal(g1->commits[1].partition, 0);
+  assert_int_equal(g1->commits[1].offset, 40);
+  assert_int_equal(g1->commits[2].topic, 2);
+  assert_int_equal(g1->commits[2].partition, 1);
+  assert_int_equal(s->groups[1].commits[0].topic, 2);
+  assert_int_equal(s->groups[3].commits[0].topic, -1);
+  skpi_ksample_free(s);
+}
+
+static void lookups(void **state) {
+  skpi_ksample *s = build();
+  assert_ptr_equal(skpi_ksample_topic(s, "orders"), &s->topics[2]);
+  assert_ptr_equal(skpi_ksample_topic(s, "__consumer_offsets"), &s->topics[0]);
+  assert_null(skpi_ksample_topic(s, "order"));
+  assert_null(skpi_ksample_topic(s, "zzz"));
+  assert_null(skpi_ksample_topic(s, ""));
+  assert_null(skpi_ksample_topic(s, NULL));
+  const skpi_kpartition *p = skpi_ksample_partition(s, "orders", 1);
+  assert_non_null(p);
+  assert_int_equal(p->leader, 2);
+  assert_null(skpi_ksample_partition(s, "orders", 2));
+  assert_null(skpi_ksample_partition(s, "orders", -1));
+  assert_null(skpi_ksample_partition(s, "nope", 0));
+  skpi_ksample_free(s);
+}
+
+static void lookup_with_gaps(void **state) {
+  /* Incomplete metadata: ids 0, 3, 7 stored at 0, 1, 2. */
+  skpi_ksample *s = calloc(1, sizeof(*s));
+  s->ntopics = 1;
+  s->topics = calloc(1, sizeof(*s->topics));
+  s->topics[0].name = xstrdup("t");
+  s->topics[0].nparts = 3;
+  s->topics[0].parts = calloc(3, sizeof(skpi_kpartition));
+  int32_t pid[] = {7, 0, 3};
+  for(int i = 0; i < 3; i++)
+    set_part(&s->topics[0].parts[i], pid[i], i, -1, i * 10, NULL, 0, NULL, 0);
+  skpi_ksample_sort(s);
+  assert_int_equal(skpi_ksample_partition(s, "t", 3)->high, 20);
+  assert_int_equal(skpi_ksample_partition(s, "t", 7)->high, 0);
+  assert_int_equal(skpi_ksample_partition(s, "t", 0)->high, 10);
+  assert_null(skpi_ksample_partition(s, "t", 1));
+  assert_null(skpi_ksample_partition(s, "t", 2));
+  skpi_ksample_free(s);
+}
+
+static void refcount_frees_on_last(void **state) {
+  skpi_ksample *s = build();
+  skpi_ksample_ref(s);
+  skpi_ksample_unref(s);
+  assert_int_equal(s->refcnt, 1);
+  skpi_ksample_unref(s); /* frees: ASan reports a leak otherwise */
+  skpi_ksample_ref(NULL);
+  skpi_ksample_unref(NULL);
+  skpi_ksample_free(NULL);
+}
+
+static void cluster_and_topic_series(void **state) {
+  skpi_ksample *s = build();
+  char *t = render(s, 7);
+  PRESENT(t, "kafka_brokers{cluster=\"c1\"} 2");
+  PRESENT(t, "kafka_broker_info{cluster=\"c1\",id=\"1\",address=\"b1:9093\"} 1");
+  PRESENT(t, "kafka_broker_info{cluster=\"c1\",id=\"2\",address=\"b2:9092\"} 1");
+  PRESENT(t, "kafka_controller_id{cluster=\"c1\"} 1");
+  PRESENT(t, "kafka_topic_partitions{cluster=\"c1\",topic=\"orders\"} 2");
+  PRESENT(t, "kafka_topic_partitions{cluster=\"c1\",topic=\"__consumer_offsets\"} 1");
+  PRESENT(t, "kafka_topic_partition_current_offset{cluster=\"c1\",topic=\"orders\","
+             "partition=\"0\"} 100");
+  PRESENT(t, "kafka_topic_partition_oldest_offset{cluster=\"c1\",topic=\"orders\",partition=\"0\"} "
+             "10");
+  /* unknown watermarks (-1) give no series */
+  ABSENT(t, "kafka_topic_partition_current_offset{cluster=\"c1\",topic=\"orders\","
+            "partition=\"1\"}");
+  ABSENT(t, "kafka_topic_partition_oldest_offset{cluster=\"c1\",topic=\"orders\",partition=\"1\"}");
+  ABSENT(t, "kafka_topic_partition_current_offset{cluster=\"c1\",topic=\"audit\",partition=\"0\"}");
+  PRESENT(t, "kafka_topic_partition_leader{cluster=\"c1\",topic=\"orders\",partition=\"1\"} 2");
+  ABSENT(t, "kafka_topic_partition_leader{cluster=\"c1\",topic=\"audit\",partition=\"0\"}");
+  PRESENT(t, "kafka_topic_partition_replicas{cluster=\"c1\",topic=\"orders\",partition=\"1\"} 2");
+  PRESENT(t, "kafka_topic_partition_in_sync_replica{cluster=\"c1\",topic=\"orders\","
+             "partition=\"1\"} 1");
+  PRESENT(t, "kafka_topic_partition_in_sync_replica{cluster=\"c1\",topic=\"audit\","
+             "partition=\"0\"} 0");
+  PRESENT(t, "kafka_topic_partition_leader_is_preferred{cluster=\"c1\",topic=\"orders\",partition="
+             "\"0\"} 1");
+  PRESENT(t, "kafka_topic_partition_leader_is_preferred{cluster=\"c1\",topic=\"orders\",partition="
+             "\"1\"} 0");
+  PRESENT(t, "kafka_topic_partition_leader_is_preferred{cluster=\"c1\",topic=\"audit\",partition="
+             "\"0\"} 0");
+  PRESENT(t, "kafka_topic_partition_under_replicated_partition{cluster=\"c1\",topic=\"orders\","
+             "partition=\"0\"} 0");
+  PRESENT(t, "kafka_topic_partition_under_replicated_partition{cluster=\"c1\",topic=\"orders\","
+             "partition=\"1\"} 1");
+  PRESENT(t, "kafka_offline_partitions{cluster=\"c1\"} 1");
+  PRESENT(t, "# TYPE kafka_brokers gauge");
+  PRESENT(t, "# HELP kafka_brokers Number of Brokers in the Kafka Cluster.");
+  free(t);
+  skpi_ksample_free(s);
+}
+
+static void group_series(void **state) {
+  skpi_ksample *s = build();
+  char *t = render(s, 7);
+  PRESENT(t, "kafka_consumergroup_members{cluster=\"c1\",consumergroup=\"g1\"} 3");
+  PRESENT(t, "kafka_consumergroup_members{cluster=\"c1\",consumergroup=\"g2\"} 0");
+  PRESENT(t, "kafka_consumergroup_state{cluster=\"c1\",consumergroup=\"g1\",state=\"Stable\"} 1");
+  PRESENT(t, "kafka_consumergroup_state{cluster=\"c1\",consumergroup=\"g2\",state=\"Empty\"} 1");
+  /* g3 could not be described: no members, no state */
+  ABSENT(t, "kafka_consumergroup_members{cluster=\"c1\",consumergroup=\"g3\"}");
+  if(strstr(t, "consumergroup=\"g3\""))
+    fail_msg("g3 has series");
+
+  PRESENT(t, "kafka_consumergroup_current_offset{cluster=\"c1\",consumergroup=\"g1\",topic="
+             "\"orders\",partition=\"0\"} 40");
+  PRESENT(t, "kafka_consumergroup_current_offset{cluster=\"c1\",consumergroup=\"g1\",topic="
+             "\"orders\",partition=\"1\"} 5");
+  PRESENT(t, "kafka_consumergroup_current_offset_sum{cluster=\"c1\",consumergroup=\"g1\",topic="
+             "\"orders\"} 45");
+  PRESENT(t, "kafka_consumergroup_lag{cluster=\"c1\",consumergroup=\"g1\",topic=\"orders\","
+             "partition=\"0\"} 60");
+  /* high watermark unknown: no lag there, and the sum covers the rest */
+  ABSENT(t, "kafka_consumergroup_lag{cluster=\"c1\",consumergroup=\"g1\",topic=\"orders\","
+            "partition=\"1\"}");
+  PRESENT(t, "kafka_consumergroup_lag_sum{cluster=\"c1\",consumergroup=\"g1\",topic=\"orders\"} "
+             "60");
+  /* internal topic: offsets yes, lag no */
+  PRESENT(t, "kafka_consumergroup_current_offset{cluster=\"c1\",consumergroup=\"g1\",topic=\"__"
+             "consumer_offsets\",partition=\"0\"} 20");
+  ABSENT(t, "kafka_consumergroup_lag{cluster=\"c1\",consumergroup=\"g1\",topic=\"__consumer_"
+            "offsets\",partition=\"0\"}");
+  ABSENT(t, "kafka_consumergroup_lag_sum{cluster=\"c1\",consumergroup=\"g1\",topic=\"__consumer_"
+            "offsets\"}");
+  /* no commit: no series for g2 on the internal topic */
+  ABSENT(t, "kafka_consumergroup_current_offset{cluster=\"c1\",consumergroup=\"g2\",topic=\"__"
+            "consumer_offsets\",partition=\"0\"}");
+  /* commit above the watermark: lag clamped to 0 */
+  PRESENT(t, "kafka_consumergroup_lag{cluster=\"c1\",consumergroup=\"g2\",topic=\"orders\","
+             "partition=\"0\"} 0");
+  /* label values are escaped; an unknown topic gives no offset series */
+  PRESENT(t, "kafka_consumergroup_members{cluster=\"c1\",consumergroup=\"we\\\"ird\"} 1");
+  if(strstr(t, "kafka_consumergroup_current_offset{cluster=\"c1\",consumergroup=\"we"))
+    fail_msg("commit on an unknown topic rendered");
+  /* nothing is ever -1 */
+  if(strstr(t, " -1\n"))
+    fail_msg("a -1 value was rendered");
+  free(t);
+  skpi_ksample_free(s);
+}
+
+static void self_series(void **state) {
+  skpi_ksample *s = build();
+  char *t = render(s, 7);
+  PRESENT(t, "streamkpi_kafka_requests{cluster=\"c1\",request=\"metadata\"} 1");
+  PRESENT(t, "streamkpi_kafka_requests{cluster=\"c1\",request=\"list_offsets\"} 4");
+  PRESENT(t, "streamkpi_kafka_requests{cluster=\"c1\",request=\"list_groups\"} 2");
+  PRESENT(t, "streamkpi_kafka_requests{cluster=\"c1\",request=\"describe_groups\"} 4");
+  PRESENT(t, "streamkpi_kafka_requests{cluster=\"c1\",request=\"offset_fetch\"} 4");
+  PRESENT(t, "streamkpi_kafka_request_errors{cluster=\"c1\",request=\"list_offsets\"} 1");
+  PRESENT(t, "streamkpi_kafka_request_errors{cluster=\"c1\",request=\"metadata\"} 0");
+  PRESENT(t, "streamkpi_kafka_lag_clamped_total{cluster=\"c1\"} 7");
+  PRESENT(t, "# TYPE streamkpi_kafka_lag_clamped_total counter");
+  PRESENT(t, "streamkpi_kafka_topics_seen{cluster=\"c1\"} 3");
+  PRESENT(t, "streamkpi_kafka_groups_seen{cluster=\"c1\"} 4");
+  PRESENT(t, "streamkpi_kafka_group_listing_ok{cluster=\"c1\"} 1");
+  free(t);
+  skpi_ksample_free(s);
+}
+
+static void empty_and_unknown(void **state) {
+  skpi_ksample *s = calloc(1, sizeof(*s));
+  s->controller = -1; /* no cluster name, nothing seen, listing failed */
+  char *t = render(s, 0);
+  PRESENT(t, "kafka_brokers{cluster=\"\"} 0");
+  PRESENT(t, "kafka_offline_partitions{cluster=\"\"} 0");
+  PRESENT(t, "streamkpi_kafka_group_listing_ok{cluster=\"\"} 0");
+  ABSENT(t, "kafka_controller_id{cluster=\"\"}");
+  free(t);
+  skpi_ksample_free(s);
+
+  skpi_mset *m = skpi_mset_new();
+  assert_int_equal(skpi_kmetrics_render(NULL, 0, m), SKPI_EINVAL);
+  skpi_mset_unref(m);
+}
+
+static void family_clash_fails(void **state) {
+  /* A set where a name is already taken with another type cannot take ours. */
+  skpi_ksample *s = build();
+  skpi_mset *m = skpi_mset_new();
+  assert_true(skpi_mset_family(m, "kafka_brokers", SKPI_MT_HISTOGRAM, NULL) >= 0);
+  assert_int_equal(skpi_kmetrics_render(s, 0, m), SKPI_EINVAL);
+  skpi_mset_unref(m);
+  skpi_ksample_free(s);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(sort_orders_and_remaps),
+      cmocka_unit_test(lookups),
+      cmocka_unit_test(lookup_with_gaps),
+      cmocka_unit_test(refcount_frees_on_last),
+      cmocka_unit_test(cluster_and_topic_series),
+      cmocka_unit_test(group_series),
+      cmocka_unit_test(self_series),
+      cmocka_unit_test(empty_and_unknown),
+      cmocka_unit_test(family_clash_fails),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

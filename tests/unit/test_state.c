@@ -1,0 +1,230 @@
+/* test_state.c: durable state file: round trip, atomic write, corrupt files
+ * moved aside with their bytes intact. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "streamkpi/state.h"
+
+typedef struct fixture {
+  char dir[64];
+  char path[128];
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof(*f));
+  snprintf(f->dir, sizeof(f->dir), "/tmp/skpi-state-XXXXXX");
+  if(!mkdtemp(f->dir))
+    return -1;
+  snprintf(f->path, sizeof(f->path), "%s/state.json", f->dir);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  DIR *d = opendir(f->dir);
+  struct dirent *e;
+  char p[512];
+  while(d && (e = readdir(d))) {
+    if(e->d_name[0] == '.')
+      continue;
+    snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
+    unlink(p);
+  }
+  if(d)
+    closedir(d);
+  rmdir(f->dir);
+  free(f);
+  return 0;
+}
+
+static void write_bytes(const char *path, const void *p, size_t n) {
+  FILE *fp = fopen(path, "wb");
+  assert_non_null(fp);
+  assert_int_equal(fwrite(p, 1, n, fp), n);
+  fclose(fp);
+}
+
+/* Returns the malloc'd contents of the one file in dir whose name contains
+ * needle, or NULL when there is not exactly one. */
+static char *read_only_match(const char *dir, const char *needle, size_t *len) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  char found[512] = "";
+  int count = 0;
+  while((e = readdir(d))) {
+    if(strstr(e->d_name, needle)) {
+      count++;
+      snprintf(found, sizeof(found), "%s/%s", dir, e->d_name);
+    }
+  }
+  closedir(d);
+  if(count != 1)
+    return NULL;
+  FILE *fp = fopen(found, "rb");
+  char *buf = malloc(4 * 1024 * 1024);
+  *len = fread(buf, 1, 4 * 1024 * 1024, fp);
+  fclose(fp);
+  return buf;
+}
+
+static void missing_file_starts_empty(void **state) {
+  fixture *f = *state;
+  skpi_state *s = NULL;
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_OK);
+  assert_null(skpi_state_get(s, "incidents"));
+  assert_int_equal(skpi_state_corrupt_count(s), 0);
+  skpi_state_close(s);
+}
+
+static void unusable_directory_fails(void **state) {
+  skpi_state *s = (skpi_state *)1;
+  assert_int_equal(skpi_state_open("/nonexistent-skpi-dir/state.json", &s), SKPI_EIO);
+  assert_null(s);
+}
+
+static void flush_and_reload(void **state) {
+  fixture *f = *state;
+  skpi_state *s = NULL;
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_OK);
+  skpi_state_put(s, "incidents", json_pack("{s:i, s:f}", "opened", 7, "x", 0.1));
+  skpi_state_put(s, "slo", json_pack("[i,i]", 1, 2));
+  skpi_state_put(s, "slo", json_pack("[i]", 3)); /* replaces */
+  assert_int_equal(skpi_state_flush(s), SKPI_OK);
+  assert_int_equal(skpi_state_write_errors(s), 0);
+  skpi_state_close(s);
+
+  /* no temp file is left behind */
+  size_t len;
+  char *tmp = read_only_match(f->dir, ".tmp-", &len);
+  assert_null(tmp);
+
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_OK);
+  json_t *inc = skpi_state_get(s, "incidents");
+  assert_non_null(inc);
+  assert_int_equal(json_integer_value(json_object_get(inc, "opened")), 7);
+  assert_true(json_real_value(json_object_get(inc, "x")) == 0.1); /* exact */
+  json_t *slo = skpi_state_get(s, "slo");
+  assert_int_equal(json_array_size(slo), 1);
+  assert_int_equal(skpi_state_corrupt_count(s), 0);
+  json_decref(inc);
+  json_decref(slo);
+  skpi_state_close(s);
+}
+
+/* Each corrupt variant: moved aside with its exact bytes, counted, fresh
+ * start, and the next flush writes a new file without touching the old. */
+static void check_moved_aside(fixture *f, const void *bytes, size_t n) {
+  write_bytes(f->path, bytes, n);
+  skpi_state *s = NULL;
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_OK);
+  assert_int_equal(skpi_state_corrupt_count(s), 1);
+  assert_null(skpi_state_get(s, "incidents"));
+  assert_int_equal(access(f->path, F_OK), -1);
+  size_t len = 0;
+  char *aside = read_only_match(f->dir, ".corrupt-", &len);
+  assert_non_null(aside);
+  assert_int_equal(len, n);
+  assert_memory_equal(aside, bytes, n);
+  free(aside);
+
+  skpi_state_put(s, "incidents", json_pack("{s:i}", "opened", 1));
+  assert_int_equal(skpi_state_flush(s), SKPI_OK);
+  skpi_state_close(s);
+  aside = read_only_match(f->dir, ".corrupt-", &len);
+  assert_non_null(aside);
+  assert_int_equal(len, n);
+  assert_memory_equal(aside, bytes, n);
+  free(aside);
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_OK);
+  assert_int_equal(skpi_state_corrupt_count(s), 0);
+  json_t *inc = skpi_state_get(s, "incidents");
+  assert_non_null(inc);
+  json_decref(inc);
+  skpi_state_close(s);
+}
+
+static void corrupt_garbage(void **state) {
+  const unsigned char g[] = {0xff, 0x00, 'g', 'a', 'r', 'b', 0x01, '{', '['};
+  check_moved_aside(*state, g, sizeof(g));
+}
+
+static void corrupt_truncated(void **state) {
+  const char *t = "{\"format\":\"streamkpi-state\",\"version\":1,\"sections\":{\"incid";
+  check_moved_aside(*state, t, strlen(t));
+}
+
+static void corrupt_wrong_version(void **state) {
+  const char *t = "{\"format\":\"streamkpi-state\",\"version\":2,\"sections\":{}}";
+  check_moved_aside(*state, t, strlen(t));
+}
+
+static void corrupt_foreign_json(void **state) {
+  const char *t = "{\"groups\":[\"a\",\"b\"],\"version\":1}";
+  check_moved_aside(*state, t, strlen(t));
+}
+
+static void corrupt_sections_not_object(void **state) {
+  const char *t = "{\"format\":\"streamkpi-state\",\"version\":1,\"sections\":[]}";
+  check_moved_aside(*state, t, strlen(t));
+}
+
+static void corrupt_empty_file(void **state) { check_moved_aside(*state, "", 0); }
+
+static void corrupt_twice_keeps_both(void **state) {
+  fixture *f = *state;
+  skpi_state *s = NULL;
+  write_bytes(f->path, "one", 3);
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_OK);
+  skpi_state_close(s);
+  write_bytes(f->path, "two", 3);
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_OK);
+  assert_int_equal(skpi_state_corrupt_count(s), 1);
+  skpi_state_close(s);
+  DIR *d = opendir(f->dir);
+  struct dirent *e;
+  int n = 0;
+  while((e = readdir(d)))
+    n += strstr(e->d_name, ".corrupt-") != NULL;
+  closedir(d);
+  assert_int_equal(n, 2);
+}
+
+static void flush_failure_counted(void **state) {
+  fixture *f = *state;
+  skpi_state *s = NULL;
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_OK);
+  /* the directory disappears under the exporter */
+  assert_int_equal(rmdir(f->dir), 0);
+  assert_int_equal(skpi_state_flush(s), SKPI_EIO);
+  assert_int_equal(skpi_state_write_errors(s), 1);
+  skpi_state_close(s);
+  assert_int_equal(mkdir(f->dir, 0700), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(missing_file_starts_empty, setup, teardown),
+      cmocka_unit_test(unusable_directory_fails),
+      cmocka_unit_test_setup_teardown(flush_and_reload, setup, teardown),
+      cmocka_unit_test_setup_teardown(corrupt_garbage, setup, teardown),
+      cmocka_unit_test_setup_teardown(corrupt_truncated, setup, teardown),
+      cmocka_unit_test_setup_teardown(corrupt_wrong_version, setup, teardown),
+      cmocka_unit_test_setup_teardown(corrupt_foreign_json, setup, teardown),
+      cmocka_unit_test_setup_teardown(corrupt_sections_not_object, setup, teardown),
+      cmocka_unit_test_setup_teardown(corrupt_empty_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(corrupt_twice_keeps_both, setup, teardown),
+      cmocka_unit_test_setup_teardown(flush_failure_counted, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,272 @@
+/* test_timelag.c: time-lag histories and estimates. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "kpi_test.h"
+#include "streamkpi/timelag.h"
+
+static const skpi_tlpoint HIST[] = {
+    {100, 1000.0}, {200, 1010.0}, {200, 1020.0}, {400, 1030.0}, {1000, 1090.0},
+};
+
+/* Table of (committed, now, max_extrapolate, expected lag). */
+static void interp_table(void **state) {
+  static const struct {
+    int64_t committed;
+    double now, maxx, want;
+  } rows[] = {
+      {1000, 2000, 86400, 0},       /* at the newest watermark: caught up */
+      {5000, 2000, 86400, 0},       /* above it (stale watermark): caught up */
+      {150, 1100, 86400, 95},       /* halfway 1000..1010 -> t=1005 */
+      {200, 1100, 86400, 90},       /* first time 200 was reached: 1010 */
+      {300, 1100, 86400, 75},       /* 200@1020 .. 400@1030 -> 1025 */
+      {700, 1100, 86400, 40},       /* 400@1030 .. 1000@1090 -> 1060 */
+      {100, 1100, 86400, 100},      /* the oldest point itself */
+      {10, 1100, 86400, 109},       /* rate 900/90s = 10/s: 9 s before 1000 */
+      {0, 1100, 5, 105},            /* extrapolation capped at 5 s */
+      {150, 900, 86400, 0},         /* now before the history: never negative */
+  };
+  for(size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    double lag = -1;
+    assert_int_equal(skpi_timelag_interp(HIST, 5, rows[i].committed, rows[i].now, rows[i].maxx,
+                                         &lag),
+                     1);
+    assert_true(isfinite(lag));
+    assert_float_equal(lag, rows[i].want, 1e-9);
+  }
+}
+
+static void interp_degenerate(void **state) {
+  double lag = -1;
+  assert_int_equal(skpi_timelag_interp(HIST, 0, 5, 100, 10, &lag), 0);
+  assert_int_equal(skpi_timelag_interp(HIST, 5, -1, 100, 10, &lag), 0);
+  /* A single point: no rate, so the oldest point's time is the estimate. */
+  assert_int_equal(skpi_timelag_interp(HIST, 1, 50, 1005, 86400, &lag), 1);
+  assert_float_equal(lag, 5, 1e-9);
+  /* A flat history (no rate): no extrapolation, no NaN. */
+  static const skpi_tlpoint flat[] = {{7, 10.0}, {7, 20.0}};
+  assert_int_equal(skpi_timelag_interp(flat, 2, 3, 30, 86400, &lag), 1);
+  assert_float_equal(lag, 20, 1e-9);
+  assert_int_equal(skpi_timelag_interp(flat, 2, 3, NAN, 86400, &lag), 1);
+  assert_float_equal(lag, 0, 0);
+  assert_int_equal(skpi_timelag_interp(HIST, 5, 0, INFINITY, INFINITY, &lag), 1);
+  assert_float_equal(lag, 0, 0);
+}
+
+static skpi_ksample *one_topic(double t, int64_t high) {
+  skpi_ksample *s = ks_new("c1", t);
+  int ti = ks_topic(s, "orders", 1);
+  ks_wm(s, ti, 0, 0, high);
+  return s;
+}
+
+static void engine_tracks_and_flat_pairs(void **state) {
+  skpi_timelag *tl;
+  assert_int_equal(skpi_timelag_new("c1", NULL, &tl), SKPI_OK);
+  /* 0@0, flat until 100, then +10/s. */
+  int64_t highs[] = {0, 0, 0, 100, 200};
+  double times[] = {0, 50, 100, 110, 120};
+  for(int i = 0; i < 5; i++) {
+    skpi_ksample *s = one_topic(times[i], highs[i]);
+    assert_int_equal(skpi_timelag_observe(tl, s, times[i]), SKPI_OK);
+    ks_free(s);
+  }
+  double lag;
+  /* Offset 50 is reached between 100 (last seen at 0) and 110 (100). */
+  assert_int_equal(skpi_timelag_estimate(tl, "orders", 0, 50, 130, &lag), 1);
+  assert_float_equal(lag, 25, 1e-9);
+  assert_int_equal(skpi_timelag_estimate(tl, "orders", 0, 200, 130, &lag), 1);
+  assert_float_equal(lag, 0, 0);
+  assert_int_equal(skpi_timelag_estimate(tl, "orders", 1, 0, 130, &lag), 0);
+  assert_int_equal(skpi_timelag_estimate(tl, "nope", 0, 0, 130, &lag), 0);
+  /* Re-created topic: watermark drops, history restarts. */
+  skpi_ksample *s = one_topic(130, 5);
+  assert_int_equal(skpi_timelag_observe(tl, s, 130), SKPI_OK);
+  ks_free(s);
+  assert_int_equal(skpi_timelag_estimate(tl, "orders", 0, 0, 140, &lag), 1);
+  assert_float_equal(lag, 10, 1e-9);
+  skpi_timelag_free(tl);
+}
+
+static void ring_thins_and_keeps_oldest(void **state) {
+  skpi_timelag_cfg cfg;
+  skpi_timelag_cfg_default(&cfg);
+  cfg.points = 8;
+  skpi_timelag *tl;
+  assert_int_equal(skpi_timelag_new("c1", &cfg, &tl), SKPI_OK);
+  /* 10 messages per second for 1000 samples: exact linear history. */
+  for(int i = 0; i < 1000; i++) {
+    skpi_ksample *s = one_topic(10.0 * i, 100 * i);
+    assert_int_equal(skpi_timelag_observe(tl, s, 10.0 * i), SKPI_OK);
+    ks_free(s);
+  }
+  json_t *doc = skpi_timelag_save(tl);
+  assert_non_null(doc);
+  json_t *parts = json_object_get(json_array_get(json_object_get(doc, "topics"), 0), "parts");
+  assert_int_equal(json_array_size(json_array_get(parts, 0)), 1 + 2 * 8);
+  json_decref(doc);
+  /* Linear traffic: any thinned history still interpolates exactly. */
+  double lag;
+  for(int64_t c = 0; c < 99900; c += 777) {
+    assert_int_equal(skpi_timelag_estimate(tl, "orders", 0, c, 10000, &lag), 1);
+    assert_float_equal(lag, 10000 - (double)c / 10, 1e-6);
+  }
+  skpi_timelag_free(tl);
+}
+
+static void save_load_roundtrip(void **state) {
+  skpi_timelag *a, *b;
+  assert_int_equal(skpi_timelag_new("c1", NULL, &a), SKPI_OK);
+  assert_int_equal(skpi_timelag_new("c1", NULL, &b), SKPI_OK);
+  for(int i = 0; i < 5; i++) {
+    skpi_ksample *s = one_topic(100.0 * i, 1000 * i);
+    assert_int_equal(skpi_timelag_observe(a, s, 100.0 * i), SKPI_OK);
+    ks_free(s);
+  }
+  json_t *doc = skpi_timelag_save(a);
+  char *text = json_dumps(doc, JSON_COMPACT);
+  json_decref(doc);
+  json_t *back = json_loads(text, 0, NULL);
+  free(text);
+  assert_int_equal(skpi_timelag_load(b, back), SKPI_OK);
+  json_decref(back);
+  double la, lb;
+  assert_int_equal(skpi_timelag_estimate(a, "orders", 0, 1500, 600, &la), 1);
+  assert_int_equal(skpi_timelag_estimate(b, "orders", 0, 1500, 600, &lb), 1);
+  assert_float_equal(la, 450, 1e-9);
+  assert_float_equal(lb, la, 1e-9);
+  assert_int_equal(skpi_timelag_partitions(b), 1);
+  skpi_timelag_free(a);
+  skpi_timelag_free(b);
+}
+
+static void load_garbage(void **state) {
+  static const char *bad[] = {
+      "[]",
+      "{}",
+      "{\"version\":2,\"topics\":[]}",
+      "{\"version\":1,\"topics\":{}}",
+      "{\"version\":1,\"topics\":[1]}",
+      "{\"version\":1,\"topics\":[{\"name\":\"\",\"last_seen\":1,\"parts\":[]}]}",
+      "{\"version\":1,\"topics\":[{\"name\":\"a\",\"parts\":[]}]}",
+      "{\"version\":1,\"topics\":[{\"name\":\"a\",\"last_seen\":1,\"parts\":[[0,1]]}]}",
+      "{\"version\":1,\"topics\":[{\"name\":\"a\",\"last_seen\":1,\"parts\":[[-1,1,2]]}]}",
+      "{\"version\":1,\"topics\":[{\"name\":\"a\",\"last_seen\":1,\"parts\":[[0,-5,2]]}]}",
+      "{\"version\":1,\"topics\":[{\"name\":\"a\",\"last_seen\":1,\"parts\":[[0,5,2,4,3]]}]}",
+      "{\"version\":1,\"topics\":[{\"name\":\"a\",\"last_seen\":1,\"parts\":[[0,5,2,6,2]]}]}",
+      "{\"version\":1,\"topics\":[{\"name\":\"a\",\"last_seen\":1,\"parts\":[[0,5,\"x\"]]}]}",
+      "{\"version\":1,\"topics\":[{\"name\":\"a\",\"last_seen\":1,\"parts\":[[0,1,2],[0,1,2]]}]}",
+      "{\"version\":1,\"topics\":[{\"name\":\"a\",\"last_seen\":1,\"parts\":[]},"
+      "{\"name\":\"a\",\"last_seen\":1,\"parts\":[]}]}",
+  };
+  skpi_timelag *tl;
+  assert_int_equal(skpi_timelag_new("c1", NULL, &tl), SKPI_OK);
+  for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    skpi_ksample *s = one_topic(10, 10);
+    assert_int_equal(skpi_timelag_observe(tl, s, 10), SKPI_OK);
+    ks_free(s);
+    assert_int_equal(skpi_timelag_partitions(tl), 1);
+    json_t *doc = json_loads(bad[i], 0, NULL);
+    assert_non_null(doc);
+    assert_int_equal(skpi_timelag_load(tl, doc), SKPI_EINVAL);
+    json_decref(doc);
+    double lag;
+    assert_int_equal(skpi_timelag_partitions(tl), 0);
+    assert_int_equal(skpi_timelag_estimate(tl, "orders", 0, 0, 20, &lag), 0);
+  }
+  assert_int_equal(skpi_timelag_load(tl, NULL), SKPI_EINVAL);
+  skpi_timelag_free(tl);
+}
+
+static void memory_for_100k_partitions(void **state) {
+  skpi_timelag *tl;
+  assert_int_equal(skpi_timelag_new("c1", NULL, &tl), SKPI_OK);
+  enum { NT = 1000, NP = 100 };
+  skpi_ksample *s = kt_xcalloc(1, sizeof(*s));
+  s->cluster = strdup("c1");
+  s->topics = kt_xcalloc(NT, sizeof(skpi_ktopic));
+  s->ntopics = NT;
+  for(int i = 0; i < NT; i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "topic-%05d", i);
+    s->topics[i].name = strdup(name);
+    s->topics[i].nparts = NP;
+    s->topics[i].parts = kt_xcalloc(NP, sizeof(skpi_kpartition));
+    for(int p = 0; p < NP; p++)
+      s->topics[i].parts[p].id = p;
+  }
+  /* Every watermark moves every cycle, so every ring fills up. */
+  for(int cycle = 0; cycle < 40; cycle++) {
+    for(int i = 0; i < NT; i++)
+      for(int p = 0; p < NP; p++)
+        s->topics[i].parts[p].high = 10 * cycle;
+    assert_int_equal(skpi_timelag_observe(tl, s, 15.0 * cycle), SKPI_OK);
+  }
+  assert_int_equal(skpi_timelag_partitions(tl), NT * NP);
+  assert_true(skpi_timelag_bytes(tl) > (size_t)NT * NP * 32 * sizeof(skpi_tlpoint));
+  assert_true(skpi_timelag_bytes(tl) < 64u * 1024 * 1024);
+  s->groups = NULL;
+  ks_free(s);
+  skpi_timelag_free(tl);
+}
+
+static void render_per_partition_and_max(void **state) {
+  skpi_timelag *tl;
+  assert_int_equal(skpi_timelag_new("c1", NULL, &tl), SKPI_OK);
+  for(int i = 0; i < 3; i++) {
+    skpi_ksample *s = ks_new("c1", 100.0 * i);
+    int t = ks_topic(s, "orders", 2);
+    ks_wm(s, t, 0, 0, 1000 * i);
+    ks_wm(s, t, 1, 0, 10);
+    assert_int_equal(skpi_timelag_observe(tl, s, 100.0 * i), SKPI_OK);
+    ks_free(s);
+  }
+  skpi_ksample *s = ks_new("c1", 200);
+  int t = ks_topic(s, "orders", 2);
+  int u = ks_topic(s, "unseen", 1);
+  int g = ks_group(s, "app", "Stable", 1);
+  ks_commit(s, g, t, 0, 1500); /* reached at 150: 100 s behind at 250 */
+  ks_commit(s, g, t, 1, 10);   /* caught up */
+  ks_commit(s, g, u, 0, 3);    /* no history: no series */
+  int idle = ks_group(s, "idle", "Empty", 0);
+  (void)idle;
+  skpi_mset *m = skpi_mset_new();
+  assert_int_equal(skpi_timelag_render(tl, s, 250, m), SKPI_OK);
+  double mx;
+  assert_int_equal(skpi_timelag_group_max(tl, s, &s->groups[g], 250, &mx), 1);
+  assert_float_equal(mx, 100, 1e-9);
+  ks_free(s);
+  char *text = kt_render(m);
+  assert_float_equal(kt_value(text, "kafka_consumergroup_lag_seconds{cluster=\"c1\","
+                                    "consumergroup=\"app\",topic=\"orders\",partition=\"0\"}"),
+                     100, 1e-9);
+  assert_float_equal(kt_value(text, "kafka_consumergroup_lag_seconds{cluster=\"c1\","
+                                    "consumergroup=\"app\",topic=\"orders\",partition=\"1\"}"),
+                     0, 0);
+  assert_int_equal(kt_count(text, "kafka_consumergroup_lag_seconds{"), 2);
+  assert_float_equal(kt_value(text, "kafka_consumergroup_lag_seconds_max{cluster=\"c1\","
+                                    "consumergroup=\"app\"}"),
+                     100, 1e-9);
+  assert_int_equal(kt_count(text, "kafka_consumergroup_lag_seconds_max{"), 1);
+  free(text);
+  skpi_mset_unref(m);
+  skpi_timelag_free(tl);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(interp_table),
+      cmocka_unit_test(interp_degenerate),
+      cmocka_unit_test(engine_tracks_and_flat_pairs),
+      cmocka_unit_test(ring_thins_and_keeps_oldest),
+      cmocka_unit_test(save_load_roundtrip),
+      cmocka_unit_test(load_garbage),
+      cmocka_unit_test(memory_for_100k_partitions),
+      cmocka_unit_test(render_per_partition_and_max),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
