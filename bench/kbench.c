@@ -58,6 +58,7 @@ static rd_kafka_t *mk(rd_kafka_type_t type, const opts *o, const char *extra_k, 
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   if(rd_kafka_conf_set(conf, "bootstrap.servers", o->brokers, err, sizeof(err)) != RD_KAFKA_CONF_OK ||
      rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err)) != RD_KAFKA_CONF_OK ||
+     rd_kafka_conf_set(conf, "client.id", "kbench", err, sizeof(err)) != RD_KAFKA_CONF_OK ||
      (extra_k && rd_kafka_conf_set(conf, extra_k, extra_v, err, sizeof(err)) != RD_KAFKA_CONF_OK)) {
     fprintf(stderr, "kbench: conf: %s\n", err);
     rd_kafka_conf_destroy(conf);
@@ -190,14 +191,16 @@ static int produce_all(rd_kafka_t *rk, const opts *o, long topics, long per_part
   return 0;
 }
 
-static int commit_groups(rd_kafka_t *rk, const opts *o) {
+/* Commits the groups listed in todo[0..n); failed ones are written back to
+ * todo and counted in the return value. */
+static long commit_groups(rd_kafka_t *rk, const opts *o, long *todo, long n) {
   rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
   long next = 0, done = 0, inflight = 0, failed = 0;
   char err[256], name[64];
   double deadline = now_s() + 300;
-  while(done < o->groups && now_s() < deadline) {
-    while(next < o->groups && inflight < 20) {
-      long g = next++;
+  while(done < n && now_s() < deadline) {
+    while(next < n && inflight < 20) {
+      long g = todo[next++];
       long off = o->msgs * (g % 8 + 1) / 9;
       rd_kafka_topic_partition_list_t *l =
           rd_kafka_topic_partition_list_new((int)(GROUP_TOPICS * o->parts));
@@ -223,8 +226,8 @@ static int commit_groups(rd_kafka_t *rk, const opts *o) {
     inflight--;
     done++;
     if(rd_kafka_event_error(ev)) {
-      failed++;
       fprintf(stderr, "kbench: commit: %s\n", rd_kafka_event_error_string(ev));
+      failed = -1;
     } else {
       size_t cnt = 0;
       const rd_kafka_group_result_t **gr = rd_kafka_AlterConsumerGroupOffsets_result_groups(
@@ -232,21 +235,21 @@ static int commit_groups(rd_kafka_t *rk, const opts *o) {
       for(size_t i = 0; i < cnt; i++) {
         const rd_kafka_error_t *e = rd_kafka_group_result_error(gr[i]);
         const rd_kafka_topic_partition_list_t *pl = rd_kafka_group_result_partitions(gr[i]);
-        int bad = e != NULL;
-        for(int j = 0; pl && j < pl->cnt; j++)
-          bad |= pl->elems[j].err != RD_KAFKA_RESP_ERR_NO_ERROR;
-        if(bad) {
-          failed++;
-          fprintf(stderr, "kbench: commit %s: %s\n", rd_kafka_group_result_name(gr[i]),
-                  e ? rd_kafka_error_string(e) : "partition error");
+        const char *why = e ? rd_kafka_error_string(e) : NULL;
+        for(int j = 0; !why && pl && j < pl->cnt; j++)
+          if(pl->elems[j].err)
+            why = rd_kafka_err2str(pl->elems[j].err);
+        if(why && failed >= 0) {
+          fprintf(stderr, "kbench: commit %s: %s (will retry)\n", rd_kafka_group_result_name(gr[i]),
+                  why);
+          todo[failed++] = strtol(rd_kafka_group_result_name(gr[i]) + 7, NULL, 10);
         }
       }
     }
     rd_kafka_event_destroy(ev);
   }
   rd_kafka_queue_destroy(q);
-  fprintf(stderr, "kbench: groups committed %ld, failed %ld\n", done - failed, failed);
-  return done == o->groups && failed == 0 ? 0 : -1;
+  return done == n ? failed : -1;
 }
 
 static int cmd_setup(const opts *o) {
@@ -261,8 +264,25 @@ static int cmd_setup(const opts *o) {
   if(produce_all(p, o, o->topics, o->msgs) != 0)
     goto out;
   double t2 = now_s();
-  if(commit_groups(p, o) != 0)
+  /* The first commits can meet NOT_COORDINATOR while __consumer_offsets is
+   * being created: retry those groups a bounded number of times. */
+  long *todo = calloc((size_t)(o->groups ? o->groups : 1), sizeof(long));
+  long n = o->groups;
+  for(long g = 0; todo && g < n; g++)
+    todo[g] = g;
+  for(int attempt = 0; todo && n > 0 && attempt < 10; attempt++) {
+    n = commit_groups(p, o, todo, n);
+    if(n < 0)
+      break;
+    if(n > 0)
+      sleep(1);
+  }
+  free(todo);
+  if(n != 0) {
+    fprintf(stderr, "kbench: commits failed\n");
     goto out;
+  }
+  fprintf(stderr, "kbench: %ld groups committed\n", o->groups);
   fprintf(stderr, "kbench: setup topics %.1fs, produce %.1fs, commits %.1fs\n", t1 - t0, t2 - t1,
           now_s() - t2);
   rc = 0;
