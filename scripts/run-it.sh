@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Runs the real-component scenarios (tests/it, pytest).  Each scenario starts
-# what it needs (Kafka, Prometheus, Alertmanager, Chromium); none skips.
+# what it needs (Kafka, Prometheus, Chromium); none skips.  Extra arguments go
+# to pytest, e.g. scripts/run-it.sh -k outage.
 set -u
 cd "$(dirname "$0")/.."
-python3 -m pytest -q -p no:cacheprovider tests/it "$@"
+if ! python3 -c 'import pytest' 2>/dev/null; then
+  echo "run-it: FAILED: pytest is not installed for python3 (run scripts/deps.sh)" >&2
+  echo "1 failed"
+  exit 1
+fi
+exec python3 -m pytest -q -p no:cacheprovider tests/it "$@"

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# make demo: a small live Kafka world and the exporter watching it.
+#
+# Without KAFKA_BROKERS a local KRaft broker is started in .demo/kafka
+# (127.0.0.1:9092, or a free port when 9092 is taken).  Topics orders (3
+# partitions), payments (3), orders.dlq (1) and inventory-updates (2) get
+# synthetic traffic; group orders-processor keeps up, payments-analytics lags
+# (a per-message delay), dlq-inspector and inventory-sync read the others.
+# The exporter listens on 127.0.0.1:10308 (DEMO_PORT overrides) with a 5s
+# sample interval.  Ctrl-C stops everything this script started.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DEMO=$ROOT/.demo
+PORT=${DEMO_PORT:-10308}
+KT=$ROOT/build/tools/kafkatool
+EXPORTER=${DEMO_EXPORTER:-$ROOT/build/streamkpi_exporter}
+
+RC=0
+PGIDS=()          # process groups started here (setsid: pid == pgid)
+EXPORTER_PID=""
+BROKER_STARTED=0
+
+say() { echo "demo: $*"; }
+die() { echo "demo: $*" >&2; RC=1; exit 1; }
+
+cleanup() {
+  local pid i alive
+  trap - INT TERM EXIT
+  [ "${#PGIDS[@]}" -eq 0 ] && [ "$BROKER_STARTED" -eq 0 ] && exit "$RC"
+  say "stopping everything"
+  for pid in "${PGIDS[@]+"${PGIDS[@]}"}"; do kill -TERM -- "-$pid" 2>/dev/null; done
+  # Bounded wait, then SIGKILL whatever is left.
+  for i in $(seq 1 30); do
+    alive=0
+    for pid in "${PGIDS[@]+"${PGIDS[@]}"}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && break
+    sleep 0.5
+  done
+  for pid in "${PGIDS[@]+"${PGIDS[@]}"}"; do kill -KILL -- "-$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  if [ "$BROKER_STARTED" -eq 1 ]; then
+    scripts/kafka-broker.sh stop "$DEMO/kafka" || RC=1
+  fi
+  say "stopped"
+  exit "$RC"
+}
+trap cleanup EXIT
+trap 'exit "$RC"' INT TERM
+
+# Starts "$@" in a process group of its own, so stopping it also stops the
+# kafkatool a loop is running at that moment.
+spawn() {
+  local log=$1; shift
+  setsid "$@" >>"$log" 2>&1 </dev/null &
+  PGIDS+=("$!")
+}
+
+port_taken() {
+  python3 -c 'import socket,sys
+s=socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(0)
+sys.exit(1)' "$1"
+}
+
+[ -x "$EXPORTER" ] || die "$EXPORTER is missing: run make"
+[ -x "$KT" ] || die "$KT is missing: run make build/tools/kafkatool"
+if port_taken "$PORT"; then
+  die "port $PORT is already in use (another exporter or demo running?); stop it or set DEMO_PORT"
+fi
+mkdir -p "$DEMO"
+
+if [ -z "${KAFKA_BROKERS:-}" ]; then
+  say "starting a local Kafka broker in .demo/kafka (log: .demo/kafka/broker.log)"
+  BROKER_STARTED=1
+  BROKERS=$(scripts/kafka-broker.sh start "$DEMO/kafka") || die "could not start the Kafka broker"
+else
+  BROKERS=$KAFKA_BROKERS
+  say "using Kafka at $BROKERS"
+fi
+
+for spec in orders:3 payments:3 orders.dlq:1 inventory-updates:2; do
+  "$KT" -b "$BROKERS" create "${spec%%:*}" "${spec##*:}" 1 --if-not-exists >/dev/null \
+    || die "cannot create topic ${spec%%:*} on $BROKERS"
+done
+
+# Producers: bounded batches in a loop; a failed batch (broker hiccup) waits
+# a second and goes on.
+produce_loop() { # TOPIC RATE BATCH
+  spawn "$DEMO/traffic.log" bash -c \
+    'while :; do "$0" -b "$1" produce "$2" -1 "$4" --rate "$3/s" >/dev/null || sleep 1; done' \
+    "$KT" "$BROKERS" "$1" "$2" "$3"
+}
+produce_loop orders 20 100
+produce_loop payments 10 50
+produce_loop orders.dlq 1 5
+produce_loop inventory-updates 5 25
+
+spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow orders-processor orders
+spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow payments-analytics payments --delay 200
+spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow dlq-inspector orders.dlq
+spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow inventory-sync inventory-updates --delay 150
+
+cat >"$DEMO/streamkpi.yml" <<EOF
+global:
+  sample_interval: 5s
+  stale_ttl: 5m
+clusters:
+  - name: demo
+    bootstrap_servers: "$BROKERS"
+    sample_interval: 5s
+EOF
+spawn "$DEMO/exporter.log" "$EXPORTER" --config.file="$DEMO/streamkpi.yml" \
+  --web.listen-address="127.0.0.1:$PORT" --log.format=logfmt
+EXPORTER_PID=${PGIDS[${#PGIDS[@]}-1]}
+
+for i in $(seq 1 60); do
+  kill -0 "$EXPORTER_PID" 2>/dev/null || { tail -20 "$DEMO/exporter.log" >&2; die "the exporter exited"; }
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null && break
+  [ "$i" -eq 60 ] && die "the exporter did not answer /healthz within 30s (see .demo/exporter.log)"
+  sleep 0.5
+done
+
+cat <<EOF
+
+  streamkpi demo is running (Kafka at $BROKERS)
+    metrics:      http://127.0.0.1:$PORT/metrics
+    landing page: http://127.0.0.1:$PORT/
+    readiness:    http://127.0.0.1:$PORT/ready
+  logs: .demo/exporter.log, .demo/traffic.log
+  Groups: orders-processor keeps up, payments-analytics lags behind.
+  Ctrl-C stops everything.
+
+EOF
+
+while :; do
+  if ! kill -0 "$EXPORTER_PID" 2>/dev/null; then
+    tail -20 "$DEMO/exporter.log" >&2
+    die "the exporter exited unexpectedly"
+  fi
+  sleep 1
+done
