@@ -220,6 +220,7 @@ measure_streamkpi() {
   c1=$(cpu_s "$pid"); r1=$(reqlog_pos)
   echo "cycles_from=$n0 cycles_to=$n1 cpu_from=$c0 cpu_to=$c1 reqlog_from=$r0 reqlog_to=$r1" \
     >"$RUN/skpi-$name.window"
+  hwm_kb "$pid" >"$RUN/skpi-$name.hwm-cycles"
   # Scrape time as Prometheus sees it: one full GET of /metrics.
   : >"$RUN/skpi-$name.scrapes"
   for i in $(seq 1 "$SCRAPES"); do
