@@ -304,8 +304,13 @@ def main():
         pass
     for k in ("kernel", "streamkpi", "librdkafka", "kafka", "java", "kcat", "wrk", "go"):
         p("| %s | %s |" % (k, e.get(k, "?")))
-    for name, f in (("kafka_exporter", ke), ("kminion", km)):
-        p("| %s | %s |" % (name, f.get("failed") or f.get("source") or "?"))
+    # KAFKA_EXPORTER_REV / KMINION_REV: which upstream commit the binaries
+    # given by environment variable were built from, when the caller knows.
+    for name, f, var in (("kafka_exporter", ke, "KAFKA_EXPORTER_REV"), ("kminion", km, "KMINION_REV")):
+        src = f.get("failed") or f.get("source") or "?"
+        if os.environ.get(var) and not f.get("failed"):
+            src += "; built from the upstream source at commit %s" % os.environ[var]
+        p("| %s | %s |" % (name, src))
     p("| run time | %s s (setup of the large scenario: %s s) |" % (e.get("bench_s", "?"), e.get("setup_s", "?")))
     p("")
     p("## Scenario *large*: one KRaft broker, %s topics × %s partitions = %s partitions, %s groups"
