@@ -1,0 +1,419 @@
+#!/usr/bin/env bash
+# The streamkpi benchmark: sets up, runs and tears down everything, then
+# writes bench/RESULTS.md (through bench/report.py).  Started by
+# `make bench`, which first builds build/streamkpi_exporter.
+#
+# Scenarios (sizes can be lowered with the BENCH_* variables below):
+#   large  one KRaft broker on loopback, BENCH_TOPICS x BENCH_PARTS partitions,
+#          BENCH_GROUPS groups with committed offsets, light produce traffic;
+#          streamkpi, kafka_exporter and kminion measured one after the other
+#          against the same broker, plus wrk against streamkpi's /metrics.
+#   mock   librdkafka's mock cluster, 3 brokers, BENCH_MOCK_TOPICS x
+#          BENCH_MOCK_PARTS partitions (no group listing in the mock).
+#
+# Raw measurements go to build/bench/run/ (kept for inspection); the report
+# is computed from them only.  Nothing listens beyond 127.0.0.1.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+TOPICS=${BENCH_TOPICS:-2000}
+PARTS=${BENCH_PARTS:-5}
+GROUPS_N=${BENCH_GROUPS:-500}
+MSGS=${BENCH_MSGS:-18}
+MOCK_TOPICS=${BENCH_MOCK_TOPICS:-1000}
+MOCK_PARTS=${BENCH_MOCK_PARTS:-100}
+INTERVAL=${BENCH_INTERVAL:-5}      # streamkpi sample_interval, seconds
+CYCLES=${BENCH_CYCLES:-6}          # streamkpi cycles observed per scenario
+SCRAPES=${BENCH_SCRAPES:-20}       # curl scrapes of streamkpi (median)
+PEER_SCRAPES=${BENCH_PEER_SCRAPES:-5}
+WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
+TRAFFIC_TOPICS=${BENCH_TRAFFIC_TOPICS:-100}  # traffic only on the first N topics
+HEAP=${BENCH_BROKER_HEAP:-2g}
+
+RUN=$ROOT/build/bench/run
+EXPORTER=$ROOT/build/streamkpi_exporter
+KBENCH=$ROOT/build/bench/kbench
+MOCK=$ROOT/build/bench/mockcluster
+KLIBS=$ROOT/build/kafka/libs
+PIDS=()
+BROKER_PID=
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+cleanup() {
+  local p
+  for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; done
+  if [ -n "$BROKER_PID" ] && kill -0 "$BROKER_PID" 2>/dev/null; then
+    kill -TERM "$BROKER_PID" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$BROKER_PID" 2>/dev/null || true
+  fi
+  for p in "${PIDS[@]+"${PIDS[@]}"}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$RUN/broker/data"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Seconds of CPU (user+system) a process has used so far.
+cpu_s() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+# Request-log position: lets report.py count the broker's requests by
+# client and kind between two marks.
+reqlog_pos() { stat -c %s "$RUN/broker/requests.log" 2>/dev/null || echo 0; }
+
+# Polls URL until it answers or the deadline passes.
+wait_http() {
+  local url=$1 secs=$2 pid=$3 i
+  for i in $(seq 1 $((secs * 2))); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    curl -sf -o /dev/null --max-time 300 "$url" && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+metric() { # metric FILE NAME-with-labels-regex -> first value
+  awk -v re="$2" '$0 ~ "^" re { print $NF; exit }' "$1"
+}
+
+start_broker() {
+  local dir=$RUN/broker port cport cid
+  mkdir -p "$dir"
+  port=$(free_port); cport=$(free_port)
+  cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.segment.bytes=16777216
+EOF
+  # The request logger writes one line per request with its kind and
+  # client id: how requests per cycle are counted for every exporter alike.
+  cat >"$dir/log4j2.properties" <<EOF
+status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+appender.req.type = File
+appender.req.name = REQ
+appender.req.fileName = $dir/requests.log
+appender.req.layout.type = PatternLayout
+appender.req.layout.pattern = %m%n
+rootLogger.level = warn
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.req.name = kafka.request.logger
+logger.req.level = debug
+logger.req.additivity = false
+logger.req.appenderRef.req.ref = REQ
+EOF
+  # Kafka 4.1 logs through slf4j 1.7, whose log4j binding is not among the
+  # jars scripts/deps.sh copies (it has the slf4j 2 one): without it the
+  # broker logs nothing, request log included.
+  if [ ! -f "$ROOT/build/bench/libs/log4j-slf4j-impl-2.24.3.jar" ]; then
+    mvn -q -B dependency:copy -Dartifact=org.apache.logging.log4j:log4j-slf4j-impl:2.24.3 \
+      -DoutputDirectory="$ROOT/build/bench/libs" >"$dir/mvn.log" 2>&1 || die "mvn, see $dir/mvn.log"
+  fi
+  local jopts=(-Xmx"$HEAP" -Xms512m -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$dir/log4j2.properties"
+    -cp "$ROOT/build/bench/libs/*:$KLIBS/*")
+  cid=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+  rm -rf "$dir/data"
+  java "${jopts[@]}" kafka.tools.StorageTool format --standalone -t "$cid" \
+    -c "$dir/server.properties" >"$dir/format.log" 2>&1 || die "storage format, see $dir/format.log"
+  java "${jopts[@]}" kafka.Kafka "$dir/server.properties" >"$dir/broker.log" 2>&1 </dev/null &
+  BROKER_PID=$!
+  BROKER=127.0.0.1:$port
+  for _ in $(seq 1 180); do
+    kill -0 "$BROKER_PID" 2>/dev/null || die "broker exited, see $dir/broker.log"
+    kcat -L -b "$BROKER" -m 2 >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  die "broker not ready in 90 s"
+}
+
+# Wall time of `kcat -L` (all metadata), N times, one line each.
+time_kcat_l() {
+  python3 - "$1" "$2" <<'EOF'
+import subprocess, sys, time
+for _ in range(int(sys.argv[2])):
+    t = time.monotonic()
+    subprocess.run(["kcat", "-L", "-b", sys.argv[1], "-m", "30"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=False)
+    print("%.4f" % (time.monotonic() - t))
+EOF
+}
+
+streamkpi_config() { # FILE CLUSTER BOOTSTRAP PORT
+  cat >"$1" <<EOF
+global:
+  sample_interval: ${INTERVAL}s
+  listen_address: "127.0.0.1:$4"
+  log_level: warn
+clusters:
+  - name: $2
+    bootstrap_servers: "$3"
+    properties:
+      client.id: streamkpi
+state:
+  path: $RUN/$2-state.json
+probe:
+  enabled: false
+EOF
+}
+
+# Runs streamkpi against a cluster and measures it.  Writes $RUN/skpi-$NAME.*
+measure_streamkpi() {
+  local name=$1 bootstrap=$2 port pid url c0 c1 n0 n1 i t r0 r1
+  port=$(free_port)
+  url=http://127.0.0.1:$port/metrics
+  streamkpi_config "$RUN/skpi-$name.yml" "$name" "$bootstrap" "$port"
+  "$EXPORTER" --config.file="$RUN/skpi-$name.yml" >"$RUN/skpi-$name.log" 2>&1 &
+  pid=$!; PIDS+=("$pid")
+  wait_http "$url" 60 "$pid" || die "streamkpi ($name) did not serve, see $RUN/skpi-$name.log"
+  # Wait for the first full cycle, then observe CYCLES more.
+  for i in $(seq 1 $((INTERVAL * 12))); do
+    curl -s -o "$RUN/skpi-$name.m0" "$url"
+    n0=$(metric "$RUN/skpi-$name.m0" 'streamkpi_source_cycles_total\{[^}]*source="kafka"')
+    [ -n "$n0" ] && [ "${n0%.*}" -ge 1 ] && break
+    sleep 1
+  done
+  [ -n "${n0:-}" ] && [ "${n0%.*}" -ge 1 ] || die "streamkpi ($name) completed no cycle"
+  c0=$(cpu_s "$pid"); r0=$(reqlog_pos)
+  : >"$RUN/skpi-$name.cycles"
+  local last=$n0 target=$(( ${n0%.*} + CYCLES ))
+  for i in $(seq 1 $((CYCLES * INTERVAL * 4 + 60))); do
+    curl -s -o "$RUN/skpi-$name.m1" "$url"
+    n1=$(metric "$RUN/skpi-$name.m1" 'streamkpi_source_cycles_total\{[^}]*source="kafka"')
+    if [ "$n1" != "$last" ]; then
+      last=$n1
+      { metric "$RUN/skpi-$name.m1" 'streamkpi_source_collect_duration_seconds\{[^}]*source="kafka"'
+      } >>"$RUN/skpi-$name.cycles"
+      grep '^streamkpi_kafka_requests{' "$RUN/skpi-$name.m1" >"$RUN/skpi-$name.requests"
+    fi
+    [ "${n1%.*}" -ge "$target" ] && break
+    sleep 0.5
+  done
+  c1=$(cpu_s "$pid"); r1=$(reqlog_pos)
+  echo "cycles_from=$n0 cycles_to=$n1 cpu_from=$c0 cpu_to=$c1 reqlog_from=$r0 reqlog_to=$r1" \
+    >"$RUN/skpi-$name.window"
+  hwm_kb "$pid" >"$RUN/skpi-$name.hwm-cycles"
+  # Scrape time as Prometheus sees it: one full GET of /metrics.
+  : >"$RUN/skpi-$name.scrapes"
+  for i in $(seq 1 "$SCRAPES"); do
+    curl -s -o "$RUN/skpi-$name.scrape" -w '%{time_total} %{size_download}\n' "$url" \
+      >>"$RUN/skpi-$name.scrapes"
+  done
+  curl -s -o /dev/null -H 'Accept-Encoding: gzip' -w '%{size_download}\n' "$url" \
+    >"$RUN/skpi-$name.gzsize"
+  if [ "$name" = large ]; then
+    log "wrk against streamkpi /metrics (plain, then gzip)"
+    wrk -t2 -c16 -d"${WRK_SECONDS}s" --latency --timeout 10s "$url" >"$RUN/wrk-skpi-plain.txt" 2>&1
+    wrk -t2 -c16 -d"${WRK_SECONDS}s" --latency --timeout 10s -H 'Accept-Encoding: gzip' "$url" \
+      >"$RUN/wrk-skpi-gzip.txt" 2>&1
+  fi
+  echo "$(hwm_kb "$pid")" >"$RUN/skpi-$name.hwm"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+# Runs one peer (collects on scrape): start, warm-up scrape, PEER_SCRAPES
+# timed scrapes with CPU and request-log marks, wrk, peak RSS.
+measure_peer() {
+  local name=$1 url=$2 pid=$3 i c0 c1 r0 r1
+  PIDS+=("$pid")
+  if ! wait_http "$url" 300 "$pid"; then
+    log "$name did not serve; see $RUN/$name.log"
+    echo "did not start" >"$RUN/$name.failed"
+    kill "$pid" 2>/dev/null || true
+    return 0
+  fi
+  curl -s -o /dev/null --max-time 300 "$url" || true
+  c0=$(cpu_s "$pid"); r0=$(reqlog_pos)
+  : >"$RUN/$name.scrapes"
+  for i in $(seq 1 "$PEER_SCRAPES"); do
+    curl -s -o "$RUN/$name.scrape" --max-time 300 -w '%{time_total} %{size_download}\n' "$url" \
+      >>"$RUN/$name.scrapes" || true
+  done
+  c1=$(cpu_s "$pid"); r1=$(reqlog_pos)
+  echo "scrapes=$PEER_SCRAPES cpu_from=$c0 cpu_to=$c1 reqlog_from=$r0 reqlog_to=$r1" >"$RUN/$name.window"
+  log "wrk against $name"
+  wrk -t2 -c16 -d"${WRK_SECONDS}s" --latency --timeout 60s "$url" >"$RUN/wrk-$name-plain.txt" 2>&1 || true
+  echo "$(hwm_kb "$pid")" >"$RUN/$name.hwm"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+# A peer binary: go install at bench time (as a user would), else the env
+# variable, else none (the report says why).
+peer_bin() { # NAME MODULE ENVVAR
+  local name=$1 module=$2 var=$3 gobin=$RUN/gobin
+  mkdir -p "$gobin"
+  if command -v go >/dev/null 2>&1 &&
+    GOBIN=$gobin GOFLAGS=-mod=mod timeout 300 go install "$module@latest" >"$RUN/$name.goinstall" 2>&1; then
+    echo "go install $module@latest" >"$RUN/$name.source"
+    PEER=$(ls "$gobin"/* 2>/dev/null | grep -F "/$(basename "${module%/v2}")" | head -1)
+    return 0
+  fi
+  if [ -n "${!var:-}" ] && [ -x "${!var}" ]; then
+    echo "binary from \$$var, because go install failed: $(grep -m1 -o '[0-9]* Forbidden.*\|go: .*' "$RUN/$name.goinstall" | cut -c1-160)" \
+      >"$RUN/$name.source"
+    PEER=${!var}
+    return 0
+  fi
+  echo "not run: go install $module failed: $(grep -m1 -o '[0-9]* Forbidden.*\|go: .*' "$RUN/$name.goinstall" | cut -c1-200)" >"$RUN/$name.failed"
+  PEER=
+}
+
+main() {
+  command -v kcat >/dev/null || die "kcat missing: run scripts/deps.sh"
+  command -v wrk >/dev/null || die "wrk missing: run scripts/deps.sh"
+  [ -x "$EXPORTER" ] || die "no $EXPORTER: run make"
+  [ -f "$KLIBS/.complete" ] || die "no Kafka jars: run scripts/deps.sh"
+  rm -rf "$RUN"; mkdir -p "$RUN"
+  make --no-print-directory -s -f bench/Makefile
+  local t_start=$SECONDS
+
+  {
+    echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+    echo "cores=$(nproc)"
+    echo "mem_kb=$(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
+    echo "kernel=$(uname -r)"
+    echo "streamkpi=$("$EXPORTER" --version 2>&1 | head -1)"
+    echo "librdkafka=$(pkg-config --modversion rdkafka)"
+    echo "kafka=$(ls "$KLIBS" | sed -n 's/^kafka_2.13-\(.*\)\.jar$/\1/p' | head -1)"
+    echo "java=$(java -version 2>&1 | head -1)"
+    echo "kcat=$(kcat -V 2>&1 | grep -m1 -i version)"
+    echo "wrk=$(wrk -v 2>&1 | head -1)"
+    echo "go=$(go version 2>/dev/null || echo none)"
+    echo "topics=$TOPICS parts=$PARTS groups=$GROUPS_N msgs=$MSGS interval=$INTERVAL traffic_topics=$TRAFFIC_TOPICS heap=$HEAP"
+    echo "mock_topics=$MOCK_TOPICS mock_parts=$MOCK_PARTS scrapes=$SCRAPES peer_scrapes=$PEER_SCRAPES wrk_seconds=$WRK_SECONDS"
+  } >"$RUN/env.txt"
+
+  # Peers first: building them needs no broker.
+  log "building peers with go install (falls back to KAFKA_EXPORTER_BIN / KMINION_BIN)"
+  peer_bin kafka_exporter github.com/danielqsj/kafka_exporter KAFKA_EXPORTER_BIN; KE=$PEER
+  peer_bin kminion github.com/redpanda-data/kminion/v2 KMINION_BIN; KM=$PEER
+
+  log "starting the KRaft broker (heap $HEAP)"
+  start_broker
+  log "broker at $BROKER; creating $TOPICS topics x $PARTS partitions, $GROUPS_N groups"
+  local t0=$SECONDS
+  "$KBENCH" setup -b "$BROKER" -t "$TOPICS" -p "$PARTS" -g "$GROUPS_N" -m "$MSGS" 2>"$RUN/setup.log" ||
+    die "setup failed, see $RUN/setup.log"
+  echo "setup_s=$((SECONDS - t0))" >>"$RUN/env.txt"
+  "$KBENCH" traffic -b "$BROKER" -t "$TRAFFIC_TOPICS" -p "$PARTS" -r 50 -d 3600 2>"$RUN/traffic.log" &
+  PIDS+=("$!")
+
+  log "floor: raw requests (kbench floor, kcat -L)"
+  "$KBENCH" floor -b "$BROKER" -n 5 -c 2000 -i 10 >"$RUN/floor-large.json" 2>"$RUN/floor-large.err" ||
+    die "floor failed"
+  time_kcat_l "$BROKER" 5 >"$RUN/kcat-large.times"
+
+  log "streamkpi on the large scenario"
+  measure_streamkpi large "$BROKER"
+
+  local port
+  if [ -n "$KE" ]; then
+    log "kafka_exporter on the large scenario"
+    port=$(free_port)
+    "$KE" --kafka.server="$BROKER" --kafka.version=4.0.0 --web.listen-address="127.0.0.1:$port" \
+      >"$RUN/kafka_exporter.log" 2>&1 &
+    measure_peer kafka_exporter "http://127.0.0.1:$port/metrics" "$!"
+  fi
+  if [ -n "$KM" ]; then
+    log "kminion on the large scenario"
+    port=$(free_port)
+    cat >"$RUN/kminion.yml" <<EOF
+kafka:
+  brokers: [ "$BROKER" ]
+  clientId: kminion
+minion:
+  endToEnd:
+    enabled: false
+exporter:
+  host: "127.0.0.1"
+  port: $port
+EOF
+    CONFIG_FILEPATH=$RUN/kminion.yml "$KM" >"$RUN/kminion.log" 2>&1 &
+    measure_peer kminion "http://127.0.0.1:$port/metrics" "$!"
+  fi
+
+  # Agreement: partitions and groups with no traffic (topics past the
+  # first TRAFFIC_TOPICS), so every reader must see the same numbers.
+  log "agreement sample: raw protocol and kcat"
+  python3 - "$TOPICS" "$PARTS" "$GROUPS_N" "$TRAFFIC_TOPICS" >"$RUN/sample.txt" <<'EOF'
+import sys
+topics, parts, groups, quiet = map(int, sys.argv[1:5])
+out = []
+for g in range(groups):
+    ts = [(4 * g + k) % topics for k in range(4)]
+    if min(ts) < quiet:
+        continue
+    out.append(("bench-t%05d" % ts[g % 4], g % parts, "bench-g%04d" % g))
+step = max(1, len(out) // 50)
+for t, p, g in out[::step][:50]:
+    print(t, p, g)
+EOF
+  "$KBENCH" offsets -b "$BROKER" -s "$RUN/sample.txt" >"$RUN/raw-offsets.txt" 2>"$RUN/raw-offsets.err"
+  local qargs=()
+  while read -r t p _; do qargs+=(-t "$t:$p:-1"); done <"$RUN/sample.txt"
+  kcat -Q -b "$BROKER" "${qargs[@]}" >"$RUN/kcat-offsets.txt" 2>&1 || true
+
+  echo "reqlog=$RUN/broker/requests.log" >>"$RUN/env.txt"
+  log "stopping the broker"
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  cleanup_broker_only
+
+  log "mock cluster: $MOCK_TOPICS x $MOCK_PARTS partitions over 3 brokers"
+  "$MOCK" -b 3 -t "$MOCK_TOPICS" -p "$MOCK_PARTS" >"$RUN/mock.out" 2>"$RUN/mock.err" &
+  local mpid=$!; PIDS+=("$mpid")
+  for _ in $(seq 1 240); do [ -s "$RUN/mock.out" ] && break; sleep 0.5; done
+  [ -s "$RUN/mock.out" ] || die "mock cluster did not start"
+  local mboot; mboot=$(head -1 "$RUN/mock.out")
+  "$KBENCH" floor -b "$mboot" -n 3 -c 2000 -i 10 >"$RUN/floor-mock.json" 2>"$RUN/floor-mock.err" ||
+    die "floor (mock) failed"
+  time_kcat_l "$mboot" 3 >"$RUN/kcat-mock.times"
+  INTERVAL=$(( INTERVAL < 10 ? 10 : INTERVAL )) CYCLES=$(( CYCLES / 2 < 3 ? 3 : CYCLES / 2 )) \
+    measure_streamkpi mock "$mboot"
+  kill "$mpid" 2>/dev/null || true
+
+  echo "bench_s=$((SECONDS - t_start))" >>"$RUN/env.txt"
+  log "writing bench/RESULTS.md"
+  python3 bench/report.py "$RUN" >bench/RESULTS.md
+  log "done in $((SECONDS - t_start)) s"
+}
+
+cleanup_broker_only() {
+  if [ -n "$BROKER_PID" ]; then
+    kill -TERM "$BROKER_PID" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$BROKER_PID" 2>/dev/null || true
+    wait "$BROKER_PID" 2>/dev/null || true
+    BROKER_PID=
+  fi
+}
+
+main "$@"
