@@ -10,12 +10,13 @@ process killed at teardown.
 import datetime
 import json
 import os
+import socket
 import subprocess
 
 import pytest
 
-from conftest import _kill, _spawn, _tail, exporter_config, free_port, http_request, poll, \
-    require, select
+from conftest import HttpResponse, _kill, _spawn, _tail, exporter_config, free_port, \
+    http_request, poll, require, select
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 AMTOOL = "/usr/bin/amtool"
@@ -93,10 +94,33 @@ def webhook_payload(status, alerts):
 
 
 def post_webhook(exporter, body, token=TOKEN):
-    headers = {"Content-Type": "application/json"}
+    """POSTs body to the webhook; returns (status, response body).  A raw
+    socket, because a server may answer 413 before reading an oversized body
+    and close: http.client would only see the broken pipe."""
+    head = (f"POST /api/v1/alertmanager HTTP/1.1\r\nHost: 127.0.0.1:{exporter.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n")
     if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    return exporter.get("/api/v1/alertmanager", method="POST", headers=headers, body=body)
+        head += f"Authorization: Bearer {token}\r\n"
+    with socket.create_connection(("127.0.0.1", exporter.port), timeout=10) as sock:
+        sock.sendall((head + "\r\n").encode())
+        try:
+            sock.sendall(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered early; the response is already in our receive buffer
+        raw = b""
+        try:
+            while len(raw) < 1 << 20:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                raw += chunk
+        except ConnectionResetError:
+            pass
+    status_line, _, rest = raw.partition(b"\r\n")
+    parts = status_line.split(b" ")
+    assert len(parts) >= 2 and parts[0].startswith(b"HTTP/1."), f"bad response {raw[:200]!r}"
+    return HttpResponse(int(parts[1]), {}, rest.partition(b"\r\n\r\n")[2])
 
 
 # --------------------------------------------------------------------------
