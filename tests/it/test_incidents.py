@@ -58,8 +58,10 @@ def test_alertmanager_alert_becomes_one_resolved_incident(kafka, exporter_factor
     assert inc[0]["duration_seconds"] == ends - starts
     assert inc[0]["labels"] == labels
 
-    s = e.metrics()
     lab = dict(cluster=CLUSTER, source="alertmanager")
+    # /metrics is composed asynchronously from the engine's published sets.
+    s = e.wait_metrics("the resolution in /metrics",
+                       lambda s: one(s, "streamkpi_incidents_resolved_total", **lab) == 1)
     assert value(s, "streamkpi_incidents_opened_total", **lab) == 1
     assert value(s, "streamkpi_incidents_resolved_total", **lab) == 1
     assert value(s, "streamkpi_incidents_open", **lab) == 0
@@ -137,15 +139,25 @@ def test_webhook_refuses_bad_bodies_and_changes_nothing(kafka, exporter_factory,
         assert r.status == want, f"{what}: got {r.status} {r.body[:200]!r}, want {want}"
         now_list = incidents(e)
         assert now_list == _with_durations(before_list, now_list), what
+        # /metrics is composed asynchronously (and a 413 never reaches the
+        # engine): send a request with a wrong token after this one and wait
+        # for the snapshot that counted it; then nothing else may have moved.
+        n = requests_answered(e, 401)
+        assert post_webhook(e, b"{}", token="marker").status == 401
+        e.wait_metrics(f"{what}: a later request counted", lambda s: one(
+            s, "streamkpi_alertmanager_webhook_requests_total", code="401") == n + 1)
         assert counters() == before, f"{what} changed the incident metrics"
 
     # The exporter is still fine and the good path still works.
     r = post_webhook(e, another)
     assert r.status == 200, (r.status, r.body)
     assert sorted(i["fingerprint"] for i in incidents(e)) == ["fp-good", "fp-new"]
-    s = e.metrics()
-    assert one(s, "streamkpi_incidents_opened_total", cluster=CLUSTER,
-               source="alertmanager") == 2
+    e.wait_metrics("the second incident counted", lambda s: one(
+        s, "streamkpi_incidents_opened_total", cluster=CLUSTER, source="alertmanager") == 2)
+
+
+def requests_answered(e, code):
+    return one(e.metrics(), "streamkpi_alertmanager_webhook_requests_total", code=str(code)) or 0
 
 
 def _with_durations(old, new):

@@ -60,7 +60,9 @@ def test_restart_gap_is_unobserved_and_history_survives(kafka, exporter_factory,
         s, "streamkpi_healthy", cluster=CLUSTER) == 1 and (observed(s) or 0) >= 3, timeout=60)
     resolved_am_incident(e, "fp-earlier", 100)
     listing = incidents(e)
-    s1 = e.metrics()
+    # /metrics is composed asynchronously: wait until it shows the incident.
+    s1 = e.wait_metrics("the incident in /metrics", lambda s: one(
+        s, "streamkpi_mttr_seconds", cluster=CLUSTER, window="1h") == 100)
     t1 = time.monotonic()
     o1 = observed(s1)
     d1 = value(s1, "streamkpi_downtime_seconds_total", cluster=CLUSTER)
@@ -99,7 +101,8 @@ def test_restart_gap_is_unobserved_and_history_survives(kafka, exporter_factory,
 
     # A second incident after the restart counts on top, not from zero.
     resolved_am_incident(e2, "fp-later", 300)
-    s3 = e2.metrics()
+    s3 = e2.wait_metrics("the second incident in /metrics", lambda s: one(
+        s, "streamkpi_incidents_resolved_total", cluster=CLUSTER, source="alertmanager") == 2)
     assert value(s3, "streamkpi_incidents_opened_total", cluster=CLUSTER,
                  source="alertmanager") == 2
     assert value(s3, "streamkpi_incident_recovery_seconds_count", cluster=CLUSTER,
