@@ -12,10 +12,11 @@ import json
 import os
 import socket
 import subprocess
+import time
 
 import pytest
 
-from conftest import HttpResponse, _kill, _spawn, _tail, exporter_config, free_port, \
+from conftest import KAFKATOOL, HttpResponse, _kill, _spawn, _tail, exporter_config, free_port, \
     http_request, poll, require, select
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
@@ -121,6 +122,31 @@ def post_webhook(exporter, body, token=TOKEN):
     parts = status_line.split(b" ")
     assert len(parts) >= 2 and parts[0].startswith(b"HTTP/1."), f"bad response {raw[:200]!r}"
     return HttpResponse(int(parts[1]), {}, rest.partition(b"\r\n\r\n")[2])
+
+
+def restart_bracketed(broker, timeout=90):
+    """Starts a stopped KafkaBroker and waits until kafkatool sees it, like
+    broker.start(), but returns (t_lo, t_hi) on the monotonic clock: the
+    broker became ready after t_lo (the start of the last check that failed,
+    or the spawn) and before t_hi (the end of the first check that passed)."""
+    assert broker.proc is None or broker.proc.poll() is not None, "broker already running"
+    t_lo = time.monotonic()
+    broker.proc = _spawn(broker._java("kafka.Kafka", broker.config), broker.log)
+    deadline = t_lo + timeout
+    while True:
+        t_check = time.monotonic()
+        if broker.proc.poll() is not None:
+            pytest.fail(f"kafka broker exited with {broker.proc.returncode}:\n"
+                        f"{_tail(broker.log)}", pytrace=False)
+        r = subprocess.run([KAFKATOOL, "-b", broker.bootstrap, "-t", "3", "brokers"],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode == 0 and r.stdout.strip() == "1":
+            return t_lo, time.monotonic()
+        t_lo = t_check
+        if time.monotonic() > deadline:
+            pytest.fail(f"kafka broker on {broker.bootstrap} not ready after {timeout}s",
+                        pytrace=False)
+        time.sleep(0.2)
 
 
 # --------------------------------------------------------------------------
