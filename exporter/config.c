@@ -1042,6 +1042,11 @@ static skpi_err check_slo(vctx *v, const json_t *out, int line, const char *path
   join(kp, sizeof(kp), path, "threshold");
   if(!strcmp(sli, "app_ratio") && !json_object_get(out, "target"))
     return vfail(v, line, path, "missing required key target (sli app_ratio)");
+  /* Without these the SLO would validate and then never see an event. */
+  if(!strcmp(sli, "group_lag") && !json_object_get(out, "group"))
+    return vfail(v, line, path, "missing required key group (sli group_lag)");
+  if(!strcmp(sli, "dlq_ratio") && !json_object_get(out, "topic"))
+    return vfail(v, line, path, "missing required key topic (sli dlq_ratio)");
   if(!th) {
     if(want_dur || want_num)
       return vfail(v, line, path, "missing required key threshold (sli %s)", sli);
@@ -1409,6 +1414,10 @@ static skpi_err structs_build(skpi_config *c) {
     c->nclusters++;
     if((rc = cluster_build(json_array_get(cl, i), &c->clusters[i])) != SKPI_OK)
       return rc;
+    json_t *probe = skpi_config_cluster_section(c, i, "probe");
+    if(skpi_cfg_bool(probe, "enabled", 1) &&
+       !(c->clusters[i].probe_topic = strdup(skpi_cfg_string(probe, "topic", "streamkpi-probe"))))
+      return SKPI_ENOMEM;
   }
   return SKPI_OK;
 }
@@ -1422,6 +1431,7 @@ void skpi_config_free(skpi_config *c) {
     skpi_cluster_cfg *cc = &c->clusters[i];
     free(cc->name);
     free(cc->bootstrap_servers);
+    free(cc->probe_topic);
     for(size_t j = 0; j < cc->nproperties; j++) {
       free(cc->properties[j].key);
       free(cc->properties[j].value);

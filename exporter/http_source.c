@@ -284,7 +284,8 @@ static skpi_err parse_subjects(json_t *root, parsed *p, char *err, size_t errlen
       return SKPI_ENOMEM;
     p->nsubjects++;
   }
-  qsort(p->subjects, p->nsubjects, sizeof(char *), cmp_str);
+  if(p->nsubjects > 1)
+    qsort(p->subjects, p->nsubjects, sizeof(char *), cmp_str);
   return SKPI_OK;
 }
 

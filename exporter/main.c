@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "streamkpi/config.h"
+#include "streamkpi/engine.h"
 #include "streamkpi/kafka_source.h"
 #include "streamkpi/log.h"
 #include "streamkpi/registry.h"
@@ -146,6 +147,7 @@ int main(int argc, char **argv) {
   int status = 1;
   skpi_registry *reg = skpi_registry_new();
   skpi_web *web = NULL;
+  skpi_engine *engine = NULL;
   skpi_kafka_source **srcs = calloc(cfg->nclusters ? cfg->nclusters : 1, sizeof(*srcs));
   if(!reg || !srcs) {
     skpi_log(SKPI_ERROR, "cannot start: out of memory");
@@ -169,6 +171,15 @@ int main(int argc, char **argv) {
     status = EXIT_USAGE;
     goto out;
   }
+  engine = skpi_engine_new(cfg, reg, err, sizeof(err));
+  if(!engine) {
+    skpi_log(SKPI_ERROR, "cannot set up KPI engine", "error", err);
+    goto out;
+  }
+  if(skpi_engine_routes(engine, web) != SKPI_OK) {
+    skpi_log(SKPI_ERROR, "cannot add API routes");
+    goto out;
+  }
   if(skpi_web_start(web, err, sizeof(err)) != SKPI_OK) {
     skpi_log(SKPI_ERROR, "cannot start http server", "error", err);
     goto out;
@@ -179,6 +190,11 @@ int main(int argc, char **argv) {
       skpi_log(SKPI_ERROR, "cannot start kafka source", "cluster", cfg->clusters[i].name);
       goto out;
     }
+    skpi_engine_attach(engine, i, srcs[i]);
+  }
+  if(skpi_engine_start(engine) != SKPI_OK) {
+    skpi_log(SKPI_ERROR, "cannot start KPI engine");
+    goto out;
   }
   skpi_log(SKPI_INFO, "streamkpi exporter started", "version", SKPI_VERSION, "listen",
            wo.listen_address, "telemetry_path", wo.telemetry_path);
@@ -198,11 +214,15 @@ int main(int argc, char **argv) {
   status = 0;
 
 out:
+  /* Sources first, so the engine's last state write sees their last
+   * samples; the web server last, as its routes read the engine. */
   for(size_t i = 0; srcs && i < cfg->nclusters; i++)
     if(srcs[i])
       skpi_kafka_source_stop(srcs[i]);
   free(srcs);
+  skpi_engine_stop(engine);
   skpi_web_free(web);
+  skpi_engine_free(engine);
   skpi_registry_free(reg);
   skpi_config_free(cfg);
   return status;

@@ -466,6 +466,8 @@ skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen) {
     flags |= MHD_USE_IPv6;
   struct MHD_OptionItem ops[10];
   int i = 0;
+  /* The logger goes first so that MHD routes everything after it through. */
+  ops[i++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
   ops[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                      (intptr_t)w->opts.connection_timeout_s, NULL};
   ops[i++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
@@ -475,7 +477,6 @@ skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen) {
   ops[i++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)w->opts.threads,
                                      NULL};
   ops[i++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, w};
-  ops[i++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
   if(!w->dual_stack)
     ops[i++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &w->addr};
   ops[i++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};

@@ -108,6 +108,8 @@ cat >"$DEMO/streamkpi.yml" <<EOF
 global:
   sample_interval: 5s
   stale_ttl: 5m
+state:
+  path: $DEMO/streamkpi-state.json
 clusters:
   - name: demo
     bootstrap_servers: "$BROKERS"

@@ -64,7 +64,8 @@ skpi_err skpi_plan_build(const skpi_plan_item *items, size_t n, size_t chunk_siz
     r[k].pos = i;
     k++;
   }
-  qsort(r, kept, sizeof(*r), cmp_ranked);
+  if(kept > 1)
+    qsort(r, kept, sizeof(*r), cmp_ranked);
   for(size_t i = 0; i < kept; i++)
     out->items[i] = r[i].item;
   out->nitems = kept;

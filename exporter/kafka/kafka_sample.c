@@ -103,7 +103,8 @@ static int sort_topics(skpi_ksample *s) {
     ix[i].t = &s->topics[i];
     ix[i].old = i;
   }
-  qsort(ix, s->ntopics, sizeof(*ix), cmp_topic_ix);
+  if(s->ntopics > 1)
+    qsort(ix, s->ntopics, sizeof(*ix), cmp_topic_ix);
   for(size_t i = 0; i < s->ntopics; i++) {
     sorted[i] = s->topics[ix[i].old];
     newpos[ix[i].old] = (int32_t)i;

@@ -149,11 +149,14 @@ static int32_t *dup_ids(const int32_t *ids, int n) {
   return p;
 }
 
-static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt) {
+/* probe_topic (may be NULL) is the exporter's own canary topic: internal. */
+static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt,
+                           const char *probe_topic) {
   t->name = strdup(mt->topic);
   if(!t->name)
     return SKPI_ENOMEM;
-  t->internal = strncmp(mt->topic, "__", 2) == 0;
+  t->internal = strncmp(mt->topic, "__", 2) == 0 ||
+                (probe_topic && strcmp(mt->topic, probe_topic) == 0);
   if(mt->partition_cnt <= 0)
     return SKPI_OK;
   t->parts = calloc((size_t)mt->partition_cnt, sizeof(*t->parts));
@@ -215,7 +218,7 @@ static skpi_err collect_metadata(kctx *k, skpi_ksample *s, char *err, size_t err
       if(!md->topics[i].topic || !skpi_filter_match(&k->cfg->topics, md->topics[i].topic))
         continue;
       skpi_ktopic *t = &s->topics[s->ntopics++];
-      if((rc = copy_topic(t, &md->topics[i])) != SKPI_OK)
+      if((rc = copy_topic(t, &md->topics[i], k->cfg->probe_topic)) != SKPI_OK)
         goto out;
     }
   }

@@ -412,7 +412,8 @@ static skpi_err create_topic(skpi_probe *p, const rd_kafka_metadata_t *md, char 
     snprintf(err, errlen, "no brokers in metadata");
     goto out;
   }
-  qsort(ids, n, sizeof(*ids), cmp_i32);
+  if(n > 1)
+    qsort(ids, n, sizeof(*ids), cmp_i32);
   int rf = skpi_probe_plan_replicas(ids, n, p->cfg.replication_factor, plan);
   pthread_mutex_lock(&p->mu);
   p->st.topic_creates++;
@@ -489,7 +490,8 @@ static int topic_partitions(const skpi_probe *p, const rd_kafka_metadata_t *md, 
     int n = 0;
     for(int i = 0; i < mt->partition_cnt && n < SKPI_PROBE_MAX_PARTITIONS; i++)
       out[n++] = mt->partitions[i].id;
-    qsort(out, (size_t)n, sizeof(*out), cmp_i32);
+    if((size_t)n > 1)
+      qsort(out, (size_t)n, sizeof(*out), cmp_i32);
     return n;
   }
   return 0;

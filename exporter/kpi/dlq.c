@@ -206,7 +206,8 @@ static skpi_err add_pipes(skpi_dlq *d, const skpi_ksample *s, double now) {
     p->last_seen = now;
   }
   d->npipes = n;
-  qsort(d->pipes, d->npipes, sizeof(dpipe), dpipe_cmp);
+  if(d->npipes > 1)
+    qsort(d->pipes, d->npipes, sizeof(dpipe), dpipe_cmp);
   return rc;
 }
 
@@ -297,7 +298,8 @@ skpi_err skpi_dlq_observe(skpi_dlq *d, const skpi_ksample *s, double now) {
     d->topics[w++] = d->topics[i];
   }
   d->ntopics = w;
-  qsort(d->topics, d->ntopics, sizeof(dtopic), dtopic_cmp);
+  if(d->ntopics > 1)
+    qsort(d->topics, d->ntopics, sizeof(dtopic), dtopic_cmp);
   w = 0;
   for(size_t i = 0; i < d->npipes; i++) {
     if(now - d->pipes[i].last_seen > d->cfg.forget_after_s) {
@@ -517,8 +519,10 @@ skpi_err skpi_dlq_load(skpi_dlq *d, const json_t *doc) {
     if(skpi_win_load(p.w, json_object_get(jp, "window"), NULL, 0) != SKPI_OK)
       goto out;
   }
-  qsort(d->topics, d->ntopics, sizeof(dtopic), dtopic_cmp);
-  qsort(d->pipes, d->npipes, sizeof(dpipe), dpipe_cmp);
+  if(d->ntopics > 1)
+    qsort(d->topics, d->ntopics, sizeof(dtopic), dtopic_cmp);
+  if(d->npipes > 1)
+    qsort(d->pipes, d->npipes, sizeof(dpipe), dpipe_cmp);
   for(size_t i = 1; i < d->ntopics; i++)
     if(strcmp(d->topics[i - 1].name, d->topics[i].name) == 0)
       goto out;

@@ -538,7 +538,8 @@ json_t *skpi_inc_list_json(const skpi_incidents *inc, double now) {
     goto fail;
   for(size_t i = 0; i < inc->n; i++)
     order[i] = &inc->v[i];
-  qsort(order, inc->n, sizeof(*order), newest_first);
+  if(inc->n > 1)
+    qsort(order, inc->n, sizeof(*order), newest_first);
   for(size_t i = 0; i < inc->n; i++) {
     const inc_t *x = order[i];
     double end = x->open ? now : x->end;

@@ -142,7 +142,8 @@ static void sweep(table *t, double now, double forget) {
     t->v[w++] = t->v[i];
   }
   t->n = w;
-  qsort(t->v, t->n, sizeof(entry), entry_cmp);
+  if(t->n > 1)
+    qsort(t->v, t->n, sizeof(entry), entry_cmp);
 }
 
 static int internal_topic(const skpi_ktopic *t) {
@@ -441,7 +442,8 @@ static skpi_err load_table(table *t, const json_t *a, size_t max) {
     e.hsum = hs;
     t->v[t->n++] = e;
   }
-  qsort(t->v, t->n, sizeof(entry), entry_cmp);
+  if(t->n > 1)
+    qsort(t->v, t->n, sizeof(entry), entry_cmp);
   for(size_t i = 1; i < t->n; i++)
     if(strcmp(t->v[i - 1].name, t->v[i].name) == 0)
       return SKPI_EINVAL;

@@ -133,7 +133,8 @@ skpi_err skpi_streams_new(const char *cluster, const skpi_streams_cfg *cfg, skpi
     if(!st->catalog[i].topic || !st->catalog[i].team)
       goto out;
   }
-  qsort(st->catalog, st->ncatalog, sizeof(owner), owner_cmp);
+  if(st->ncatalog)
+    qsort(st->catalog, st->ncatalog, sizeof(owner), owner_cmp);
   *out = st;
   return SKPI_OK;
 out:
@@ -235,7 +236,8 @@ skpi_err skpi_streams_observe(skpi_streams *st, const skpi_ksample *s, double no
     st->topics[w++] = st->topics[i];
   }
   st->ntopics = w;
-  qsort(st->topics, st->ntopics, sizeof(stopic), stopic_cmp);
+  if(st->ntopics > 1)
+    qsort(st->topics, st->ntopics, sizeof(stopic), stopic_cmp);
   return rc;
 }
 
@@ -364,7 +366,8 @@ skpi_err skpi_streams_load(skpi_streams *st, const json_t *doc) {
     }
     st->topics[st->ntopics++] = t;
   }
-  qsort(st->topics, st->ntopics, sizeof(stopic), stopic_cmp);
+  if(st->ntopics > 1)
+    qsort(st->topics, st->ntopics, sizeof(stopic), stopic_cmp);
   for(size_t i = 1; i < st->ntopics; i++)
     if(strcmp(st->topics[i - 1].name, st->topics[i].name) == 0)
       goto out;

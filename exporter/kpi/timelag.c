@@ -239,7 +239,8 @@ skpi_err skpi_timelag_observe(skpi_timelag *tl, const skpi_ksample *s, double no
     tl->topics[w++] = *t;
   }
   tl->ntopics = w;
-  qsort(tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
+  if(tl->ntopics > 1)
+    qsort(tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
   return rc;
 }
 
@@ -503,7 +504,8 @@ skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc) {
       if((rc = load_part(tl, t, json_array_get(parts, j))) != SKPI_OK)
         goto out;
   }
-  qsort(tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
+  if(tl->ntopics > 1)
+    qsort(tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
   for(size_t i = 1; i < tl->ntopics; i++)
     if(strcmp(tl->topics[i - 1].name, tl->topics[i].name) == 0) {
       rc = SKPI_EINVAL;

@@ -199,14 +199,6 @@ class KafkaBroker:
                         pytrace=False)
         return r.stdout
 
-    def member(self, group, topic, max_messages, hold=600):
-        """Starts `kafkatool consume --hold` (a live group member) and waits
-        until it has committed.  Returns a ToolProc; stop() ends it."""
-        p = ToolProc(self, ["consume", group, topic, "--max", str(max_messages),
-                            "--hold", str(hold)])
-        p.wait_line(re.compile(r"^committed \d+$"), timeout=60)
-        return p
-
 
 class ToolProc:
     """A long-running kafkatool (consume --hold, follow)."""
@@ -259,16 +251,6 @@ def dedicated_kafka(tmp_path):
         yield b
     finally:
         b.stop()
-
-
-@pytest.fixture
-def members(request):
-    """Tracks ToolProcs a test starts and stops them at teardown."""
-    started = []
-    yield started
-    for p in started:
-        if p.proc.poll() is None:
-            p.stop()
 
 
 # --------------------------------------------------------------------------
@@ -432,7 +414,9 @@ class Exporter:
     def start(self, timeout=30):
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
                    UBSAN_OPTIONS="print_stacktrace=1")
-        self.proc = _spawn(self.args, self.log, env=env)
+        # Its own working directory: the default state file lands there, so
+        # tests never share (or leave behind) state.
+        self.proc = _spawn(self.args, self.log, env=env, cwd=self.dir)
 
         def healthy():
             if self.proc.poll() is not None:

@@ -15,9 +15,9 @@ import uuid
 
 import pytest
 
-from conftest import (EXPORTER, Exporter, exporter_config, families, gunzip, http_request,
-                      parse_metrics, poll, promtool_check_metrics, require, select,
-                      chromium_dump_dom, value)
+from conftest import (EXPORTER, Exporter, ToolProc, chromium_dump_dom, exporter_config,
+                      families, gunzip, parse_metrics, poll, promtool_check_metrics, require,
+                      select, value)
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
@@ -120,7 +120,6 @@ def world(kafka, tmp_path_factory):
     """The known world on the shared broker and one exporter watching it."""
     tag = uuid.uuid4().hex[:8]
     w = build_world(kafka, tag)
-    from conftest import ToolProc
     live = ToolProc(kafka, ["consume", w.g_live, w.payments, "--max", str(LIVE_CONSUMED),
                             "--hold", "900"])
     exp = None

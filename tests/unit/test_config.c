@@ -325,10 +325,16 @@ static void section_errors(void **state) {
        "5: slos[0]: missing required key objective"},
       {HEAD "slos:\n  - name: s\n    sli: probe_latency\n    objective: 0.9\n",
        "5: slos[0]: missing required key threshold (sli probe_latency)"},
-      {HEAD "slos:\n  - name: s\n    sli: group_lag\n    objective: 0.9\n    threshold: 0.5x\n",
-       "8: slos[0].threshold: expected a duration like 250ms for sli group_lag, got \"0.5x\""},
-      {HEAD "slos:\n  - name: s\n    sli: dlq_ratio\n    objective: 0.9\n    threshold: 5s\n",
-       "8: slos[0].threshold: expected a number from 0 to 1 for sli dlq_ratio, got \"5s\""},
+      {HEAD "slos:\n  - name: s\n    sli: group_lag\n    objective: 0.9\n    group: g\n"
+            "    threshold: 0.5x\n",
+       "9: slos[0].threshold: expected a duration like 250ms for sli group_lag, got \"0.5x\""},
+      {HEAD "slos:\n  - name: s\n    sli: group_lag\n    objective: 0.9\n    threshold: 5s\n",
+       "5: slos[0]: missing required key group (sli group_lag)"},
+      {HEAD "slos:\n  - name: s\n    sli: dlq_ratio\n    objective: 0.9\n    threshold: 0.1\n",
+       "5: slos[0]: missing required key topic (sli dlq_ratio)"},
+      {HEAD "slos:\n  - name: s\n    sli: dlq_ratio\n    objective: 0.9\n    topic: t\n"
+            "    threshold: 5s\n",
+       "9: slos[0].threshold: expected a number from 0 to 1 for sli dlq_ratio, got \"5s\""},
       {HEAD "slos:\n  - name: s\n    sli: probe_availability\n    objective: 0.9\n"
             "    threshold: 1\n",
        "8: slos[0].threshold: not used by sli probe_availability"},
@@ -511,6 +517,7 @@ static void from_brokers(void **state) {
   assert_string_equal(c->listen_address, ":10308");
   assert_true(skpi_cfg_duration(skpi_config_cluster_section(c, 0, "probe"), "interval", -1) ==
               10.0);
+  assert_string_equal(c->clusters[0].probe_topic, "streamkpi-probe");
   skpi_config_free(c);
 
   c = (skpi_config *)1;
@@ -519,6 +526,26 @@ static void from_brokers(void **state) {
   assert_string_equal(err, "--kafka.brokers: no brokers given (expected host:port[,host:port...])");
   assert_int_equal(skpi_config_from_brokers(" \t\n", &c, err, sizeof(err)), SKPI_EINVAL);
   assert_int_equal(skpi_config_from_brokers(NULL, &c, err, sizeof(err)), SKPI_EINVAL);
+}
+
+/* The canary topic is known to the cluster struct only while the probe runs. */
+static void probe_topic_follows_probe_section(void **state) {
+  const char *path = "/tmp/skpi-test-probe-topic.yml";
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("probe: { topic: canary }\n"
+        "clusters:\n"
+        "  - { name: a, bootstrap_servers: \"h:1\" }\n"
+        "  - { name: b, bootstrap_servers: \"h:2\", probe: { enabled: false } }\n",
+        f);
+  fclose(f);
+  char err[256];
+  skpi_config *c = NULL;
+  assert_int_equal(skpi_config_load(path, &c, err, sizeof(err)), SKPI_OK);
+  assert_string_equal(c->clusters[0].probe_topic, "canary");
+  assert_null(c->clusters[1].probe_topic);
+  skpi_config_free(c);
+  remove(path);
 }
 
 static void filters(void **state) {
@@ -628,6 +655,7 @@ int main(void) {
       cmocka_unit_test(example_loads),
       cmocka_unit_test(from_brokers),
       cmocka_unit_test(filters),
+      cmocka_unit_test(probe_topic_follows_probe_section),
       cmocka_unit_test(durations),
       cmocka_unit_test(line_lookup),
   };

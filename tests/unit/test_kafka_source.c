@@ -206,6 +206,22 @@ static void topic_filter_applies(void **state) {
   regfree(&inc);
 }
 
+static void probe_topic_is_internal(void **state) {
+  fixture *f = *state;
+  skpi_cluster_cfg cfg = f->cfg;
+  char probe[] = "audit";
+  cfg.probe_topic = probe;
+  skpi_ksample *s = NULL;
+  assert_int_equal(skpi_kafka_source_cycle_once(&cfg, &s), SKPI_OK);
+  const skpi_ktopic *audit = skpi_ksample_topic(s, "audit");
+  const skpi_ktopic *orders = skpi_ksample_topic(s, "orders");
+  assert_non_null(audit);
+  assert_non_null(orders);
+  assert_int_equal(audit->internal, 1);
+  assert_int_equal(orders->internal, 0);
+  skpi_ksample_unref(s);
+}
+
 static void leaderless_partition_has_no_offsets(void **state) {
   fixture *f = *state;
   assert_int_equal(rd_kafka_mock_partition_set_leader(f->mc, "orders", 2, -1), 0);
@@ -385,6 +401,7 @@ int main(void) {
       cmocka_unit_test(one_cycle_watermarks),
       cmocka_unit_test(bigger_chunks_fewer_requests),
       cmocka_unit_test(topic_filter_applies),
+      cmocka_unit_test(probe_topic_is_internal),
       cmocka_unit_test(bad_property_fails_start),
       cmocka_unit_test(unreachable_cluster_fails_cycle),
       cmocka_unit_test(thread_publishes_and_stops),
