@@ -145,6 +145,7 @@ def test_kill9_while_persisting_never_breaks_the_state(kafka, exporter_factory, 
                     assert saved >= seen, \
                         f"kill {i}: /metrics showed observed {seen}, the state file has {saved}"
                 prev = saved
+        print(f"{KILLS} kills, saved observed seconds at the end: {prev}")
         assert prev >= 1, f"{KILLS} runs and the state never saved an observation ({prev})"
         assert glob.glob(state + ".corrupt-*") == [], "a state file written by us was refused"
         report = ex.sanitizer_report()
