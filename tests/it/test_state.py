@@ -87,8 +87,10 @@ def test_restart_gap_is_unobserved_and_history_survives(kafka, exporter_factory,
     up = (t_stop - t1) + (t2 - t_start)
     assert o1 <= o2 <= o1 + up + tol, \
         f"observed {o1} -> {o2} over {up:.2f}s of uptime (away {t_start - t_stop:.2f}s)"
-    assert value(s2, "streamkpi_downtime_seconds_total", cluster=CLUSTER) == d1, \
-        "the time the exporter was away counted as downtime"
+    # Downtime may only grow by what was observed (a probe failing on a
+    # loaded machine is observed downtime); the gap itself is neither.
+    d2 = value(s2, "streamkpi_downtime_seconds_total", cluster=CLUSTER)
+    assert d1 <= d2 <= d1 + (o2 - o1), f"downtime {d1} -> {d2}, observed {o1} -> {o2}"
     assert one(s2, "streamkpi_healthy", cluster=CLUSTER) == 1
 
     # The incident history, its counters and the MTTR continue unchanged.
