@@ -1,7 +1,8 @@
 """Issue 3: availability and health incidents against a real broker outage.
 
 A dedicated broker is killed for a time T measured on the test's own clock
-(from the kill until kafkatool sees the broker again) and restarted.  The
+(from the kill until kafkatool sees the broker again, bracketed) and
+restarted.  The
 exporter's canary probe (interval 1 s, timeout 1 s, open after 2 bad
 intervals, resolve after 1 good one) must open exactly one incident and
 resolve it, with a recovery time, downtime and availability that match T.
