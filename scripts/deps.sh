@@ -42,3 +42,13 @@ if [ ! -f "$KLIBS/.complete" ] || [ tests/kafka/pom.xml -nt "$KLIBS/.complete" ]
   mvn -q -B -f tests/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory="$PWD/$KLIBS" >/dev/null
   touch "$KLIBS/.complete"
 fi
+
+# A real Kafka Connect worker (runtime + FileStream connectors) for the
+# targets scenario, from Maven Central like the broker.
+CLIBS=build/connect/libs
+if [ ! -f "$CLIBS/.complete" ] || [ tests/connect/pom.xml -nt "$CLIBS/.complete" ]; then
+  echo "deps: fetching Apache Kafka Connect jars with mvn"
+  rm -rf "$CLIBS"; mkdir -p "$CLIBS"
+  mvn -q -B -f tests/connect/pom.xml dependency:copy-dependencies -DoutputDirectory="$PWD/$CLIBS" >/dev/null
+  touch "$CLIBS/.complete"
+fi

@@ -253,11 +253,14 @@ int skpi_timelag_interp(const skpi_tlpoint *pts, size_t n, int64_t committed, do
     *lag_s = 0;
     return 1;
   }
-  /* First point whose watermark reached committed. */
+  /* First point whose watermark passed committed: message `committed` (the
+   * oldest unconsumed) was written after its predecessor, the last point at
+   * or below committed.  Bracketing with the first point that merely reached
+   * committed would count an idle stretch at that watermark as lag. */
   size_t lo = 0, hi = n - 1;
   while(lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if(pts[mid].off >= committed)
+    if(pts[mid].off > committed)
       hi = mid;
     else
       lo = mid + 1;

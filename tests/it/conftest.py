@@ -511,7 +511,7 @@ def exporter_factory(tmp_path):
 # Prometheus
 
 class Prometheus:
-    def __init__(self, workdir, target_port):
+    def __init__(self, workdir, target_port, rule_files=()):
         require(PROMETHEUS, "run scripts/deps.sh (Debian package prometheus)")
         self.dir = workdir
         os.makedirs(self.dir, exist_ok=True)
@@ -521,6 +521,9 @@ class Prometheus:
             f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                     "scrape_configs:\n  - job_name: streamkpi\n"
                     f"    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n")
+            if rule_files:
+                f.write("rule_files:\n" + "".join(f"  - '{os.path.abspath(r)}'\n"
+                                                     for r in rule_files))
         self.log = os.path.join(self.dir, "prometheus.log")
         self.proc = _spawn([PROMETHEUS, f"--config.file={self.config}",
                             f"--storage.tsdb.path={os.path.join(self.dir, 'data')}",
@@ -541,6 +544,12 @@ class Prometheus:
         assert doc["status"] == "success", doc
         return [(res["metric"], float(res["value"][1])) for res in doc["data"]["result"]]
 
+    def rule_groups(self):
+        """The rule groups of /api/v1/rules (name, rules with health)."""
+        r = http_request(self.port, "/api/v1/rules")
+        assert r.status == 200, f"prometheus /api/v1/rules: {r.status} {r.body[:300]!r}"
+        return json.loads(r.body)["data"]["groups"]
+
     def targets_health(self):
         r = http_request(self.port, "/api/v1/targets")
         return [t["health"] for t in json.loads(r.body)["data"]["activeTargets"]]
@@ -553,8 +562,8 @@ class Prometheus:
 def prometheus_factory(tmp_path):
     started = []
 
-    def make(target_port):
-        p = Prometheus(str(tmp_path / f"prometheus{len(started)}"), target_port)
+    def make(target_port, rule_files=()):
+        p = Prometheus(str(tmp_path / f"prometheus{len(started)}"), target_port, rule_files)
         started.append(p)
         return p
     yield make

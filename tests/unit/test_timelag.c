@@ -22,7 +22,8 @@ static void interp_table(void **state) {
       {1000, 2000, 86400, 0},       /* at the newest watermark: caught up */
       {5000, 2000, 86400, 0},       /* above it (stale watermark): caught up */
       {150, 1100, 86400, 95},       /* halfway 1000..1010 -> t=1005 */
-      {200, 1100, 86400, 90},       /* first time 200 was reached: 1010 */
+      {200, 1100, 86400, 80},       /* last time still at 200: 1020 (idle is no lag) */
+      {199, 1100, 86400, 90.1},     /* 100@1000 .. 200@1010 -> 1009.9 */
       {300, 1100, 86400, 75},       /* 200@1020 .. 400@1030 -> 1025 */
       {700, 1100, 86400, 40},       /* 400@1030 .. 1000@1090 -> 1060 */
       {100, 1100, 86400, 100},      /* the oldest point itself */
@@ -54,6 +55,21 @@ static void interp_degenerate(void **state) {
   assert_int_equal(skpi_timelag_interp(flat, 2, 3, NAN, 86400, &lag), 1);
   assert_float_equal(lag, 0, 0);
   assert_int_equal(skpi_timelag_interp(HIST, 5, 0, INFINITY, INFINITY, &lag), 1);
+  assert_float_equal(lag, 0, 0);
+}
+
+/* A group caught up on a topic idle for an hour, then one message arrives:
+ * its lag is the age of that message (bounded by the last idle sample), not
+ * the hour the topic stood still (found by tests/it/test_kpis.py). */
+static void interp_idle_then_write(void **state) {
+  static const skpi_tlpoint idle[] = {{50, 0.0}, {50, 3600.0}, {51, 3601.0}};
+  double lag = -1;
+  assert_int_equal(skpi_timelag_interp(idle, 3, 50, 3605, 86400, &lag), 1);
+  assert_float_equal(lag, 5, 1e-9);
+  assert_int_equal(skpi_timelag_interp(idle, 3, 51, 3605, 86400, &lag), 1);
+  assert_float_equal(lag, 0, 0);
+  /* Before the write the group is simply caught up. */
+  assert_int_equal(skpi_timelag_interp(idle, 2, 50, 3605, 86400, &lag), 1);
   assert_float_equal(lag, 0, 0);
 }
 
@@ -261,6 +277,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(interp_table),
       cmocka_unit_test(interp_degenerate),
+      cmocka_unit_test(interp_idle_then_write),
       cmocka_unit_test(engine_tracks_and_flat_pairs),
       cmocka_unit_test(ring_thins_and_keeps_oldest),
       cmocka_unit_test(save_load_roundtrip),
