@@ -246,6 +246,11 @@ static rd_kafka_t *make_handle(skpi_probe *p, const skpi_cluster_cfg *c, rd_kafk
     bad = set_prop(conf, c->properties[i].key, c->properties[i].value, p->cluster);
   bad = bad || set_prop(conf, "bootstrap.servers", c->bootstrap_servers, p->cluster);
   bad = bad || set_prop(conf, "allow.auto.create.topics", "false", p->cluster);
+  /* The probe measures when a cluster comes back: librdkafka's default
+   * reconnect backoff grows to 10 s and would add up to that to every
+   * measured recovery (and MTTR).  One attempt a second is cheap. */
+  bad = bad || set_prop(conf, "reconnect.backoff.ms", "100", p->cluster);
+  bad = bad || set_prop(conf, "reconnect.backoff.max.ms", "1000", p->cluster);
   if(type == RD_KAFKA_PRODUCER) {
     bad = bad || set_prop(conf, "client.id", "streamkpi-probe", p->cluster);
     bad = bad || set_prop(conf, "acks", "all", p->cluster);
