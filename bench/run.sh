@@ -265,6 +265,15 @@ measure_peer() {
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
+# The first line of a failed go install, without addresses (the report names
+# the module, not the registry's host).
+go_error() {
+  local status answer
+  status=$(grep -m1 -o '[0-9][0-9][0-9] [A-Z][A-Za-z ]*' "$1")
+  answer=$(grep -m1 -o 'server response: .*' "$1" | sed 's/server response: //')
+  echo "the Go module proxy answered ${status:-an error}${answer:+: $answer}" | cut -c1-"$2"
+}
+
 # A peer binary: go install at bench time (as a user would), else the env
 # variable, else none (the report says why).
 peer_bin() { # NAME MODULE ENVVAR
@@ -277,12 +286,12 @@ peer_bin() { # NAME MODULE ENVVAR
     return 0
   fi
   if [ -n "${!var:-}" ] && [ -x "${!var}" ]; then
-    echo "binary from \$$var, because go install failed: $(grep -m1 -o '[0-9]* Forbidden.*\|go: .*' "$RUN/$name.goinstall" | cut -c1-160)" \
+    echo "binary from \$$var, because go install failed: $(go_error "$RUN/$name.goinstall" 160)" \
       >"$RUN/$name.source"
     PEER=${!var}
     return 0
   fi
-  echo "not run: go install $module failed: $(grep -m1 -o '[0-9]* Forbidden.*\|go: .*' "$RUN/$name.goinstall" | cut -c1-200)" >"$RUN/$name.failed"
+  echo "not run: go install $module failed: $(go_error "$RUN/$name.goinstall" 200)" >"$RUN/$name.failed"
   PEER=
 }
 
