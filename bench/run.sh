@@ -142,7 +142,7 @@ EOF
     -cp "$ROOT/build/bench/libs/*:$KLIBS/*")
   cid=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
   rm -rf "$dir/data"
-  java "${jopts[@]}" kafka.tools.StorageTool format --standalone -t "$cid" \
+  java "${jopts[@]}" kafka.tools.StorageTool format --standalone --cluster-id="$cid" \
     -c "$dir/server.properties" >"$dir/format.log" 2>&1 || die "storage format, see $dir/format.log"
   java "${jopts[@]}" kafka.Kafka "$dir/server.properties" >"$dir/broker.log" 2>&1 </dev/null &
   BROKER_PID=$!

@@ -112,7 +112,7 @@ start() {
   java_opts "$dir"
   if [ ! -f "$dir/data/meta.properties" ]; then
     cluster_id=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
-    java "${JOPTS[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" \
+    java "${JOPTS[@]}" kafka.tools.StorageTool format --standalone --cluster-id="$cluster_id" \
       -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
       || die "storage format failed, see $dir/format.log"
   fi

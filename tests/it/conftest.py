@@ -160,10 +160,12 @@ class KafkaBroker:
                 "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={self.log4j}",
                 "-cp", os.path.join(KAFKA_LIBS, "*"), *args]
 
-    def _format(self):
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    def _format(self, cluster_id=None):
+        # base64url ids may start with "-": hence --cluster-id=ID, never "-t ID".
+        if cluster_id is None:
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         r = subprocess.run(self._java("kafka.tools.StorageTool", "format", "--standalone",
-                                      "-t", cluster_id, "-c", self.config),
+                                      f"--cluster-id={cluster_id}", "-c", self.config),
                            capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
             pytest.fail(f"kafka storage format failed ({r.returncode}):\n{r.stdout}\n{r.stderr}",

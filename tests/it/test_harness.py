@@ -1,6 +1,8 @@
 """The harness's own strict exposition parser: it must reject garbage, or
 the scenarios' exact-value checks would prove nothing."""
 
+import os
+
 import pytest
 
 from conftest import parse_metrics
@@ -55,3 +57,15 @@ def test_rejects_garbage_text(bad):
 def test_rejects_garbage_openmetrics(bad):
     with pytest.raises(ValueError):
         parse_metrics(bad, openmetrics=True)
+
+
+def test_storage_format_takes_a_dash_leading_cluster_id(tmp_path):
+    """Random base64url cluster ids start with "-" one time in 64; formatting must
+    not read such an id as an option (it once failed a CI run that way)."""
+    import shutil
+    from conftest import KafkaBroker
+    broker = KafkaBroker(str(tmp_path / "kafka"))  # formats once, with a random id
+    data = os.path.join(broker.dir, "data")
+    shutil.rmtree(data)
+    broker._format("-" + "Ab" * 11)
+    assert os.path.isfile(os.path.join(data, "meta.properties"))
