@@ -56,9 +56,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
 # Seconds of CPU (user+system) a process has used so far.
 cpu_s() {
@@ -86,73 +85,16 @@ metric() { # metric FILE NAME-with-labels-regex -> first value
 }
 
 start_broker() {
-  local dir=$RUN/broker port cport cid
+  local dir=$RUN/broker
+  rm -rf "$dir"
   mkdir -p "$dir"
-  port=$(free_port); cport=$(free_port)
-  cat >"$dir/server.properties" <<EOF
-process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$dir/data
-num.partitions=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-log.segment.bytes=16777216
-EOF
-  # The request logger writes one line per request with its kind and
-  # client id: how requests per cycle are counted for every exporter alike.
-  cat >"$dir/log4j2.properties" <<EOF
-status = warn
-appender.console.type = Console
-appender.console.name = STDOUT
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = [%d] %p %m (%c)%n
-appender.req.type = File
-appender.req.name = REQ
-appender.req.fileName = $dir/requests.log
-appender.req.layout.type = PatternLayout
-appender.req.layout.pattern = %m%n
-rootLogger.level = warn
-rootLogger.appenderRef.stdout.ref = STDOUT
-logger.req.name = kafka.request.logger
-logger.req.level = debug
-logger.req.additivity = false
-logger.req.appenderRef.req.ref = REQ
-EOF
-  # Kafka 4.1 logs through slf4j 1.7, whose log4j binding is not among the
-  # jars scripts/deps.sh copies (it has the slf4j 2 one): without it the
-  # broker logs nothing, request log included.
-  if [ ! -f "$ROOT/build/bench/libs/log4j-slf4j-impl-2.24.3.jar" ]; then
-    mvn -q -B dependency:copy -Dartifact=org.apache.logging.log4j:log4j-slf4j-impl:2.24.3 \
-      -DoutputDirectory="$ROOT/build/bench/libs" >"$dir/mvn.log" 2>&1 || die "mvn, see $dir/mvn.log"
-  fi
-  local jopts=(-Xmx"$HEAP" -Xms512m -XX:+UseG1GC -Djava.awt.headless=true
-    "-Dlog4j2.configurationFile=$dir/log4j2.properties"
-    -cp "$ROOT/build/bench/libs/*:$KLIBS/*")
-  cid=$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
-  rm -rf "$dir/data"
-  java "${jopts[@]}" kafka.tools.StorageTool format --standalone --cluster-id="$cid" \
-    -c "$dir/server.properties" >"$dir/format.log" 2>&1 || die "storage format, see $dir/format.log"
-  java "${jopts[@]}" kafka.Kafka "$dir/server.properties" >"$dir/broker.log" 2>&1 </dev/null &
-  BROKER_PID=$!
-  BROKER=127.0.0.1:$port
-  for _ in $(seq 1 180); do
-    kill -0 "$BROKER_PID" 2>/dev/null || die "broker exited, see $dir/broker.log"
-    kcat -L -b "$BROKER" -m 2 >/dev/null 2>&1 && return 0
-    sleep 0.5
-  done
-  die "broker not ready in 90 s"
+  # The request logger writes one line per request with its kind and client
+  # id: how requests per cycle are counted for every exporter alike.
+  BROKER=$(KAFKA_HEAP=$HEAP KAFKA_LOAD_MODE=1 KAFKA_REQUEST_LOG=$dir/requests.log \
+    KAFKA_EXTRA_PROPS=$'offsets.topic.num.partitions=10\nlog.segment.bytes=16777216' \
+    KAFKA_START_TIMEOUT=90 "$ROOT/scripts/kafka-broker.sh" start "$dir" "$(free_port)") \
+    || die "broker did not start, see $dir/broker.log"
+  BROKER_PID=$(cat "$dir/broker.pid")
 }
 
 # Wall time of `kcat -L` (all metadata), N times, one line each.

@@ -2,6 +2,7 @@
 #include "streamkpi/state.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -293,4 +294,14 @@ void skpi_state_close(skpi_state *s) {
   free(s->path);
   free(s->dir);
   free(s);
+}
+
+int skpi_state_number(const json_t *j, double min, double max, double *out) {
+  if(!json_is_number(j))
+    return 0;
+  double d = json_number_value(j);
+  if(!isfinite(d) || d < min || d > max)
+    return 0;
+  *out = d;
+  return 1;
 }

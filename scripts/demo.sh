@@ -56,15 +56,8 @@ spawn() {
   PGIDS+=("$!")
 }
 
-port_taken() {
-  python3 -c 'import socket,sys
-s=socket.socket()
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(0)
-sys.exit(1)' "$1"
-}
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
 [ -x "$EXPORTER" ] || die "$EXPORTER is missing: run make"
 [ -x "$KT" ] || die "$KT is missing: run make build/tools/kafkatool"

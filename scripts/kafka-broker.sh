@@ -12,6 +12,14 @@
 # port is chosen free on first start; both are kept in DIR/ports so a
 # restart reuses the same data and addresses.  The broker's output goes to
 # DIR/broker.log.  Used by `make demo` and the bench.
+#
+# Options from the environment (the bench's needs; defaults suit tests):
+#   KAFKA_HEAP           maximum heap (512m)
+#   KAFKA_LOAD_MODE=1    full JIT and G1 GC (for load); default: C1 only and
+#                        serial GC, which start fast
+#   KAFKA_EXTRA_PROPS    lines appended to server.properties (later wins)
+#   KAFKA_REQUEST_LOG    a file that receives kafka.request.logger at DEBUG:
+#                        one line per request with its kind and client id
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KLIBS=$ROOT/build/kafka/libs
@@ -20,19 +28,8 @@ START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 
 die() { echo "kafka-broker: $*" >&2; exit 1; }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-port_taken() {
-  python3 -c 'import socket,sys
-s=socket.socket()
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(0)
-sys.exit(1)' "$1"
-}
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
 running() {
   local pid
@@ -62,6 +59,7 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
+${KAFKA_EXTRA_PROPS:-}
 EOF
   cat >"$dir/log4j2.properties" <<EOF
 status = warn
@@ -74,13 +72,31 @@ rootLogger.appenderRef.stdout.ref = STDOUT
 logger.server.name = kafka.server
 logger.server.level = info
 EOF
+  if [ -n "${KAFKA_REQUEST_LOG:-}" ]; then
+    cat >>"$dir/log4j2.properties" <<EOF
+appender.req.type = File
+appender.req.name = REQ
+appender.req.fileName = $KAFKA_REQUEST_LOG
+appender.req.layout.type = PatternLayout
+appender.req.layout.pattern = %m%n
+logger.req.name = kafka.request.logger
+logger.req.level = debug
+logger.req.additivity = false
+logger.req.appenderRef.req.ref = REQ
+EOF
+  fi
 }
 
-# A small heap and C1-only JIT: a test broker should start fast and leave
-# CPU to everything else on the machine.
+# By default a small heap and C1-only JIT: a test broker should start fast
+# and leave CPU to everything else on the machine.
 java_opts() {
-  JOPTS=(-Xmx512m -Xms128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
+  JOPTS=(-Xmx"${KAFKA_HEAP:-512m}" -Xms128m -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$1/log4j2.properties" -cp "$KLIBS/*")
+  if [ "${KAFKA_LOAD_MODE:-0}" = 1 ]; then
+    JOPTS+=(-XX:+UseG1GC)
+  else
+    JOPTS+=(-XX:+UseSerialGC -XX:TieredStopAtLevel=1)
+  fi
 }
 
 start() {

@@ -1,12 +1,14 @@
 /* availability.c: observed time, downtime and rolling availability. */
 #include "streamkpi/availability.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "streamkpi/windows.h"
+#include "streamkpi/state.h"
 
 const char *const skpi_avail_window_names[SKPI_AVAIL_NWINDOWS] = {"1h", "1d", "7d", "30d"};
 const double skpi_avail_window_seconds[SKPI_AVAIL_NWINDOWS] = {3600.0, 86400.0, 7 * 86400.0,
@@ -165,14 +167,7 @@ json_t *skpi_avail_save(const skpi_avail *a) {
 }
 
 static int get_num(const json_t *doc, const char *key, double *out) {
-  json_t *v = json_object_get(doc, key);
-  if(!json_is_number(v))
-    return -1;
-  double d = json_number_value(v);
-  if(!isfinite(d) || d < 0 || d > MAX_TIME * 100)
-    return -1;
-  *out = d;
-  return 0;
+  return skpi_state_number(json_object_get(doc, key), 0, MAX_TIME * 100, out) ? 0 : -1;
 }
 
 skpi_err skpi_avail_load(skpi_avail *a, const json_t *doc, char *errbuf, size_t errlen) {

@@ -1,6 +1,7 @@
 /* dlq.c: DLQ topics, watermark-delta counters and ratio windows. */
 #include "streamkpi/dlq.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "streamkpi/windows.h"
+#include "streamkpi/state.h"
 
 #define MAX_PATTERNS 32
 #define MAX_PATTERN_LEN 200
@@ -453,10 +455,7 @@ fail:
 }
 
 static int jnum(const json_t *j, double *out) {
-  if(!json_is_number(j))
-    return 0;
-  *out = json_number_value(j);
-  return isfinite(*out);
+  return skpi_state_number(j, -DBL_MAX, DBL_MAX, out);
 }
 
 static int name_ok(const json_t *j) {

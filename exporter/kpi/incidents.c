@@ -1,6 +1,7 @@
 /* incidents.c: health and Alertmanager incidents, recovery and MTTR. */
 #include "streamkpi/incidents.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "streamkpi/availability.h"
+#include "streamkpi/state.h"
 
 #define KEEP_S (31.0 * 86400.0)
 #define MAX_TIME 1e12
@@ -618,13 +620,7 @@ static int source_of(const char *s) {
 }
 
 static int num_ok(const json_t *v, double *out) {
-  if(!json_is_number(v))
-    return 0;
-  double d = json_number_value(v);
-  if(!isfinite(d) || d < 0 || d > MAX_TIME * 1000)
-    return 0;
-  *out = d;
-  return 1;
+  return skpi_state_number(v, 0, MAX_TIME * 1000, out);
 }
 
 static int uint_ok(const json_t *v, json_int_t max, json_int_t *out) {

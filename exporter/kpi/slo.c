@@ -1,13 +1,15 @@
 /* slo.c: SLO buckets, attainment, error budget and burn rates. */
 #include "streamkpi/slo.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "streamkpi/windows.h"
 #include <time.h>
+
+#include "streamkpi/state.h"
+#include "streamkpi/windows.h"
 
 #define MONTH_MINUTES 44640u /* 31 days */
 #define MAX_NAME 128
@@ -184,10 +186,7 @@ json_t *skpi_slo_save(const skpi_slo *s) {
 }
 
 static int jnum(const json_t *j, double *out) {
-  if(!json_is_number(j))
-    return 0;
-  *out = json_number_value(j);
-  return isfinite(*out) && *out >= 0;
+  return skpi_state_number(j, 0, DBL_MAX, out);
 }
 
 skpi_err skpi_slo_load(skpi_slo *s, const json_t *doc) {

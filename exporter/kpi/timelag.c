@@ -1,6 +1,8 @@
 /* timelag.c: per-partition watermark histories and time-lag estimates. */
 #include "streamkpi/timelag.h"
+#include "streamkpi/state.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -411,10 +413,7 @@ fail:
 }
 
 static int jnum(const json_t *j, double *out) {
-  if(!json_is_number(j))
-    return 0;
-  *out = json_number_value(j);
-  return isfinite(*out);
+  return skpi_state_number(j, -DBL_MAX, DBL_MAX, out);
 }
 
 /* Loads one partition array [id, off, t, ...] into t. */

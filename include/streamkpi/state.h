@@ -40,6 +40,10 @@ skpi_err skpi_state_flush(skpi_state *s);
 unsigned long skpi_state_corrupt_count(const skpi_state *s);
 unsigned long skpi_state_write_errors(const skpi_state *s);
 
+/* For the engines' loaders: returns 1 and sets *out when j is a finite JSON
+ * number within [min, max], else 0 (garbage in a section is refused). */
+int skpi_state_number(const json_t *j, double min, double max, double *out);
+
 void skpi_state_close(skpi_state *s);
 
 #endif

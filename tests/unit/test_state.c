@@ -212,10 +212,32 @@ static void flush_failure_counted(void **state) {
   assert_int_equal(mkdir(f->dir, 0700), 0);
 }
 
+/* The loaders' number reader refuses garbage, non-finite and out-of-range. */
+static void number_reader(void **state) {
+  double d = -1;
+  json_t *ok = json_real(2.5), *str = json_string("2.5"), *neg = json_integer(-3);
+  json_t *big = json_real(1e300);
+  assert_int_equal(skpi_state_number(ok, 0, 10, &d), 1);
+  assert_true(d == 2.5);
+  d = -1;
+  assert_int_equal(skpi_state_number(str, 0, 10, &d), 0);
+  assert_int_equal(skpi_state_number(NULL, 0, 10, &d), 0);
+  assert_int_equal(skpi_state_number(neg, 0, 10, &d), 0);
+  assert_int_equal(skpi_state_number(big, 0, 1e12, &d), 0);
+  assert_true(d == -1); /* untouched on refusal */
+  assert_int_equal(skpi_state_number(neg, -5, 0, &d), 1);
+  assert_true(d == -3);
+  json_decref(ok);
+  json_decref(str);
+  json_decref(neg);
+  json_decref(big);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(missing_file_starts_empty, setup, teardown),
       cmocka_unit_test(unusable_directory_fails),
+      cmocka_unit_test(number_reader),
       cmocka_unit_test_setup_teardown(flush_and_reload, setup, teardown),
       cmocka_unit_test_setup_teardown(corrupt_garbage, setup, teardown),
       cmocka_unit_test_setup_teardown(corrupt_truncated, setup, teardown),
