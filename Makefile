@@ -41,7 +41,7 @@ all: build/streamkpi_exporter
 build/revision.stamp: FORCE
 	@mkdir -p build
 	@echo '$(VERSION) $(REVISION)' | cmp -s - $@ || echo '$(VERSION) $(REVISION)' > $@
-STAMPED := exporter/main.o exporter/registry.o exporter/web.o
+STAMPED := exporter/main.o exporter/expo/registry.o exporter/web/web.o
 $(addprefix build/rel/,$(STAMPED)) $(addprefix build/san/,$(STAMPED)): build/revision.stamp
 
 build/rel/%.o: %.c $(HDRS)

@@ -66,29 +66,6 @@ struct skpi_incidents {
   size_t ntrk;
 };
 
-const char *skpi_cause_name(enum skpi_cause c) {
-  switch(c) {
-  case SKPI_CAUSE_NONE: return "none";
-  case SKPI_CAUSE_PROBE_FAILING: return "probe_failing";
-  case SKPI_CAUSE_OFFLINE_PARTITIONS: return "offline_partitions";
-  case SKPI_CAUSE_BROKER_DOWN: return "broker_down";
-  case SKPI_CAUSE_ALL_BROKERS_UNREACHABLE: return "all_brokers_unreachable";
-  }
-  return "unknown";
-}
-
-enum skpi_cause skpi_health_cause(const skpi_health *h) {
-  if(h->brokers_up <= 0)
-    return SKPI_CAUSE_ALL_BROKERS_UNREACHABLE;
-  if(h->brokers_up < h->brokers_min)
-    return SKPI_CAUSE_BROKER_DOWN;
-  if(h->offline_partitions > 0)
-    return SKPI_CAUSE_OFFLINE_PARTITIONS;
-  if(!h->probe_ok)
-    return SKPI_CAUSE_PROBE_FAILING;
-  return SKPI_CAUSE_NONE;
-}
-
 skpi_incidents *skpi_inc_new(unsigned open_after, unsigned resolve_after, size_t max_kept) {
   if(!open_after || !resolve_after || !max_kept)
     return NULL;

@@ -32,7 +32,7 @@
 
 #include "streamkpi/err.h"
 #include "streamkpi/expo.h"
-#include "streamkpi/kafka_sample.h"
+#include "streamkpi/sample.h"
 
 typedef struct skpi_dlq_cfg {
   const char *const *patterns; /* NULL: the defaults above */

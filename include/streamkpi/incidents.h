@@ -43,32 +43,8 @@
 
 #include "streamkpi/err.h"
 #include "streamkpi/expo.h"
+#include "streamkpi/health.h"
 
-/* Causes in ascending priority; NONE means healthy. */
-enum skpi_cause {
-  SKPI_CAUSE_NONE = 0,
-  SKPI_CAUSE_PROBE_FAILING,
-  SKPI_CAUSE_OFFLINE_PARTITIONS,
-  SKPI_CAUSE_BROKER_DOWN,
-  SKPI_CAUSE_ALL_BROKERS_UNREACHABLE
-};
-
-/* "none", "probe_failing", "offline_partitions", "broker_down",
- * "all_brokers_unreachable"; "unknown" for anything else. */
-const char *skpi_cause_name(enum skpi_cause c);
-
-/* What one sample says about a cluster's health. */
-typedef struct skpi_health {
-  int probe_ok;            /* 1 when the canary/metadata probe succeeded */
-  long brokers_up;         /* brokers in metadata (0 when none answered) */
-  long brokers_min;        /* configured minimum */
-  long offline_partitions; /* partitions without a leader */
-} skpi_health;
-
-/* The cluster is healthy when the probe succeeded, no partition is offline
- * and at least brokers_min brokers are up.  Returns the highest-priority
- * reason it is not, or SKPI_CAUSE_NONE. */
-enum skpi_cause skpi_health_cause(const skpi_health *h);
 
 /* Longest string kept for a cluster, fingerprint or label value. */
 #define SKPI_INC_MAX_STR 256

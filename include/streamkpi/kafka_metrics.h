@@ -31,7 +31,7 @@
 
 #include "streamkpi/err.h"
 #include "streamkpi/expo.h"
-#include "streamkpi/kafka_sample.h"
+#include "streamkpi/sample.h"
 
 /* Appends the sample's families to m (every family is declared, even when
  * it gets no sample).  lag_clamped_total is the running count of clamps the

@@ -12,7 +12,7 @@
 #define STREAMKPI_KAFKA_SOURCE_H
 
 #include "streamkpi/config.h"
-#include "streamkpi/kafka_sample.h"
+#include "streamkpi/sample.h"
 #include "streamkpi/registry.h"
 
 typedef struct skpi_kafka_source skpi_kafka_source;

@@ -33,7 +33,7 @@
 
 #include "streamkpi/err.h"
 #include "streamkpi/expo.h"
-#include "streamkpi/kafka_sample.h"
+#include "streamkpi/sample.h"
 
 typedef struct skpi_onboarding_cfg {
   int64_t caught_up_lag; /* messages; default 100 */

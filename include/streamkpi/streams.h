@@ -24,7 +24,7 @@
 
 #include "streamkpi/err.h"
 #include "streamkpi/expo.h"
-#include "streamkpi/kafka_sample.h"
+#include "streamkpi/sample.h"
 
 typedef struct skpi_streams_owner {
   const char *topic;

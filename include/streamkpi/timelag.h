@@ -31,7 +31,7 @@
 
 #include "streamkpi/err.h"
 #include "streamkpi/expo.h"
-#include "streamkpi/kafka_sample.h"
+#include "streamkpi/sample.h"
 
 typedef struct skpi_timelag_cfg {
   int points;               /* per partition, 4..256; default 32 */

@@ -10,7 +10,7 @@
 
 #include "streamkpi/buf.h"
 #include "streamkpi/expo.h"
-#include "streamkpi/kafka_sample.h"
+#include "streamkpi/sample.h"
 
 static inline void *kt_xcalloc(size_t n, size_t sz) {
   void *p = calloc(n ? n : 1, sz);

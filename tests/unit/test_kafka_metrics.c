@@ -12,7 +12,7 @@
 
 #include "streamkpi/expo.h"
 #include "streamkpi/kafka_metrics.h"
-#include "streamkpi/kafka_sample.h"
+#include "streamkpi/sample.h"
 
 static char *xstrdup(const char *s) {
   char *p = strdup(s);

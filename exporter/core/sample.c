@@ -1,5 +1,5 @@
-/* kafka_sample.c: ownership, ordering and lookup of a cluster sample. */
-#include "streamkpi/kafka_sample.h"
+/* sample.c: ownership, ordering and lookup of a cluster sample. */
+#include "streamkpi/sample.h"
 
 #include <stdlib.h>
 #include <string.h>

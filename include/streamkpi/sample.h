@@ -1,4 +1,4 @@
-/* kafka_sample.h: what one cycle saw of one cluster.
+/* sample.h: what one Kafka sampling cycle saw of one cluster.
  *
  * The Kafka source builds a sample per cycle; the raw-metric mapper
  * (kafka_metrics) and the KPI engines read it.  It is immutable once
@@ -9,8 +9,8 @@
  * search plus an index.  Offsets unknown to this cycle are -1 (a failed
  * leader's partitions), and such partitions export no offset series.
  */
-#ifndef STREAMKPI_KAFKA_SAMPLE_H
-#define STREAMKPI_KAFKA_SAMPLE_H
+#ifndef STREAMKPI_SAMPLE_H
+#define STREAMKPI_SAMPLE_H
 
 #include <stddef.h>
 #include <stdint.h>
