@@ -1,7 +1,9 @@
-/* main.c: flags, config, threads and signals.
+/* main.c: flags, signals, and one app (app.h) built from the config.
  *
  * Signals are blocked in every thread and taken synchronously here with
- * sigwait: TERM and INT stop the sources, persist state and exit 0.
+ * sigwait: TERM and INT stop the app (which persists its state) and exit 0.
+ * --config.check builds the whole app without starting it, so it runs every
+ * check a start runs short of binding the port and reaching Kafka.
  */
 #include <getopt.h>
 #include <malloc.h>
@@ -11,12 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "streamkpi/app.h"
 #include "streamkpi/config.h"
-#include "streamkpi/engine.h"
-#include "streamkpi/kafka_source.h"
 #include "streamkpi/log.h"
-#include "streamkpi/registry.h"
-#include "streamkpi/web.h"
 
 #define EXIT_USAGE 2
 
@@ -135,8 +134,16 @@ int main(int argc, char **argv) {
     skpi_config_free(cfg);
     return EXIT_USAGE;
   }
+  skpi_app_opts ao = {fl.listen_address, fl.telemetry_path, fl.check_only};
+  skpi_app *app = skpi_app_new(cfg, &ao, err, sizeof(err));
+  if(!app) {
+    fprintf(stderr, "streamkpi_exporter: %s\n", err);
+    skpi_config_free(cfg);
+    return EXIT_USAGE;
+  }
   if(fl.check_only) {
     printf("configuration ok: %zu cluster(s)\n", cfg->nclusters);
+    skpi_app_free(app);
     skpi_config_free(cfg);
     return 0;
   }
@@ -151,59 +158,13 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   int status = 1;
-  skpi_registry *reg = skpi_registry_new();
-  skpi_web *web = NULL;
-  skpi_engine *engine = NULL;
-  skpi_kafka_source **srcs = calloc(cfg->nclusters ? cfg->nclusters : 1, sizeof(*srcs));
-  if(!reg || !srcs) {
-    skpi_log(SKPI_ERROR, "cannot start: out of memory");
-    goto out;
-  }
-  double max_interval = 0;
-  for(size_t i = 0; i < cfg->nclusters; i++)
-    if(cfg->clusters[i].sample_interval_s > max_interval)
-      max_interval = cfg->clusters[i].sample_interval_s;
-
-  skpi_web_opts wo;
-  memset(&wo, 0, sizeof(wo));
-  wo.listen_address = fl.listen_address ? fl.listen_address : cfg->listen_address;
-  wo.telemetry_path = fl.telemetry_path ? fl.telemetry_path : cfg->telemetry_path;
-  /* Ready means every cluster succeeded within two of its intervals plus
-   * the request timeout. */
-  wo.ready_max_age_s = 2 * max_interval + 15;
-  web = skpi_web_new(&wo, reg, err, sizeof(err));
-  if(!web) {
-    fprintf(stderr, "streamkpi_exporter: %s\n", err);
-    status = EXIT_USAGE;
-    goto out;
-  }
-  engine = skpi_engine_new(cfg, reg, err, sizeof(err));
-  if(!engine) {
-    skpi_log(SKPI_ERROR, "cannot set up KPI engine", "error", err);
-    goto out;
-  }
-  if(skpi_engine_routes(engine, web) != SKPI_OK) {
-    skpi_log(SKPI_ERROR, "cannot add API routes");
-    goto out;
-  }
-  if(skpi_web_start(web, err, sizeof(err)) != SKPI_OK) {
-    skpi_log(SKPI_ERROR, "cannot start http server", "error", err);
-    goto out;
-  }
-  for(size_t i = 0; i < cfg->nclusters; i++) {
-    srcs[i] = skpi_kafka_source_start(&cfg->clusters[i], reg);
-    if(!srcs[i]) {
-      skpi_log(SKPI_ERROR, "cannot start kafka source", "cluster", cfg->clusters[i].name);
-      goto out;
-    }
-    skpi_engine_attach(engine, i, srcs[i]);
-  }
-  if(skpi_engine_start(engine) != SKPI_OK) {
-    skpi_log(SKPI_ERROR, "cannot start KPI engine");
+  if(skpi_app_start(app, err, sizeof(err)) != SKPI_OK) {
+    skpi_log(SKPI_ERROR, "cannot start", "error", err);
     goto out;
   }
   skpi_log(SKPI_INFO, "streamkpi exporter started", "version", SKPI_VERSION, "listen",
-           wo.listen_address, "telemetry_path", wo.telemetry_path);
+           fl.listen_address ? fl.listen_address : cfg->listen_address, "telemetry_path",
+           fl.telemetry_path ? fl.telemetry_path : cfg->telemetry_path);
 
   for(;;) {
     int sig = 0;
@@ -220,16 +181,8 @@ int main(int argc, char **argv) {
   status = 0;
 
 out:
-  /* Sources first, so the engine's last state write sees their last
-   * samples; the web server last, as its routes read the engine. */
-  for(size_t i = 0; srcs && i < cfg->nclusters; i++)
-    if(srcs[i])
-      skpi_kafka_source_stop(srcs[i]);
-  free(srcs);
-  skpi_engine_stop(engine);
-  skpi_web_free(web);
-  skpi_engine_free(engine);
-  skpi_registry_free(reg);
+  skpi_app_stop(app);
+  skpi_app_free(app);
   skpi_config_free(cfg);
   return status;
 }

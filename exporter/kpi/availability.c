@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "streamkpi/windows.h"
+#include "streamkpi/kpi.h"
+#include "streamkpi/log.h"
 #include "streamkpi/state.h"
+#include "streamkpi/windows.h"
 
 const char *const skpi_avail_window_names[SKPI_AVAIL_NWINDOWS] = {"1h", "1d", "7d", "30d"};
 const double skpi_avail_window_seconds[SKPI_AVAIL_NWINDOWS] = {3600.0, 86400.0, 7 * 86400.0,
@@ -199,3 +201,109 @@ out:
     snprintf(errbuf, errlen, "%s", why);
   return rc;
 }
+
+/* ---- KPI family "availability" (per cluster, only where the probe runs) ---- */
+
+/* Round trips kept for the p99 fact: an hour of probes at the default
+ * 10 s interval. */
+#define RT_KEEP 360
+#define FACT_WINDOW_S (30 * 86400.0)
+
+typedef struct avail_kpi {
+  skpi_avail *a;
+  int metadata_only;
+  double rt[RT_KEEP];
+  size_t nrt, rt_next;
+} avail_kpi;
+
+static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
+  *self = NULL;
+  json_t *p = skpi_config_cluster_section(ctx->cfg, ctx->cluster_idx, "probe");
+  if(!skpi_cfg_bool(p, "enabled", 1))
+    return SKPI_OK;
+  avail_kpi *k = calloc(1, sizeof(*k));
+  if(!k || !(k->a = skpi_avail_new(ctx->cluster->name))) {
+    free(k);
+    return SKPI_ENOMEM;
+  }
+  k->metadata_only = strcmp(skpi_cfg_string(p, "mode", ""), "metadata-only") == 0;
+  *self = k;
+  return SKPI_OK;
+}
+
+static void kpi_observe(void *self, const skpi_event *ev) {
+  avail_kpi *k = self;
+  if(ev->kind != SKPI_EV_PROBE)
+    return;
+  const skpi_probe_event *pr = &ev->u.probe;
+  if(pr->t0 < pr->t1) {
+    skpi_err rc = skpi_avail_observe(k->a, pr->t0, pr->t1, pr->cause == SKPI_CAUSE_NONE,
+                                     ev->maintenance);
+    if(rc != SKPI_OK)
+      skpi_log(SKPI_WARN, "availability rejected an interval", "cluster", ev->cluster, "error",
+               skpi_strerror(rc));
+  }
+  if(pr->ok && pr->roundtrip_latency_s >= 0) {
+    k->rt[k->rt_next] = pr->roundtrip_latency_s;
+    k->rt_next = (k->rt_next + 1) % RT_KEEP;
+    if(k->nrt < RT_KEEP)
+      k->nrt++;
+  }
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void kpi_facts(const void *self, double now, skpi_facts *out) {
+  const avail_kpi *k = self;
+  const char *c = k->a->cluster;
+  skpi_facts_observed(out, SKPI_FACT_PROBE_RUNNING, c, 1, "bool", now);
+  double observed, down;
+  skpi_avail_window(k->a, now, FACT_WINDOW_S, &observed, &down);
+  skpi_facts_observed(out, SKPI_FACT_AVAILABILITY_OBSERVED, c, observed, "seconds", now);
+  if(observed > 0)
+    skpi_facts_observed(out, SKPI_FACT_AVAILABILITY, c, 1 - down / observed, "ratio", now);
+  else
+    skpi_facts_unknown(out, SKPI_FACT_AVAILABILITY, c, "ratio",
+                       "the probe has not observed this cluster yet");
+  if(k->metadata_only) {
+    skpi_facts_unknown(out, SKPI_FACT_PROBE_P99, c, "seconds",
+                       "the probe runs metadata-only; set probe.mode: produce-consume");
+  } else if(!k->nrt) {
+    skpi_facts_unknown(out, SKPI_FACT_PROBE_P99, c, "seconds",
+                       "no probe message has made the round trip yet");
+  } else {
+    double v[RT_KEEP];
+    memcpy(v, k->rt, k->nrt * sizeof(double));
+    qsort(v, k->nrt, sizeof(double), cmp_double);
+    size_t i = (size_t)ceil(0.99 * (double)k->nrt);
+    skpi_facts_observed(out, SKPI_FACT_PROBE_P99, c, v[i ? i - 1 : 0], "seconds", now);
+  }
+}
+
+static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
+  return skpi_avail_render(((const avail_kpi *)self)->a, now, m);
+}
+
+static json_t *kpi_save(void *self, double now) {
+  return skpi_avail_save(((avail_kpi *)self)->a);
+}
+
+static skpi_err kpi_load(void *self, const json_t *doc, char *errbuf, size_t errlen) {
+  return skpi_avail_load(((avail_kpi *)self)->a, doc, errbuf, errlen);
+}
+
+static void kpi_free(void *self) {
+  avail_kpi *k = self;
+  if(!k)
+    return;
+  skpi_avail_free(k->a);
+  free(k);
+}
+
+const skpi_kpi_ops skpi_kpi_availability = {
+    "availability", 1, kpi_create, kpi_observe, kpi_facts, kpi_render,
+    kpi_save,       kpi_load, kpi_free,
+};

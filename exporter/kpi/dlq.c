@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "streamkpi/windows.h"
+#include "streamkpi/kpi.h"
+#include "streamkpi/log.h"
 #include "streamkpi/state.h"
+#include "streamkpi/windows.h"
 
-#define MAX_PATTERNS 32
+#define MAX_PATTERNS SKPI_DLQ_MAX_PATTERNS
 #define MAX_PATTERN_LEN 200
 #define MAX_NAME 249
 #define MAX_PART_ID 1000000
@@ -535,3 +537,145 @@ out:
     clear_state(d);
   return rc;
 }
+
+/* ---- KPI family "dlq" (per cluster) ---- */
+
+typedef struct dlq_kpi {
+  skpi_dlq *d;
+  skpi_ksample *last; /* newest sample, referenced */
+} dlq_kpi;
+
+static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
+  skpi_dlq_cfg cfg;
+  skpi_dlq_cfg_default(&cfg);
+  const char *pats[SKPI_DLQ_MAX_PATTERNS];
+  json_t *plist = json_object_get(skpi_config_section(ctx->cfg, "dlq"), "patterns");
+  if(json_array_size(plist) > 0) {
+    size_t i;
+    json_t *v;
+    cfg.npatterns = 0;
+    json_array_foreach(plist, i, v) {
+      if(json_is_string(v) && cfg.npatterns < SKPI_DLQ_MAX_PATTERNS)
+        pats[cfg.npatterns++] = json_string_value(v);
+    }
+    cfg.patterns = pats;
+  }
+  dlq_kpi *k = calloc(1, sizeof(*k));
+  if(!k)
+    return SKPI_ENOMEM;
+  skpi_err rc = skpi_dlq_new(ctx->cluster->name, &cfg, &k->d);
+  if(rc != SKPI_OK) {
+    snprintf(errbuf, errlen, "dlq.patterns: invalid pattern list");
+    free(k);
+    return rc;
+  }
+  *self = k;
+  return SKPI_OK;
+}
+
+static void kpi_observe(void *self, const skpi_event *ev) {
+  dlq_kpi *k = self;
+  if(ev->kind != SKPI_EV_SAMPLE)
+    return;
+  skpi_ksample_ref((skpi_ksample *)ev->u.sample);
+  skpi_ksample_unref(k->last);
+  k->last = (skpi_ksample *)ev->u.sample;
+  skpi_err rc = skpi_dlq_observe(k->d, ev->u.sample, ev->now);
+  if(rc != SKPI_OK)
+    skpi_log(SKPI_WARN, "dlq rejected a sample", "cluster", ev->cluster, "error",
+             skpi_strerror(rc));
+}
+
+/* Consuming pipelines are the non-internal topics, not DLQs themselves, on
+ * which some group has committed; a pipeline has a DLQ when some DLQ topic of
+ * the sample maps to it. */
+static void kpi_facts(const void *self, double now, skpi_facts *out) {
+  const dlq_kpi *k = self;
+  const skpi_ksample *s = k->last;
+  const char *c = k->d->cluster;
+  if(!s || !s->groups_ok) {
+    skpi_facts_unknown(out, SKPI_FACT_DLQ_COVERAGE, c, "ratio",
+                       "no sample with consumer groups yet");
+    return;
+  }
+  unsigned char *consumed = calloc(s->ntopics ? s->ntopics : 1, 1);
+  unsigned char *has_dlq = calloc(s->ntopics ? s->ntopics : 1, 1);
+  if(!consumed || !has_dlq)
+    goto out;
+  for(size_t g = 0; g < s->ngroups; g++)
+    for(size_t i = 0; i < s->groups[g].ncommits; i++) {
+      int32_t t = s->groups[g].commits[i].topic;
+      if(t >= 0 && (size_t)t < s->ntopics)
+        consumed[t] = 1;
+    }
+  char src[512];
+  for(size_t i = 0; i < s->ntopics; i++) {
+    if(!skpi_dlq_match(k->d, s->topics[i].name, src, sizeof(src)))
+      continue;
+    const skpi_ktopic *t = skpi_ksample_topic(s, src);
+    if(t)
+      has_dlq[t - s->topics] = 1;
+  }
+  size_t pipelines = 0, covered = 0;
+  for(size_t i = 0; i < s->ntopics; i++) {
+    if(!consumed[i] || s->topics[i].internal ||
+       skpi_dlq_match(k->d, s->topics[i].name, src, sizeof(src)))
+      continue;
+    pipelines++;
+    covered += has_dlq[i];
+  }
+  if(pipelines)
+    skpi_facts_observed(out, SKPI_FACT_DLQ_COVERAGE, c, (double)covered / (double)pipelines,
+                        "ratio", now);
+  else
+    skpi_facts_unknown(out, SKPI_FACT_DLQ_COVERAGE, c, "ratio", "no topic has a consumer yet");
+out:
+  free(consumed);
+  free(has_dlq);
+}
+
+static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
+  const dlq_kpi *k = self;
+  return k->last ? skpi_dlq_render(k->d, k->last, now, m) : SKPI_OK;
+}
+
+int skpi_dlq_kpi_totals(const void *inst, const char *source, double *dlq, double *src) {
+  const dlq_kpi *k = inst;
+  const skpi_ksample *s = k ? k->last : NULL;
+  if(!s || !skpi_dlq_total(k->d, source, src))
+    return 0;
+  int found = 0;
+  char name[512];
+  *dlq = 0;
+  for(size_t i = 0; i < s->ntopics; i++) {
+    double t;
+    if(skpi_dlq_match(k->d, s->topics[i].name, name, sizeof(name)) &&
+       strcmp(name, source) == 0 && skpi_dlq_total(k->d, s->topics[i].name, &t)) {
+      *dlq += t;
+      found = 1;
+    }
+  }
+  return found;
+}
+
+static json_t *kpi_save(void *self, double now) { return skpi_dlq_save(((dlq_kpi *)self)->d); }
+
+static skpi_err kpi_load(void *self, const json_t *doc, char *errbuf, size_t errlen) {
+  skpi_err rc = skpi_dlq_load(((dlq_kpi *)self)->d, doc);
+  if(rc != SKPI_OK && errbuf && errlen)
+    snprintf(errbuf, errlen, "dlq: malformed section");
+  return rc;
+}
+
+static void kpi_free(void *self) {
+  dlq_kpi *k = self;
+  if(!k)
+    return;
+  skpi_dlq_free(k->d);
+  skpi_ksample_unref(k->last);
+  free(k);
+}
+
+const skpi_kpi_ops skpi_kpi_dlq = {
+    "dlq", 1, kpi_create, kpi_observe, kpi_facts, kpi_render, kpi_save, kpi_load, kpi_free,
+};

@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "streamkpi/availability.h"
+#include "streamkpi/kpi.h"
+#include "streamkpi/log.h"
 #include "streamkpi/state.h"
 
 #define KEEP_S (31.0 * 86400.0)
@@ -728,3 +730,64 @@ skpi_err skpi_inc_load(skpi_incidents *inc, const json_t *doc, char *errbuf, siz
   free(fresh);
   return SKPI_OK;
 }
+
+/* ---- KPI family "incidents" (estate-wide; the instance is the
+ * skpi_incidents itself) ---- */
+
+#define MTTR_FACT_WINDOW_S (30 * 86400.0)
+
+static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
+  json_t *ic = skpi_config_section(ctx->cfg, "incidents");
+  *self = skpi_inc_new((unsigned)skpi_cfg_int(ic, "open_after", 3),
+                       (unsigned)skpi_cfg_int(ic, "resolve_after", 2), SKPI_INC_DEFAULT_MAX);
+  return *self ? SKPI_OK : SKPI_ENOMEM;
+}
+
+static void kpi_observe(void *self, const skpi_event *ev) {
+  if(ev->kind != SKPI_EV_PROBE || !(ev->u.probe.t0 < ev->u.probe.t1))
+    return;
+  skpi_err rc = skpi_inc_health(self, ev->cluster, ev->u.probe.t0, ev->u.probe.t1,
+                                ev->u.probe.cause, ev->maintenance);
+  if(rc != SKPI_OK)
+    skpi_log(SKPI_WARN, "incidents rejected an interval", "cluster", ev->cluster, "error",
+             skpi_strerror(rc));
+}
+
+static void kpi_facts(const void *self, double now, skpi_facts *out) {
+  const skpi_incidents *inc = self;
+  double sum = 0;
+  size_t n = 0;
+  for(size_t i = 0; i < inc->n; i++) {
+    const inc_t *x = &inc->v[i];
+    if(x->open || x->end <= now - MTTR_FACT_WINDOW_S || x->end > now)
+      continue;
+    sum += x->end - x->start;
+    n++;
+  }
+  skpi_facts_observed(out, SKPI_FACT_INCIDENTS_TRACKED, NULL, 1, "bool", now);
+  skpi_facts_observed(out, SKPI_FACT_INCIDENTS_RESOLVED, NULL, (double)n, "count", now);
+  if(n)
+    skpi_facts_observed(out, SKPI_FACT_MTTR, NULL, sum / (double)n, "seconds", now);
+  else
+    skpi_facts_unknown(out, SKPI_FACT_MTTR, NULL, "seconds",
+                       "no incident was resolved in the last 30 days");
+}
+
+static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
+  return skpi_inc_render(self, now, m);
+}
+
+static json_t *kpi_save(void *self, double now) {
+  skpi_inc_prune(self, now);
+  return skpi_inc_save(self);
+}
+
+static skpi_err kpi_load(void *self, const json_t *doc, char *errbuf, size_t errlen) {
+  return skpi_inc_load(self, doc, errbuf, errlen);
+}
+
+static void kpi_free(void *self) { skpi_inc_free(self); }
+
+const skpi_kpi_ops skpi_kpi_incidents = {
+    "incidents", 0, kpi_create, kpi_observe, kpi_facts, kpi_render, kpi_save, kpi_load, kpi_free,
+};

@@ -2,8 +2,12 @@
 #include "streamkpi/onboarding.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "streamkpi/kpi.h"
+#include "streamkpi/log.h"
 
 #define MAX_NAME 255
 #define NBOUNDS 11
@@ -487,3 +491,76 @@ out:
     clear_state(o);
   return rc;
 }
+
+/* ---- KPI family "onboarding" (per cluster; the instance is the engine) ---- */
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+int skpi_onboarding_median(const skpi_onboarding *o, double *out) {
+  size_t n = 0;
+  double *v = malloc((o->topics.n ? o->topics.n : 1) * sizeof(double));
+  if(!v)
+    return 0;
+  for(size_t i = 0; i < o->topics.n; i++) {
+    const skpi_onboarding_entry *e = &o->topics.v[i].e;
+    if(!e->baseline && e->step2 >= 0)
+      v[n++] = e->step2 - e->first_seen;
+  }
+  if(n) {
+    qsort(v, n, sizeof(double), cmp_double);
+    *out = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  }
+  free(v);
+  return n > 0;
+}
+
+static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
+  skpi_onboarding_cfg cfg;
+  skpi_onboarding_cfg_default(&cfg);
+  json_t *ob = skpi_config_section(ctx->cfg, "onboarding");
+  cfg.caught_up_lag = skpi_cfg_int(ob, "lag_threshold", cfg.caught_up_lag);
+  return skpi_onboarding_new(ctx->cluster->name, &cfg, (skpi_onboarding **)self);
+}
+
+static void kpi_observe(void *self, const skpi_event *ev) {
+  if(ev->kind != SKPI_EV_SAMPLE)
+    return;
+  skpi_err rc = skpi_onboarding_observe(self, ev->u.sample, ev->now);
+  if(rc != SKPI_OK)
+    skpi_log(SKPI_WARN, "onboarding rejected a sample", "cluster", ev->cluster, "error",
+             skpi_strerror(rc));
+}
+
+static void kpi_facts(const void *self, double now, skpi_facts *out) {
+  const skpi_onboarding *o = self;
+  double med;
+  if(skpi_onboarding_median(o, &med))
+    skpi_facts_observed(out, SKPI_FACT_ONBOARDING_MEDIAN, o->cluster, med, "seconds", now);
+  else
+    skpi_facts_unknown(out, SKPI_FACT_ONBOARDING_MEDIAN, o->cluster, "seconds",
+                       "no new stream has been onboarded (created, written and consumed) while "
+                       "the exporter watched; topics present at its first sample are baseline");
+}
+
+static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
+  return skpi_onboarding_render(self, now, m);
+}
+
+static json_t *kpi_save(void *self, double now) { return skpi_onboarding_save(self); }
+
+static skpi_err kpi_load(void *self, const json_t *doc, char *errbuf, size_t errlen) {
+  skpi_err rc = skpi_onboarding_load(self, doc);
+  if(rc != SKPI_OK && errbuf && errlen)
+    snprintf(errbuf, errlen, "onboarding: malformed section");
+  return rc;
+}
+
+static void kpi_free(void *self) { skpi_onboarding_free(self); }
+
+const skpi_kpi_ops skpi_kpi_onboarding = {
+    "onboarding", 1, kpi_create, kpi_observe, kpi_facts, kpi_render,
+    kpi_save,     kpi_load, kpi_free,
+};

@@ -2,13 +2,18 @@
 #include "streamkpi/slo.h"
 
 #include <float.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "streamkpi/dlq.h"
+#include "streamkpi/kpi.h"
+#include "streamkpi/log.h"
 #include "streamkpi/state.h"
+#include "streamkpi/timelag.h"
 #include "streamkpi/windows.h"
 
 #define MONTH_MINUTES 44640u /* 31 days */
@@ -211,3 +216,255 @@ skpi_err skpi_slo_load(skpi_slo *s, const json_t *doc) {
   s->excluded_events = ex;
   return SKPI_OK;
 }
+
+/* ---- KPI family "slo" (estate-wide: every configured SLO) ----
+ *
+ * Each SLO turns events into good/total counts by its SLI:
+ *   probe_availability  one event per probe: good when the cluster is healthy;
+ *   probe_latency       good when the probe passed within threshold seconds;
+ *   group_lag           one event per sample: good when the group's largest
+ *                       time lag is at most threshold seconds;
+ *   dlq_ratio           one event per sample with traffic on the topic's
+ *                       pipeline: good when DLQ / (DLQ + source) messages in
+ *                       the interval is at most threshold;
+ *   app_ratio           good/total deltas of an application target.
+ * Events in a maintenance window are excluded. */
+
+enum sli { SLI_PROBE_AVAIL, SLI_PROBE_LATENCY, SLI_GROUP_LAG, SLI_DLQ_RATIO, SLI_APP_RATIO };
+
+typedef struct slo_ent {
+  skpi_slo *slo;
+  enum sli sli;
+  const char *name;
+  const char *cluster; /* NULL: every cluster */
+  double threshold;
+  double objective;
+  const char *group, *topic, *target;
+  double *prev_dlq, *prev_src; /* per cluster; NaN until first seen */
+  double prev_good, prev_total;
+  int have_app;
+} slo_ent;
+
+typedef struct slo_kpi {
+  skpi_kpi_ctx ctx; /* for looking up time lag and DLQ instances */
+  slo_ent *v;
+  size_t n;
+  size_t nclusters;
+} slo_kpi;
+
+static void kpi_free(void *self) {
+  slo_kpi *k = self;
+  if(!k)
+    return;
+  for(size_t i = 0; i < k->n; i++) {
+    skpi_slo_free(k->v[i].slo);
+    free(k->v[i].prev_dlq);
+    free(k->v[i].prev_src);
+  }
+  free(k->v);
+  free(k);
+}
+
+static enum sli sli_of(const char *s) {
+  return strcmp(s, "probe_latency") == 0 ? SLI_PROBE_LATENCY
+         : strcmp(s, "group_lag") == 0   ? SLI_GROUP_LAG
+         : strcmp(s, "dlq_ratio") == 0   ? SLI_DLQ_RATIO
+         : strcmp(s, "app_ratio") == 0   ? SLI_APP_RATIO
+                                         : SLI_PROBE_AVAIL;
+}
+
+static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
+  json_t *list = skpi_config_section(ctx->cfg, "slos");
+  size_t n = json_array_size(list), ncl = ctx->cfg->nclusters;
+  slo_kpi *k = calloc(1, sizeof(*k));
+  if(!k || !(k->v = calloc(n ? n : 1, sizeof(*k->v)))) {
+    free(k);
+    return SKPI_ENOMEM;
+  }
+  k->ctx = *ctx;
+  k->nclusters = ncl;
+  size_t i;
+  json_t *o;
+  json_array_foreach(list, i, o) {
+    slo_ent *e = &k->v[k->n];
+    e->name = skpi_cfg_string(o, "name", "slo");
+    e->sli = sli_of(skpi_cfg_string(o, "sli", ""));
+    e->cluster = skpi_cfg_string(o, "cluster", NULL);
+    e->threshold = skpi_cfg_number(o, "threshold", 0);
+    e->group = skpi_cfg_string(o, "group", NULL);
+    e->topic = skpi_cfg_string(o, "topic", NULL);
+    e->target = skpi_cfg_string(o, "target", NULL);
+    e->prev_dlq = malloc((ncl ? ncl : 1) * sizeof(double));
+    e->prev_src = malloc((ncl ? ncl : 1) * sizeof(double));
+    if(!e->prev_dlq || !e->prev_src) {
+      free(e->prev_dlq);
+      free(e->prev_src);
+      kpi_free(k);
+      return SKPI_ENOMEM;
+    }
+    for(size_t c = 0; c < ncl; c++)
+      e->prev_dlq[c] = e->prev_src[c] = NAN;
+    skpi_slo_cfg sc;
+    memset(&sc, 0, sizeof(sc));
+    sc.name = e->name;
+    sc.objective = e->objective = skpi_cfg_number(o, "objective", 0.999);
+    const char *win = skpi_cfg_string(o, "window", "30d");
+    sc.kind = strcmp(win, "calendar_month") == 0 ? SKPI_SLO_CALENDAR_MONTH : SKPI_SLO_ROLLING;
+    sc.window_s = strcmp(win, "28d") == 0 ? 28 * 86400.0 : 30 * 86400.0;
+    skpi_err rc = skpi_slo_new(&sc, &e->slo);
+    if(rc != SKPI_OK) {
+      free(e->prev_dlq);
+      free(e->prev_src);
+      snprintf(errbuf, errlen, "slos: cannot set up SLO \"%s\"", e->name);
+      kpi_free(k);
+      return rc;
+    }
+    k->n++;
+  }
+  *self = k;
+  return SKPI_OK;
+}
+
+static void record(slo_ent *e, const skpi_event *ev, double t, double good, double total) {
+  skpi_slo_set_excluded(e->slo, ev->maintenance);
+  skpi_err rc = skpi_slo_record(e->slo, t, good, total);
+  if(rc != SKPI_OK)
+    skpi_log(SKPI_WARN, "slo rejected an event", "slo", e->name, "error", skpi_strerror(rc));
+}
+
+static void on_sample(slo_kpi *k, slo_ent *e, const skpi_event *ev) {
+  size_t ci = ev->cluster_idx;
+  if(e->sli == SLI_GROUP_LAG && e->group) {
+    const void *tl = k->ctx.lookup(&k->ctx, "timelag", ev->cluster);
+    double max_s;
+    if(tl && skpi_timelag_kpi_group_max(tl, e->group, ev->now, &max_s))
+      record(e, ev, ev->now, max_s <= e->threshold, 1);
+  } else if(e->sli == SLI_DLQ_RATIO && e->topic && ci < k->nclusters) {
+    const void *dq = k->ctx.lookup(&k->ctx, "dlq", ev->cluster);
+    double dlq, src;
+    if(!dq || !skpi_dlq_kpi_totals(dq, e->topic, &dlq, &src))
+      return;
+    double pd = e->prev_dlq[ci], ps = e->prev_src[ci];
+    e->prev_dlq[ci] = dlq;
+    e->prev_src[ci] = src;
+    if(isnan(pd) || isnan(ps) || dlq < pd || src < ps)
+      return;
+    double dd = dlq - pd, ds = src - ps;
+    if(dd + ds > 0) /* no traffic in the interval: no event */
+      record(e, ev, ev->now, dd / (dd + ds) <= e->threshold, 1);
+  }
+}
+
+static void kpi_observe(void *self, const skpi_event *ev) {
+  slo_kpi *k = self;
+  for(size_t i = 0; i < k->n; i++) {
+    slo_ent *e = &k->v[i];
+    if(ev->kind == SKPI_EV_APP_QUALITY) {
+      const skpi_quality_event *q = &ev->u.quality;
+      if(e->sli != SLI_APP_RATIO || !e->target || strcmp(e->target, q->target) != 0)
+        continue;
+      if(e->have_app && q->total >= e->prev_total && q->good >= e->prev_good &&
+         q->total > e->prev_total)
+        record(e, ev, ev->now, q->good - e->prev_good, q->total - e->prev_total);
+      e->prev_good = q->good;
+      e->prev_total = q->total;
+      e->have_app = 1;
+      continue;
+    }
+    if(!ev->cluster || (e->cluster && strcmp(e->cluster, ev->cluster) != 0))
+      continue;
+    if(ev->kind == SKPI_EV_PROBE) {
+      const skpi_probe_event *p = &ev->u.probe;
+      if(e->sli == SLI_PROBE_AVAIL)
+        record(e, ev, p->t1, p->cause == SKPI_CAUSE_NONE, 1);
+      else if(e->sli == SLI_PROBE_LATENCY)
+        record(e, ev, p->t1,
+               p->ok && (p->metadata_only ||
+                         (p->roundtrip_latency_s >= 0 && p->roundtrip_latency_s <= e->threshold)),
+               1);
+    } else if(ev->kind == SKPI_EV_SAMPLE) {
+      on_sample(k, e, ev);
+    }
+  }
+}
+
+static void kpi_facts(const void *self, double now, skpi_facts *out) {
+  const slo_kpi *k = self;
+  size_t judged = 0, met = 0, qdef = 0, qjudged = 0, qmet = 0;
+  for(size_t i = 0; i < k->n; i++) {
+    const slo_ent *e = &k->v[i];
+    int quality = e->sli == SLI_DLQ_RATIO || e->sli == SLI_APP_RATIO;
+    skpi_slo_status st;
+    skpi_slo_status_at(e->slo, now, &st);
+    qdef += quality;
+    if(isnan(st.attainment))
+      continue;
+    int ok = st.attainment >= e->objective;
+    judged++;
+    met += ok;
+    qjudged += quality;
+    qmet += quality && ok;
+  }
+  skpi_facts_observed(out, SKPI_FACT_SLOS_DEFINED, NULL, (double)k->n, "count", now);
+  skpi_facts_observed(out, SKPI_FACT_QUALITY_SLOS_DEFINED, NULL, (double)qdef, "count", now);
+  if(judged)
+    skpi_facts_observed(out, SKPI_FACT_SLOS_MET, NULL, (double)met / (double)judged, "ratio",
+                        now);
+  else
+    skpi_facts_unknown(out, SKPI_FACT_SLOS_MET, NULL, "ratio",
+                       k->n ? "no SLO has recorded an event in its window yet"
+                            : "no SLO is configured (slos:)");
+  if(qjudged)
+    skpi_facts_observed(out, SKPI_FACT_QUALITY_SLOS_MET, NULL, (double)qmet / (double)qjudged,
+                        "ratio", now);
+  else
+    skpi_facts_unknown(out, SKPI_FACT_QUALITY_SLOS_MET, NULL, "ratio",
+                       qdef ? "no data-quality SLO has recorded an event in its window yet"
+                            : "no dlq_ratio or app_ratio SLO is configured (slos:)");
+}
+
+static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
+  const slo_kpi *k = self;
+  for(size_t i = 0; i < k->n; i++) {
+    skpi_err rc = skpi_slo_render(k->v[i].slo, now, m);
+    if(rc != SKPI_OK)
+      return rc;
+  }
+  return SKPI_OK;
+}
+
+/* One object with a member per SLO name. */
+static json_t *kpi_save(void *self, double now) {
+  slo_kpi *k = self;
+  json_t *doc = json_object();
+  for(size_t i = 0; doc && i < k->n; i++) {
+    json_t *d = skpi_slo_save(k->v[i].slo);
+    if(!d || json_object_set_new(doc, k->v[i].name, d) != 0) {
+      json_decref(doc);
+      return NULL;
+    }
+  }
+  return doc;
+}
+
+/* A bad member is skipped (that SLO starts fresh) and named in errbuf. */
+static skpi_err kpi_load(void *self, const json_t *doc, char *errbuf, size_t errlen) {
+  slo_kpi *k = self;
+  if(!json_is_object(doc)) {
+    snprintf(errbuf, errlen, "slo: not an object");
+    return SKPI_ESTATE;
+  }
+  skpi_err rc = SKPI_OK;
+  for(size_t i = 0; i < k->n; i++) {
+    json_t *d = json_object_get(doc, k->v[i].name);
+    if(d && skpi_slo_load(k->v[i].slo, d) != SKPI_OK) {
+      snprintf(errbuf, errlen, "slo: SLO \"%s\" malformed", k->v[i].name);
+      rc = SKPI_ESTATE;
+    }
+  }
+  return rc;
+}
+
+const skpi_kpi_ops skpi_kpi_slo = {
+    "slo", 0, kpi_create, kpi_observe, kpi_facts, kpi_render, kpi_save, kpi_load, kpi_free,
+};

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "streamkpi/kpi.h"
+#include "streamkpi/log.h"
+
 #define MAX_NAME 255
 #define MAX_CATALOG 100000
 #define DEFAULT_TEAM_REGEX "^([A-Za-z0-9]+)[._-]"
@@ -293,24 +296,33 @@ skpi_err skpi_streams_render(const skpi_streams *st, double now, skpi_mset *m) {
                               "Share of topics whose name follows the team naming convention.");
   if(f_as < 0 || f_at < 0 || f_sa < 0 || f_nc < 0)
     return SKPI_ENOMEM;
-  size_t na, nt, conf = 0;
+  size_t na, nt;
   skpi_streams_counts(st, now, &na, &nt);
   if((rc = skpi_mset_add(m, f_as, (double)na, "cluster", st->cluster)) != SKPI_OK ||
      (rc = skpi_mset_add(m, f_at, (double)nt, "cluster", st->cluster)) != SKPI_OK)
     return rc;
   for(size_t i = 0; i < st->ntopics; i++) {
     const stopic *t = &st->topics[i];
-    conf += t->conforming != 0;
     if(active(st, t, now) &&
        (rc = skpi_mset_add(m, f_sa, 1, "cluster", st->cluster, "topic", t->name, "team",
                            t->team ? t->team : "")) != SKPI_OK)
       return rc;
   }
-  if(st->has_re && st->ntopics &&
-     (rc = skpi_mset_add(m, f_nc, (double)conf / (double)st->ntopics, "cluster", st->cluster)) !=
-         SKPI_OK)
+  double ratio;
+  if(skpi_streams_naming_ratio(st, &ratio) &&
+     (rc = skpi_mset_add(m, f_nc, ratio, "cluster", st->cluster)) != SKPI_OK)
     return rc;
   return SKPI_OK;
+}
+
+int skpi_streams_naming_ratio(const skpi_streams *st, double *out) {
+  if(!st->has_re || !st->ntopics)
+    return 0;
+  size_t conf = 0;
+  for(size_t i = 0; i < st->ntopics; i++)
+    conf += st->topics[i].conforming != 0;
+  *out = (double)conf / (double)st->ntopics;
+  return 1;
 }
 
 json_t *skpi_streams_save(const skpi_streams *st) {
@@ -377,3 +389,108 @@ out:
     clear_topics(st);
   return rc;
 }
+
+/* ---- KPI family "streams" (per cluster) ---- */
+
+typedef struct streams_kpi {
+  skpi_streams *st;
+  int seen; /* a sample with metadata arrived */
+} streams_kpi;
+
+static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
+  skpi_streams_cfg cfg;
+  skpi_streams_cfg_default(&cfg);
+  json_t *cat = skpi_config_section(ctx->cfg, "catalog");
+  cfg.team_regex = skpi_cfg_string(cat, "team_regex", NULL);
+  json_t *products = json_object_get(cat, "products");
+  size_t nown = 0, i, j;
+  json_t *prod, *t;
+  json_array_foreach(products, i, prod) { nown += json_array_size(json_object_get(prod, "topics")); }
+  skpi_streams_owner *owners = calloc(nown ? nown : 1, sizeof(*owners));
+  streams_kpi *k = calloc(1, sizeof(*k));
+  skpi_err rc = SKPI_ENOMEM;
+  if(!owners || !k)
+    goto out;
+  nown = 0;
+  json_array_foreach(products, i, prod) {
+    const char *team = skpi_cfg_string(prod, "owner", "");
+    json_array_foreach(json_object_get(prod, "topics"), j, t) {
+      if(json_is_string(t)) {
+        owners[nown].topic = json_string_value(t);
+        owners[nown].team = team;
+        nown++;
+      }
+    }
+  }
+  cfg.catalog = owners;
+  cfg.ncatalog = nown;
+  if((rc = skpi_streams_new(ctx->cluster->name, &cfg, &k->st, errbuf, errlen)) != SKPI_OK)
+    goto out;
+  *self = k;
+  k = NULL;
+out:
+  free(owners);
+  free(k);
+  return rc;
+}
+
+static void kpi_observe(void *self, const skpi_event *ev) {
+  streams_kpi *k = self;
+  if(ev->kind != SKPI_EV_SAMPLE)
+    return;
+  if(ev->u.sample->ntopics)
+    k->seen = 1;
+  skpi_err rc = skpi_streams_observe(k->st, ev->u.sample, ev->now);
+  if(rc != SKPI_OK)
+    skpi_log(SKPI_WARN, "streams rejected a sample", "cluster", ev->cluster, "error",
+             skpi_strerror(rc));
+}
+
+static void kpi_facts(const void *self, double now, skpi_facts *out) {
+  const streams_kpi *k = self;
+  const char *c = k->st->cluster;
+  if(!k->seen) {
+    const char *why = "no sample with topic metadata yet";
+    skpi_facts_unknown(out, SKPI_FACT_ACTIVE_STREAMS, c, "count", why);
+    skpi_facts_unknown(out, SKPI_FACT_ACTIVE_TEAMS, c, "count", why);
+    skpi_facts_unknown(out, SKPI_FACT_NAMING_RATIO, c, "ratio", why);
+    return;
+  }
+  size_t na, nt;
+  double ratio;
+  skpi_streams_counts(k->st, now, &na, &nt);
+  skpi_facts_observed(out, SKPI_FACT_ACTIVE_STREAMS, c, (double)na, "count", now);
+  skpi_facts_observed(out, SKPI_FACT_ACTIVE_TEAMS, c, (double)nt, "count", now);
+  if(skpi_streams_naming_ratio(k->st, &ratio))
+    skpi_facts_observed(out, SKPI_FACT_NAMING_RATIO, c, ratio, "ratio", now);
+  else
+    skpi_facts_unknown(out, SKPI_FACT_NAMING_RATIO, c, "ratio",
+                       k->st->has_re ? "no topic seen" : "catalog.team_regex is disabled");
+}
+
+static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
+  return skpi_streams_render(((const streams_kpi *)self)->st, now, m);
+}
+
+static json_t *kpi_save(void *self, double now) {
+  return skpi_streams_save(((streams_kpi *)self)->st);
+}
+
+static skpi_err kpi_load(void *self, const json_t *doc, char *errbuf, size_t errlen) {
+  skpi_err rc = skpi_streams_load(((streams_kpi *)self)->st, doc);
+  if(rc != SKPI_OK && errbuf && errlen)
+    snprintf(errbuf, errlen, "streams: malformed section");
+  return rc;
+}
+
+static void kpi_free(void *self) {
+  streams_kpi *k = self;
+  if(!k)
+    return;
+  skpi_streams_free(k->st);
+  free(k);
+}
+
+const skpi_kpi_ops skpi_kpi_streams = {
+    "streams", 1, kpi_create, kpi_observe, kpi_facts, kpi_render, kpi_save, kpi_load, kpi_free,
+};

@@ -1,5 +1,7 @@
 /* timelag.c: per-partition watermark histories and time-lag estimates. */
 #include "streamkpi/timelag.h"
+#include "streamkpi/kpi.h"
+#include "streamkpi/log.h"
 #include "streamkpi/state.h"
 
 #include <float.h>
@@ -519,3 +521,86 @@ out:
     clear_all(tl);
   return rc;
 }
+
+/* ---- KPI family "timelag" (per cluster) ---- */
+
+typedef struct tl_kpi {
+  skpi_timelag *tl;
+  skpi_ksample *last; /* newest sample, referenced */
+} tl_kpi;
+
+static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
+  tl_kpi *k = calloc(1, sizeof(*k));
+  if(!k)
+    return SKPI_ENOMEM;
+  skpi_timelag_cfg cfg;
+  skpi_timelag_cfg_default(&cfg);
+  skpi_err rc = skpi_timelag_new(ctx->cluster->name, &cfg, &k->tl);
+  if(rc != SKPI_OK) {
+    free(k);
+    return rc;
+  }
+  *self = k;
+  return SKPI_OK;
+}
+
+static void kpi_observe(void *self, const skpi_event *ev) {
+  tl_kpi *k = self;
+  if(ev->kind != SKPI_EV_SAMPLE)
+    return;
+  skpi_ksample_ref((skpi_ksample *)ev->u.sample);
+  skpi_ksample_unref(k->last);
+  k->last = (skpi_ksample *)ev->u.sample;
+  skpi_err rc = skpi_timelag_observe(k->tl, ev->u.sample, ev->now);
+  if(rc != SKPI_OK)
+    skpi_log(SKPI_WARN, "time lag rejected a sample", "cluster", ev->cluster, "error",
+             skpi_strerror(rc));
+}
+
+static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
+  const tl_kpi *k = self;
+  return k->last ? skpi_timelag_render(k->tl, k->last, now, m) : SKPI_OK;
+}
+
+static const skpi_kgroup *group_of(const skpi_ksample *s, const char *id) {
+  size_t lo = 0, hi = s->ngroups;
+  while(lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int cmp = strcmp(s->groups[mid].id, id);
+    if(cmp == 0)
+      return &s->groups[mid];
+    if(cmp < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+int skpi_timelag_kpi_group_max(const void *inst, const char *group, double now, double *max_s) {
+  const tl_kpi *k = inst;
+  const skpi_kgroup *g = k && k->last ? group_of(k->last, group) : NULL;
+  return g ? skpi_timelag_group_max(k->tl, k->last, g, now, max_s) : 0;
+}
+
+static json_t *kpi_save(void *self, double now) { return skpi_timelag_save(((tl_kpi *)self)->tl); }
+
+static skpi_err kpi_load(void *self, const json_t *doc, char *errbuf, size_t errlen) {
+  skpi_err rc = skpi_timelag_load(((tl_kpi *)self)->tl, doc);
+  if(rc != SKPI_OK && errbuf && errlen)
+    snprintf(errbuf, errlen, "timelag: malformed section");
+  return rc;
+}
+
+static void kpi_free(void *self) {
+  tl_kpi *k = self;
+  if(!k)
+    return;
+  skpi_timelag_free(k->tl);
+  skpi_ksample_unref(k->last);
+  free(k);
+}
+
+const skpi_kpi_ops skpi_kpi_timelag = {
+    "timelag", 1, kpi_create, kpi_observe, NULL, kpi_render, kpi_save, kpi_load, kpi_free,
+};

@@ -90,4 +90,9 @@ json_t *skpi_avail_save(const skpi_avail *a);
  * when doc is malformed or belongs to another cluster; a is unchanged then. */
 skpi_err skpi_avail_load(skpi_avail *a, const json_t *doc, char *errbuf, size_t errlen);
 
+
+/* The KPI family (kpi.h): see the table in exporter/kpi/table.c. */
+struct skpi_kpi_ops;
+extern const struct skpi_kpi_ops skpi_kpi_availability;
+
 #endif

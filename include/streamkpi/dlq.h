@@ -34,9 +34,12 @@
 #include "streamkpi/expo.h"
 #include "streamkpi/sample.h"
 
+/* Most patterns a DLQ engine takes. */
+#define SKPI_DLQ_MAX_PATTERNS 32
+
 typedef struct skpi_dlq_cfg {
   const char *const *patterns; /* NULL: the defaults above */
-  size_t npatterns;            /* at most 32 */
+  size_t npatterns;            /* at most SKPI_DLQ_MAX_PATTERNS */
   double forget_after_s;       /* drop topics unseen this long; default 7 days */
   size_t max_pipelines;        /* source topics with a DLQ tracked; default 500 */
 } skpi_dlq_cfg;
@@ -82,5 +85,15 @@ json_t *skpi_dlq_save(const skpi_dlq *d);
 /* Replaces the state with doc's.  Garbage: SKPI_EINVAL and the engine is
  * left empty (fresh); SKPI_ENOMEM likewise. */
 skpi_err skpi_dlq_load(skpi_dlq *d, const json_t *doc);
+
+
+/* For the KPI instance inst of this family: the cumulative messages counted
+ * for source and for all of its DLQ topics in the newest sample.  Returns 1
+ * and sets both, or 0 when source has no tracked pipeline. */
+int skpi_dlq_kpi_totals(const void *inst, const char *source, double *dlq, double *src);
+
+/* The KPI family (kpi.h): see the table in exporter/kpi/table.c. */
+struct skpi_kpi_ops;
+extern const struct skpi_kpi_ops skpi_kpi_dlq;
 
 #endif

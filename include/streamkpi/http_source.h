@@ -129,6 +129,11 @@ skpi_err skpi_http_source_quality(skpi_http_source *s, const char *name, double 
 skpi_err skpi_http_source_schema_coverage(skpi_http_source *s, const char *const *topics,
                                           size_t n, size_t *covered);
 
+/* Connectors in the last good answers of every connect target (stale data
+ * within its TTL counts) and how many of them are RUNNING.  SKPI_ENOENT when
+ * no connect target has data. */
+skpi_err skpi_http_source_connect(skpi_http_source *s, size_t *connectors, size_t *running);
+
 /* Builds the set the target named name would publish now (a new set with one
  * reference, the caller unrefs).  NULL when unknown or out of memory. */
 skpi_mset *skpi_http_source_target_set(skpi_http_source *s, const char *name);

@@ -127,4 +127,9 @@ json_t *skpi_inc_save(const skpi_incidents *inc);
  * NULL) on anything malformed; inc is unchanged then. */
 skpi_err skpi_inc_load(skpi_incidents *inc, const json_t *doc, char *errbuf, size_t errlen);
 
+
+/* The KPI family (kpi.h): see the table in exporter/kpi/table.c. */
+struct skpi_kpi_ops;
+extern const struct skpi_kpi_ops skpi_kpi_incidents;
+
 #endif

@@ -87,4 +87,14 @@ json_t *skpi_onboarding_save(const skpi_onboarding *o);
  * left empty (the next sample is a baseline again). */
 skpi_err skpi_onboarding_load(skpi_onboarding *o, const json_t *doc);
 
+
+/* Median time to onboard a stream (first seen -> first consumer) over the
+ * tracked topics that onboarded while watched (baseline excluded).  Returns
+ * 1 and sets *out, or 0 when there is none. */
+int skpi_onboarding_median(const skpi_onboarding *o, double *out);
+
+/* The KPI family (kpi.h): see the table in exporter/kpi/table.c. */
+struct skpi_kpi_ops;
+extern const struct skpi_kpi_ops skpi_kpi_onboarding;
+
 #endif

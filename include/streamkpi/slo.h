@@ -88,4 +88,9 @@ json_t *skpi_slo_save(const skpi_slo *s);
  * empty (no events, counters 0). */
 skpi_err skpi_slo_load(skpi_slo *s, const json_t *doc);
 
+
+/* The KPI family (kpi.h): see the table in exporter/kpi/table.c. */
+struct skpi_kpi_ops;
+extern const struct skpi_kpi_ops skpi_kpi_slo;
+
 #endif

@@ -75,4 +75,13 @@ json_t *skpi_streams_save(const skpi_streams *st);
 /* Replaces the state with doc's.  Garbage: SKPI_EINVAL, the engine empty. */
 skpi_err skpi_streams_load(skpi_streams *st, const json_t *doc);
 
+
+/* Share of the tracked topics that match team_regex.  Returns 1 and sets
+ * *out, or 0 without topics or regex. */
+int skpi_streams_naming_ratio(const skpi_streams *st, double *out);
+
+/* The KPI family (kpi.h): see the table in exporter/kpi/table.c. */
+struct skpi_kpi_ops;
+extern const struct skpi_kpi_ops skpi_kpi_streams;
+
 #endif

@@ -99,4 +99,13 @@ json_t *skpi_timelag_save(const skpi_timelag *tl);
  * longer than the configured ring keep their newest points. */
 skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc);
 
+
+/* For the KPI instance inst of this family: the largest time lag of group in
+ * the newest sample (see skpi_timelag_group_max).  0 when unknown. */
+int skpi_timelag_kpi_group_max(const void *inst, const char *group, double now, double *max_s);
+
+/* The KPI family (kpi.h): see the table in exporter/kpi/table.c. */
+struct skpi_kpi_ops;
+extern const struct skpi_kpi_ops skpi_kpi_timelag;
+
 #endif

@@ -1,4 +1,4 @@
-"""Helpers for the issue-3 scenarios (availability, incidents, state).
+"""Helpers for the availability, incident and state scenarios.
 
 The exporter config with a fast probe, the incident listing and state file
 readers, webhook payloads, and a real Alertmanager (Debian's

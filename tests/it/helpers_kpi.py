@@ -1,4 +1,4 @@
-"""Helpers for issue 4's scenarios (KPIs and HTTP targets).
+"""Helpers for the KPI and HTTP-target scenarios.
 
 - Small HTTP servers on loopback, in threads of the pytest process: an
   application `/metrics` endpoint whose counters move by a known amount on

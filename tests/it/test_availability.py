@@ -1,4 +1,4 @@
-"""Issue 3: availability and health incidents against a real broker outage.
+"""Availability and health incidents against a real broker outage.
 
 A dedicated broker is killed for a time T measured on the test's own clock
 (from the kill until kafkatool sees the broker again, bracketed) and

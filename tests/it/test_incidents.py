@@ -1,4 +1,4 @@
-"""Issue 3: Alertmanager incidents through a real Alertmanager.
+"""Alertmanager incidents through a real Alertmanager.
 
 Debian's Alertmanager (config checked by amtool) sends its webhook to the
 exporter with a bearer token; an alert pushed firing and then resolved must

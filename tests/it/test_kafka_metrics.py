@@ -1,4 +1,4 @@
-"""Issue 2: the Kafka metrics are exact against a real broker.
+"""The Kafka metrics are exact against a real broker.
 
 A known world is built on the shared broker (topics with known message counts
 per partition, a group with known commits and no member, a group with one live

@@ -1,4 +1,4 @@
-"""Issue 4: the KPI engines against a real broker.
+"""The KPI families against a real broker.
 
 Each scenario builds a world with known truths on a real KRaft broker and
 reads the ASan exporter's /metrics (sample interval 1 s):

@@ -1,4 +1,4 @@
-"""Issue 3: the state file keeps what Kafka cannot give back.
+"""The state file keeps what Kafka cannot give back.
 
 - An exporter stopped for a while and restarted keeps its incidents, MTTR
   and counters; the time it was away counts as unobserved (neither up nor

@@ -1,4 +1,4 @@
-"""Issue 4: HTTP targets against real servers.
+"""HTTP targets against real servers.
 
 - Application /metrics: a test server whose events_processed_total moves by
   a known amount per scrape gives an exact data-quality ratio and app_ratio

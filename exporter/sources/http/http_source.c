@@ -940,6 +940,26 @@ skpi_err skpi_http_source_schema_coverage(skpi_http_source *s, const char *const
   return rc;
 }
 
+skpi_err skpi_http_source_connect(skpi_http_source *s, size_t *connectors, size_t *running) {
+  skpi_err rc = SKPI_ENOENT;
+  size_t n = 0, r = 0;
+  double now = skpi_mono();
+  pthread_mutex_lock(&s->mu);
+  for(size_t i = 0; i < s->n; i++) {
+    const target *t = &s->t[i];
+    if(t->kind != SKPI_TARGET_CONNECT || !fresh(t, now))
+      continue;
+    rc = SKPI_OK;
+    n += t->nconnectors;
+    for(size_t k = 0; k < t->nconnectors; k++)
+      r += t->connectors[k].state == 0; /* RUNNING */
+  }
+  pthread_mutex_unlock(&s->mu);
+  *connectors = n;
+  *running = r;
+  return rc;
+}
+
 skpi_mset *skpi_http_source_target_set(skpi_http_source *s, const char *name) {
   target *t = find(s, name);
   if(!t)

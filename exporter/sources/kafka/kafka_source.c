@@ -5,7 +5,7 @@
  * watermarks through rd_kafka_offsets_for_times planned per leader and
  * chunked (a small pool runs different leaders concurrently), then the
  * consumer groups through the asynchronous admin API on one queue with a
- * bounded number of calls in flight.  See docs/kafka_source.md.
+ * bounded number of calls in flight.  See docs/internals/kafka_source.md.
  */
 #include "streamkpi/kafka_source.h"
 
