@@ -56,6 +56,8 @@
 #define SKPI_FACT_PRODUCT_SLO "data_product_slo_achievement_ratio" /* ratio */
 #define SKPI_FACT_PRODUCT_REUSE "data_product_reuse_ratio"  /* ratio */
 #define SKPI_FACT_UNOWNED_TOPICS "unowned_active_topics"    /* count */
+#define SKPI_FACT_MULTI_PRODUCT_TOPICS "multi_product_topics" /* count of topics in > 1 product */
+#define SKPI_FACT_TEAMS_ON_PLATFORM "teams_on_platform_ratio" /* ratio of known teams owning a stream */
 
 enum skpi_prov { SKPI_PROV_OBSERVED = 0, SKPI_PROV_DECLARED };
 
