@@ -15,16 +15,16 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <librdkafka/rdkafka.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <librdkafka/rdkafka.h>
-#include <sys/stat.h>
 #include <yaml.h>
 
 #include "streamkpi/buf.h"
@@ -157,8 +157,8 @@ static void pathf(char *dst, size_t dlen, const char *fmt, ...) {
 /* ----------------------------------------------------------- YAML stage */
 
 typedef struct frame {
-  json_t *node;   /* object or array */
-  char *key;      /* pending mapping key, malloc'd */
+  json_t *node; /* object or array */
+  char *key;    /* pending mapping key, malloc'd */
   int key_line;
   char path[256]; /* dotted path of node, for messages */
 } frame;
@@ -229,8 +229,7 @@ static int plain_null(const yaml_event_t *ev) {
   const char *v = (const char *)ev->data.scalar.value;
   if(ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
     return 0;
-  return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
-         !strcmp(v, "NULL");
+  return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
 }
 
 static skpi_err on_scalar(yctx *y, const yaml_event_t *ev, int line) {
@@ -459,11 +458,12 @@ typedef struct field {
   unsigned flags;
   const char *dflt; /* scalar text, or JSON text for lists; NULL: none */
   double lo, hi;
-  const char *choices;        /* FT_ENUM */
-  const struct section *sub;  /* FT_SECTION, FT_SECTLIST */
-  const char *inherit;        /* top-level "section.key" tried before dflt */
-  size_t cap;                 /* lists and maps: most entries allowed; 0 none */
-  const char *doc;            /* one line for docs/config.md */
+  const char *choices;       /* FT_ENUM */
+  const struct section *sub; /* FT_SECTION, FT_SECTLIST */
+  const char *inherit;       /* top-level "section.key" tried before dflt */
+  size_t cap;                /* lists and maps: most entries allowed; 0 none */
+  const char *doc;           /* one line for docs/config.md */
+  const char *what;          /* type text for docs/config.md when the type's is too vague */
   /* Extra check on the converted value; NULL for none. */
   skpi_err (*check)(struct vctx *v, const json_t *val, int line, const char *path);
 } field;
@@ -496,7 +496,9 @@ static skpi_err vfail(vctx *v, int line, const char *path, const char *fmt, ...)
   return SKPI_EINVAL;
 }
 
-static int line_of(const vctx *v, const json_t *n) { return lt_get(v->lines, n) & LINE_MASK; }
+static int line_of(const vctx *v, const json_t *n) {
+  return lt_get(v->lines, n) & LINE_MASK;
+}
 
 static int is_null(const vctx *v, const json_t *n) {
   return n && (lt_get(v->lines, n) & LINE_NULL) != 0;
@@ -525,11 +527,11 @@ static void range_text(const field *f, char *dst, size_t dlen) {
   const char *lo = (f->flags & F_MIN) ? "at least" : (f->flags & F_GT) ? "greater than" : NULL;
   const char *hi = (f->flags & F_MAX) ? "at most" : (f->flags & F_LT) ? "less than" : NULL;
   if(lo && hi)
-    snprintf(dst, dlen, "must be %s %g and %s %g", lo, f->lo, hi, f->hi);
+    snprintf(dst, dlen, "must be %s %.15g and %s %.15g", lo, f->lo, hi, f->hi);
   else if(lo)
-    snprintf(dst, dlen, "must be %s %g", lo, f->lo);
+    snprintf(dst, dlen, "must be %s %.15g", lo, f->lo);
   else
-    snprintf(dst, dlen, "must be %s %g", hi ? hi : "in range", f->hi);
+    snprintf(dst, dlen, "must be %s %.15g", hi ? hi : "in range", f->hi);
 }
 
 static int in_range(const field *f, double x) {
@@ -571,7 +573,8 @@ static int parse_bool(const char *s, int *out) {
  * is one past 64 bits. */
 static int parse_int(const char *s, long long *out) {
   char *end;
-  if(!isdigit((unsigned char)s[0]) && !((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1])))
+  if(!isdigit((unsigned char)s[0]) &&
+     !((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1])))
     return -1;
   errno = 0;
   long long x = strtoll(s, &end, 10);
@@ -640,8 +643,9 @@ static skpi_err conv_scalar(vctx *v, const field *f, json_t *raw, int line, cons
   case FT_REGEX1:
     if((f->flags & (F_NONEMPTY | F_REQ)) && blank(s))
       return vfail(v, line, path, "must not be empty");
-    if((f->flags & F_NAME) && (!*s || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                 "0123456789_.-") != strlen(s)))
+    if((f->flags & F_NAME) &&
+       (!*s || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                         "0123456789_.-") != strlen(s)))
       return vfail(v, line, path, "must match [A-Za-z0-9_.-]+, got %s", q);
     if(f->type == FT_URL && strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
       return vfail(v, line, path, "expected an http:// or https:// URL, got %s", q);
@@ -702,20 +706,14 @@ static skpi_err conv_scalar(vctx *v, const field *f, json_t *raw, int line, cons
     n = json_real(x);
     break;
   }
-  case FT_TIME: {
-    double x;
-    if(skpi_rfc3339_parse(s, &x) != 0)
-      return vfail(v, line, path, "expected an RFC 3339 time like 2024-05-01T10:00:00Z, got %s",
-                   q);
-    n = json_real(x);
-    break;
-  }
+  case FT_TIME:
   case FT_DATE: {
     double x;
-    if(skpi_rfc3339_parse_date(s, &x) != 0)
-      return vfail(v, line, path,
-                   "expected an RFC 3339 date like 2024-05-01 or a time like "
-                   "2024-05-01T10:00:00Z, got %s",
+    int date = f->type == FT_DATE;
+    if((date ? skpi_rfc3339_parse_date(s, &x) : skpi_rfc3339_parse(s, &x)) != 0)
+      return vfail(v, line, path, "expected an RFC 3339 %s, got %s",
+                   date ? "date like 2024-05-01 or a time like 2024-05-01T10:00:00Z"
+                        : "time like 2024-05-01T10:00:00Z",
                    q);
     n = json_real(x);
     break;
@@ -745,8 +743,8 @@ static skpi_err check_unique(vctx *v, const section *s, const json_t *arr, const
           continue;
         pathf(ip, sizeof(ip), "%s[%zu].%s", path, i, f->key);
         quote(q, sizeof(q), json_string_value(a));
-        return vfail(v, line_of(v, a), ip, "duplicate %s %s %s (first at line %d)", s->noun,
-                     f->key, q, line_of(v, b));
+        return vfail(v, line_of(v, a), ip, "duplicate %s %s %s (first at line %d)", s->noun, f->key,
+                     q, line_of(v, b));
       }
     }
   }
@@ -754,8 +752,8 @@ static skpi_err check_unique(vctx *v, const section *s, const json_t *arr, const
 }
 
 /* Converts a raw value (never NULL, never a plain null) for field f. */
-static skpi_err conv(vctx *v, const field *f, json_t *raw, const char *path,
-                     const json_t *inherit, json_t **out) {
+static skpi_err conv(vctx *v, const field *f, json_t *raw, const char *path, const json_t *inherit,
+                     json_t **out) {
   int line = line_of(v, raw);
   char ip[256];
   json_t *arr = NULL;
@@ -871,8 +869,8 @@ static json_t *lookup(const vctx *v, const char *dotted) {
 }
 
 /* Builds the value of an absent field: inherited, default, or none. */
-static skpi_err absent(vctx *v, const field *f, const char *path, int line,
-                       const json_t *inherit, json_t **out) {
+static skpi_err absent(vctx *v, const field *f, const char *path, int line, const json_t *inherit,
+                       json_t **out) {
   json_t *from = NULL, *tmp;
   json_error_t jerr;
   skpi_err rc;
@@ -889,7 +887,7 @@ static skpi_err absent(vctx *v, const field *f, const char *path, int line,
   case FT_SECTION:
     if(f->flags & F_OPT)
       return SKPI_OK;
-    return validate_section(v, f->sub, NULL, line, path, NULL, out);
+    return validate_section(v, f->sub, NULL, 0, path, NULL, out); /* a default: no line */
   case FT_STRLIST:
   case FT_REGEXLIST:
   case FT_SECTLIST:
@@ -1267,14 +1265,16 @@ static skpi_err check_root(vctx *v, const json_t *out, int line, const char *pat
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-#define ROW(k, t, fl, d, doc_) {.key = (k), .type = (t), .flags = (fl), .dflt = (d), .doc = (doc_)}
+#define ROW(k, t, fl, d, doc_)                                                                     \
+  { .key = (k), .type = (t), .flags = (fl), .dflt = (d), .doc = (doc_) }
 #define RANGE(k, t, fl, d, l, h, doc_)                                                             \
-  {.key = (k), .type = (t), .flags = (fl), .dflt = (d), .lo = (l), .hi = (h), .doc = (doc_)}
+  { .key = (k), .type = (t), .flags = (fl), .dflt = (d), .lo = (l), .hi = (h), .doc = (doc_) }
 #define ENUM(k, fl, d, c, doc_)                                                                    \
-  {.key = (k), .type = FT_ENUM, .flags = (fl), .dflt = (d), .choices = (c), .doc = (doc_)}
+  { .key = (k), .type = FT_ENUM, .flags = (fl), .dflt = (d), .choices = (c), .doc = (doc_) }
 #define LIST(k, t, fl, d, cap_, doc_)                                                              \
-  {.key = (k), .type = (t), .flags = (fl), .dflt = (d), .cap = (cap_), .doc = (doc_)}
-#define SUB(k, t, fl, s, doc_) {.key = (k), .type = (t), .flags = (fl), .sub = &(s), .doc = (doc_)}
+  { .key = (k), .type = (t), .flags = (fl), .dflt = (d), .cap = (cap_), .doc = (doc_) }
+#define SUB(k, t, fl, s, doc_)                                                                     \
+  { .key = (k), .type = (t), .flags = (fl), .sub = &(s), .doc = (doc_) }
 #define SECTION(name, noun, fields, check, doc_)                                                   \
   static const section name = {(noun), (fields), sizeof(fields) / sizeof((fields)[0]), (check),    \
                                (doc_)}
@@ -1286,15 +1286,23 @@ static const field global_fields[] = {
           "how long a failing cluster's last data is still served, marked stale; inherited"),
     RANGE("request_timeout", FT_DURATION, F_GT, "10s", 0, 0,
           "bound on one Kafka request; inherited"),
-    {.key = "listen_address", .type = FT_STRING, .flags = F_NONEMPTY, .dflt = ":10308",
-     .check = check_listen, .doc = "`[host]:port` the HTTP server listens on"},
-    {.key = "telemetry_path", .type = FT_STRING, .flags = F_NONEMPTY, .dflt = "/metrics",
+    {.key = "listen_address",
+     .type = FT_STRING,
+     .flags = F_NONEMPTY,
+     .dflt = ":10308",
+     .check = check_listen,
+     .doc = "`[host]:port` the HTTP server listens on"},
+    {.key = "telemetry_path",
+     .type = FT_STRING,
+     .flags = F_NONEMPTY,
+     .dflt = "/metrics",
      .check = check_path,
      .doc = "path of the metrics; starts with `/`, at most " STR(SKPI_CONFIG_MAX_PATH) " bytes"},
     ENUM("log_level", 0, "info", "debug|info|warn|error", "lowest level logged"),
     ENUM("log_format", 0, "logfmt", "logfmt|json", "log line format"),
 };
-SECTION(global_sect, "global", global_fields, NULL, "Defaults for every cluster and the HTTP side.");
+SECTION(global_sect, "global", global_fields, NULL,
+        "Defaults for every cluster and the HTTP side.");
 
 static const field filter_fields[] = {
     LIST("include", FT_REGEXLIST, 0, NULL, SKPI_CONFIG_MAX_FILTER_REGEXES,
@@ -1352,20 +1360,23 @@ static const field maintenance_fields[] = {
 };
 SECTION(maintenance_sect, "maintenance window", maintenance_fields, check_maintenance,
         "Planned downtime: probe failures inside a window count neither against availability "
-        "nor as incidents.");
+        "and SLOs nor towards incidents.");
 
 static const field availability_fields[] = {
     RANGE("objective", FT_NUMBER, F_GT | F_LT, "0.999", 0, 1, "availability objective"),
     RANGE("window", FT_DURATION, F_GT, "30d", 0, 0, "window of that objective"),
 };
 SECTION(availability_sect, "availability", availability_fields, NULL,
-        "Platform availability objective (an SLO with `sli: probe_availability` is measured "
-        "against it per cluster).");
+        "Platform availability objective. No KPI reads it yet: an SLO with "
+        "`sli: probe_availability` carries its own objective.");
 
 static const field dlq_fields[] = {
-    {.key = "patterns", .type = FT_STRLIST, .flags = 0,
+    {.key = "patterns",
+     .type = FT_STRLIST,
+     .flags = 0,
      .dflt = "[\"{src}.dlq\", \"{src}-dlq\", \"dlq.{src}\", \"{src}.DLT\", \"{src}-dlt\"]",
-     .cap = SKPI_CONFIG_MAX_DLQ_PATTERNS, .check = check_dlq,
+     .cap = SKPI_CONFIG_MAX_DLQ_PATTERNS,
+     .check = check_dlq,
      .doc = "names of dead-letter topics, `{src}` standing for the source topic (exactly once)"},
 };
 SECTION(dlq_sect, "dlq", dlq_fields, NULL, "How dead-letter topics are recognised.");
@@ -1374,7 +1385,8 @@ static const field onboarding_fields[] = {
     RANGE("lag_threshold", FT_INT, F_MIN | F_MAX, "100", 0, INT32_MAX,
           "a new consumer group with less lag than this has caught up"),
     ROW("baseline", FT_BOOL, 0, "true",
-        "groups present at the first sample are the baseline, not new"),
+        "accepted but not read yet: groups present at the first sample are always the "
+        "baseline"),
 };
 SECTION(onboarding_sect, "onboarding", onboarding_fields, NULL,
         "Time from a new consumer group's first commit to caught up.");
@@ -1420,7 +1432,8 @@ static const field slo_fields[] = {
         "the others"),
     ROW("group", FT_STRING, F_NONEMPTY, NULL, "consumer group (required for group_lag)"),
     ROW("topic", FT_STRING, F_NONEMPTY, NULL, "source topic (required for dlq_ratio)"),
-    ROW("target", FT_STRING, F_NONEMPTY, NULL, "name of a `targets` entry (required for app_ratio)"),
+    ROW("target", FT_STRING, F_NONEMPTY, NULL,
+        "name of a `targets` entry (required for app_ratio)"),
     ROW("description", FT_STRING, 0, NULL, "free text"),
 };
 SECTION(slo_sect, "SLO", slo_fields, check_slo, "Service level objectives.");
@@ -1439,7 +1452,10 @@ SECTION(product_sect, "product", product_fields, NULL, "Declared data products."
 static const field catalog_fields[] = {
     ROW("team_regex", FT_REGEX1, F_NONEMPTY, "^([A-Za-z0-9]+)[._-]",
         "regex with one capture group that takes the team out of a topic name"),
-    {.key = "products", .type = FT_SECTLIST, .sub = &product_sect, .cap = SKPI_CONFIG_MAX_PRODUCTS,
+    {.key = "products",
+     .type = FT_SECTLIST,
+     .sub = &product_sect,
+     .cap = SKPI_CONFIG_MAX_PRODUCTS,
      .doc = "data products"},
     LIST("group_domains", FT_REGEXMAP, 0, NULL, SKPI_CONFIG_MAX_GROUP_DOMAINS,
          "consumer group regex -> business domain"),
@@ -1456,44 +1472,70 @@ SECTION(survey_sect, "survey item", survey_fields, NULL,
         "Declared answers for what cannot be observed on the wire.");
 
 static const field maturity_fields[] = {
-    {.key = "thresholds", .type = FT_STRMAP, .cap = SKPI_CONFIG_MAX_MATURITY_KEYS,
-     .check = check_thresholds, .doc = "criterion id -> number overriding its threshold"},
-    {.key = "criteria", .type = FT_STRMAP, .cap = SKPI_CONFIG_MAX_MATURITY_KEYS,
-     .check = check_criteria, .doc = "criterion id -> true or false to enable or disable it"},
-    {.key = "survey", .type = FT_SECTLIST, .sub = &survey_sect, .cap = SKPI_CONFIG_MAX_SURVEY,
+    {.key = "thresholds",
+     .type = FT_STRMAP,
+     .what = "map id -> number",
+     .cap = SKPI_CONFIG_MAX_MATURITY_KEYS,
+     .check = check_thresholds,
+     .doc = "criterion id -> number overriding its threshold"},
+    {.key = "criteria",
+     .type = FT_STRMAP,
+     .what = "map id -> bool",
+     .cap = SKPI_CONFIG_MAX_MATURITY_KEYS,
+     .check = check_criteria,
+     .doc = "criterion id -> true or false to enable or disable it"},
+    {.key = "survey",
+     .type = FT_SECTLIST,
+     .sub = &survey_sect,
+     .cap = SKPI_CONFIG_MAX_SURVEY,
      .doc = "declared survey answers"},
     RANGE("survey_max_age", FT_DURATION, F_GT, "180d", 0, 0,
           "older survey answers are shown as stale"),
 };
 SECTION(maturity_sect, "maturity", maturity_fields, NULL,
-        "Overrides for the maturity assessment.  Criterion ids are checked by the assessment, "
-        "which names the line of an unknown one.");
+        "Overrides and declared answers for the maturity assessment. Criterion ids are not "
+        "checked here: the assessment knows them and reports an unknown one with its line.");
 
 static const field cluster_fields[] = {
     ROW("name", FT_STRING, F_REQ | F_NAME | F_UNIQUE, NULL,
         "the `cluster` label: letters, digits, `_.-`; unique"),
     ROW("bootstrap_servers", FT_STRING, F_REQ | F_NONEMPTY, NULL, "`host:port,...`"),
     ROW("role", FT_STRING, F_NONEMPTY, NULL, "what the cluster is for, e.g. `production`"),
-    {.key = "properties", .type = FT_STRMAP, .cap = SKPI_CONFIG_MAX_PROPERTIES,
+    {.key = "properties",
+     .type = FT_STRMAP,
+     .what = "map name -> value",
+     .cap = SKPI_CONFIG_MAX_PROPERTIES,
      .check = check_properties,
      .doc = "librdkafka properties as written (TLS, SASL, ...); unknown ones are refused"},
     SUB("topics", FT_SECTION, 0, filter_sect, "which topics are watched"),
     SUB("groups", FT_SECTION, 0, filter_sect, "which consumer groups are watched"),
-    {.key = "sample_interval", .type = FT_DURATION, .flags = F_GT,
-     .inherit = "global.sample_interval", .doc = "per-cluster override"},
-    {.key = "stale_ttl", .type = FT_DURATION, .flags = F_GT, .inherit = "global.stale_ttl",
+    {.key = "sample_interval",
+     .type = FT_DURATION,
+     .flags = F_GT,
+     .inherit = "global.sample_interval",
      .doc = "per-cluster override"},
-    {.key = "request_timeout", .type = FT_DURATION, .flags = F_GT,
-     .inherit = "global.request_timeout", .doc = "per-cluster override"},
+    {.key = "stale_ttl",
+     .type = FT_DURATION,
+     .flags = F_GT,
+     .inherit = "global.stale_ttl",
+     .doc = "per-cluster override"},
+    {.key = "request_timeout",
+     .type = FT_DURATION,
+     .flags = F_GT,
+     .inherit = "global.request_timeout",
+     .doc = "per-cluster override"},
     RANGE("max_inflight", FT_INT, F_MIN | F_MAX, "10", 1, 1000,
           "consumer group offset requests in flight"),
-    RANGE("chunk_size", FT_INT, F_MIN | F_MAX, "2000", 1, 100000, "partitions per ListOffsets call"),
-    {.key = "probe", .type = FT_SECTION, .sub = &probe_sect, .inherit = "probe",
+    RANGE("chunk_size", FT_INT, F_MIN | F_MAX, "2000", 1, 100000,
+          "partitions per ListOffsets call"),
+    {.key = "probe",
+     .type = FT_SECTION,
+     .sub = &probe_sect,
+     .inherit = "probe",
      .doc = "keys of `probe`, overriding the top-level ones one by one"},
 };
 SECTION(cluster_sect, "cluster", cluster_fields, NULL,
-        "The Kafka clusters to watch (at least one, at most " STR(
-            SKPI_CONFIG_MAX_CLUSTERS) ").");
+        "The Kafka clusters to watch (at least one, at most " STR(SKPI_CONFIG_MAX_CLUSTERS) ").");
 
 static const field root_fields[] = {
     SUB("global", FT_SECTION, 0, global_sect, NULL),
@@ -1507,9 +1549,14 @@ static const field root_fields[] = {
     {.key = "slos", .type = FT_SECTLIST, .sub = &slo_sect, .cap = SKPI_CONFIG_MAX_SLOS},
     SUB("catalog", FT_SECTION, 0, catalog_sect, NULL),
     SUB("maturity", FT_SECTION, 0, maturity_sect, NULL),
-    {.key = "clusters", .type = FT_SECTLIST, .flags = F_REQ | F_NONEMPTY, .sub = &cluster_sect,
+    {.key = "clusters",
+     .type = FT_SECTLIST,
+     .flags = F_REQ | F_NONEMPTY,
+     .sub = &cluster_sect,
      .cap = SKPI_CONFIG_MAX_CLUSTERS},
-    {.key = "maintenance", .type = FT_SECTLIST, .sub = &maintenance_sect,
+    {.key = "maintenance",
+     .type = FT_SECTLIST,
+     .sub = &maintenance_sect,
      .cap = SKPI_CONFIG_MAX_MAINTENANCE},
 };
 SECTION(root_sect, "config", root_fields, check_root, NULL);
@@ -1566,7 +1613,9 @@ static skpi_err dup_opt(const json_t *obj, const char *key, char **out) {
 }
 
 /* Line of a validated node; 0 for defaults. */
-static int node_line(const skpi_config *c, const json_t *n) { return skpi_config_line(c, n); }
+static int node_line(const skpi_config *c, const json_t *n) {
+  return skpi_config_line(c, n);
+}
 
 /* Line of section `key` as written in raw, or 0 when the file left it out. */
 static int raw_line(const skpi_config *c, const json_t *raw, const char *key) {
@@ -1608,7 +1657,9 @@ static skpi_err probe_build(const skpi_config *c, const json_t *o, int line, skp
   return (p->topic = dup_key(o, "topic")) ? SKPI_OK : SKPI_ENOMEM;
 }
 
-static void probe_free(skpi_config_probe *p) { free(p->topic); }
+static void probe_free(skpi_config_probe *p) {
+  free(p->topic);
+}
 
 static skpi_err cluster_build(const skpi_config *c, const json_t *o, const json_t *raw,
                               skpi_cluster_cfg *cc) {
@@ -1876,8 +1927,7 @@ static skpi_err structs_build(skpi_config *c, char **token) {
   c->onboarding.line = raw_line(c, raw, "onboarding");
   if((rc = targets_build(c, json_object_get(t, "targets"))) != SKPI_OK ||
      (rc = slos_build(c, json_object_get(t, "slos"))) != SKPI_OK ||
-     (rc = catalog_build(c, json_object_get(t, "catalog"), raw_line(c, raw, "catalog"))) !=
-         SKPI_OK)
+     (rc = catalog_build(c, json_object_get(t, "catalog"), raw_line(c, raw, "catalog"))) != SKPI_OK)
     return rc;
   return maturity_build(c, json_object_get(t, "maturity"), raw_line(c, raw, "maturity"));
 }
@@ -1966,15 +2016,14 @@ void skpi_config_free(skpi_config *c) {
 }
 
 /* Validates priv->raw into priv->tree and fills the structs. */
-static skpi_err finish(skpi_config *c, const char *file, int root_line, char *err,
-                       size_t errlen) {
+static skpi_err finish(skpi_config *c, const char *file, int root_line, char *err, size_t errlen) {
   vctx v = {.file = file, .err = err, .errlen = errlen, .lines = &c->priv->lines};
   skpi_err rc;
   if(!json_is_object(c->priv->raw))
     return vfail(&v, root_line, NULL, "expected a mapping of sections at the top level, got %s",
                  kind(c->priv->raw));
-  if((rc = validate_section(&v, &root_sect, c->priv->raw, root_line, "", NULL,
-                            &c->priv->tree)) != SKPI_OK)
+  if((rc = validate_section(&v, &root_sect, c->priv->raw, root_line, "", NULL, &c->priv->tree)) !=
+     SKPI_OK)
     goto out;
   if((rc = structs_build(c, &v.token)) != SKPI_OK)
     snprintf(err, errlen, "%s: %s", file, skpi_strerror(rc));
@@ -2048,8 +2097,7 @@ skpi_err skpi_config_load(const char *path, skpi_config **out, char *errbuf, siz
                         &root_line, errbuf, errlen)) != SKPI_OK)
     goto out;
   if(!c->priv->raw) {
-    snprintf(errbuf, errlen, "%s:1: the file is empty: at least a clusters list is required",
-             path);
+    snprintf(errbuf, errlen, "%s:1: the file is empty: at least a clusters list is required", path);
     rc = SKPI_EINVAL;
     goto out;
   }
@@ -2169,47 +2217,67 @@ void skpi_config_error(const skpi_config *c, int line, const char *key, const ch
 
 /* ------------------------------------------------------ docs/config.md */
 
-static const char doc_intro[] =
-    "# Configuration (`--config.file`)\n"
-    "\n"
-    "<!-- Rendered from the schema table in exporter/config/config.c by `make config-doc`;\n"
-    "     edit the table, not this file (a unit test compares the two). -->\n"
-    "\n"
-    "The configuration is one YAML document of at most " STR(
-        SKPI_CONFIG_MAX_BYTES) " bytes, nested at most " STR(SKPI_CONFIG_MAX_DEPTH) " levels deep.\n"
-    "Anchors and aliases are refused. Any problem stops the load with a single line\n"
-    "`FILE:LINE: key.path: what is wrong` and exit status 2, and `--config.check` runs\n"
-    "exactly the checks a start runs:\n"
-    "\n"
-    "```\n"
-    "conf.yml:7: clusters[0].bootstrap_serverz: unknown key\n"
-    "conf.yml:3: global.sample_interval: expected a duration like 15s, got \"fast\"\n"
-    "conf.yml:14: dlq.patterns[32]: too many entries: at most 32 allowed\n"
-    "```\n"
-    "\n"
-    "A key nobody knows is an error at every level. A key with an empty value (`key:`, `~`,\n"
-    "`null`) is treated as absent. Every scalar is read as text and then converted for its\n"
-    "key, so `15` and `\"15\"` mean the same. Lists and maps have caps; a longer one is\n"
-    "refused, never shortened. Integers fit in 32 bits.\n"
-    "\n"
-    "Value types:\n"
-    "\n"
-    "- **duration**: `500ms`, `15s`, `5m`, `1h`, `7d`, `2w`, several in descending order\n"
-    "  (`1h30m`), or a bare number of seconds; 100 years at most.\n"
-    "- **bool**: `true`, `false`, `yes`, `no`, in any case.\n"
-    "- **int** and **number**: decimal (no hex, `inf` or `nan`).\n"
-    "- **time**: RFC 3339, strictly: `2024-06-01T22:00:00Z`, `2024-06-01 22:00:00.5+02:00`;\n"
-    "  a second 60 only at 23:59:60 UTC; nothing before 1970. A **date** may also be a bare\n"
-    "  `2024-06-01` (midnight UTC).\n"
-    "- **regex**: POSIX extended, unanchored. Patterns that could make the regex compiler\n"
-    "  explode are refused: longer than " STR(SKPI_REGEX_MAX_LEN) " bytes, a count above " STR(
-        SKPI_REGEX_MAX_REPEAT) " in `{n,m}`,\n"
-    "  a repeated group that itself holds a quantifier (`(a+)*`; an optional `(...)?` is\n"
-    "  fine), more than " STR(SKPI_REGEX_MAX_STACKED) " quantifiers in a row, more than " STR(
-        SKPI_REGEX_MAX_GROUPS) " groups.\n"
-    "\n"
-    "Without a file, `--kafka.brokers h1:9092,h2:9092` gives one cluster named `default` and\n"
-    "every default below.\n";
+static const char
+    doc_intro[] = "# Configuration (`--config.file`)\n"
+                  "\n"
+                  "<!-- Rendered from the schema table in exporter/config/config.c by `make "
+                  "config-doc`;\n"
+                  "     edit the table, not this file (a unit test compares the two). -->\n"
+                  "\n"
+                  "The configuration is one YAML document of at most " STR(SKPI_CONFIG_MAX_BYTES) " bytes, nested at most " STR(
+                      SKPI_CONFIG_MAX_DEPTH) " levels deep.\n"
+                                             "Anchors and aliases are refused. Any problem stops "
+                                             "the load with a single line\n"
+                                             "`FILE:LINE: key.path: what is wrong` and exit status "
+                                             "2, and `--config.check` runs\n"
+                                             "exactly the checks a start runs:\n"
+                                             "\n"
+                                             "```\n"
+                                             "conf.yml:7: clusters[0].bootstrap_serverz: unknown "
+                                             "key\n"
+                                             "conf.yml:3: global.sample_interval: expected a "
+                                             "duration like 15s, got \"fast\"\n"
+                                             "conf.yml:14: dlq.patterns[32]: too many entries: at "
+                                             "most 32 allowed\n"
+                                             "```\n"
+                                             "\n"
+                                             "A key nobody knows is an error at every level. A key "
+                                             "with an empty value (`key:`, `~`,\n"
+                                             "`null`) is treated as absent. Every scalar is read "
+                                             "as text and then converted for its\n"
+                                             "key, so `15` and `\"15\"` mean the same. Lists and "
+                                             "maps have caps; a longer one is\n"
+                                             "refused, never shortened. Integers fit in 32 bits.\n"
+                                             "\n"
+                                             "Value types:\n"
+                                             "\n"
+                                             "- **duration**: `500ms`, `15s`, `5m`, `1h`, `7d`, "
+                                             "`2w`, several in descending order\n"
+                                             "  (`1h30m`), or a bare number of seconds; 100 years "
+                                             "at most.\n"
+                                             "- **bool**: `true`, `false`, `yes`, `no`, in any "
+                                             "case.\n"
+                                             "- **int** and **number**: decimal (no hex, `inf` or "
+                                             "`nan`).\n"
+                                             "- **time**: RFC 3339, strictly: "
+                                             "`2024-06-01T22:00:00Z`, `2024-06-01 "
+                                             "22:00:00.5+02:00`;\n"
+                                             "  a second 60 only at 23:59:60 UTC; nothing before "
+                                             "1970. A **date** may also be a bare\n"
+                                             "  `2024-06-01` (midnight UTC).\n"
+                                             "- **regex**: POSIX extended, unanchored. Patterns "
+                                             "that could make the regex compiler\n"
+                                             "  explode are refused: longer than " STR(SKPI_REGEX_MAX_LEN) " bytes, a count above " STR(
+                                                 SKPI_REGEX_MAX_REPEAT) " in `{n,m}`,\n"
+                                                                        "  a repeated group that "
+                                                                        "itself holds a quantifier "
+                                                                        "(`(a+)*`; an optional "
+                                                                        "`(...)?` is\n"
+                                                                        "  fine), more than " STR(SKPI_REGEX_MAX_STACKED) " quantifiers in a row, more than " STR(
+                                                                            SKPI_REGEX_MAX_GROUPS) " groups.\n"
+                                                                                                   "\n"
+                                                                                                   "Without a file, `--kafka.brokers h1:9092,h2:9092` gives one cluster named `default` and\n"
+                                                                                                   "every default below.\n";
 
 static const char doc_outro[] =
     "\n"
@@ -2250,8 +2318,8 @@ static void doc_range(const field *f, char *dst, size_t dlen) {
   if((f->flags & F_MIN) && (f->flags & F_MAX))
     snprintf(dst, dlen, " %s..%s", lo, hi);
   else if(*lo && *hi)
-    snprintf(dst, dlen, ", %s %s x %s %s", lo, (f->flags & F_GT) ? "<" : "<=",
-             (f->flags & F_LT) ? "<" : "<=", hi);
+    snprintf(dst, dlen, ", %s %s x %s %s", lo,
+             (f->flags & F_GT) ? "<" : "<=", (f->flags & F_LT) ? "<" : "<=", hi);
   else if(*lo)
     snprintf(dst, dlen, " %s %s", (f->flags & F_GT) ? ">" : ">=", lo);
   else if(*hi)
@@ -2267,7 +2335,7 @@ static void doc_type(const field *f, char *dst, size_t dlen) {
   if(f->cap)
     snprintf(cap, sizeof(cap), ", at most %zu", f->cap);
   switch(f->type) {
-  case FT_STRING: base = (f->flags & F_NAME) ? "name" : "string"; break;
+  case FT_STRING: base = (f->flags & F_NAME) ? "string of `A-Za-z0-9_.-`" : "string"; break;
   case FT_ENUM: base = "one of"; break;
   case FT_INT: base = "int"; break;
   case FT_NUMBER: base = "number"; break;
@@ -2279,7 +2347,7 @@ static void doc_type(const field *f, char *dst, size_t dlen) {
   case FT_REGEX1: base = "regex, one capture group"; break;
   case FT_STRLIST: base = "list of strings"; break;
   case FT_REGEXLIST: base = "list of regexes"; break;
-  case FT_STRMAP: base = "map"; break;
+  case FT_STRMAP: base = f->what ? f->what : "map"; break;
   case FT_REGEXMAP: base = "map regex -> string"; break;
   case FT_SECTION: base = "section"; break;
   default: base = "list of entries"; break;
@@ -2354,8 +2422,7 @@ static skpi_err doc_rows(const section *s, const char *prefix, skpi_buf *out) {
 static skpi_err doc_section(const section *s, const char *path, const field *self, int level,
                             skpi_buf *out);
 
-static skpi_err doc_nested(const section *s, const char *path, const char *prefix,
-                           skpi_buf *out) {
+static skpi_err doc_nested(const section *s, const char *path, const char *prefix, skpi_buf *out) {
   char key[128], sub[160];
   skpi_err rc = SKPI_OK;
   for(size_t i = 0; i < s->nfields && rc == SKPI_OK; i++) {
@@ -2394,10 +2461,9 @@ static skpi_err doc_section(const section *s, const char *path, const field *sel
 skpi_err skpi_config_doc(skpi_buf *out) {
   skpi_err rc = skpi_buf_addstr(out, doc_intro);
   /* clusters first: it is the one required section. */
-  static const char *const order[] = {"clusters",  "global",      "state",    "probe",
-                                      "incidents", "maintenance", "availability", "dlq",
-                                      "onboarding", "targets",    "slos",     "catalog",
-                                      "maturity"};
+  static const char *const order[] = {
+      "clusters", "global",     "state",   "probe", "incidents", "maintenance", "availability",
+      "dlq",      "onboarding", "targets", "slos",  "catalog",   "maturity"};
   for(size_t i = 0; rc == SKPI_OK && i < sizeof(order) / sizeof(order[0]); i++) {
     const field *f = find_field(&root_sect, order[i]);
     if(f)

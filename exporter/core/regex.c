@@ -133,8 +133,9 @@ skpi_err skpi_regex_check(const char *pattern, char *errbuf, size_t errlen) {
       if(stacked > 1 && many)
         last_group_quantified = 1; /* `a+*` repeats a repetition */
       if(many && last_group_quantified)
-        return refuse(errbuf, errlen, "nested repetition (a repeated group or quantifier that "
-                                      "contains a quantifier)");
+        return refuse(errbuf, errlen,
+                      "nested repetition (a repeated group or quantifier that "
+                      "contains a quantifier)");
       inner[depth] = 1;
       continue;
     }

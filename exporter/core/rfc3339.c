@@ -22,7 +22,9 @@ static int digits(const char **p, int n, int *v) {
   return 0;
 }
 
-static int leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static int leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 static int month_days(int y, int m) {
   static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -43,8 +45,7 @@ static long days_from_civil(int y, int m, int d) {
 /* Parses "YYYY-MM-DD" at *p into days since the epoch. */
 static int full_date(const char **p, long *days) {
   int y, m, d;
-  if(digits(p, 4, &y) || *(*p)++ != '-' || digits(p, 2, &m) || *(*p)++ != '-' ||
-     digits(p, 2, &d))
+  if(digits(p, 4, &y) || *(*p)++ != '-' || digits(p, 2, &m) || *(*p)++ != '-' || digits(p, 2, &d))
     return -1;
   if(y < YEAR_MIN || m < 1 || m > 12 || d < 1 || d > month_days(y, m))
     return -1;
@@ -66,8 +67,7 @@ static int parse(const char *s, double *out, int date_only_ok) {
   if(*p != 'T' && *p != 't' && *p != ' ')
     return -1;
   p++;
-  if(digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
-     digits(&p, 2, &sec))
+  if(digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
     return -1;
   if(h > 23 || mi > 59 || sec > 60)
     return -1;
@@ -109,6 +109,10 @@ static int parse(const char *s, double *out, int date_only_ok) {
   return 0;
 }
 
-int skpi_rfc3339_parse(const char *s, double *out) { return parse(s, out, 0); }
+int skpi_rfc3339_parse(const char *s, double *out) {
+  return parse(s, out, 0);
+}
 
-int skpi_rfc3339_parse_date(const char *s, double *out) { return parse(s, out, 1); }
+int skpi_rfc3339_parse_date(const char *s, double *out) {
+  return parse(s, out, 1);
+}

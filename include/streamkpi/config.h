@@ -59,26 +59,28 @@ typedef struct skpi_kv {
  * --config.check) with FILE:LINE, never cut.  Modules that size arrays for
  * configured values use the same constants.
  */
-#define SKPI_CONFIG_MAX_BYTES (1024 * 1024) /* the file */
-#define SKPI_CONFIG_MAX_DEPTH 32            /* YAML nesting */
+#define SKPI_CONFIG_MAX_BYTES 1048576 /* the file: 1 MiB */
+#define SKPI_CONFIG_MAX_DEPTH 32      /* YAML nesting */
 #define SKPI_CONFIG_MAX_CLUSTERS 64
-#define SKPI_CONFIG_MAX_PROPERTIES 256       /* librdkafka properties per cluster */
-#define SKPI_CONFIG_MAX_FILTER_REGEXES 256   /* include or exclude list */
+#define SKPI_CONFIG_MAX_PROPERTIES 256     /* librdkafka properties per cluster */
+#define SKPI_CONFIG_MAX_FILTER_REGEXES 256 /* include or exclude list */
 #define SKPI_CONFIG_MAX_DLQ_PATTERNS 32
 #define SKPI_CONFIG_MAX_TARGETS 256
 #define SKPI_CONFIG_MAX_QUALITY_GOOD 64
 #define SKPI_CONFIG_MAX_SLOS 256
 #define SKPI_CONFIG_MAX_MAINTENANCE 1024
 #define SKPI_CONFIG_MAX_PRODUCTS 1024
-#define SKPI_CONFIG_MAX_PRODUCT_LIST 1024    /* topics or SLOs of one product */
+#define SKPI_CONFIG_MAX_PRODUCT_LIST 1024 /* topics or SLOs of one product */
 #define SKPI_CONFIG_MAX_GROUP_DOMAINS 256
-#define SKPI_CONFIG_MAX_MATURITY_KEYS 256    /* thresholds or criteria */
+#define SKPI_CONFIG_MAX_MATURITY_KEYS 256 /* thresholds or criteria */
 #define SKPI_CONFIG_MAX_SURVEY 256
-#define SKPI_CONFIG_MAX_CYCLES 1000          /* incidents.open_after / resolve_after */
-#define SKPI_CONFIG_MAX_BODY (64 * 1024 * 1024) /* incidents.max_body */
+#define SKPI_CONFIG_MAX_CYCLES 1000 /* incidents.open_after / resolve_after */
+/* incidents.max_body: the webhook parser holds at most SKPI_AM_MAX_BODY
+ * (amwebhook.h) today, so a larger setting is refused rather than ignored. */
+#define SKPI_CONFIG_MAX_BODY 1048576
 #define SKPI_CONFIG_MAX_TARGET_BYTES (1024 * 1024 * 1024) /* targets[].max_bytes */
-#define SKPI_CONFIG_MAX_TOKEN_FILE 4096      /* bytes of incidents.webhook_token_file */
-#define SKPI_CONFIG_MAX_PATH 127             /* global.telemetry_path */
+#define SKPI_CONFIG_MAX_TOKEN_FILE 4096 /* bytes of incidents.webhook_token_file */
+#define SKPI_CONFIG_MAX_PATH 127        /* global.telemetry_path */
 
 /* Defaults that code outside the config needs too (the HTTP source's own
  * defaults are these, so a target behaves the same with or without a file). */
@@ -289,11 +291,11 @@ typedef struct skpi_cluster_cfg {
   double request_timeout_s; /* default 10: bound on one Kafka request */
   int max_inflight;         /* default 10: group requests in flight */
   int chunk_size;           /* default 2000: partitions per ListOffsets call */
-  char *probe_topic; /* the canary topic when the probe runs, else NULL: the
-                        Kafka source marks it internal, so it counts as no
-                        data stream */
-  char *role;        /* e.g. "production"; NULL when not given */
-  skpi_config_probe probe; /* the cluster's probe keys over the top-level ones */
+  char *probe_topic;        /* the canary topic when the probe runs, else NULL: the
+                               Kafka source marks it internal, so it counts as no
+                               data stream */
+  char *role;               /* e.g. "production"; NULL when not given */
+  skpi_config_probe probe;  /* the cluster's probe keys over the top-level ones */
   int line;
 } skpi_cluster_cfg;
 
@@ -301,11 +303,11 @@ typedef struct skpi_cluster_cfg {
 typedef struct skpi_config_priv skpi_config_priv;
 
 typedef struct skpi_config {
-  char *path; /* NULL when built from flags only */
-  char *listen_address;  /* default ":10308" */
-  char *telemetry_path;  /* default "/metrics" */
-  char *log_level;       /* default "info" */
-  char *log_format;      /* default "logfmt" */
+  char *path;           /* NULL when built from flags only */
+  char *listen_address; /* default ":10308" */
+  char *telemetry_path; /* default "/metrics" */
+  char *log_level;      /* default "info" */
+  char *log_format;     /* default "logfmt" */
   skpi_cluster_cfg *clusters;
   size_t nclusters;
   skpi_config_state state;

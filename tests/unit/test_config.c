@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "config_test.h"
 #include "streamkpi/config.h"
 
 #define DIR "tests/unit/configs/"
@@ -24,42 +25,6 @@ static void expect_error(const char *file, skpi_err rc, const char *want) {
   assert_int_equal(skpi_config_load(file, &c, err, sizeof(err)), rc);
   assert_null(c);
   assert_string_equal(err, want);
-}
-
-/* Writes text (len bytes) to a temp file; returns its malloc'd path. */
-static char *write_temp(const char *text, size_t len) {
-  char *path = strdup("/tmp/skpi_test_config_XXXXXX");
-  assert_non_null(path);
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  size_t off = 0;
-  while(off < len) {
-    ssize_t n = write(fd, text + off, len - off);
-    assert_true(n > 0);
-    off += (size_t)n;
-  }
-  close(fd);
-  return path;
-}
-
-/* Loads YAML text; on failure copies the message after "<tmpfile>:" into
- * tail.  Returns the load's rc; frees any config. */
-static skpi_err load_text(const char *text, char *tail, size_t taillen) {
-  char err[512];
-  skpi_config *c = NULL;
-  char *path = write_temp(text, strlen(text));
-  skpi_err rc = skpi_config_load(path, &c, err, sizeof(err));
-  tail[0] = '\0';
-  if(rc != SKPI_OK) {
-    size_t n = strlen(path);
-    assert_memory_equal(err, path, n);
-    assert_int_equal(err[n], ':');
-    snprintf(tail, taillen, "%s", err + n + 1);
-  }
-  skpi_config_free(c);
-  unlink(path);
-  free(path);
-  return rc;
 }
 
 /* ------------------------------------------------- the messages of the brief */
@@ -115,7 +80,7 @@ static void empty_and_no_clusters(void **state) {
   expect_error(DIR "no_clusters.yml", SKPI_EINVAL,
                DIR "no_clusters.yml:3: clusters: must not be empty");
   char tail[512];
-  assert_int_equal(load_text("global:\n  log_level: warn\n", tail, sizeof(tail)), SKPI_EINVAL);
+  assert_int_equal(ct_load("global:\n  log_level: warn\n", tail, sizeof(tail), NULL), SKPI_EINVAL);
   assert_string_equal(tail, "1: missing required key clusters");
 }
 
@@ -152,7 +117,7 @@ static void binary_bytes(void **state) {
     x = x * 1103515245u + 12345u;
     bin[i] = (unsigned char)(x >> 16);
   }
-  char *path = write_temp((const char *)bin, sizeof(bin));
+  char *path = ct_write_temp((const char *)bin, sizeof(bin));
   char err[512];
   skpi_config *c = NULL;
   assert_int_equal(skpi_config_load(path, &c, err, sizeof(err)), SKPI_EINVAL);
@@ -169,7 +134,7 @@ static void too_big(void **state) {
   assert_non_null(text);
   for(size_t i = 0; i < n; i++)
     text[i] = (i % 64 == 63) ? '\n' : '#';
-  char *path = write_temp(text, n);
+  char *path = ct_write_temp(text, n);
   char err[512], want[600];
   skpi_config *c = NULL;
   assert_int_equal(skpi_config_load(path, &c, err, sizeof(err)), SKPI_ETOOBIG);
@@ -190,7 +155,7 @@ static void deep_nesting(void **state) {
   for(int i = 0; i < 100; i++)
     text[o++] = ']';
   text[o] = '\0';
-  assert_int_equal(load_text(text, tail, sizeof(tail)), SKPI_EINVAL);
+  assert_int_equal(ct_load(text, tail, sizeof(tail), NULL), SKPI_EINVAL);
   assert_non_null(strstr(tail, "nested deeper than 32 levels"));
   assert_int_equal(strncmp(tail, "1: ", 3), 0);
   /* Block style mappings, one level per line. */
@@ -201,7 +166,7 @@ static void deep_nesting(void **state) {
     o += (size_t)snprintf(text + o, sizeof(text) - o, "k%d:\n", i);
   }
   text[o] = '\0';
-  assert_int_equal(load_text(text, tail, sizeof(tail)), SKPI_EINVAL);
+  assert_int_equal(ct_load(text, tail, sizeof(tail), NULL), SKPI_EINVAL);
   assert_string_equal(tail, "32: k0.k1.k2.k3.k4.k5.k6.k7.k8.k9.k10.k11.k12.k13.k14.k15.k16.k17."
                             "k18.k19.k20.k21.k22.k23.k24.k25.k26.k27.k28.k29.k30.k31: nested "
                             "deeper than 32 levels");
@@ -230,11 +195,11 @@ static void unterminated_and_odd_yaml(void **state) {
       {"clusters:\n  - name: a\n    bootstrap_servers: \"  \"\n",
        "3: clusters[0].bootstrap_servers: must not be empty"},
       {"clusters:\n  - name: a\n    bootstrap_servers:\n", "2: clusters[0]: missing required "
-                                                          "key bootstrap_servers"},
+                                                           "key bootstrap_servers"},
   };
   char tail[512];
   for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    assert_int_equal(load_text(cases[i].yaml, tail, sizeof(tail)), SKPI_EINVAL);
+    assert_int_equal(ct_load(cases[i].yaml, tail, sizeof(tail), NULL), SKPI_EINVAL);
     if(strncmp(tail, cases[i].want, strlen(cases[i].want)) != 0)
       fail_msg("case %zu: got \"%s\", want prefix \"%s\"", i, tail, cases[i].want);
   }
@@ -312,7 +277,7 @@ static void section_errors(void **state) {
       {HEAD "targets:\n  - name: a\n    url: ftp://x\n",
        "6: targets[0].url: expected an http:// or https:// URL, got \"ftp://x\""},
       {HEAD "targets:\n  - name: a\n    url: http://\n", "6: targets[0].url: URL has no host: "
-                                                        "\"http://\""},
+                                                         "\"http://\""},
       {HEAD "targets:\n  - name: a\n    url: http://x\n  - name: a\n    url: http://y\n",
        "7: targets[1].name: duplicate target name \"a\" (first at line 5)"},
       {HEAD "targets:\n  - name: a\n    url: http://x\n    quality: {good: []}\n",
@@ -368,7 +333,7 @@ static void section_errors(void **state) {
   };
   char tail[512];
   for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    assert_int_equal(load_text(cases[i].yaml, tail, sizeof(tail)), SKPI_EINVAL);
+    assert_int_equal(ct_load(cases[i].yaml, tail, sizeof(tail), NULL), SKPI_EINVAL);
     /* Messages ending in ": " carry libc's regerror text after them. */
     size_t n = strlen(cases[i].want);
     int prefix = n >= 2 && cases[i].want[n - 1] == ' ';
@@ -570,9 +535,10 @@ static void filters(void **state) {
   char err[512];
   skpi_config *c = NULL;
   /* Include and exclude together, exclude only, and the empty name. */
-  const char *yaml = HEAD "    topics: {include: [\"^orders\", \"^pay\"], exclude: [\"\\\\.dlq$\"]}\n"
-                          "    groups: {exclude: [\"^_\", \"test\"]}\n";
-  char *path = write_temp(yaml, strlen(yaml));
+  const char *yaml =
+      HEAD "    topics: {include: [\"^orders\", \"^pay\"], exclude: [\"\\\\.dlq$\"]}\n"
+           "    groups: {exclude: [\"^_\", \"test\"]}\n";
+  char *path = ct_write_temp(yaml, strlen(yaml));
   assert_int_equal(skpi_config_load(path, &c, err, sizeof(err)), SKPI_OK);
   const skpi_filter *t = &c->clusters[0].topics, *g = &c->clusters[0].groups;
   assert_int_equal(skpi_filter_match(t, "orders"), 1);
@@ -594,16 +560,19 @@ static void durations(void **state) {
     const char *s;
     double want;
   } good[] = {
-      {"15s", 15},     {"500ms", 0.5},   {"2m", 120},        {"1h", 3600},
-      {"7d", 604800},  {"2w", 1209600},  {"1h30m", 5400},    {"1m30s500ms", 90.5},
-      {"15", 15},      {"0.5", 0.5},     {"1.5h", 5400},     {"0", 0},
+      {"15s", 15},     {"500ms", 0.5},
+      {"2m", 120},     {"1h", 3600},
+      {"7d", 604800},  {"2w", 1209600},
+      {"1h30m", 5400}, {"1m30s500ms", 90.5},
+      {"15", 15},      {"0.5", 0.5},
+      {"1.5h", 5400},  {"0", 0},
       {"0s", 0},       {"1w2d3h4m5s6ms", 604800 + 172800 + 10800 + 240 + 5 + 0.006},
   };
-  static const char *bad[] = {"",     "s",     "-5s",    "+5s",   "5 s",  " 5s",   "5s ",
-                              "fast", "1h1h",  "30m1h",  "5ms1s", "5x",   "1.s",   ".5s",
-                              "5sm",  "1e3s",  "inf",    "nan",   "0x10", "5S",    "1hh",
-                              "5.",   "1..2s", "99999999999999999999999h",  "5000000000",
-                              "1d2",  "5mss",  "5min"};
+  static const char *bad[] = {
+      "",           "s",     "-5s",   "+5s", "5 s", " 5s", "5s ",   "fast",
+      "1h1h",       "30m1h", "5ms1s", "5x",  "1.s", ".5s", "5sm",   "1e3s",
+      "inf",        "nan",   "0x10",  "5S",  "1hh", "5.",  "1..2s", "99999999999999999999999h",
+      "5000000000", "1d2",   "5mss",  "5min"};
   double d;
   for(size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
     d = -1;

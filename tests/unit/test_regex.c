@@ -73,13 +73,13 @@ static void ordinary_patterns(void **state) {
   } ok[] = {
       {"^orders", "orders.v1", "x.orders"},
       {"^([A-Za-z0-9]+)[._-]", "billing.events", "billing"},
-      {"(\\.[a-z]+)?$", "a.b", NULL},  /* an optional group may hold a quantifier */
-      {"[+*]+x", "+*x", "x"},           /* quantifier characters in a bracket */
-      {"\\++x", "++x", "x"},            /* an escaped quantifier character */
+      {"(\\.[a-z]+)?$", "a.b", NULL}, /* an optional group may hold a quantifier */
+      {"[+*]+x", "+*x", "x"},         /* quantifier characters in a bracket */
+      {"\\++x", "++x", "x"},          /* an escaped quantifier character */
       {"[]a]+b", "]ab", "b"},
       {"[[:alpha:]]+[0-9]{1,100}", "ab12", "12"},
-      {"(ab|cd)+", "abcd", "ac"},        /* repeated group without a quantifier inside */
-      {"a+?b", "ab", "a"},               /* two in a row is the limit */
+      {"(ab|cd)+", "abcd", "ac"}, /* repeated group without a quantifier inside */
+      {"a+?b", "ab", "a"},        /* two in a row is the limit */
       {"(a+)?b", "aab", "c"},
       {"^_", "_schemas", "orders"},
       {"\\.dlq$", "orders.dlq", "orders"},

@@ -66,22 +66,22 @@ static void leap_seconds(void **state) {
 static void refused(void **state) {
   static const char *bad[] = {
       "",
-      "2024-06-01",                   /* a date alone is not a date-time */
-      "2024-06-01T10:00:00",          /* no offset */
-      "2024-+6-01T10:00:00Z",         /* sign inside a field */
-      "2024-06-01T05:-1:00Z",         /* sign inside a field */
+      "2024-06-01",           /* a date alone is not a date-time */
+      "2024-06-01T10:00:00",  /* no offset */
+      "2024-+6-01T10:00:00Z", /* sign inside a field */
+      "2024-06-01T05:-1:00Z", /* sign inside a field */
       "2024-06-01T05:00:-1Z",
-      "2024- 6-01T10:00:00Z",         /* space inside a field */
+      "2024- 6-01T10:00:00Z", /* space inside a field */
       "2024-06-01T 5:00:00Z",
-      "+2024-06-01T10:00:00Z",        /* sign before the year */
+      "+2024-06-01T10:00:00Z", /* sign before the year */
       "-2024-06-01T10:00:00Z",
-      "20240-06-01T10:00:00Z",        /* five-digit year */
-      "2024-6-01T10:00:00Z",          /* one-digit month */
+      "20240-06-01T10:00:00Z", /* five-digit year */
+      "2024-6-01T10:00:00Z",   /* one-digit month */
       "2024-06-1T10:00:00Z",
       "2024-06-01T5:00:00Z",
       "2024-06-01T10:0:00Z",
       "2024-06-01T10:00:0Z",
-      "2024-00-01T10:00:00Z",         /* out-of-range fields */
+      "2024-00-01T10:00:00Z", /* out-of-range fields */
       "2024-13-01T10:00:00Z",
       "2024-06-00T10:00:00Z",
       "2024-06-31T10:00:00Z",
@@ -89,18 +89,18 @@ static void refused(void **state) {
       "2024-06-01T10:60:00Z",
       "2024-06-01T10:00:00+24:00",
       "2024-06-01T10:00:00+01:60",
-      "2024-06-01T10:00:00+0100",     /* offset without colon */
+      "2024-06-01T10:00:00+0100", /* offset without colon */
       "2024-06-01T10:00:00+01",
-      "2024-06-01T10:00:00.Z",        /* empty fraction */
+      "2024-06-01T10:00:00.Z",           /* empty fraction */
       "2024-06-01T10:00:00.1234567891Z", /* more than nanoseconds */
       "2024-06-01T10:00:00,5Z",
-      "2024-06-01T10:00:00Zjunk",     /* trailing junk */
+      "2024-06-01T10:00:00Zjunk", /* trailing junk */
       "2024-06-01T10:00:00Z ",
       " 2024-06-01T10:00:00Z",
-      "2024-06-01X10:00:00Z",         /* bad separator */
+      "2024-06-01X10:00:00Z", /* bad separator */
       "2024-06-01_10:00:00Z",
       "2024/06/01T10:00:00Z",
-      "1969-12-31T23:59:59Z",         /* before the epoch */
+      "1969-12-31T23:59:59Z", /* before the epoch */
       "1970-01-01T00:30:00+01:00",
       "0001-01-01T00:00:00Z",
       "x024-06-01T10:00:00Z",
