@@ -33,7 +33,7 @@ SAN_OBJS  := $(LIB_SRCS:%.c=build/san/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/san/unit/%)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 
-.PHONY: all deps test unit it demo bench clean check-deps fmt FORCE
+.PHONY: all deps test unit it demo bench clean check-deps fmt config-doc FORCE
 all: build/streamkpi_exporter
 
 # The revision is baked into the objects that print it; this stamp changes
@@ -94,6 +94,11 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory build/streamkpi_exporter $(TOOL_BINS)
 	@bench/run.sh
+
+# docs/config.md is rendered from the config schema table; a unit test
+# fails when the two differ.
+config-doc: build/san/unit/test_config_doc
+	build/san/unit/test_config_doc --write docs/config.md
 
 fmt:
 	clang-format -i $(SRCS) $(HDRS) $(UNIT_SRCS) $(TOOL_SRCS)

@@ -15,17 +15,21 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <librdkafka/rdkafka.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <yaml.h>
 
 #include "streamkpi/buf.h"
+#include "streamkpi/regex.h"
+#include "streamkpi/rfc3339.h"
 
 /* ---------------------------------------------------------------- lines */
 
@@ -153,8 +157,8 @@ static void pathf(char *dst, size_t dlen, const char *fmt, ...) {
 /* ----------------------------------------------------------- YAML stage */
 
 typedef struct frame {
-  json_t *node;   /* object or array */
-  char *key;      /* pending mapping key, malloc'd */
+  json_t *node; /* object or array */
+  char *key;    /* pending mapping key, malloc'd */
   int key_line;
   char path[256]; /* dotted path of node, for messages */
 } frame;
@@ -225,8 +229,7 @@ static int plain_null(const yaml_event_t *ev) {
   const char *v = (const char *)ev->data.scalar.value;
   if(ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
     return 0;
-  return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
-         !strcmp(v, "NULL");
+  return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
 }
 
 static skpi_err on_scalar(yctx *y, const yaml_event_t *ev, int line) {
@@ -424,7 +427,8 @@ typedef enum ftype {
   FT_NUMBER,    /* decimal number, JSON real */
   FT_BOOL,      /* true/false/yes/no */
   FT_DURATION,  /* skpi_parse_duration, JSON real seconds */
-  FT_TIME,      /* RFC 3339, JSON real seconds since the epoch */
+  FT_TIME,      /* RFC 3339 date-time, JSON real seconds since the epoch */
+  FT_DATE,      /* RFC 3339 date or date-time, as FT_TIME */
   FT_URL,       /* http:// or https:// string */
   FT_REGEX1,    /* POSIX ERE with exactly one capture group */
   FT_STRLIST,   /* list of non-empty strings */
@@ -454,9 +458,12 @@ typedef struct field {
   unsigned flags;
   const char *dflt; /* scalar text, or JSON text for lists; NULL: none */
   double lo, hi;
-  const char *choices;        /* FT_ENUM */
-  const struct section *sub;  /* FT_SECTION, FT_SECTLIST */
-  const char *inherit;        /* top-level "section.key" tried before dflt */
+  const char *choices;       /* FT_ENUM */
+  const struct section *sub; /* FT_SECTION, FT_SECTLIST */
+  const char *inherit;       /* top-level "section.key" tried before dflt */
+  size_t cap;                /* lists and maps: most entries allowed; 0 none */
+  const char *doc;           /* one line for docs/config.md */
+  const char *what;          /* type text for docs/config.md when the type's is too vague */
   /* Extra check on the converted value; NULL for none. */
   skpi_err (*check)(struct vctx *v, const json_t *val, int line, const char *path);
 } field;
@@ -467,6 +474,7 @@ typedef struct section {
   size_t nfields;
   /* Runs after the fields of one mapping are converted; NULL for none. */
   skpi_err (*check)(struct vctx *v, const json_t *out, int line, const char *path);
+  const char *doc; /* paragraph for docs/config.md; NULL for none */
 } section;
 
 typedef struct vctx {
@@ -475,6 +483,7 @@ typedef struct vctx {
   size_t errlen;
   linetab *lines;
   json_t *root; /* validated top level, filled in table order */
+  char *token;  /* contents of incidents.webhook_token_file, read while validating */
 } vctx;
 
 static skpi_err vfail(vctx *v, int line, const char *path, const char *fmt, ...)
@@ -487,7 +496,9 @@ static skpi_err vfail(vctx *v, int line, const char *path, const char *fmt, ...)
   return SKPI_EINVAL;
 }
 
-static int line_of(const vctx *v, const json_t *n) { return lt_get(v->lines, n) & LINE_MASK; }
+static int line_of(const vctx *v, const json_t *n) {
+  return lt_get(v->lines, n) & LINE_MASK;
+}
 
 static int is_null(const vctx *v, const json_t *n) {
   return n && (lt_get(v->lines, n) & LINE_NULL) != 0;
@@ -516,11 +527,11 @@ static void range_text(const field *f, char *dst, size_t dlen) {
   const char *lo = (f->flags & F_MIN) ? "at least" : (f->flags & F_GT) ? "greater than" : NULL;
   const char *hi = (f->flags & F_MAX) ? "at most" : (f->flags & F_LT) ? "less than" : NULL;
   if(lo && hi)
-    snprintf(dst, dlen, "must be %s %g and %s %g", lo, f->lo, hi, f->hi);
+    snprintf(dst, dlen, "must be %s %.15g and %s %.15g", lo, f->lo, hi, f->hi);
   else if(lo)
-    snprintf(dst, dlen, "must be %s %g", lo, f->lo);
+    snprintf(dst, dlen, "must be %s %.15g", lo, f->lo);
   else
-    snprintf(dst, dlen, "must be %s %g", hi ? hi : "in range", f->hi);
+    snprintf(dst, dlen, "must be %s %.15g", hi ? hi : "in range", f->hi);
 }
 
 static int in_range(const field *f, double x) {
@@ -558,13 +569,20 @@ static int parse_bool(const char *s, int *out) {
   return 0;
 }
 
+/* Returns 0 and sets *out, -1 when s is not a decimal integer, -2 when it
+ * is one past 64 bits. */
 static int parse_int(const char *s, long long *out) {
   char *end;
-  if(!isdigit((unsigned char)s[0]) && !((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1])))
+  if(!isdigit((unsigned char)s[0]) &&
+     !((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1])))
     return -1;
   errno = 0;
   long long x = strtoll(s, &end, 10);
-  if(errno || *end)
+  if(*end)
+    return -1;
+  if(errno == ERANGE)
+    return -2;
+  if(errno)
     return -1;
   *out = x;
   return 0;
@@ -582,63 +600,15 @@ static int parse_number(const char *s, double *out) {
   return 0;
 }
 
-/* RFC 3339 "2024-05-01T10:00:00Z", "2024-05-01T10:00:00.5+02:00". */
-static int parse_time(const char *s, double *out) {
-  int Y, M, D, h, m, sec, n = 0;
-  double frac = 0;
-  struct tm tm, back;
-  if(strlen(s) < 20 || sscanf(s, "%4d-%2d-%2d%n", &Y, &M, &D, &n) != 3 || n != 10)
-    return -1;
-  if(!isdigit((unsigned char)s[0]) || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
-    return -1;
-  if(sscanf(s + 11, "%2d:%2d:%2d%n", &h, &m, &sec, &n) != 3 || n != 8)
-    return -1;
-  const char *p = s + 19;
-  if(*p == '.') {
-    double scale = 0.1;
-    if(!isdigit((unsigned char)p[1]))
-      return -1;
-    for(p++; isdigit((unsigned char)*p); p++, scale /= 10)
-      frac += (*p - '0') * scale;
-  }
-  long off = 0;
-  if(*p == 'Z' || *p == 'z') {
-    p++;
-  } else if((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
-            isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
-            isdigit((unsigned char)p[5])) {
-    int oh = (p[1] - '0') * 10 + (p[2] - '0'), om = (p[4] - '0') * 10 + (p[5] - '0');
-    if(oh > 23 || om > 59)
-      return -1;
-    off = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
-    p += 6;
-  } else {
-    return -1;
-  }
-  if(*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || Y < 1970)
-    return -1;
-  memset(&tm, 0, sizeof(tm));
-  tm.tm_year = Y - 1900;
-  tm.tm_mon = M - 1;
-  tm.tm_mday = D;
-  tm.tm_hour = h;
-  tm.tm_min = m;
-  tm.tm_sec = sec == 60 ? 59 : sec; /* a leap second counts as :59 */
-  time_t t = timegm(&tm);
-  /* timegm normalises Feb 30 to Mar 2: refuse dates that moved. */
-  if(t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != D || back.tm_mon != M - 1)
-    return -1;
-  *out = (double)t - (double)off + frac;
-  return 0;
-}
-
+/* Every configured regex goes through skpi_regex_compile, which refuses
+ * patterns that would make regcomp blow up. */
 static skpi_err check_regex(vctx *v, const char *re, int line, const char *path, int nsub) {
   regex_t rx;
-  char q[160];
-  int rc = regcomp(&rx, re, REG_EXTENDED | (nsub < 0 ? REG_NOSUB : 0));
-  if(rc != 0) {
-    char msg[160];
-    regerror(rc, &rx, msg, sizeof(msg));
+  char q[160], msg[160];
+  skpi_err rc = skpi_regex_compile(&rx, re, nsub < 0 ? REG_NOSUB : 0, msg, sizeof(msg));
+  if(rc == SKPI_ENOMEM)
+    return rc;
+  if(rc != SKPI_OK) {
     quote(q, sizeof(q), re);
     return vfail(v, line, path, "invalid regex %s: %s", q, msg);
   }
@@ -673,8 +643,9 @@ static skpi_err conv_scalar(vctx *v, const field *f, json_t *raw, int line, cons
   case FT_REGEX1:
     if((f->flags & (F_NONEMPTY | F_REQ)) && blank(s))
       return vfail(v, line, path, "must not be empty");
-    if((f->flags & F_NAME) && (!*s || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                 "0123456789_.-") != strlen(s)))
+    if((f->flags & F_NAME) &&
+       (!*s || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                         "0123456789_.-") != strlen(s)))
       return vfail(v, line, path, "must match [A-Za-z0-9_.-]+, got %s", q);
     if(f->type == FT_URL && strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
       return vfail(v, line, path, "expected an http:// or https:// URL, got %s", q);
@@ -700,9 +671,12 @@ static skpi_err conv_scalar(vctx *v, const field *f, json_t *raw, int line, cons
   }
   case FT_INT: {
     long long x;
-    if(parse_int(s, &x) != 0)
+    int pr = parse_int(s, &x);
+    if(pr == -1)
       return vfail(v, line, path, "expected an integer, got %s", q);
-    if(!in_range(f, (double)x))
+    /* Every int row has an upper bound that fits in 32 bits; past 64 bits
+     * is out of range too, never wrapped. */
+    if(pr == -2 || x > INT32_MAX || x < INT32_MIN || !in_range(f, (double)x))
       return range_fail(v, f, line, path, s);
     n = json_integer(x);
     break;
@@ -732,10 +706,14 @@ static skpi_err conv_scalar(vctx *v, const field *f, json_t *raw, int line, cons
     n = json_real(x);
     break;
   }
-  case FT_TIME: {
+  case FT_TIME:
+  case FT_DATE: {
     double x;
-    if(parse_time(s, &x) != 0)
-      return vfail(v, line, path, "expected an RFC 3339 time like 2024-05-01T10:00:00Z, got %s",
+    int date = f->type == FT_DATE;
+    if((date ? skpi_rfc3339_parse_date(s, &x) : skpi_rfc3339_parse(s, &x)) != 0)
+      return vfail(v, line, path, "expected an RFC 3339 %s, got %s",
+                   date ? "date like 2024-05-01 or a time like 2024-05-01T10:00:00Z"
+                        : "time like 2024-05-01T10:00:00Z",
                    q);
     n = json_real(x);
     break;
@@ -765,8 +743,8 @@ static skpi_err check_unique(vctx *v, const section *s, const json_t *arr, const
           continue;
         pathf(ip, sizeof(ip), "%s[%zu].%s", path, i, f->key);
         quote(q, sizeof(q), json_string_value(a));
-        return vfail(v, line_of(v, a), ip, "duplicate %s %s %s (first at line %d)", s->noun,
-                     f->key, q, line_of(v, b));
+        return vfail(v, line_of(v, a), ip, "duplicate %s %s %s (first at line %d)", s->noun, f->key,
+                     q, line_of(v, b));
       }
     }
   }
@@ -774,8 +752,8 @@ static skpi_err check_unique(vctx *v, const section *s, const json_t *arr, const
 }
 
 /* Converts a raw value (never NULL, never a plain null) for field f. */
-static skpi_err conv(vctx *v, const field *f, json_t *raw, const char *path,
-                     const json_t *inherit, json_t **out) {
+static skpi_err conv(vctx *v, const field *f, json_t *raw, const char *path, const json_t *inherit,
+                     json_t **out) {
   int line = line_of(v, raw);
   char ip[256];
   json_t *arr = NULL;
@@ -789,6 +767,11 @@ static skpi_err conv(vctx *v, const field *f, json_t *raw, const char *path,
       return vfail(v, line, path, "expected a list, got %s", kind(raw));
     if((f->flags & F_NONEMPTY) && json_array_size(raw) == 0)
       return vfail(v, line, path, "must not be empty");
+    if(f->cap && json_array_size(raw) > f->cap) {
+      pathf(ip, sizeof(ip), "%s[%zu]", path, f->cap);
+      return vfail(v, line_of(v, json_array_get(raw, f->cap)), ip,
+                   "too many entries: at most %zu allowed", f->cap);
+    }
     if((rc = mark(v, arr = json_array(), line)) != SKPI_OK)
       goto out;
     for(i = 0; i < json_array_size(raw); i++) {
@@ -828,6 +811,7 @@ static skpi_err conv(vctx *v, const field *f, json_t *raw, const char *path,
   case FT_REGEXMAP: {
     const char *k;
     json_t *val;
+    size_t seen = 0;
     if(!json_is_object(raw))
       return vfail(v, line, path, "expected a mapping, got %s", kind(raw));
     if((rc = mark(v, arr = json_object(), line)) != SKPI_OK)
@@ -835,6 +819,11 @@ static skpi_err conv(vctx *v, const field *f, json_t *raw, const char *path,
     json_object_foreach(raw, k, val) {
       int il = line_of(v, val);
       join(ip, sizeof(ip), path, k);
+      /* jansson iterates in file order, so this names the first key past the cap. */
+      if(f->cap && ++seen > f->cap) {
+        rc = vfail(v, il, ip, "too many entries: at most %zu allowed", f->cap);
+        goto out;
+      }
       if(!json_is_string(val)) {
         rc = vfail(v, il, ip, "expected a single value, got %s", kind(val));
         goto out;
@@ -880,8 +869,8 @@ static json_t *lookup(const vctx *v, const char *dotted) {
 }
 
 /* Builds the value of an absent field: inherited, default, or none. */
-static skpi_err absent(vctx *v, const field *f, const char *path, int line,
-                       const json_t *inherit, json_t **out) {
+static skpi_err absent(vctx *v, const field *f, const char *path, int line, const json_t *inherit,
+                       json_t **out) {
   json_t *from = NULL, *tmp;
   json_error_t jerr;
   skpi_err rc;
@@ -898,7 +887,7 @@ static skpi_err absent(vctx *v, const field *f, const char *path, int line,
   case FT_SECTION:
     if(f->flags & F_OPT)
       return SKPI_OK;
-    return validate_section(v, f->sub, NULL, line, path, NULL, out);
+    return validate_section(v, f->sub, NULL, 0, path, NULL, out); /* a default: no line */
   case FT_STRLIST:
   case FT_REGEXLIST:
   case FT_SECTLIST:
@@ -995,7 +984,53 @@ out:
 static skpi_err check_path(vctx *v, const json_t *val, int line, const char *path) {
   if(json_string_value(val)[0] != '/')
     return vfail(v, line, path, "must start with /");
+  if(strlen(json_string_value(val)) > SKPI_CONFIG_MAX_PATH)
+    return vfail(v, line, path, "longer than %d bytes", SKPI_CONFIG_MAX_PATH);
   return SKPI_OK;
+}
+
+/* "[host]:port", "host:port" or ":port", as the web server reads it; names
+ * are resolved only when the server starts. */
+static skpi_err check_listen(vctx *v, const json_t *val, int line, const char *path) {
+  const char *s = json_string_value(val), *colon = strrchr(s, ':');
+  char q[160];
+  quote(q, sizeof(q), s);
+  if(!colon)
+    return vfail(v, line, path, "expected [host]:port, got %s", q);
+  size_t hl = (size_t)(colon - s), pl = strlen(colon + 1);
+  if(!pl || pl > 5 || strspn(colon + 1, "0123456789") != pl || strtol(colon + 1, NULL, 10) > 65535)
+    return vfail(v, line, path, "expected a port from 0 to 65535 after the last ':', got %s", q);
+  if(hl > 255)
+    return vfail(v, line, path, "host longer than 255 bytes");
+  if(hl && s[0] == '[' && s[hl - 1] != ']')
+    return vfail(v, line, path, "unclosed [ in %s", q);
+  if(hl && s[0] != '[' && memchr(s, ':', hl))
+    return vfail(v, line, path, "an IPv6 host needs brackets, as in [::1]:10308, got %s", q);
+  for(size_t i = 0; i < hl; i++)
+    if(isspace((unsigned char)s[i]) || (unsigned char)s[i] < 0x20)
+      return vfail(v, line, path, "blank in host of %s", q);
+  return SKPI_OK;
+}
+
+/* Every property is tried on a scratch librdkafka configuration, so an
+ * unknown name or a bad value fails the check, not the start. */
+static skpi_err check_properties(vctx *v, const json_t *val, int line, const char *path) {
+  const char *k;
+  json_t *it;
+  char kp[256], why[256];
+  skpi_err rc = SKPI_OK;
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  if(!conf)
+    return SKPI_ENOMEM;
+  json_object_foreach((json_t *)val, k, it) {
+    if(rd_kafka_conf_set(conf, k, json_string_value(it), why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+      join(kp, sizeof(kp), path, k);
+      rc = vfail(v, line_of(v, it), kp, "librdkafka refuses it: %s", why);
+      break;
+    }
+  }
+  rd_kafka_conf_destroy(conf);
+  return rc;
 }
 
 /* Each DLQ pattern names the source topic exactly once. */
@@ -1013,10 +1048,65 @@ static skpi_err check_dlq(vctx *v, const json_t *val, int line, const char *path
   return SKPI_OK;
 }
 
+/* Reads the token file (at most SKPI_CONFIG_MAX_TOKEN_FILE bytes, trailing
+ * newlines and blanks dropped) into a malloc'd string; NULL with why set. */
+static char *read_token(const char *path, char *why, size_t whylen) {
+  char buf[SKPI_CONFIG_MAX_TOKEN_FILE + 2];
+  size_t n = 0;
+  ssize_t got;
+  /* O_NONBLOCK: a FIFO at the path must not hang the load. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  if(fd < 0) {
+    snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
+    return NULL;
+  }
+  if(fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    snprintf(why, whylen, "%s is not a regular file", path);
+    return NULL;
+  }
+  while(n < sizeof(buf) - 1 && (got = read(fd, buf + n, sizeof(buf) - 1 - n)) != 0) {
+    if(got < 0 && errno == EINTR)
+      continue;
+    if(got < 0) {
+      close(fd);
+      snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
+      return NULL;
+    }
+    n += (size_t)got;
+  }
+  close(fd);
+  if(n > SKPI_CONFIG_MAX_TOKEN_FILE) {
+    snprintf(why, whylen, "%s is larger than %d bytes", path, SKPI_CONFIG_MAX_TOKEN_FILE);
+    return NULL;
+  }
+  buf[n] = '\0';
+  while(n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+    buf[--n] = '\0';
+  if(!n || memchr(buf, '\0', n)) {
+    snprintf(why, whylen, "%s holds no token", path);
+    return NULL;
+  }
+  char *tok = strdup(buf);
+  if(!tok)
+    snprintf(why, whylen, "out of memory");
+  return tok;
+}
+
 static skpi_err check_incidents(vctx *v, const json_t *out, int line, const char *path) {
   const json_t *tok = json_object_get(out, "webhook_token");
-  if(tok && json_object_get(out, "webhook_token_file"))
+  const json_t *file = json_object_get(out, "webhook_token_file");
+  char kp[256], why[512];
+  if(tok && file)
     return vfail(v, line_of(v, tok), path, "set webhook_token or webhook_token_file, not both");
+  if(file) {
+    free(v->token);
+    if(!(v->token = read_token(json_string_value(file), why, sizeof(why)))) {
+      join(kp, sizeof(kp), path, "webhook_token_file");
+      return vfail(v, line_of(v, file), kp, "%s", why);
+    }
+  }
   return SKPI_OK;
 }
 
@@ -1071,6 +1161,47 @@ static skpi_err check_slo(vctx *v, const json_t *out, int line, const char *path
   return json_object_set_new((json_t *)out, "threshold", n) == 0 ? SKPI_OK : SKPI_ENOMEM;
 }
 
+/* Values arrive as text (FT_STRMAP); thresholds are numbers. */
+static skpi_err check_thresholds(vctx *v, const json_t *val, int line, const char *path) {
+  const char *k;
+  json_t *it, *n = NULL;
+  char kp[256], q[160];
+  double x;
+  skpi_err rc;
+  json_object_foreach((json_t *)val, k, it) {
+    join(kp, sizeof(kp), path, k);
+    if(!json_is_string(it))
+      continue;
+    if(parse_number(json_string_value(it), &x) != 0) {
+      quote(q, sizeof(q), json_string_value(it));
+      return vfail(v, line_of(v, it), kp, "expected a number, got %s", q);
+    }
+    if((rc = mark(v, n = json_real(x), line_of(v, it))) != SKPI_OK ||
+       json_object_set_new((json_t *)val, k, n) != 0) {
+      json_decref(n);
+      return SKPI_ENOMEM;
+    }
+  }
+  return SKPI_OK;
+}
+
+/* Criteria stay text in the tree, so that each keeps its line (jansson's
+ * true/false are shared and cannot carry one); the structs convert them. */
+static skpi_err check_criteria(vctx *v, const json_t *val, int line, const char *path) {
+  const char *k;
+  json_t *it;
+  char kp[256], q[160];
+  int b;
+  json_object_foreach((json_t *)val, k, it) {
+    if(parse_bool(json_string_value(it), &b) != 0) {
+      join(kp, sizeof(kp), path, k);
+      quote(q, sizeof(q), json_string_value(it));
+      return vfail(v, line_of(v, it), kp, "expected true or false, got %s", q);
+    }
+  }
+  return SKPI_OK;
+}
+
 /* Index of the list item whose `key` equals name, or -1. */
 static long find_named(const json_t *list, const char *key, const char *name) {
   for(size_t i = 0; i < json_array_size(list); i++) {
@@ -1122,214 +1253,313 @@ static skpi_err check_root(vctx *v, const json_t *out, int line, const char *pat
 
 /* ---------------------------------------------------------- the schema
  *
- * One row per key.  A new section is a new field table, a `section` for it
- * and one row in root_fields; a new key is one row.  Order matters in
- * root_fields only for inheritance: a section must come after the ones its
- * keys inherit from (global and probe before clusters).
+ * One row per key: path, type, default, bounds, cap and one line of
+ * documentation; docs/config.md is rendered from these rows.  A new section
+ * is a new field table, a `section` for it and one row in root_fields; a
+ * new key is one row.  Order matters in root_fields only for inheritance: a
+ * section must come after the ones its keys inherit from (global and probe
+ * before clusters).  Caps and shared defaults are the SKPI_CONFIG_*
+ * constants of config.h, never literals.
  */
 
-#define ROW(k, t, fl, d) {.key = (k), .type = (t), .flags = (fl), .dflt = (d)}
-#define RANGE(k, t, fl, d, l, h) {.key = (k), .type = (t), .flags = (fl), .dflt = (d), .lo = (l), .hi = (h)}
-#define ENUM(k, fl, d, c) {.key = (k), .type = FT_ENUM, .flags = (fl), .dflt = (d), .choices = (c)}
-#define SUB(k, t, fl, s) {.key = (k), .type = (t), .flags = (fl), .sub = &(s)}
-#define SECTION(name, noun, fields, check) \
-  static const section name = {(noun), (fields), sizeof(fields) / sizeof((fields)[0]), (check)}
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+#define ROW(k, t, fl, d, doc_)                                                                     \
+  { .key = (k), .type = (t), .flags = (fl), .dflt = (d), .doc = (doc_) }
+#define RANGE(k, t, fl, d, l, h, doc_)                                                             \
+  { .key = (k), .type = (t), .flags = (fl), .dflt = (d), .lo = (l), .hi = (h), .doc = (doc_) }
+#define ENUM(k, fl, d, c, doc_)                                                                    \
+  { .key = (k), .type = FT_ENUM, .flags = (fl), .dflt = (d), .choices = (c), .doc = (doc_) }
+#define LIST(k, t, fl, d, cap_, doc_)                                                              \
+  { .key = (k), .type = (t), .flags = (fl), .dflt = (d), .cap = (cap_), .doc = (doc_) }
+#define SUB(k, t, fl, s, doc_)                                                                     \
+  { .key = (k), .type = (t), .flags = (fl), .sub = &(s), .doc = (doc_) }
+#define SECTION(name, noun, fields, check, doc_)                                                   \
+  static const section name = {(noun), (fields), sizeof(fields) / sizeof((fields)[0]), (check),    \
+                               (doc_)}
 
 static const field global_fields[] = {
-    RANGE("sample_interval", FT_DURATION, F_GT, "15s", 0, 0),
-    RANGE("stale_ttl", FT_DURATION, F_GT, "5m", 0, 0),
-    RANGE("request_timeout", FT_DURATION, F_GT, "10s", 0, 0),
-    ROW("listen_address", FT_STRING, F_NONEMPTY, ":10308"),
-    {.key = "telemetry_path", .type = FT_STRING, .flags = F_NONEMPTY, .dflt = "/metrics",
-     .check = check_path},
-    ENUM("log_level", 0, "info", "debug|info|warn|error"),
-    ENUM("log_format", 0, "logfmt", "logfmt|json"),
+    RANGE("sample_interval", FT_DURATION, F_GT, "15s", 0, 0,
+          "how often each cluster is sampled; clusters inherit it"),
+    RANGE("stale_ttl", FT_DURATION, F_GT, "5m", 0, 0,
+          "how long a failing cluster's last data is still served, marked stale; inherited"),
+    RANGE("request_timeout", FT_DURATION, F_GT, "10s", 0, 0,
+          "bound on one Kafka request; inherited"),
+    {.key = "listen_address",
+     .type = FT_STRING,
+     .flags = F_NONEMPTY,
+     .dflt = ":10308",
+     .check = check_listen,
+     .doc = "`[host]:port` the HTTP server listens on"},
+    {.key = "telemetry_path",
+     .type = FT_STRING,
+     .flags = F_NONEMPTY,
+     .dflt = "/metrics",
+     .check = check_path,
+     .doc = "path of the metrics; starts with `/`, at most " STR(SKPI_CONFIG_MAX_PATH) " bytes"},
+    ENUM("log_level", 0, "info", "debug|info|warn|error", "lowest level logged"),
+    ENUM("log_format", 0, "logfmt", "logfmt|json", "log line format"),
 };
-SECTION(global_sect, "global", global_fields, NULL);
+SECTION(global_sect, "global", global_fields, NULL,
+        "Defaults for every cluster and the HTTP side.");
 
 static const field filter_fields[] = {
-    ROW("include", FT_REGEXLIST, 0, NULL),
-    ROW("exclude", FT_REGEXLIST, 0, NULL),
+    LIST("include", FT_REGEXLIST, 0, NULL, SKPI_CONFIG_MAX_FILTER_REGEXES,
+         "a name passes when it matches one of these (or the list is empty)"),
+    LIST("exclude", FT_REGEXLIST, 0, NULL, SKPI_CONFIG_MAX_FILTER_REGEXES,
+         "and matches none of these"),
 };
-SECTION(filter_sect, "filter", filter_fields, NULL);
+SECTION(filter_sect, "filter", filter_fields, NULL, NULL);
 
 static const field state_fields[] = {
-    ROW("path", FT_STRING, F_NONEMPTY, "streamkpi-state.json"),
-    RANGE("persist_interval", FT_DURATION, F_GT, "30s", 0, 0),
+    ROW("path", FT_STRING, F_NONEMPTY, "streamkpi-state.json",
+        "file that keeps incidents, histories and SLO counters across restarts"),
+    RANGE("persist_interval", FT_DURATION, F_GT, "30s", 0, 0, "how often that file is written"),
 };
-SECTION(state_sect, "state", state_fields, NULL);
+SECTION(state_sect, "state", state_fields, NULL, "Where durable state lives.");
 
 static const field probe_fields[] = {
-    ROW("enabled", FT_BOOL, 0, "true"),
-    ENUM("mode", 0, "produce-consume", "produce-consume|metadata-only"),
-    ROW("topic", FT_STRING, F_NONEMPTY, "streamkpi-probe"),
-    RANGE("replication_factor", FT_INT, F_MIN | F_MAX, "3", 1, 10),
-    RANGE("interval", FT_DURATION, F_GT, "10s", 0, 0),
-    RANGE("timeout", FT_DURATION, F_GT, "5s", 0, 0),
-    RANGE("min_brokers", FT_INT, F_MIN, "1", 0, 0),
+    ROW("enabled", FT_BOOL, 0, "true", "run the canary probe"),
+    ENUM("mode", 0, "produce-consume", "produce-consume|metadata-only",
+         "produce and read back one message, or only check metadata"),
+    ROW("topic", FT_STRING, F_NONEMPTY, "streamkpi-probe", "canary topic (created when missing)"),
+    RANGE("replication_factor", FT_INT, F_MIN | F_MAX, "3", 1, 10,
+          "of the canary topic; never more than the brokers there are"),
+    RANGE("interval", FT_DURATION, F_GT, "10s", 0, 0, "time between probes"),
+    RANGE("timeout", FT_DURATION, F_GT, "5s", 0, 0, "a probe slower than this failed"),
+    RANGE("min_brokers", FT_INT, F_MIN | F_MAX, "1", 0, SKPI_CONFIG_MAX_CYCLES,
+          "fewer live brokers than this counts as down"),
 };
-SECTION(probe_sect, "probe", probe_fields, NULL);
+SECTION(probe_sect, "probe", probe_fields, NULL,
+        "The canary probe, for every cluster; a cluster's own `probe` keys override these one "
+        "by one.");
 
 static const field incidents_fields[] = {
-    RANGE("open_after", FT_INT, F_MIN, "3", 1, 0),
-    RANGE("resolve_after", FT_INT, F_MIN, "2", 1, 0),
-    ROW("webhook_token", FT_STRING, F_NONEMPTY, NULL),
-    ROW("webhook_token_file", FT_STRING, F_NONEMPTY, NULL),
-    RANGE("max_body", FT_INT, F_MIN | F_MAX, "1048576", 1, 1073741824),
+    RANGE("open_after", FT_INT, F_MIN | F_MAX, "3", 1, SKPI_CONFIG_MAX_CYCLES,
+          "failed probes in a row that open an incident"),
+    RANGE("resolve_after", FT_INT, F_MIN | F_MAX, "2", 1, SKPI_CONFIG_MAX_CYCLES,
+          "good probes in a row that resolve it"),
+    ROW("webhook_token", FT_STRING, F_NONEMPTY, NULL,
+        "bearer token the Alertmanager webhook must send"),
+    ROW("webhook_token_file", FT_STRING, F_NONEMPTY, NULL,
+        "file holding that token (read at load, at most " STR(
+            SKPI_CONFIG_MAX_TOKEN_FILE) " bytes); not together with webhook_token"),
+    RANGE("max_body", FT_INT, F_MIN | F_MAX, "1048576", 1, SKPI_CONFIG_MAX_BODY,
+          "largest webhook body accepted, in bytes"),
 };
-SECTION(incidents_sect, "incidents", incidents_fields, check_incidents);
+SECTION(incidents_sect, "incidents", incidents_fields, check_incidents,
+        "Incidents opened by the probe and received from Alertmanager.");
 
 static const field maintenance_fields[] = {
-    ROW("start", FT_TIME, F_REQ, NULL),
-    ROW("end", FT_TIME, F_REQ, NULL),
-    ROW("cluster", FT_STRING, F_NONEMPTY, NULL),
-    ROW("reason", FT_STRING, 0, NULL),
+    ROW("start", FT_TIME, F_REQ, NULL, "window start"),
+    ROW("end", FT_TIME, F_REQ, NULL, "window end, after start"),
+    ROW("cluster", FT_STRING, F_NONEMPTY, NULL,
+        "name of a configured cluster; without it the window covers all"),
+    ROW("reason", FT_STRING, 0, NULL, "free text"),
 };
-SECTION(maintenance_sect, "maintenance window", maintenance_fields, check_maintenance);
+SECTION(maintenance_sect, "maintenance window", maintenance_fields, check_maintenance,
+        "Planned downtime: probe failures inside a window count neither against availability "
+        "and SLOs nor towards incidents.");
 
 static const field availability_fields[] = {
-    RANGE("objective", FT_NUMBER, F_GT | F_LT, "0.999", 0, 1),
-    RANGE("window", FT_DURATION, F_GT, "30d", 0, 0),
+    RANGE("objective", FT_NUMBER, F_GT | F_LT, "0.999", 0, 1, "availability objective"),
+    RANGE("window", FT_DURATION, F_GT, "30d", 0, 0, "window of that objective"),
 };
-SECTION(availability_sect, "availability", availability_fields, NULL);
+SECTION(availability_sect, "availability", availability_fields, NULL,
+        "Platform availability objective. No KPI reads it yet: an SLO with "
+        "`sli: probe_availability` carries its own objective.");
 
 static const field dlq_fields[] = {
-    {.key = "patterns", .type = FT_STRLIST, .flags = 0,
+    {.key = "patterns",
+     .type = FT_STRLIST,
+     .flags = 0,
      .dflt = "[\"{src}.dlq\", \"{src}-dlq\", \"dlq.{src}\", \"{src}.DLT\", \"{src}-dlt\"]",
-     .check = check_dlq},
+     .cap = SKPI_CONFIG_MAX_DLQ_PATTERNS,
+     .check = check_dlq,
+     .doc = "names of dead-letter topics, `{src}` standing for the source topic (exactly once)"},
 };
-SECTION(dlq_sect, "dlq", dlq_fields, NULL);
+SECTION(dlq_sect, "dlq", dlq_fields, NULL, "How dead-letter topics are recognised.");
 
 static const field onboarding_fields[] = {
-    RANGE("lag_threshold", FT_INT, F_MIN, "100", 0, 0),
-    ROW("baseline", FT_BOOL, 0, "true"),
+    RANGE("lag_threshold", FT_INT, F_MIN | F_MAX, "100", 0, INT32_MAX,
+          "a new consumer group with less lag than this has caught up"),
+    ROW("baseline", FT_BOOL, 0, "true",
+        "accepted but not read yet: groups present at the first sample are always the "
+        "baseline"),
 };
-SECTION(onboarding_sect, "onboarding", onboarding_fields, NULL);
+SECTION(onboarding_sect, "onboarding", onboarding_fields, NULL,
+        "Time from a new consumer group's first commit to caught up.");
 
 static const field quality_fields[] = {
-    ROW("family", FT_STRING, F_NONEMPTY, "events_processed_total"),
-    ROW("label", FT_STRING, F_NONEMPTY, "status"),
-    ROW("good", FT_STRLIST, F_NONEMPTY, "[\"success\"]"),
+    ROW("family", FT_STRING, F_NONEMPTY, "events_processed_total",
+        "counter family of application outcomes"),
+    ROW("label", FT_STRING, F_NONEMPTY, "status", "label of that family holding the outcome"),
+    LIST("good", FT_STRLIST, F_NONEMPTY, "[\"success\"]", SKPI_CONFIG_MAX_QUALITY_GOOD,
+         "label values that count as good"),
 };
-SECTION(quality_sect, "quality", quality_fields, NULL);
+SECTION(quality_sect, "quality", quality_fields, NULL, NULL);
 
 static const field target_fields[] = {
-    ROW("name", FT_STRING, F_REQ | F_UNIQUE, NULL),
-    ROW("url", FT_URL, F_REQ, NULL),
-    ENUM("kind", 0, "metrics", "metrics|schema_registry|connect"),
-    RANGE("interval", FT_DURATION, F_GT, "15s", 0, 0),
-    RANGE("timeout", FT_DURATION, F_GT, "5s", 0, 0),
-    RANGE("max_bytes", FT_INT, F_MIN | F_MAX, "10485760", 1, 1073741824),
-    ROW("username", FT_STRING, 0, NULL),
-    ROW("password", FT_STRING, 0, NULL),
-    ROW("ca_file", FT_STRING, F_NONEMPTY, NULL),
-    ROW("insecure_skip_verify", FT_BOOL, 0, "false"),
-    SUB("quality", FT_SECTION, 0, quality_sect),
+    ROW("name", FT_STRING, F_REQ | F_UNIQUE, NULL, "the `target` label"),
+    ROW("url", FT_URL, F_REQ, NULL, "http:// or https:// URL (metrics: the full URL)"),
+    ENUM("kind", 0, "metrics", "metrics|schema_registry|connect", "what the target serves"),
+    RANGE("interval", FT_DURATION, F_GT, STR(SKPI_CONFIG_TARGET_INTERVAL_S), 0, 0,
+          "time between scrapes"),
+    RANGE("timeout", FT_DURATION, F_GT, STR(SKPI_CONFIG_TARGET_TIMEOUT_S), 0, 0,
+          "bound on one whole scrape"),
+    RANGE("max_bytes", FT_INT, F_MIN | F_MAX, STR(SKPI_CONFIG_TARGET_MAX_BYTES), 1,
+          SKPI_CONFIG_MAX_TARGET_BYTES, "larger responses are refused"),
+    ROW("username", FT_STRING, 0, NULL, "basic auth user"),
+    ROW("password", FT_STRING, 0, NULL, "basic auth password"),
+    ROW("ca_file", FT_STRING, F_NONEMPTY, NULL, "PEM bundle to verify the server with"),
+    ROW("insecure_skip_verify", FT_BOOL, 0, "false", "do not verify the TLS certificate"),
+    SUB("quality", FT_SECTION, 0, quality_sect, "data quality from a counter of outcomes"),
 };
-SECTION(target_sect, "target", target_fields, NULL);
+SECTION(target_sect, "target", target_fields, NULL,
+        "HTTP endpoints scraped beside Kafka: application metrics, a Schema Registry, Kafka "
+        "Connect.");
 
 static const field slo_fields[] = {
-    ROW("name", FT_STRING, F_REQ | F_UNIQUE, NULL),
-    ENUM("sli", F_REQ, NULL, "probe_availability|probe_latency|group_lag|dlq_ratio|app_ratio"),
-    RANGE("objective", FT_NUMBER, F_REQ | F_GT | F_LT, NULL, 0, 1),
-    ENUM("window", 0, "30d", "28d|30d|calendar_month"),
-    ROW("cluster", FT_STRING, F_NONEMPTY, NULL),
-    ROW("threshold", FT_STRING, F_NONEMPTY, NULL), /* converted by check_slo */
-    ROW("group", FT_STRING, F_NONEMPTY, NULL),
-    ROW("topic", FT_STRING, F_NONEMPTY, NULL),
-    ROW("target", FT_STRING, F_NONEMPTY, NULL),
-    ROW("description", FT_STRING, 0, NULL),
+    ROW("name", FT_STRING, F_REQ | F_UNIQUE, NULL, "the `slo` label"),
+    ENUM("sli", F_REQ, NULL, "probe_availability|probe_latency|group_lag|dlq_ratio|app_ratio",
+         "what is measured"),
+    RANGE("objective", FT_NUMBER, F_REQ | F_GT | F_LT, NULL, 0, 1, "share of good events"),
+    ENUM("window", 0, "30d", "28d|30d|calendar_month", "rolling 28 or 30 days, or the month"),
+    ROW("cluster", FT_STRING, F_NONEMPTY, NULL, "name of a configured cluster; default all"),
+    ROW("threshold", FT_STRING, F_NONEMPTY, NULL,
+        "a duration for probe_latency and group_lag, a ratio 0..1 for dlq_ratio; refused for "
+        "the others"),
+    ROW("group", FT_STRING, F_NONEMPTY, NULL, "consumer group (required for group_lag)"),
+    ROW("topic", FT_STRING, F_NONEMPTY, NULL, "source topic (required for dlq_ratio)"),
+    ROW("target", FT_STRING, F_NONEMPTY, NULL,
+        "name of a `targets` entry (required for app_ratio)"),
+    ROW("description", FT_STRING, 0, NULL, "free text"),
 };
-SECTION(slo_sect, "SLO", slo_fields, check_slo);
+SECTION(slo_sect, "SLO", slo_fields, check_slo, "Service level objectives.");
 
 static const field product_fields[] = {
-    ROW("name", FT_STRING, F_REQ | F_UNIQUE, NULL),
-    ROW("owner", FT_STRING, F_REQ, NULL),
-    ROW("domain", FT_STRING, F_REQ, NULL),
-    ROW("topics", FT_STRLIST, F_REQ | F_NONEMPTY, NULL),
-    ROW("slos", FT_STRLIST, 0, NULL),
-    ROW("description", FT_STRING, 0, NULL),
+    ROW("name", FT_STRING, F_REQ | F_UNIQUE, NULL, "product name"),
+    ROW("owner", FT_STRING, F_REQ, NULL, "owning team; its topics count for that team"),
+    ROW("domain", FT_STRING, F_REQ, NULL, "business domain"),
+    LIST("topics", FT_STRLIST, F_REQ | F_NONEMPTY, NULL, SKPI_CONFIG_MAX_PRODUCT_LIST,
+         "exact topic names"),
+    LIST("slos", FT_STRLIST, 0, NULL, SKPI_CONFIG_MAX_PRODUCT_LIST, "names of `slos` entries"),
+    ROW("description", FT_STRING, 0, NULL, "free text"),
 };
-SECTION(product_sect, "product", product_fields, NULL);
+SECTION(product_sect, "product", product_fields, NULL, "Declared data products.");
 
 static const field catalog_fields[] = {
-    ROW("team_regex", FT_REGEX1, F_NONEMPTY, "^([A-Za-z0-9]+)[._-]"),
-    SUB("products", FT_SECTLIST, 0, product_sect),
-    ROW("group_domains", FT_REGEXMAP, 0, NULL),
+    ROW("team_regex", FT_REGEX1, F_NONEMPTY, "^([A-Za-z0-9]+)[._-]",
+        "regex with one capture group that takes the team out of a topic name"),
+    {.key = "products",
+     .type = FT_SECTLIST,
+     .sub = &product_sect,
+     .cap = SKPI_CONFIG_MAX_PRODUCTS,
+     .doc = "data products"},
+    LIST("group_domains", FT_REGEXMAP, 0, NULL, SKPI_CONFIG_MAX_GROUP_DOMAINS,
+         "consumer group regex -> business domain"),
 };
-SECTION(catalog_sect, "catalog", catalog_fields, NULL);
+SECTION(catalog_sect, "catalog", catalog_fields, NULL, "Teams, domains and data products.");
 
 static const field survey_fields[] = {
-    RANGE("skills", FT_INT, F_MIN | F_MAX, NULL, 1, 5),
-    RANGE("business_value", FT_INT, F_MIN | F_MAX, NULL, 1, 5),
+    ROW("item", FT_STRING, F_REQ | F_NONEMPTY | F_UNIQUE, NULL,
+        "survey item id, e.g. `skills` or `business_value`"),
+    RANGE("score", FT_INT, F_REQ | F_MIN | F_MAX, NULL, 1, 5, "declared score"),
+    ROW("date", FT_DATE, F_REQ, NULL, "when it was answered: an RFC 3339 date or time"),
 };
-SECTION(survey_sect, "survey", survey_fields, NULL);
-
-static skpi_err check_thresholds(vctx *v, const json_t *val, int line, const char *path) {
-  const char *k;
-  json_t *it, *n = NULL;
-  char kp[256], q[160];
-  double x;
-  skpi_err rc;
-  /* Values arrive as text (FT_STRMAP); thresholds are numbers. */
-  json_object_foreach((json_t *)val, k, it) {
-    join(kp, sizeof(kp), path, k);
-    if(!json_is_string(it))
-      continue;
-    if(parse_number(json_string_value(it), &x) != 0) {
-      quote(q, sizeof(q), json_string_value(it));
-      return vfail(v, line_of(v, it), kp, "expected a number, got %s", q);
-    }
-    if((rc = mark(v, n = json_real(x), line_of(v, it))) != SKPI_OK ||
-       json_object_set_new((json_t *)val, k, n) != 0) {
-      json_decref(n);
-      return SKPI_ENOMEM;
-    }
-  }
-  return SKPI_OK;
-}
+SECTION(survey_sect, "survey item", survey_fields, NULL,
+        "Declared answers for what cannot be observed on the wire.");
 
 static const field maturity_fields[] = {
-    SUB("survey", FT_SECTION, F_OPT, survey_sect),
-    {.key = "thresholds", .type = FT_STRMAP, .check = check_thresholds},
+    {.key = "thresholds",
+     .type = FT_STRMAP,
+     .what = "map id -> number",
+     .cap = SKPI_CONFIG_MAX_MATURITY_KEYS,
+     .check = check_thresholds,
+     .doc = "criterion id -> number overriding its threshold"},
+    {.key = "criteria",
+     .type = FT_STRMAP,
+     .what = "map id -> bool",
+     .cap = SKPI_CONFIG_MAX_MATURITY_KEYS,
+     .check = check_criteria,
+     .doc = "criterion id -> true or false to enable or disable it"},
+    {.key = "survey",
+     .type = FT_SECTLIST,
+     .sub = &survey_sect,
+     .cap = SKPI_CONFIG_MAX_SURVEY,
+     .doc = "declared survey answers"},
+    RANGE("survey_max_age", FT_DURATION, F_GT, "180d", 0, 0,
+          "older survey answers are shown as stale"),
 };
-SECTION(maturity_sect, "maturity", maturity_fields, NULL);
+SECTION(maturity_sect, "maturity", maturity_fields, NULL,
+        "Overrides and declared answers for the maturity assessment. Criterion ids are not "
+        "checked here: the assessment knows them and reports an unknown one with its line.");
 
 static const field cluster_fields[] = {
-    ROW("name", FT_STRING, F_REQ | F_NAME | F_UNIQUE, NULL),
-    ROW("bootstrap_servers", FT_STRING, F_REQ | F_NONEMPTY, NULL),
-    ROW("properties", FT_STRMAP, 0, NULL),
-    SUB("topics", FT_SECTION, 0, filter_sect),
-    SUB("groups", FT_SECTION, 0, filter_sect),
-    {.key = "sample_interval", .type = FT_DURATION, .flags = F_GT,
-     .inherit = "global.sample_interval"},
-    {.key = "stale_ttl", .type = FT_DURATION, .flags = F_GT, .inherit = "global.stale_ttl"},
-    {.key = "request_timeout", .type = FT_DURATION, .flags = F_GT,
-     .inherit = "global.request_timeout"},
-    RANGE("max_inflight", FT_INT, F_MIN | F_MAX, "10", 1, 1000),
-    RANGE("chunk_size", FT_INT, F_MIN | F_MAX, "2000", 1, 100000),
-    {.key = "probe", .type = FT_SECTION, .sub = &probe_sect, .inherit = "probe"},
+    ROW("name", FT_STRING, F_REQ | F_NAME | F_UNIQUE, NULL,
+        "the `cluster` label: letters, digits, `_.-`; unique"),
+    ROW("bootstrap_servers", FT_STRING, F_REQ | F_NONEMPTY, NULL, "`host:port,...`"),
+    ROW("role", FT_STRING, F_NONEMPTY, NULL, "what the cluster is for, e.g. `production`"),
+    {.key = "properties",
+     .type = FT_STRMAP,
+     .what = "map name -> value",
+     .cap = SKPI_CONFIG_MAX_PROPERTIES,
+     .check = check_properties,
+     .doc = "librdkafka properties as written (TLS, SASL, ...); unknown ones are refused"},
+    SUB("topics", FT_SECTION, 0, filter_sect, "which topics are watched"),
+    SUB("groups", FT_SECTION, 0, filter_sect, "which consumer groups are watched"),
+    {.key = "sample_interval",
+     .type = FT_DURATION,
+     .flags = F_GT,
+     .inherit = "global.sample_interval",
+     .doc = "per-cluster override"},
+    {.key = "stale_ttl",
+     .type = FT_DURATION,
+     .flags = F_GT,
+     .inherit = "global.stale_ttl",
+     .doc = "per-cluster override"},
+    {.key = "request_timeout",
+     .type = FT_DURATION,
+     .flags = F_GT,
+     .inherit = "global.request_timeout",
+     .doc = "per-cluster override"},
+    RANGE("max_inflight", FT_INT, F_MIN | F_MAX, "10", 1, 1000,
+          "consumer group offset requests in flight"),
+    RANGE("chunk_size", FT_INT, F_MIN | F_MAX, "2000", 1, 100000,
+          "partitions per ListOffsets call"),
+    {.key = "probe",
+     .type = FT_SECTION,
+     .sub = &probe_sect,
+     .inherit = "probe",
+     .doc = "keys of `probe`, overriding the top-level ones one by one"},
 };
-SECTION(cluster_sect, "cluster", cluster_fields, NULL);
+SECTION(cluster_sect, "cluster", cluster_fields, NULL,
+        "The Kafka clusters to watch (at least one, at most " STR(SKPI_CONFIG_MAX_CLUSTERS) ").");
 
-/* Top level.  Next issues: add a row here (and a table above) for each new
- * section; consumers read it with skpi_config_section(). */
 static const field root_fields[] = {
-    SUB("global", FT_SECTION, 0, global_sect),
-    SUB("state", FT_SECTION, 0, state_sect),
-    SUB("probe", FT_SECTION, 0, probe_sect),
-    SUB("incidents", FT_SECTION, 0, incidents_sect),
-    SUB("availability", FT_SECTION, 0, availability_sect),
-    SUB("dlq", FT_SECTION, 0, dlq_sect),
-    SUB("onboarding", FT_SECTION, 0, onboarding_sect),
-    SUB("targets", FT_SECTLIST, 0, target_sect),
-    SUB("slos", FT_SECTLIST, 0, slo_sect),
-    SUB("catalog", FT_SECTION, 0, catalog_sect),
-    SUB("maturity", FT_SECTION, 0, maturity_sect),
-    SUB("clusters", FT_SECTLIST, F_REQ | F_NONEMPTY, cluster_sect),
-    SUB("maintenance", FT_SECTLIST, 0, maintenance_sect),
+    SUB("global", FT_SECTION, 0, global_sect, NULL),
+    SUB("state", FT_SECTION, 0, state_sect, NULL),
+    SUB("probe", FT_SECTION, 0, probe_sect, NULL),
+    SUB("incidents", FT_SECTION, 0, incidents_sect, NULL),
+    SUB("availability", FT_SECTION, 0, availability_sect, NULL),
+    SUB("dlq", FT_SECTION, 0, dlq_sect, NULL),
+    SUB("onboarding", FT_SECTION, 0, onboarding_sect, NULL),
+    {.key = "targets", .type = FT_SECTLIST, .sub = &target_sect, .cap = SKPI_CONFIG_MAX_TARGETS},
+    {.key = "slos", .type = FT_SECTLIST, .sub = &slo_sect, .cap = SKPI_CONFIG_MAX_SLOS},
+    SUB("catalog", FT_SECTION, 0, catalog_sect, NULL),
+    SUB("maturity", FT_SECTION, 0, maturity_sect, NULL),
+    {.key = "clusters",
+     .type = FT_SECTLIST,
+     .flags = F_REQ | F_NONEMPTY,
+     .sub = &cluster_sect,
+     .cap = SKPI_CONFIG_MAX_CLUSTERS},
+    {.key = "maintenance",
+     .type = FT_SECTLIST,
+     .sub = &maintenance_sect,
+     .cap = SKPI_CONFIG_MAX_MAINTENANCE},
 };
-SECTION(root_sect, "config", root_fields, check_root);
+SECTION(root_sect, "config", root_fields, check_root, NULL);
 
 /* ------------------------------------------------------------- structs */
 
@@ -1353,8 +1583,8 @@ static skpi_err compile_list(const json_t *list, regex_t **out, size_t *n) {
   if(!(*out = calloc(cnt, sizeof(regex_t))))
     return SKPI_ENOMEM;
   for(size_t i = 0; i < cnt; i++) {
-    if(regcomp(&(*out)[i], json_string_value(json_array_get(list, i)),
-               REG_EXTENDED | REG_NOSUB) != 0)
+    if(skpi_regex_compile(&(*out)[i], json_string_value(json_array_get(list, i)), REG_NOSUB, NULL,
+                          0) != SKPI_OK)
       return SKPI_ENOMEM;
     (*n)++;
   }
@@ -1373,7 +1603,66 @@ static char *dup_key(const json_t *obj, const char *key) {
   return strdup(s ? s : "");
 }
 
-static skpi_err cluster_build(const json_t *o, skpi_cluster_cfg *cc) {
+/* Copies obj[key] into *out, or leaves *out NULL when the key is absent. */
+static skpi_err dup_opt(const json_t *obj, const char *key, char **out) {
+  const char *s = json_string_value(json_object_get(obj, key));
+  *out = NULL;
+  if(s && !(*out = strdup(s)))
+    return SKPI_ENOMEM;
+  return SKPI_OK;
+}
+
+/* Line of a validated node; 0 for defaults. */
+static int node_line(const skpi_config *c, const json_t *n) {
+  return skpi_config_line(c, n);
+}
+
+/* Line of section `key` as written in raw, or 0 when the file left it out. */
+static int raw_line(const skpi_config *c, const json_t *raw, const char *key) {
+  return node_line(c, json_object_get(raw, key));
+}
+
+static void strlist_free(skpi_config_strlist *l) {
+  for(size_t i = 0; l->v && i < l->n; i++)
+    free(l->v[i]);
+  free(l->v);
+  free(l->lines);
+  memset(l, 0, sizeof(*l));
+}
+
+static skpi_err strlist_build(const skpi_config *c, const json_t *arr, skpi_config_strlist *l) {
+  size_t n = json_array_size(arr);
+  if(!(l->v = calloc(n + 1, sizeof(*l->v))) || !(l->lines = calloc(n + 1, sizeof(*l->lines))))
+    return SKPI_ENOMEM;
+  for(size_t i = 0; i < n; i++) {
+    const json_t *it = json_array_get(arr, i);
+    if(!(l->v[i] = strdup(json_string_value(it))))
+      return SKPI_ENOMEM;
+    l->lines[i] = node_line(c, it);
+    l->n++;
+  }
+  return SKPI_OK;
+}
+
+static skpi_err probe_build(const skpi_config *c, const json_t *o, int line, skpi_config_probe *p) {
+  p->enabled = skpi_cfg_bool(o, "enabled", 1);
+  p->mode = !strcmp(skpi_cfg_string(o, "mode", ""), "metadata-only")
+                ? SKPI_CONFIG_PROBE_METADATA_ONLY
+                : SKPI_CONFIG_PROBE_PRODUCE_CONSUME;
+  p->replication_factor = (int)skpi_cfg_int(o, "replication_factor", 0);
+  p->interval_s = skpi_cfg_duration(o, "interval", 0);
+  p->timeout_s = skpi_cfg_duration(o, "timeout", 0);
+  p->min_brokers = (int)skpi_cfg_int(o, "min_brokers", 0);
+  p->line = line;
+  return (p->topic = dup_key(o, "topic")) ? SKPI_OK : SKPI_ENOMEM;
+}
+
+static void probe_free(skpi_config_probe *p) {
+  free(p->topic);
+}
+
+static skpi_err cluster_build(const skpi_config *c, const json_t *o, const json_t *raw,
+                              skpi_cluster_cfg *cc) {
   const json_t *props = json_object_get(o, "properties");
   const char *k;
   json_t *val;
@@ -1392,17 +1681,214 @@ static skpi_err cluster_build(const json_t *o, skpi_cluster_cfg *cc) {
   if((rc = filter_build(json_object_get(o, "topics"), &cc->topics)) != SKPI_OK ||
      (rc = filter_build(json_object_get(o, "groups"), &cc->groups)) != SKPI_OK)
     return rc;
-  cc->sample_interval_s = skpi_cfg_duration(o, "sample_interval", 15);
-  cc->stale_ttl_s = skpi_cfg_duration(o, "stale_ttl", 300);
-  cc->request_timeout_s = skpi_cfg_duration(o, "request_timeout", 10);
-  cc->max_inflight = (int)skpi_cfg_int(o, "max_inflight", 10);
-  cc->chunk_size = (int)skpi_cfg_int(o, "chunk_size", 2000);
+  cc->sample_interval_s = skpi_cfg_duration(o, "sample_interval", 0);
+  cc->stale_ttl_s = skpi_cfg_duration(o, "stale_ttl", 0);
+  cc->request_timeout_s = skpi_cfg_duration(o, "request_timeout", 0);
+  cc->max_inflight = (int)skpi_cfg_int(o, "max_inflight", 0);
+  cc->chunk_size = (int)skpi_cfg_int(o, "chunk_size", 0);
+  cc->line = node_line(c, o);
+  if((rc = dup_opt(o, "role", &cc->role)) != SKPI_OK ||
+     (rc = probe_build(c, json_object_get(o, "probe"), raw_line(c, raw, "probe"), &cc->probe)) !=
+         SKPI_OK)
+    return rc;
+  if(cc->probe.enabled && !(cc->probe_topic = strdup(cc->probe.topic)))
+    return SKPI_ENOMEM;
   return SKPI_OK;
 }
 
-static skpi_err structs_build(skpi_config *c) {
-  const json_t *g = json_object_get(c->priv->tree, "global");
-  const json_t *cl = json_object_get(c->priv->tree, "clusters");
+static void cluster_free(skpi_cluster_cfg *cc) {
+  free(cc->name);
+  free(cc->bootstrap_servers);
+  free(cc->probe_topic);
+  free(cc->role);
+  probe_free(&cc->probe);
+  for(size_t j = 0; j < cc->nproperties; j++) {
+    free(cc->properties[j].key);
+    free(cc->properties[j].value);
+  }
+  free(cc->properties);
+  filter_free(&cc->topics);
+  filter_free(&cc->groups);
+}
+
+static skpi_err incidents_build(skpi_config *c, const json_t *o, int line, char **token) {
+  skpi_config_incidents *in = &c->incidents;
+  skpi_err rc;
+  in->open_after = (unsigned)skpi_cfg_int(o, "open_after", 0);
+  in->resolve_after = (unsigned)skpi_cfg_int(o, "resolve_after", 0);
+  in->max_body = (size_t)skpi_cfg_int(o, "max_body", 0);
+  in->line = line;
+  if((rc = dup_opt(o, "webhook_token_file", &in->webhook_token_file)) != SKPI_OK)
+    return rc;
+  if(*token) {
+    in->webhook_token = *token; /* read from the file while validating */
+    *token = NULL;
+    return SKPI_OK;
+  }
+  return dup_opt(o, "webhook_token", &in->webhook_token);
+}
+
+static skpi_err maintenance_build(skpi_config *c, const json_t *list) {
+  size_t n = json_array_size(list);
+  if(!(c->maintenance = calloc(n + 1, sizeof(*c->maintenance))))
+    return SKPI_ENOMEM;
+  for(size_t i = 0; i < n; i++) {
+    const json_t *o = json_array_get(list, i);
+    skpi_config_maintenance *m = &c->maintenance[c->nmaintenance++];
+    skpi_err rc;
+    m->start = skpi_cfg_number(o, "start", 0);
+    m->end = skpi_cfg_number(o, "end", 0);
+    m->line = node_line(c, o);
+    if((rc = dup_opt(o, "cluster", &m->cluster)) != SKPI_OK ||
+       (rc = dup_opt(o, "reason", &m->reason)) != SKPI_OK)
+      return rc;
+  }
+  return SKPI_OK;
+}
+
+static skpi_err targets_build(skpi_config *c, const json_t *list) {
+  size_t n = json_array_size(list);
+  if(!(c->targets = calloc(n + 1, sizeof(*c->targets))))
+    return SKPI_ENOMEM;
+  for(size_t i = 0; i < n; i++) {
+    const json_t *o = json_array_get(list, i), *q = json_object_get(o, "quality");
+    skpi_config_target *t = &c->targets[c->ntargets++];
+    const char *kind = skpi_cfg_string(o, "kind", "");
+    skpi_err rc;
+    t->kind = !strcmp(kind, "schema_registry") ? SKPI_CONFIG_TARGET_SCHEMA_REGISTRY
+              : !strcmp(kind, "connect")       ? SKPI_CONFIG_TARGET_CONNECT
+                                               : SKPI_CONFIG_TARGET_METRICS;
+    t->interval_s = skpi_cfg_duration(o, "interval", 0);
+    t->timeout_s = skpi_cfg_duration(o, "timeout", 0);
+    t->max_bytes = (size_t)skpi_cfg_int(o, "max_bytes", 0);
+    t->insecure_skip_verify = skpi_cfg_bool(o, "insecure_skip_verify", 0);
+    t->line = node_line(c, o);
+    t->quality.line = node_line(c, q);
+    if(!(t->name = dup_key(o, "name")) || !(t->url = dup_key(o, "url")) ||
+       !(t->quality.family = dup_key(q, "family")) || !(t->quality.label = dup_key(q, "label")))
+      return SKPI_ENOMEM;
+    if((rc = dup_opt(o, "username", &t->username)) != SKPI_OK ||
+       (rc = dup_opt(o, "password", &t->password)) != SKPI_OK ||
+       (rc = dup_opt(o, "ca_file", &t->ca_file)) != SKPI_OK ||
+       (rc = strlist_build(c, json_object_get(q, "good"), &t->quality.good)) != SKPI_OK)
+      return rc;
+  }
+  return SKPI_OK;
+}
+
+static skpi_err slos_build(skpi_config *c, const json_t *list) {
+  static const char *const slis[] = {"probe_availability", "probe_latency", "group_lag",
+                                     "dlq_ratio", "app_ratio"};
+  size_t n = json_array_size(list);
+  if(!(c->slos = calloc(n + 1, sizeof(*c->slos))))
+    return SKPI_ENOMEM;
+  for(size_t i = 0; i < n; i++) {
+    const json_t *o = json_array_get(list, i);
+    skpi_config_slo *s = &c->slos[c->nslos++];
+    const char *sli = skpi_cfg_string(o, "sli", ""), *win = skpi_cfg_string(o, "window", "");
+    skpi_err rc;
+    for(size_t k = 0; k < sizeof(slis) / sizeof(slis[0]); k++)
+      if(!strcmp(sli, slis[k]))
+        s->sli = (skpi_config_sli)k;
+    s->objective = skpi_cfg_number(o, "objective", NAN);
+    s->window = !strcmp(win, "28d")              ? SKPI_CONFIG_WINDOW_28D
+                : !strcmp(win, "calendar_month") ? SKPI_CONFIG_WINDOW_CALENDAR_MONTH
+                                                 : SKPI_CONFIG_WINDOW_30D;
+    s->window_s = s->window == SKPI_CONFIG_WINDOW_28D   ? 28 * 86400.0
+                  : s->window == SKPI_CONFIG_WINDOW_30D ? 30 * 86400.0
+                                                        : 0;
+    s->threshold = skpi_cfg_number(o, "threshold", NAN);
+    s->line = node_line(c, o);
+    if(!(s->name = dup_key(o, "name")))
+      return SKPI_ENOMEM;
+    if((rc = dup_opt(o, "cluster", &s->cluster)) != SKPI_OK ||
+       (rc = dup_opt(o, "group", &s->group)) != SKPI_OK ||
+       (rc = dup_opt(o, "topic", &s->topic)) != SKPI_OK ||
+       (rc = dup_opt(o, "target", &s->target)) != SKPI_OK ||
+       (rc = dup_opt(o, "description", &s->description)) != SKPI_OK)
+      return rc;
+  }
+  return SKPI_OK;
+}
+
+static skpi_err catalog_build(skpi_config *c, const json_t *o, int line) {
+  skpi_config_catalog *cat = &c->catalog;
+  const json_t *prods = json_object_get(o, "products"), *gd = json_object_get(o, "group_domains");
+  const char *k;
+  json_t *val;
+  skpi_err rc;
+  cat->line = line;
+  if(!(cat->team_regex = dup_key(o, "team_regex")) ||
+     !(cat->products = calloc(json_array_size(prods) + 1, sizeof(*cat->products))) ||
+     !(cat->group_domains = calloc(json_object_size(gd) + 1, sizeof(*cat->group_domains))))
+    return SKPI_ENOMEM;
+  for(size_t i = 0; i < json_array_size(prods); i++) {
+    const json_t *p = json_array_get(prods, i);
+    skpi_config_product *pr = &cat->products[cat->nproducts++];
+    pr->line = node_line(c, p);
+    if(!(pr->name = dup_key(p, "name")) || !(pr->owner = dup_key(p, "owner")) ||
+       !(pr->domain = dup_key(p, "domain")))
+      return SKPI_ENOMEM;
+    if((rc = strlist_build(c, json_object_get(p, "topics"), &pr->topics)) != SKPI_OK ||
+       (rc = strlist_build(c, json_object_get(p, "slos"), &pr->slos)) != SKPI_OK ||
+       (rc = dup_opt(p, "description", &pr->description)) != SKPI_OK)
+      return rc;
+  }
+  json_object_foreach((json_t *)gd, k, val) {
+    skpi_config_group_domain *g = &cat->group_domains[cat->ngroup_domains++];
+    g->line = node_line(c, val);
+    if(!(g->regex = strdup(k)) || !(g->domain = strdup(json_string_value(val))))
+      return SKPI_ENOMEM;
+  }
+  return SKPI_OK;
+}
+
+static skpi_err maturity_build(skpi_config *c, const json_t *o, int line) {
+  skpi_config_maturity *m = &c->maturity;
+  const json_t *th = json_object_get(o, "thresholds"), *cr = json_object_get(o, "criteria");
+  const json_t *sv = json_object_get(o, "survey");
+  const char *k;
+  json_t *val;
+  m->line = line;
+  m->survey_max_age_s = skpi_cfg_duration(o, "survey_max_age", 0);
+  if(!(m->thresholds = calloc(json_object_size(th) + 1, sizeof(*m->thresholds))) ||
+     !(m->criteria = calloc(json_object_size(cr) + 1, sizeof(*m->criteria))) ||
+     !(m->survey = calloc(json_array_size(sv) + 1, sizeof(*m->survey))))
+    return SKPI_ENOMEM;
+  json_object_foreach((json_t *)th, k, val) {
+    skpi_config_threshold *t = &m->thresholds[m->nthresholds++];
+    t->value = json_number_value(val);
+    t->line = node_line(c, val);
+    if(!(t->id = strdup(k)))
+      return SKPI_ENOMEM;
+  }
+  json_object_foreach((json_t *)cr, k, val) {
+    skpi_config_criterion *cn = &m->criteria[m->ncriteria++];
+    if(parse_bool(json_string_value(val), &cn->enabled) != 0)
+      return SKPI_EINVAL; /* check_criteria let it through: cannot happen */
+    cn->line = node_line(c, val);
+    if(!(cn->id = strdup(k)))
+      return SKPI_ENOMEM;
+  }
+  for(size_t i = 0; i < json_array_size(sv); i++) {
+    const json_t *it = json_array_get(sv, i);
+    skpi_config_survey_item *s = &m->survey[m->nsurvey++];
+    s->score = (int)skpi_cfg_int(it, "score", 0);
+    s->date = skpi_cfg_number(it, "date", NAN);
+    s->line = node_line(c, it);
+    if(!(s->item = dup_key(it, "item")))
+      return SKPI_ENOMEM;
+  }
+  return SKPI_OK;
+}
+
+/* Fills every struct of c from the validated tree.  token (may be NULL) is
+ * the webhook token read from its file while validating; taken over. */
+static skpi_err structs_build(skpi_config *c, char **token) {
+  const json_t *t = c->priv->tree, *raw = c->priv->raw;
+  const json_t *g = json_object_get(t, "global");
+  const json_t *cl = json_object_get(t, "clusters"), *rcl = json_object_get(raw, "clusters");
+  const json_t *o;
   skpi_err rc;
   if(!(c->listen_address = dup_key(g, "listen_address")) ||
      !(c->telemetry_path = dup_key(g, "telemetry_path")) ||
@@ -1412,14 +1898,105 @@ static skpi_err structs_build(skpi_config *c) {
     return SKPI_ENOMEM;
   for(size_t i = 0; i < json_array_size(cl); i++) {
     c->nclusters++;
-    if((rc = cluster_build(json_array_get(cl, i), &c->clusters[i])) != SKPI_OK)
+    if((rc = cluster_build(c, json_array_get(cl, i), json_array_get(rcl, i), &c->clusters[i])) !=
+       SKPI_OK)
       return rc;
-    json_t *probe = skpi_config_cluster_section(c, i, "probe");
-    if(skpi_cfg_bool(probe, "enabled", 1) &&
-       !(c->clusters[i].probe_topic = strdup(skpi_cfg_string(probe, "topic", "streamkpi-probe"))))
-      return SKPI_ENOMEM;
   }
-  return SKPI_OK;
+  o = json_object_get(t, "state");
+  c->state.persist_interval_s = skpi_cfg_duration(o, "persist_interval", 0);
+  c->state.line = raw_line(c, raw, "state");
+  if(!(c->state.path = dup_key(o, "path")))
+    return SKPI_ENOMEM;
+  if((rc = probe_build(c, json_object_get(t, "probe"), raw_line(c, raw, "probe"), &c->probe)) !=
+         SKPI_OK ||
+     (rc = incidents_build(c, json_object_get(t, "incidents"), raw_line(c, raw, "incidents"),
+                           token)) != SKPI_OK ||
+     (rc = maintenance_build(c, json_object_get(t, "maintenance"))) != SKPI_OK)
+    return rc;
+  o = json_object_get(t, "availability");
+  c->availability.objective = skpi_cfg_number(o, "objective", NAN);
+  c->availability.window_s = skpi_cfg_duration(o, "window", 0);
+  c->availability.line = raw_line(c, raw, "availability");
+  c->dlq.line = raw_line(c, raw, "dlq");
+  if((rc = strlist_build(c, json_object_get(json_object_get(t, "dlq"), "patterns"),
+                         &c->dlq.patterns)) != SKPI_OK)
+    return rc;
+  o = json_object_get(t, "onboarding");
+  c->onboarding.lag_threshold = skpi_cfg_int(o, "lag_threshold", 0);
+  c->onboarding.baseline = skpi_cfg_bool(o, "baseline", 1);
+  c->onboarding.line = raw_line(c, raw, "onboarding");
+  if((rc = targets_build(c, json_object_get(t, "targets"))) != SKPI_OK ||
+     (rc = slos_build(c, json_object_get(t, "slos"))) != SKPI_OK ||
+     (rc = catalog_build(c, json_object_get(t, "catalog"), raw_line(c, raw, "catalog"))) != SKPI_OK)
+    return rc;
+  return maturity_build(c, json_object_get(t, "maturity"), raw_line(c, raw, "maturity"));
+}
+
+static void structs_free(skpi_config *c) {
+  for(size_t i = 0; i < c->nclusters; i++)
+    cluster_free(&c->clusters[i]);
+  free(c->clusters);
+  free(c->listen_address);
+  free(c->telemetry_path);
+  free(c->log_level);
+  free(c->log_format);
+  free(c->state.path);
+  probe_free(&c->probe);
+  free(c->incidents.webhook_token);
+  free(c->incidents.webhook_token_file);
+  for(size_t i = 0; i < c->nmaintenance; i++) {
+    free(c->maintenance[i].cluster);
+    free(c->maintenance[i].reason);
+  }
+  free(c->maintenance);
+  strlist_free(&c->dlq.patterns);
+  for(size_t i = 0; i < c->ntargets; i++) {
+    skpi_config_target *t = &c->targets[i];
+    free(t->name);
+    free(t->url);
+    free(t->username);
+    free(t->password);
+    free(t->ca_file);
+    free(t->quality.family);
+    free(t->quality.label);
+    strlist_free(&t->quality.good);
+  }
+  free(c->targets);
+  for(size_t i = 0; i < c->nslos; i++) {
+    skpi_config_slo *s = &c->slos[i];
+    free(s->name);
+    free(s->cluster);
+    free(s->group);
+    free(s->topic);
+    free(s->target);
+    free(s->description);
+  }
+  free(c->slos);
+  for(size_t i = 0; i < c->catalog.nproducts; i++) {
+    skpi_config_product *p = &c->catalog.products[i];
+    free(p->name);
+    free(p->owner);
+    free(p->domain);
+    free(p->description);
+    strlist_free(&p->topics);
+    strlist_free(&p->slos);
+  }
+  free(c->catalog.products);
+  for(size_t i = 0; i < c->catalog.ngroup_domains; i++) {
+    free(c->catalog.group_domains[i].regex);
+    free(c->catalog.group_domains[i].domain);
+  }
+  free(c->catalog.group_domains);
+  free(c->catalog.team_regex);
+  for(size_t i = 0; i < c->maturity.nthresholds; i++)
+    free(c->maturity.thresholds[i].id);
+  free(c->maturity.thresholds);
+  for(size_t i = 0; i < c->maturity.ncriteria; i++)
+    free(c->maturity.criteria[i].id);
+  free(c->maturity.criteria);
+  for(size_t i = 0; i < c->maturity.nsurvey; i++)
+    free(c->maturity.survey[i].item);
+  free(c->maturity.survey);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -1427,25 +2004,8 @@ static skpi_err structs_build(skpi_config *c) {
 void skpi_config_free(skpi_config *c) {
   if(!c)
     return;
-  for(size_t i = 0; i < c->nclusters; i++) {
-    skpi_cluster_cfg *cc = &c->clusters[i];
-    free(cc->name);
-    free(cc->bootstrap_servers);
-    free(cc->probe_topic);
-    for(size_t j = 0; j < cc->nproperties; j++) {
-      free(cc->properties[j].key);
-      free(cc->properties[j].value);
-    }
-    free(cc->properties);
-    filter_free(&cc->topics);
-    filter_free(&cc->groups);
-  }
-  free(c->clusters);
+  structs_free(c);
   free(c->path);
-  free(c->listen_address);
-  free(c->telemetry_path);
-  free(c->log_level);
-  free(c->log_format);
   if(c->priv) {
     json_decref(c->priv->tree);
     json_decref(c->priv->raw);
@@ -1456,18 +2016,19 @@ void skpi_config_free(skpi_config *c) {
 }
 
 /* Validates priv->raw into priv->tree and fills the structs. */
-static skpi_err finish(skpi_config *c, const char *file, int root_line, char *err,
-                       size_t errlen) {
+static skpi_err finish(skpi_config *c, const char *file, int root_line, char *err, size_t errlen) {
   vctx v = {.file = file, .err = err, .errlen = errlen, .lines = &c->priv->lines};
   skpi_err rc;
   if(!json_is_object(c->priv->raw))
     return vfail(&v, root_line, NULL, "expected a mapping of sections at the top level, got %s",
                  kind(c->priv->raw));
-  if((rc = validate_section(&v, &root_sect, c->priv->raw, root_line, "", NULL,
-                            &c->priv->tree)) != SKPI_OK)
-    return rc;
-  if((rc = structs_build(c)) != SKPI_OK)
+  if((rc = validate_section(&v, &root_sect, c->priv->raw, root_line, "", NULL, &c->priv->tree)) !=
+     SKPI_OK)
+    goto out;
+  if((rc = structs_build(c, &v.token)) != SKPI_OK)
     snprintf(err, errlen, "%s: %s", file, skpi_strerror(rc));
+out:
+  free(v.token);
   return rc;
 }
 
@@ -1536,8 +2097,7 @@ skpi_err skpi_config_load(const char *path, skpi_config **out, char *errbuf, siz
                         &root_line, errbuf, errlen)) != SKPI_OK)
     goto out;
   if(!c->priv->raw) {
-    snprintf(errbuf, errlen, "%s:1: the file is empty: at least a clusters list is required",
-             path);
+    snprintf(errbuf, errlen, "%s:1: the file is empty: at least a clusters list is required", path);
     rc = SKPI_EINVAL;
     goto out;
   }
@@ -1642,4 +2202,274 @@ double skpi_cfg_duration(const json_t *obj, const char *key, double dflt) {
 int skpi_cfg_bool(const json_t *obj, const char *key, int dflt) {
   const json_t *n = json_object_get(obj, key);
   return json_is_boolean(n) ? json_is_true(n) : dflt;
+}
+
+void skpi_config_error(const skpi_config *c, int line, const char *key, const char *msg,
+                       char *errbuf, size_t errlen) {
+  const char *file = !c ? "config" : c->path ? c->path : "--kafka.brokers";
+  if(!errbuf || !errlen)
+    return;
+  if(key && *key)
+    snprintf(errbuf, errlen, "%s:%d: %s: %s", file, line, key, msg ? msg : "");
+  else
+    snprintf(errbuf, errlen, "%s:%d: %s", file, line, msg ? msg : "");
+}
+
+/* ------------------------------------------------------ docs/config.md */
+
+static const char
+    doc_intro[] = "# Configuration (`--config.file`)\n"
+                  "\n"
+                  "<!-- Rendered from the schema table in exporter/config/config.c by `make "
+                  "config-doc`;\n"
+                  "     edit the table, not this file (a unit test compares the two). -->\n"
+                  "\n"
+                  "The configuration is one YAML document of at most " STR(SKPI_CONFIG_MAX_BYTES) " bytes, nested at most " STR(
+                      SKPI_CONFIG_MAX_DEPTH) " levels deep.\n"
+                                             "Anchors and aliases are refused. Any problem stops "
+                                             "the load with a single line\n"
+                                             "`FILE:LINE: key.path: what is wrong` and exit status "
+                                             "2, and `--config.check` runs\n"
+                                             "exactly the checks a start runs:\n"
+                                             "\n"
+                                             "```\n"
+                                             "conf.yml:7: clusters[0].bootstrap_serverz: unknown "
+                                             "key\n"
+                                             "conf.yml:3: global.sample_interval: expected a "
+                                             "duration like 15s, got \"fast\"\n"
+                                             "conf.yml:14: dlq.patterns[32]: too many entries: at "
+                                             "most 32 allowed\n"
+                                             "```\n"
+                                             "\n"
+                                             "A key nobody knows is an error at every level. A key "
+                                             "with an empty value (`key:`, `~`,\n"
+                                             "`null`) is treated as absent. Every scalar is read "
+                                             "as text and then converted for its\n"
+                                             "key, so `15` and `\"15\"` mean the same. Lists and "
+                                             "maps have caps; a longer one is\n"
+                                             "refused, never shortened. Integers fit in 32 bits.\n"
+                                             "\n"
+                                             "Value types:\n"
+                                             "\n"
+                                             "- **duration**: `500ms`, `15s`, `5m`, `1h`, `7d`, "
+                                             "`2w`, several in descending order\n"
+                                             "  (`1h30m`), or a bare number of seconds; 100 years "
+                                             "at most.\n"
+                                             "- **bool**: `true`, `false`, `yes`, `no`, in any "
+                                             "case.\n"
+                                             "- **int** and **number**: decimal (no hex, `inf` or "
+                                             "`nan`).\n"
+                                             "- **time**: RFC 3339, strictly: "
+                                             "`2024-06-01T22:00:00Z`, `2024-06-01 "
+                                             "22:00:00.5+02:00`;\n"
+                                             "  a second 60 only at 23:59:60 UTC; nothing before "
+                                             "1970. A **date** may also be a bare\n"
+                                             "  `2024-06-01` (midnight UTC).\n"
+                                             "- **regex**: POSIX extended, unanchored. Patterns "
+                                             "that could make the regex compiler\n"
+                                             "  explode are refused: longer than " STR(SKPI_REGEX_MAX_LEN) " bytes, a count above " STR(
+                                                 SKPI_REGEX_MAX_REPEAT) " in `{n,m}`,\n"
+                                                                        "  a repeated group that "
+                                                                        "itself holds a quantifier "
+                                                                        "(`(a+)*`; an optional "
+                                                                        "`(...)?` is\n"
+                                                                        "  fine), more than " STR(SKPI_REGEX_MAX_STACKED) " quantifiers in a row, more than " STR(
+                                                                            SKPI_REGEX_MAX_GROUPS) " groups.\n"
+                                                                                                   "\n"
+                                                                                                   "Without a file, `--kafka.brokers h1:9092,h2:9092` gives one cluster named `default` and\n"
+                                                                                                   "every default below.\n";
+
+static const char doc_outro[] =
+    "\n"
+    "## For developers\n"
+    "\n"
+    "`skpi_config_load` returns a `skpi_config` whose sections are typed structs\n"
+    "(`cfg->state.path`, `cfg->clusters[i].probe`, `cfg->slos[i].sli`, ...), defaults filled\n"
+    "in, strings owned by the config, every list with its count and every entry with the line\n"
+    "it came from. A check made elsewhere reports with `skpi_config_error(cfg, line, key, msg,\n"
+    "...)` so that its line reads like the loader's. A new key is one row in its table in\n"
+    "`exporter/config/config.c` plus its struct member; then run `make config-doc`.\n";
+
+/* Duration default text ("30", "5m") as the shortest unit that divides it. */
+static void doc_duration(const char *dflt, char *dst, size_t dlen) {
+  static const struct {
+    const char *u;
+    double s;
+  } units[] = {{"w", 604800}, {"d", 86400}, {"h", 3600}, {"m", 60}};
+  double x;
+  if(skpi_parse_duration(dflt, &x) != 0) {
+    snprintf(dst, dlen, "%s", dflt);
+    return;
+  }
+  for(size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+    if(x >= units[i].s && fmod(x, units[i].s) == 0) {
+      snprintf(dst, dlen, "%.15g%s", x / units[i].s, units[i].u);
+      return;
+    }
+  snprintf(dst, dlen, "%.15gs", x);
+}
+
+static void doc_range(const field *f, char *dst, size_t dlen) {
+  char lo[32] = "", hi[32] = "";
+  if(f->flags & (F_MIN | F_GT))
+    snprintf(lo, sizeof(lo), "%.15g", f->lo);
+  if(f->flags & (F_MAX | F_LT))
+    snprintf(hi, sizeof(hi), "%.15g", f->hi);
+  if((f->flags & F_MIN) && (f->flags & F_MAX))
+    snprintf(dst, dlen, " %s..%s", lo, hi);
+  else if(*lo && *hi)
+    snprintf(dst, dlen, ", %s %s x %s %s", lo,
+             (f->flags & F_GT) ? "<" : "<=", (f->flags & F_LT) ? "<" : "<=", hi);
+  else if(*lo)
+    snprintf(dst, dlen, " %s %s", (f->flags & F_GT) ? ">" : ">=", lo);
+  else if(*hi)
+    snprintf(dst, dlen, " %s %s", (f->flags & F_LT) ? "<" : "<=", hi);
+  else
+    dst[0] = '\0';
+}
+
+static void doc_type(const field *f, char *dst, size_t dlen) {
+  char r[96], cap[48] = "";
+  const char *base;
+  doc_range(f, r, sizeof(r));
+  if(f->cap)
+    snprintf(cap, sizeof(cap), ", at most %zu", f->cap);
+  switch(f->type) {
+  case FT_STRING: base = (f->flags & F_NAME) ? "string of `A-Za-z0-9_.-`" : "string"; break;
+  case FT_ENUM: base = "one of"; break;
+  case FT_INT: base = "int"; break;
+  case FT_NUMBER: base = "number"; break;
+  case FT_BOOL: base = "bool"; break;
+  case FT_DURATION: base = "duration"; break;
+  case FT_TIME: base = "time"; break;
+  case FT_DATE: base = "date or time"; break;
+  case FT_URL: base = "URL"; break;
+  case FT_REGEX1: base = "regex, one capture group"; break;
+  case FT_STRLIST: base = "list of strings"; break;
+  case FT_REGEXLIST: base = "list of regexes"; break;
+  case FT_STRMAP: base = f->what ? f->what : "map"; break;
+  case FT_REGEXMAP: base = "map regex -> string"; break;
+  case FT_SECTION: base = "section"; break;
+  default: base = "list of entries"; break;
+  }
+  if(f->type == FT_ENUM) {
+    size_t o = (size_t)snprintf(dst, dlen, "one of ");
+    for(const char *c = f->choices; *c && o + 8 < dlen; c++)
+      o += (size_t)snprintf(dst + o, dlen - o, "%s", *c == '|' ? " \\| " : (char[2]){*c, 0});
+    return;
+  }
+  pathf(dst, dlen, "%s%s%s%s%s", base, r,
+        (f->flags & F_NONEMPTY) && f->type >= FT_STRLIST ? ", not empty" : "",
+        (f->flags & F_UNIQUE) ? ", unique" : "", cap);
+}
+
+static skpi_err doc_default(const field *f, skpi_buf *out) {
+  char tmp[64];
+  json_error_t jerr;
+  skpi_err rc = SKPI_OK;
+  if(f->flags & F_REQ)
+    return skpi_buf_addstr(out, "required");
+  if(f->inherit)
+    return skpi_buf_printf(out, "from `%s`", f->inherit);
+  if(!f->dflt)
+    return skpi_buf_addstr(out, f->type >= FT_STRLIST ? "empty" : "none");
+  if(f->type == FT_DURATION) {
+    doc_duration(f->dflt, tmp, sizeof(tmp));
+    return skpi_buf_printf(out, "%s", tmp);
+  }
+  if(f->type == FT_STRLIST || f->type == FT_REGEXLIST) {
+    json_t *l = json_loads(f->dflt, 0, &jerr);
+    size_t i;
+    json_t *it;
+    if(!l)
+      return SKPI_ENOMEM;
+    json_array_foreach(l, i, it) {
+      if((rc = skpi_buf_printf(out, "%s`%s`", i ? ", " : "", json_string_value(it))) != SKPI_OK)
+        break;
+    }
+    json_decref(l);
+    return rc;
+  }
+  return skpi_buf_printf(out, "`%s`", f->dflt);
+}
+
+/* Rows of section s, sub-sections flattened into "prefix.key". */
+static skpi_err doc_rows(const section *s, const char *prefix, skpi_buf *out) {
+  char key[128], type[160];
+  skpi_err rc = SKPI_OK;
+  for(size_t i = 0; i < s->nfields && rc == SKPI_OK; i++) {
+    const field *f = &s->fields[i];
+    join(key, sizeof(key), prefix, f->key);
+    if(f->type == FT_SECTION && !f->inherit) {
+      rc = doc_rows(f->sub, key, out);
+      continue;
+    }
+    if(f->type == FT_SECTION)
+      snprintf(type, sizeof(type), "section like `%s`", f->inherit);
+    else
+      doc_type(f, type, sizeof(type));
+    if((rc = skpi_buf_printf(out, "| %s | %s | ", key, type)) != SKPI_OK ||
+       (rc = doc_default(f, out)) != SKPI_OK ||
+       (rc = skpi_buf_printf(out, " | %s%s |\n", f->doc ? f->doc : "",
+                             f->type == FT_SECTLIST ? " (below)" : "")) != SKPI_OK)
+      break;
+  }
+  return rc;
+}
+
+/* Lists of entries inside s (at any depth of flattened sub-sections) get
+ * their own heading after s's table. */
+static skpi_err doc_section(const section *s, const char *path, const field *self, int level,
+                            skpi_buf *out);
+
+static skpi_err doc_nested(const section *s, const char *path, const char *prefix, skpi_buf *out) {
+  char key[128], sub[160];
+  skpi_err rc = SKPI_OK;
+  for(size_t i = 0; i < s->nfields && rc == SKPI_OK; i++) {
+    const field *f = &s->fields[i];
+    join(key, sizeof(key), prefix, f->key);
+    if(f->type == FT_SECTION && !f->inherit)
+      rc = doc_nested(f->sub, path, key, out);
+    else if(f->type == FT_SECTLIST) {
+      join(sub, sizeof(sub), path, key);
+      rc = doc_section(f->sub, sub, f, 3, out);
+    }
+  }
+  return rc;
+}
+
+static skpi_err doc_section(const section *s, const char *path, const field *self, int level,
+                            skpi_buf *out) {
+  skpi_err rc;
+  if((rc = skpi_buf_printf(out, "\n%s %s%s\n\n", level == 2 ? "##" : "###", path,
+                           self->type == FT_SECTLIST ? " (list)" : "")) != SKPI_OK)
+    return rc;
+  if(s->doc && (rc = skpi_buf_printf(out, "%s\n", s->doc)) != SKPI_OK)
+    return rc;
+  if(self->type == FT_SECTLIST &&
+     (rc = skpi_buf_printf(out, "%sA list of at most %zu entries%s; each entry:\n",
+                           s->doc ? "" : "", self->cap,
+                           (self->flags & F_REQ) ? ", required and not empty" : "")) != SKPI_OK)
+    return rc;
+  if((rc = skpi_buf_addstr(out, "\n| key | type | default | meaning |\n|---|---|---|---|\n")) !=
+         SKPI_OK ||
+     (rc = doc_rows(s, "", out)) != SKPI_OK)
+    return rc;
+  return doc_nested(s, path, "", out);
+}
+
+skpi_err skpi_config_doc(skpi_buf *out) {
+  skpi_err rc = skpi_buf_addstr(out, doc_intro);
+  /* clusters first: it is the one required section. */
+  static const char *const order[] = {
+      "clusters", "global",     "state",   "probe", "incidents", "maintenance", "availability",
+      "dlq",      "onboarding", "targets", "slos",  "catalog",   "maturity"};
+  for(size_t i = 0; rc == SKPI_OK && i < sizeof(order) / sizeof(order[0]); i++) {
+    const field *f = find_field(&root_sect, order[i]);
+    if(f)
+      rc = doc_section(f->sub, f->key, f, 2, out);
+  }
+  if(rc == SKPI_OK)
+    rc = skpi_buf_addstr(out, doc_outro);
+  return rc;
 }

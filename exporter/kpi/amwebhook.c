@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "streamkpi/rfc3339.h"
 
 static void seterr(char *errbuf, size_t errlen, const char *msg, size_t idx) {
   if(!errbuf || !errlen)
@@ -15,83 +16,13 @@ static void seterr(char *errbuf, size_t errlen, const char *msg, size_t idx) {
     snprintf(errbuf, errlen, "alerts[%zu]: %s", idx, msg);
 }
 
-/* Reads n digits at *p into *v. */
-static int digits(const char **p, int n, int *v) {
-  int r = 0;
-  for(int i = 0; i < n; i++) {
-    char c = (*p)[i];
-    if(c < '0' || c > '9')
-      return -1;
-    r = r * 10 + (c - '0');
-  }
-  *p += n;
-  *v = r;
-  return 0;
-}
-
 int skpi_am_parse_time(const char *s, double *out) {
-  if(!s)
-    return -1;
-  if(strcmp(s, "0001-01-01T00:00:00Z") == 0) {
+  /* Alertmanager writes Go's zero time for "no end yet". */
+  if(s && strcmp(s, "0001-01-01T00:00:00Z") == 0) {
     *out = 0;
     return 0;
   }
-  const char *p = s;
-  int Y, M, D, h, m, sec;
-  if(digits(&p, 4, &Y) || *p++ != '-' || digits(&p, 2, &M) || *p++ != '-' || digits(&p, 2, &D) ||
-     (*p != 'T' && *p != 't') || (p++, digits(&p, 2, &h)) || *p++ != ':' || digits(&p, 2, &m) ||
-     *p++ != ':' || digits(&p, 2, &sec))
-    return -1;
-  if(Y < 1970 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-    return -1;
-  double frac = 0, scale = 0.1;
-  if(*p == '.') {
-    p++;
-    int nd = 0;
-    while(*p >= '0' && *p <= '9') {
-      if(nd < 9)
-        frac += (*p - '0') * scale;
-      scale /= 10;
-      nd++;
-      p++;
-      if(nd > 32)
-        return -1;
-    }
-    if(nd == 0)
-      return -1;
-  }
-  long off = 0;
-  if(*p == 'Z' || *p == 'z') {
-    p++;
-  } else if(*p == '+' || *p == '-') {
-    int sign = *p++ == '-' ? -1 : 1, oh, om;
-    if(digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
-      return -1;
-    off = sign * (oh * 3600L + om * 60L);
-  } else {
-    return -1;
-  }
-  if(*p)
-    return -1;
-  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if(D > mdays[M - 1])
-    return -1;
-  struct tm tm = {0};
-  tm.tm_year = Y - 1900;
-  tm.tm_mon = M - 1;
-  tm.tm_mday = D;
-  tm.tm_hour = h;
-  tm.tm_min = m;
-  tm.tm_sec = sec;
-  time_t t = timegm(&tm);
-  /* timegm normalises Feb 30 into March: refuse dates it had to move. */
-  if(t == (time_t)-1 || tm.tm_mday != D)
-    return -1;
-  double v = (double)t - (double)off + frac;
-  if(v < 0)
-    return -1;
-  *out = v;
-  return 0;
+  return skpi_rfc3339_parse(s, out);
 }
 
 static int string_object(const json_t *o) {

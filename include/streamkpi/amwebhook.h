@@ -41,8 +41,9 @@ void skpi_am_payload_free(skpi_am_payload *p);
 /* Applies every alert of p to inc (the caller locks inc). */
 skpi_err skpi_am_apply(const skpi_am_payload *p, skpi_incidents *inc, double now);
 
-/* Parses an RFC 3339 time into unix seconds.  Returns 0 and sets *out (0 for
- * Alertmanager's "0001-01-01T00:00:00Z"), or -1 on anything else. */
+/* skpi_rfc3339_parse (rfc3339.h), plus Alertmanager's zero time
+ * "0001-01-01T00:00:00Z", which sets *out to 0.  Returns 0, or -1 on
+ * anything the strict parser refuses. */
 int skpi_am_parse_time(const char *s, double *out);
 
 /* Returns 1 when token is NULL or empty (no guard configured) or

@@ -23,14 +23,11 @@
  * d, w), compound in descending order ("1h30m").  The caller owns the
  * returned config and frees it with skpi_config_free.
  *
- * Sections other than global/clusters (state, probe, incidents, maintenance,
- * availability, dlq, onboarding, targets, slos, catalog, maturity) are
- * validated too but not turned into structs: read them with
- * skpi_config_section() and the skpi_cfg_* accessors.  In that validated
- * tree every known key is present with its default (except optional keys
- * without one), durations are JSON reals in seconds, RFC 3339 times are JSON
- * reals in seconds since the epoch (UTC), ints are JSON integers, bools are
- * JSON booleans, everything else is a string.  docs/config.md lists all keys.
+ * Every section comes out as a typed struct of skpi_config below, with its
+ * defaults filled in.  The schema (every key's type, default, bounds and one
+ * line of documentation) is one table in config.c; docs/config.md is
+ * rendered from it by skpi_config_doc (`make config-doc`) and a unit test
+ * fails when the two differ.
  */
 #ifndef STREAMKPI_CONFIG_H
 #define STREAMKPI_CONFIG_H
@@ -39,6 +36,7 @@
 #include <regex.h>
 #include <stddef.h>
 
+#include "streamkpi/buf.h"
 #include "streamkpi/err.h"
 
 /* A list of include and exclude regexes (POSIX extended).  A name passes
@@ -54,6 +52,233 @@ typedef struct skpi_kv {
   char *value;
 } skpi_kv;
 
+/* ------------------------------------------------------------ caps
+ *
+ * Every bound on a configured list or value, in one place.  The schema table
+ * in config.c names these; a longer list is refused at load (and so by
+ * --config.check) with FILE:LINE, never cut.  Modules that size arrays for
+ * configured values use the same constants.
+ */
+#define SKPI_CONFIG_MAX_BYTES 1048576 /* the file: 1 MiB */
+#define SKPI_CONFIG_MAX_DEPTH 32      /* YAML nesting */
+#define SKPI_CONFIG_MAX_CLUSTERS 64
+#define SKPI_CONFIG_MAX_PROPERTIES 256     /* librdkafka properties per cluster */
+#define SKPI_CONFIG_MAX_FILTER_REGEXES 256 /* include or exclude list */
+#define SKPI_CONFIG_MAX_DLQ_PATTERNS 32
+#define SKPI_CONFIG_MAX_TARGETS 256
+#define SKPI_CONFIG_MAX_QUALITY_GOOD 64
+#define SKPI_CONFIG_MAX_SLOS 256
+#define SKPI_CONFIG_MAX_MAINTENANCE 1024
+#define SKPI_CONFIG_MAX_PRODUCTS 1024
+#define SKPI_CONFIG_MAX_PRODUCT_LIST 1024 /* topics or SLOs of one product */
+#define SKPI_CONFIG_MAX_GROUP_DOMAINS 256
+#define SKPI_CONFIG_MAX_MATURITY_KEYS 256 /* thresholds or criteria */
+#define SKPI_CONFIG_MAX_SURVEY 256
+#define SKPI_CONFIG_MAX_CYCLES 1000 /* incidents.open_after / resolve_after */
+/* incidents.max_body: the webhook parser holds at most SKPI_AM_MAX_BODY
+ * (amwebhook.h) today, so a larger setting is refused rather than ignored. */
+#define SKPI_CONFIG_MAX_BODY 1048576
+#define SKPI_CONFIG_MAX_TARGET_BYTES (1024 * 1024 * 1024) /* targets[].max_bytes */
+#define SKPI_CONFIG_MAX_TOKEN_FILE 4096 /* bytes of incidents.webhook_token_file */
+#define SKPI_CONFIG_MAX_PATH 127        /* global.telemetry_path */
+
+/* Defaults that code outside the config needs too (the HTTP source's own
+ * defaults are these, so a target behaves the same with or without a file). */
+#define SKPI_CONFIG_TARGET_INTERVAL_S 15
+#define SKPI_CONFIG_TARGET_TIMEOUT_S 5
+#define SKPI_CONFIG_TARGET_MAX_BYTES 10485760 /* 10 MiB */
+
+/* ----------------------------------------------------------- sections
+ *
+ * Every struct below is filled at load from the validated file, with the
+ * schema's defaults for what the file leaves out.  Strings belong to the
+ * config (NULL when an optional key is absent); every list has its count;
+ * every entry has `line`, the 1-based line where it was written (0 for a
+ * default or --kafka.brokers), so later checks can report FILE:LINE with
+ * skpi_config_error.  Durations and times are seconds (times since the
+ * Unix epoch, UTC).
+ */
+
+/* A list of strings with their lines.  v has n entries and a NULL after
+ * them, so it can be passed where a `const char **` is wanted. */
+typedef struct skpi_config_strlist {
+  char **v;
+  int *lines;
+  size_t n;
+} skpi_config_strlist;
+
+typedef enum skpi_config_probe_mode {
+  SKPI_CONFIG_PROBE_PRODUCE_CONSUME = 0,
+  SKPI_CONFIG_PROBE_METADATA_ONLY
+} skpi_config_probe_mode;
+
+typedef struct skpi_config_probe {
+  int enabled;
+  skpi_config_probe_mode mode;
+  char *topic;
+  int replication_factor;
+  double interval_s;
+  double timeout_s;
+  int min_brokers;
+  int line;
+} skpi_config_probe;
+
+typedef struct skpi_config_state {
+  char *path;
+  double persist_interval_s;
+  int line;
+} skpi_config_state;
+
+typedef struct skpi_config_incidents {
+  unsigned open_after;    /* failed cycles before an incident opens */
+  unsigned resolve_after; /* good cycles before it resolves */
+  /* The webhook token: webhook_token, or the contents of webhook_token_file
+   * (read at load, trailing newline and blanks removed); NULL when neither
+   * is set. */
+  char *webhook_token;
+  char *webhook_token_file; /* the path as written, or NULL */
+  size_t max_body;
+  int line;
+} skpi_config_incidents;
+
+typedef struct skpi_config_maintenance {
+  double start, end; /* end > start */
+  char *cluster;     /* NULL: every cluster */
+  char *reason;      /* NULL when not given */
+  int line;
+} skpi_config_maintenance;
+
+typedef struct skpi_config_availability {
+  double objective; /* 0 < objective < 1 */
+  double window_s;
+  int line;
+} skpi_config_availability;
+
+typedef struct skpi_config_dlq {
+  skpi_config_strlist patterns; /* each holds "{src}" exactly once */
+  int line;
+} skpi_config_dlq;
+
+typedef struct skpi_config_onboarding {
+  long long lag_threshold;
+  int baseline;
+  int line;
+} skpi_config_onboarding;
+
+typedef enum skpi_config_target_kind {
+  SKPI_CONFIG_TARGET_METRICS = 0,
+  SKPI_CONFIG_TARGET_SCHEMA_REGISTRY,
+  SKPI_CONFIG_TARGET_CONNECT
+} skpi_config_target_kind;
+
+typedef struct skpi_config_quality {
+  char *family;
+  char *label;
+  skpi_config_strlist good;
+  int line; /* 0 when the target has no quality key */
+} skpi_config_quality;
+
+typedef struct skpi_config_target {
+  char *name;
+  char *url;
+  skpi_config_target_kind kind;
+  double interval_s;
+  double timeout_s;
+  size_t max_bytes;
+  char *username; /* NULL when not given, and so on */
+  char *password;
+  char *ca_file;
+  int insecure_skip_verify;
+  skpi_config_quality quality;
+  int line;
+} skpi_config_target;
+
+typedef enum skpi_config_sli {
+  SKPI_CONFIG_SLI_PROBE_AVAILABILITY = 0,
+  SKPI_CONFIG_SLI_PROBE_LATENCY,
+  SKPI_CONFIG_SLI_GROUP_LAG,
+  SKPI_CONFIG_SLI_DLQ_RATIO,
+  SKPI_CONFIG_SLI_APP_RATIO
+} skpi_config_sli;
+
+typedef enum skpi_config_window {
+  SKPI_CONFIG_WINDOW_28D = 0,
+  SKPI_CONFIG_WINDOW_30D,
+  SKPI_CONFIG_WINDOW_CALENDAR_MONTH
+} skpi_config_window;
+
+typedef struct skpi_config_slo {
+  char *name;
+  skpi_config_sli sli;
+  double objective;
+  skpi_config_window window;
+  double window_s;  /* 28 or 30 days; 0 for the calendar month */
+  char *cluster;    /* NULL: every cluster */
+  double threshold; /* seconds (latency, lag) or a ratio (DLQ); NaN when the SLI takes none */
+  char *group;
+  char *topic;
+  char *target;
+  char *description;
+  int line;
+} skpi_config_slo;
+
+typedef struct skpi_config_product {
+  char *name;
+  char *owner;
+  char *domain;
+  skpi_config_strlist topics;
+  skpi_config_strlist slos; /* names of entries of cfg->slos */
+  char *description;
+  int line;
+} skpi_config_product;
+
+typedef struct skpi_config_group_domain {
+  char *regex; /* POSIX extended, checked by skpi_regex_check */
+  char *domain;
+  int line;
+} skpi_config_group_domain;
+
+typedef struct skpi_config_catalog {
+  char *team_regex; /* exactly one capture group */
+  skpi_config_product *products;
+  size_t nproducts;
+  skpi_config_group_domain *group_domains;
+  size_t ngroup_domains;
+  int line;
+} skpi_config_catalog;
+
+/* Criterion ids are kept as written: the assessment module knows them and
+ * reports unknown ones with skpi_config_error. */
+typedef struct skpi_config_threshold {
+  char *id;
+  double value;
+  int line;
+} skpi_config_threshold;
+
+typedef struct skpi_config_criterion {
+  char *id;
+  int enabled;
+  int line;
+} skpi_config_criterion;
+
+typedef struct skpi_config_survey_item {
+  char *item;  /* survey item id, as written */
+  int score;   /* 1 .. 5 */
+  double date; /* when it was answered */
+  int line;
+} skpi_config_survey_item;
+
+typedef struct skpi_config_maturity {
+  skpi_config_threshold *thresholds;
+  size_t nthresholds;
+  skpi_config_criterion *criteria;
+  size_t ncriteria;
+  skpi_config_survey_item *survey;
+  size_t nsurvey;
+  double survey_max_age_s; /* older answers are stale */
+  int line;
+} skpi_config_maturity;
+
 typedef struct skpi_cluster_cfg {
   char *name;
   char *bootstrap_servers;
@@ -66,26 +291,39 @@ typedef struct skpi_cluster_cfg {
   double request_timeout_s; /* default 10: bound on one Kafka request */
   int max_inflight;         /* default 10: group requests in flight */
   int chunk_size;           /* default 2000: partitions per ListOffsets call */
-  char *probe_topic; /* the canary topic when the probe runs, else NULL: the
-                        Kafka source marks it internal, so it counts as no
-                        data stream */
+  char *probe_topic;        /* the canary topic when the probe runs, else NULL: the
+                               Kafka source marks it internal, so it counts as no
+                               data stream */
+  char *role;               /* e.g. "production"; NULL when not given */
+  skpi_config_probe probe;  /* the cluster's probe keys over the top-level ones */
+  int line;
 } skpi_cluster_cfg;
 
 /* Private part of a loaded config (validated tree, line table). */
 typedef struct skpi_config_priv skpi_config_priv;
 
-/* Caps on untrusted config input. */
-#define SKPI_CONFIG_MAX_BYTES (1024 * 1024)
-#define SKPI_CONFIG_MAX_DEPTH 32
-
 typedef struct skpi_config {
-  char *path; /* NULL when built from flags only */
-  char *listen_address;  /* default ":10308" */
-  char *telemetry_path;  /* default "/metrics" */
-  char *log_level;       /* default "info" */
-  char *log_format;      /* default "logfmt" */
+  char *path;           /* NULL when built from flags only */
+  char *listen_address; /* default ":10308" */
+  char *telemetry_path; /* default "/metrics" */
+  char *log_level;      /* default "info" */
+  char *log_format;     /* default "logfmt" */
   skpi_cluster_cfg *clusters;
   size_t nclusters;
+  skpi_config_state state;
+  skpi_config_probe probe; /* top level; per cluster in clusters[i].probe */
+  skpi_config_incidents incidents;
+  skpi_config_maintenance *maintenance;
+  size_t nmaintenance;
+  skpi_config_availability availability;
+  skpi_config_dlq dlq;
+  skpi_config_onboarding onboarding;
+  skpi_config_target *targets;
+  size_t ntargets;
+  skpi_config_slo *slos;
+  size_t nslos;
+  skpi_config_catalog catalog;
+  skpi_config_maturity maturity;
   skpi_config_priv *priv; /* opaque; owned by the config */
 } skpi_config;
 
@@ -118,26 +356,48 @@ int skpi_parse_duration(const char *s, double *out);
  * skpi_config_section).  NULL is fine. */
 void skpi_config_free(skpi_config *c);
 
-/* Returns the validated top-level section `name` ("global", "state",
- * "probe", "incidents", "maintenance", "availability", "dlq", "onboarding",
- * "targets", "slos", "catalog", "maturity", "clusters"), borrowed from c and
- * valid until skpi_config_free; NULL for an unknown name.  Sections absent
- * from the file are present with their defaults (lists are empty arrays).
- * The "clusters" array is in the order of c->clusters. */
+/* Formats the one error line every config check prints:
+ * "FILE:LINE: KEY: MSG" (FILE is c->path, or "--kafka.brokers" for a config
+ * built from flags; ": KEY" is left out when key is NULL or empty; LINE is
+ * printed even when 0).  Checks outside this module (criterion ids, for
+ * example) use it so that their lines look like the loader's.  Always
+ * NUL-terminates errbuf when errlen > 0; a long line is cut. */
+void skpi_config_error(const skpi_config *c, int line, const char *key, const char *msg,
+                       char *errbuf, size_t errlen);
+
+/* Appends docs/config.md, rendered from the schema table, to out.  Returns
+ * SKPI_OK, or SKPI_ETOOBIG / SKPI_ENOMEM from the buffer. */
+skpi_err skpi_config_doc(skpi_buf *out);
+
+/* ---------------------------------------------------------------------
+ * Going away: the string-keyed view of the validated tree.  It remains
+ * while exporter/app/ moves to the typed structs above; new code must not
+ * use it.
+ *
+ * skpi_config_section returns the validated top-level section `name`
+ * ("global", "state", "probe", "incidents", "maintenance", "availability",
+ * "dlq", "onboarding", "targets", "slos", "catalog", "maturity",
+ * "clusters"), borrowed from c and valid until skpi_config_free; NULL for
+ * an unknown name.  Sections absent from the file are present with their
+ * defaults (lists are empty arrays).  In that tree durations are JSON reals
+ * in seconds, RFC 3339 times JSON reals in seconds since the epoch, ints
+ * JSON integers, bools JSON booleans, everything else strings. */
 json_t *skpi_config_section(const skpi_config *c, const char *name);
 
-/* Returns section `name` of cluster i (e.g. "probe": the cluster's own probe
- * keys merged over the top-level probe section, key by key), borrowed like
- * skpi_config_section; NULL when i is out of range or the key is unknown. */
+/* Going away.  Section `name` of cluster i (e.g. "probe": the cluster's own
+ * probe keys merged over the top-level probe section, key by key), borrowed
+ * like skpi_config_section; NULL when i is out of range or the key is
+ * unknown.  Use c->clusters[i].probe. */
 json_t *skpi_config_cluster_section(const skpi_config *c, size_t i, const char *name);
 
-/* Returns the 1-based line in the file where node (from a tree handed out
- * above) was written: for a mapping value the line of its key, for a list
- * item the line where it starts.  Returns 0 when unknown: defaults, values
- * from --kafka.brokers, and booleans (jansson shares true/false). */
+/* Going away.  The 1-based line where node (from a tree handed out above)
+ * was written: for a mapping value the line of its key, for a list item the
+ * line where it starts.  0 when unknown: defaults, values from
+ * --kafka.brokers, and booleans (jansson shares true/false).  Use the `line`
+ * members of the typed structs. */
 int skpi_config_line(const skpi_config *c, const json_t *node);
 
-/* Typed accessors for a validated object: return obj[key] converted, or dflt
+/* Going away.  Typed accessors for a validated object: return obj[key] converted, or dflt
  * when obj is NULL or the key is absent or of another JSON type.  Strings are
  * borrowed from obj.  skpi_cfg_duration is skpi_cfg_number under a name that
  * says "seconds". */

@@ -52,11 +52,13 @@ typedef struct skpi_target_cfg {
   const char *name; /* unique; used as the target label */
   const char *url;  /* http:// or https:// base (metrics: the full URL) */
   enum skpi_target_kind kind;
-  double interval_s;         /* default 30 */
-  double timeout_s;          /* whole transfer, default 10 */
+  /* interval_s, timeout_s and max_bytes default to the configuration's
+   * defaults (SKPI_CONFIG_TARGET_* in config.h), the one place they live. */
+  double interval_s;
+  double timeout_s;          /* whole transfer */
   double connect_timeout_s;  /* default 5 (capped at timeout_s) */
   double stale_ttl_s;        /* default 300 */
-  size_t max_bytes;          /* response body cap, default 16 MiB */
+  size_t max_bytes;          /* response body cap */
   const char *username;      /* basic auth when not NULL */
   const char *password;
   const char *ca_file;       /* PEM bundle; NULL = system default */

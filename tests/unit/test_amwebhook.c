@@ -40,10 +40,13 @@ static void times(void **state) {
   assert_true(t == 1700000000.0);
   assert_int_equal(skpi_am_parse_time("0001-01-01T00:00:00Z", &t), 0);
   assert_true(t == 0);
+  /* The one RFC 3339 grammar allows a space for the T. */
+  assert_int_equal(skpi_am_parse_time("2023-11-14 22:13:20Z", &t), 0);
+  assert_true(t == 1700000000.0);
   const char *bad[] = {"",
                        "2023-11-14",
                        "2023-11-14T22:13:20",
-                       "2023-11-14 22:13:20Z",
+                       "2023-11-14_22:13:20Z",
                        "2023-13-14T22:13:20Z",
                        "2023-02-30T22:13:20Z",
                        "2023-11-14T24:13:20Z",

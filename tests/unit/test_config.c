@@ -1,6 +1,7 @@
 /* test_config.c: YAML loading, schema validation, error lines, defaults,
  * filters and durations.  Run from the repository root (fixtures under
  * tests/unit/configs/). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "config_test.h"
 #include "streamkpi/config.h"
 
 #define DIR "tests/unit/configs/"
@@ -23,42 +25,6 @@ static void expect_error(const char *file, skpi_err rc, const char *want) {
   assert_int_equal(skpi_config_load(file, &c, err, sizeof(err)), rc);
   assert_null(c);
   assert_string_equal(err, want);
-}
-
-/* Writes text (len bytes) to a temp file; returns its malloc'd path. */
-static char *write_temp(const char *text, size_t len) {
-  char *path = strdup("/tmp/skpi_test_config_XXXXXX");
-  assert_non_null(path);
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  size_t off = 0;
-  while(off < len) {
-    ssize_t n = write(fd, text + off, len - off);
-    assert_true(n > 0);
-    off += (size_t)n;
-  }
-  close(fd);
-  return path;
-}
-
-/* Loads YAML text; on failure copies the message after "<tmpfile>:" into
- * tail.  Returns the load's rc; frees any config. */
-static skpi_err load_text(const char *text, char *tail, size_t taillen) {
-  char err[512];
-  skpi_config *c = NULL;
-  char *path = write_temp(text, strlen(text));
-  skpi_err rc = skpi_config_load(path, &c, err, sizeof(err));
-  tail[0] = '\0';
-  if(rc != SKPI_OK) {
-    size_t n = strlen(path);
-    assert_memory_equal(err, path, n);
-    assert_int_equal(err[n], ':');
-    snprintf(tail, taillen, "%s", err + n + 1);
-  }
-  skpi_config_free(c);
-  unlink(path);
-  free(path);
-  return rc;
 }
 
 /* ------------------------------------------------- the messages of the brief */
@@ -114,7 +80,7 @@ static void empty_and_no_clusters(void **state) {
   expect_error(DIR "no_clusters.yml", SKPI_EINVAL,
                DIR "no_clusters.yml:3: clusters: must not be empty");
   char tail[512];
-  assert_int_equal(load_text("global:\n  log_level: warn\n", tail, sizeof(tail)), SKPI_EINVAL);
+  assert_int_equal(ct_load("global:\n  log_level: warn\n", tail, sizeof(tail), NULL), SKPI_EINVAL);
   assert_string_equal(tail, "1: missing required key clusters");
 }
 
@@ -151,7 +117,7 @@ static void binary_bytes(void **state) {
     x = x * 1103515245u + 12345u;
     bin[i] = (unsigned char)(x >> 16);
   }
-  char *path = write_temp((const char *)bin, sizeof(bin));
+  char *path = ct_write_temp((const char *)bin, sizeof(bin));
   char err[512];
   skpi_config *c = NULL;
   assert_int_equal(skpi_config_load(path, &c, err, sizeof(err)), SKPI_EINVAL);
@@ -168,7 +134,7 @@ static void too_big(void **state) {
   assert_non_null(text);
   for(size_t i = 0; i < n; i++)
     text[i] = (i % 64 == 63) ? '\n' : '#';
-  char *path = write_temp(text, n);
+  char *path = ct_write_temp(text, n);
   char err[512], want[600];
   skpi_config *c = NULL;
   assert_int_equal(skpi_config_load(path, &c, err, sizeof(err)), SKPI_ETOOBIG);
@@ -189,7 +155,7 @@ static void deep_nesting(void **state) {
   for(int i = 0; i < 100; i++)
     text[o++] = ']';
   text[o] = '\0';
-  assert_int_equal(load_text(text, tail, sizeof(tail)), SKPI_EINVAL);
+  assert_int_equal(ct_load(text, tail, sizeof(tail), NULL), SKPI_EINVAL);
   assert_non_null(strstr(tail, "nested deeper than 32 levels"));
   assert_int_equal(strncmp(tail, "1: ", 3), 0);
   /* Block style mappings, one level per line. */
@@ -200,7 +166,7 @@ static void deep_nesting(void **state) {
     o += (size_t)snprintf(text + o, sizeof(text) - o, "k%d:\n", i);
   }
   text[o] = '\0';
-  assert_int_equal(load_text(text, tail, sizeof(tail)), SKPI_EINVAL);
+  assert_int_equal(ct_load(text, tail, sizeof(tail), NULL), SKPI_EINVAL);
   assert_string_equal(tail, "32: k0.k1.k2.k3.k4.k5.k6.k7.k8.k9.k10.k11.k12.k13.k14.k15.k16.k17."
                             "k18.k19.k20.k21.k22.k23.k24.k25.k26.k27.k28.k29.k30.k31: nested "
                             "deeper than 32 levels");
@@ -229,11 +195,11 @@ static void unterminated_and_odd_yaml(void **state) {
       {"clusters:\n  - name: a\n    bootstrap_servers: \"  \"\n",
        "3: clusters[0].bootstrap_servers: must not be empty"},
       {"clusters:\n  - name: a\n    bootstrap_servers:\n", "2: clusters[0]: missing required "
-                                                          "key bootstrap_servers"},
+                                                           "key bootstrap_servers"},
   };
   char tail[512];
   for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    assert_int_equal(load_text(cases[i].yaml, tail, sizeof(tail)), SKPI_EINVAL);
+    assert_int_equal(ct_load(cases[i].yaml, tail, sizeof(tail), NULL), SKPI_EINVAL);
     if(strncmp(tail, cases[i].want, strlen(cases[i].want)) != 0)
       fail_msg("case %zu: got \"%s\", want prefix \"%s\"", i, tail, cases[i].want);
   }
@@ -276,14 +242,14 @@ static void section_errors(void **state) {
        "5: probe.mode: expected one of produce-consume|metadata-only, got \"fast\""},
       {HEAD "probe:\n  replication_factor: 11\n",
        "5: probe.replication_factor: must be at least 1 and at most 10, got \"11\""},
-      {HEAD "probe:\n  min_brokers: -1\n", "5: probe.min_brokers: must be at least 0, got "
-                                           "\"-1\""},
+      {HEAD "probe:\n  min_brokers: -1\n",
+       "5: probe.min_brokers: must be at least 0 and at most 1000, got \"-1\""},
       {HEAD "    probe:\n      timeout: never\n",
        "5: clusters[0].probe.timeout: expected a duration like 15s, got \"never\""},
       {HEAD "state:\n  persist_interval: 1x\n",
        "5: state.persist_interval: expected a duration like 15s, got \"1x\""},
-      {HEAD "incidents:\n  open_after: 0\n", "5: incidents.open_after: must be at least 1, got "
-                                             "\"0\""},
+      {HEAD "incidents:\n  open_after: 0\n",
+       "5: incidents.open_after: must be at least 1 and at most 1000, got \"0\""},
       {HEAD "incidents:\n  webhook_token: a\n  webhook_token_file: /b\n",
        "5: incidents: set webhook_token or webhook_token_file, not both"},
       {HEAD "availability:\n  objective: 1\n",
@@ -311,7 +277,7 @@ static void section_errors(void **state) {
       {HEAD "targets:\n  - name: a\n    url: ftp://x\n",
        "6: targets[0].url: expected an http:// or https:// URL, got \"ftp://x\""},
       {HEAD "targets:\n  - name: a\n    url: http://\n", "6: targets[0].url: URL has no host: "
-                                                        "\"http://\""},
+                                                         "\"http://\""},
       {HEAD "targets:\n  - name: a\n    url: http://x\n  - name: a\n    url: http://y\n",
        "7: targets[1].name: duplicate target name \"a\" (first at line 5)"},
       {HEAD "targets:\n  - name: a\n    url: http://x\n    quality: {good: []}\n",
@@ -360,14 +326,14 @@ static void section_errors(void **state) {
        "10: catalog.products[0].slos[0]: no SLO named \"nope\""},
       {HEAD "catalog:\n  group_domains:\n    \"(\": sales\n",
        "6: catalog.group_domains.(: invalid regex \"(\": "},
-      {HEAD "maturity:\n  survey:\n    skills: 6\n",
-       "6: maturity.survey.skills: must be at least 1 and at most 5, got \"6\""},
+      {HEAD "maturity:\n  survey:\n    - {item: skills, score: 6, date: 2024-05-01}\n",
+       "6: maturity.survey[0].score: must be at least 1 and at most 5, got \"6\""},
       {HEAD "maturity:\n  thresholds:\n    teams: many\n",
        "6: maturity.thresholds.teams: expected a number, got \"many\""},
   };
   char tail[512];
   for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    assert_int_equal(load_text(cases[i].yaml, tail, sizeof(tail)), SKPI_EINVAL);
+    assert_int_equal(ct_load(cases[i].yaml, tail, sizeof(tail), NULL), SKPI_EINVAL);
     /* Messages ending in ": " carry libc's regerror text after them. */
     size_t n = strlen(cases[i].want);
     int prefix = n >= 2 && cases[i].want[n - 1] == ' ';
@@ -416,52 +382,64 @@ static void defaults_and_fallback(void **state) {
   assert_string_equal(b->properties[2].value, "streamkpi");
 
   /* Top-level probe: file values over defaults. */
-  json_t *probe = skpi_config_section(c, "probe");
-  assert_non_null(probe);
-  assert_true(skpi_cfg_duration(probe, "interval", -1) == 30.0);
-  assert_true(skpi_cfg_duration(probe, "timeout", -1) == 5.0);
-  assert_int_equal(skpi_cfg_int(probe, "replication_factor", -1), 2);
-  assert_int_equal(skpi_cfg_bool(probe, "enabled", -1), 1);
-  assert_string_equal(skpi_cfg_string(probe, "mode", NULL), "produce-consume");
-  assert_int_equal(skpi_config_line(c, json_object_get(probe, "interval")), 5);
+  const skpi_config_probe *probe = &c->probe;
+  assert_true(probe->interval_s == 30.0);
+  assert_true(probe->timeout_s == 5.0);
+  assert_int_equal(probe->replication_factor, 2);
+  assert_int_equal(probe->enabled, 1);
+  assert_int_equal(probe->mode, SKPI_CONFIG_PROBE_PRODUCE_CONSUME);
+  assert_string_equal(probe->topic, "streamkpi-probe");
+  assert_int_equal(probe->min_brokers, 1);
+  assert_int_equal(probe->line, 4);
 
   /* Cluster probe: own keys, then the top-level probe, then defaults. */
-  json_t *pa = skpi_config_cluster_section(c, 0, "probe");
-  json_t *pb = skpi_config_cluster_section(c, 1, "probe");
-  assert_true(skpi_cfg_duration(pa, "interval", -1) == 30.0);
-  assert_int_equal(skpi_cfg_bool(pa, "enabled", -1), 1);
-  assert_int_equal(skpi_cfg_bool(pb, "enabled", -1), 0);
-  assert_true(skpi_cfg_duration(pb, "timeout", -1) == 2.0);
-  assert_true(skpi_cfg_duration(pb, "interval", -1) == 30.0);
-  assert_int_equal(skpi_cfg_int(pb, "replication_factor", -1), 2);
-  assert_int_equal(skpi_cfg_int(pb, "min_brokers", -1), 1);
-  assert_null(skpi_config_cluster_section(c, 2, "probe"));
-  assert_null(skpi_config_cluster_section(c, 0, "nope"));
+  const skpi_config_probe *pa = &c->clusters[0].probe, *pb = &c->clusters[1].probe;
+  assert_true(pa->interval_s == 30.0);
+  assert_int_equal(pa->enabled, 1);
+  assert_int_equal(pb->enabled, 0);
+  assert_true(pb->timeout_s == 2.0);
+  assert_true(pb->interval_s == 30.0);
+  assert_int_equal(pb->replication_factor, 2);
+  assert_int_equal(pb->min_brokers, 1);
+  assert_int_equal(pa->line, 0);
+  assert_true(pb->line > 0);
+  assert_null(a->role);
 
   /* Sections absent from the file come with their defaults. */
-  json_t *st = skpi_config_section(c, "state");
-  assert_string_equal(skpi_cfg_string(st, "path", NULL), "streamkpi-state.json");
-  assert_true(skpi_cfg_duration(st, "persist_interval", -1) == 30.0);
-  json_t *inc = skpi_config_section(c, "incidents");
-  assert_int_equal(skpi_cfg_int(inc, "open_after", -1), 3);
-  assert_int_equal(skpi_cfg_int(inc, "resolve_after", -1), 2);
-  assert_int_equal(skpi_cfg_int(inc, "max_body", -1), 1048576);
-  assert_null(json_object_get(inc, "webhook_token"));
-  json_t *av = skpi_config_section(c, "availability");
-  assert_true(skpi_cfg_number(av, "objective", -1) == 0.999);
-  assert_true(skpi_cfg_duration(av, "window", -1) == 30 * 86400.0);
-  json_t *pats = json_object_get(skpi_config_section(c, "dlq"), "patterns");
-  assert_int_equal(json_array_size(pats), 5);
-  assert_string_equal(json_string_value(json_array_get(pats, 3)), "{src}.DLT");
-  json_t *onb = skpi_config_section(c, "onboarding");
-  assert_int_equal(skpi_cfg_int(onb, "lag_threshold", -1), 100);
-  assert_int_equal(skpi_cfg_bool(onb, "baseline", -1), 1);
-  assert_int_equal(json_array_size(skpi_config_section(c, "targets")), 0);
-  assert_int_equal(json_array_size(skpi_config_section(c, "slos")), 0);
-  assert_int_equal(json_array_size(skpi_config_section(c, "maintenance")), 0);
-  json_t *cat = skpi_config_section(c, "catalog");
-  assert_string_equal(skpi_cfg_string(cat, "team_regex", NULL), "^([A-Za-z0-9]+)[._-]");
-  assert_null(json_object_get(skpi_config_section(c, "maturity"), "survey"));
+  assert_string_equal(c->state.path, "streamkpi-state.json");
+  assert_true(c->state.persist_interval_s == 30.0);
+  assert_int_equal(c->state.line, 0);
+  assert_int_equal(c->incidents.open_after, 3);
+  assert_int_equal(c->incidents.resolve_after, 2);
+  assert_int_equal(c->incidents.max_body, 1048576);
+  assert_null(c->incidents.webhook_token);
+  assert_null(c->incidents.webhook_token_file);
+  assert_true(c->availability.objective == 0.999);
+  assert_true(c->availability.window_s == 30 * 86400.0);
+  assert_int_equal(c->dlq.patterns.n, 5);
+  assert_string_equal(c->dlq.patterns.v[3], "{src}.DLT");
+  assert_null(c->dlq.patterns.v[5]);
+  assert_int_equal(c->dlq.patterns.lines[3], 0);
+  assert_int_equal(c->onboarding.lag_threshold, 100);
+  assert_int_equal(c->onboarding.baseline, 1);
+  assert_int_equal(c->ntargets, 0);
+  assert_int_equal(c->nslos, 0);
+  assert_int_equal(c->nmaintenance, 0);
+  assert_string_equal(c->catalog.team_regex, "^([A-Za-z0-9]+)[._-]");
+  assert_int_equal(c->catalog.nproducts, 0);
+  assert_int_equal(c->catalog.ngroup_domains, 0);
+  assert_int_equal(c->maturity.nsurvey, 0);
+  assert_int_equal(c->maturity.nthresholds, 0);
+  assert_int_equal(c->maturity.ncriteria, 0);
+  assert_true(c->maturity.survey_max_age_s == 180 * 86400.0);
+
+  /* The string-keyed view still answers while callers move over. */
+  json_t *tree_probe = skpi_config_section(c, "probe");
+  assert_true(skpi_cfg_duration(tree_probe, "interval", -1) == 30.0);
+  assert_int_equal(skpi_config_line(c, json_object_get(tree_probe, "interval")), 5);
+  assert_int_equal(skpi_cfg_bool(skpi_config_cluster_section(c, 1, "probe"), "enabled", -1), 0);
+  assert_null(skpi_config_cluster_section(c, 2, "probe"));
+  assert_null(skpi_config_cluster_section(c, 0, "nope"));
   assert_null(skpi_config_section(c, "nope"));
   assert_int_equal(json_array_size(skpi_config_section(c, "clusters")), 2);
   skpi_config_free(c);
@@ -478,28 +456,34 @@ static void example_loads(void **state) {
   assert_int_equal(skpi_filter_match(&c->clusters[0].topics, "__consumer_offsets"), 0);
   assert_int_equal(skpi_filter_match(&c->clusters[0].topics, "orders"), 1);
 
-  json_t *slos = skpi_config_section(c, "slos");
-  assert_int_equal(json_array_size(slos), 5);
-  assert_true(skpi_cfg_number(json_array_get(slos, 1), "threshold", -1) == 0.25);
-  assert_true(skpi_cfg_number(json_array_get(slos, 2), "threshold", -1) == 120.0);
-  assert_true(skpi_cfg_number(json_array_get(slos, 3), "threshold", -1) == 0.001);
-  assert_string_equal(skpi_cfg_string(json_array_get(slos, 4), "window", NULL), "calendar_month");
+  assert_int_equal(c->nslos, 5);
+  assert_int_equal(c->slos[0].sli, SKPI_CONFIG_SLI_PROBE_AVAILABILITY);
+  assert_true(isnan(c->slos[0].threshold));
+  assert_true(c->slos[1].threshold == 0.25);
+  assert_true(c->slos[2].threshold == 120.0);
+  assert_true(c->slos[3].threshold == 0.001);
+  assert_int_equal(c->slos[4].window, SKPI_CONFIG_WINDOW_CALENDAR_MONTH);
+  assert_true(c->slos[4].window_s == 0);
 
-  json_t *m = json_array_get(skpi_config_section(c, "maintenance"), 0);
-  assert_true(skpi_cfg_number(m, "start", -1) == 1717279200.0); /* 2024-06-01T22:00:00Z */
-  assert_true(skpi_cfg_number(m, "end", -1) == 1717284600.0);
+  assert_int_equal(c->nmaintenance, 1);
+  assert_true(c->maintenance[0].start == 1717279200.0); /* 2024-06-01T22:00:00Z */
+  assert_true(c->maintenance[0].end == 1717284600.0);
 
-  json_t *t = json_array_get(skpi_config_section(c, "targets"), 1);
-  assert_string_equal(skpi_cfg_string(t, "kind", NULL), "schema_registry");
-  json_t *q = json_object_get(t, "quality");
-  assert_string_equal(skpi_cfg_string(q, "family", NULL), "events_processed_total");
+  assert_int_equal(c->ntargets, 2);
+  assert_int_equal(c->targets[1].kind, SKPI_CONFIG_TARGET_SCHEMA_REGISTRY);
+  assert_string_equal(c->targets[1].quality.family, "events_processed_total");
 
-  json_t *mat = skpi_config_section(c, "maturity");
-  assert_int_equal(skpi_cfg_int(json_object_get(mat, "survey"), "skills", -1), 3);
-  assert_true(skpi_cfg_number(json_object_get(mat, "thresholds"), "active_teams_level3", -1) ==
-              5.0);
-  json_t *gd = json_object_get(skpi_config_section(c, "catalog"), "group_domains");
-  assert_string_equal(skpi_cfg_string(gd, "^billing", NULL), "finance");
+  assert_int_equal(c->maturity.nsurvey, 2);
+  assert_string_equal(c->maturity.survey[0].item, "skills");
+  assert_int_equal(c->maturity.survey[0].score, 3);
+  assert_true(c->maturity.survey[0].date == 1714521600.0); /* 2024-05-01 */
+  assert_true(c->maturity.survey[1].date == 1714554000.0); /* 09:00Z that day */
+  assert_int_equal(c->maturity.nthresholds, 1);
+  assert_string_equal(c->maturity.thresholds[0].id, "active_teams_level3");
+  assert_true(c->maturity.thresholds[0].value == 5.0);
+  assert_int_equal(c->catalog.ngroup_domains, 1);
+  assert_string_equal(c->catalog.group_domains[0].regex, "^billing");
+  assert_string_equal(c->catalog.group_domains[0].domain, "finance");
   skpi_config_free(c);
 }
 
@@ -515,8 +499,7 @@ static void from_brokers(void **state) {
   assert_true(c->clusters[0].request_timeout_s == 10.0);
   assert_int_equal(c->clusters[0].chunk_size, 2000);
   assert_string_equal(c->listen_address, ":10308");
-  assert_true(skpi_cfg_duration(skpi_config_cluster_section(c, 0, "probe"), "interval", -1) ==
-              10.0);
+  assert_true(c->clusters[0].probe.interval_s == 10.0);
   assert_string_equal(c->clusters[0].probe_topic, "streamkpi-probe");
   skpi_config_free(c);
 
@@ -552,9 +535,10 @@ static void filters(void **state) {
   char err[512];
   skpi_config *c = NULL;
   /* Include and exclude together, exclude only, and the empty name. */
-  const char *yaml = HEAD "    topics: {include: [\"^orders\", \"^pay\"], exclude: [\"\\\\.dlq$\"]}\n"
-                          "    groups: {exclude: [\"^_\", \"test\"]}\n";
-  char *path = write_temp(yaml, strlen(yaml));
+  const char *yaml =
+      HEAD "    topics: {include: [\"^orders\", \"^pay\"], exclude: [\"\\\\.dlq$\"]}\n"
+           "    groups: {exclude: [\"^_\", \"test\"]}\n";
+  char *path = ct_write_temp(yaml, strlen(yaml));
   assert_int_equal(skpi_config_load(path, &c, err, sizeof(err)), SKPI_OK);
   const skpi_filter *t = &c->clusters[0].topics, *g = &c->clusters[0].groups;
   assert_int_equal(skpi_filter_match(t, "orders"), 1);
@@ -576,16 +560,19 @@ static void durations(void **state) {
     const char *s;
     double want;
   } good[] = {
-      {"15s", 15},     {"500ms", 0.5},   {"2m", 120},        {"1h", 3600},
-      {"7d", 604800},  {"2w", 1209600},  {"1h30m", 5400},    {"1m30s500ms", 90.5},
-      {"15", 15},      {"0.5", 0.5},     {"1.5h", 5400},     {"0", 0},
+      {"15s", 15},     {"500ms", 0.5},
+      {"2m", 120},     {"1h", 3600},
+      {"7d", 604800},  {"2w", 1209600},
+      {"1h30m", 5400}, {"1m30s500ms", 90.5},
+      {"15", 15},      {"0.5", 0.5},
+      {"1.5h", 5400},  {"0", 0},
       {"0s", 0},       {"1w2d3h4m5s6ms", 604800 + 172800 + 10800 + 240 + 5 + 0.006},
   };
-  static const char *bad[] = {"",     "s",     "-5s",    "+5s",   "5 s",  " 5s",   "5s ",
-                              "fast", "1h1h",  "30m1h",  "5ms1s", "5x",   "1.s",   ".5s",
-                              "5sm",  "1e3s",  "inf",    "nan",   "0x10", "5S",    "1hh",
-                              "5.",   "1..2s", "99999999999999999999999h",  "5000000000",
-                              "1d2",  "5mss",  "5min"};
+  static const char *bad[] = {
+      "",           "s",     "-5s",   "+5s", "5 s", " 5s", "5s ",   "fast",
+      "1h1h",       "30m1h", "5ms1s", "5x",  "1.s", ".5s", "5sm",   "1e3s",
+      "inf",        "nan",   "0x10",  "5S",  "1hh", "5.",  "1..2s", "99999999999999999999999h",
+      "5000000000", "1d2",   "5mss",  "5min"};
   double d;
   for(size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
     d = -1;
@@ -627,9 +614,10 @@ static void line_lookup(void **state) {
   fclose(f);
   assert_int_equal(item, want_item);
   assert_int_equal(si, want_si);
+  assert_int_equal(c->clusters[0].line, want_item);
   /* Defaults have no line: the second target sets no interval. */
   json_t *t = json_array_get(skpi_config_section(c, "targets"), 1);
-  assert_true(skpi_cfg_duration(t, "interval", -1) == 15.0);
+  assert_true(c->targets[1].interval_s == 15.0);
   assert_int_equal(skpi_config_line(c, json_object_get(t, "interval")), 0);
   skpi_config_free(c);
 }

@@ -13,6 +13,7 @@
 
 #include "streamkpi/buf.h"
 #include "streamkpi/clock.h"
+#include "streamkpi/config.h"
 #include "streamkpi/log.h"
 #include "streamkpi/promtext.h"
 
@@ -116,11 +117,11 @@ void skpi_http_source_cfg_defaults(skpi_target_cfg *c) {
   static const char *const good[] = {"success"};
   memset(c, 0, sizeof(*c));
   c->kind = SKPI_TARGET_METRICS;
-  c->interval_s = 30;
-  c->timeout_s = 10;
+  c->interval_s = SKPI_CONFIG_TARGET_INTERVAL_S;
+  c->timeout_s = SKPI_CONFIG_TARGET_TIMEOUT_S;
   c->connect_timeout_s = 5;
   c->stale_ttl_s = 300;
-  c->max_bytes = 16u << 20;
+  c->max_bytes = SKPI_CONFIG_TARGET_MAX_BYTES;
   c->quality_family = "events_processed_total";
   c->quality_label = "status";
   c->good = good;
