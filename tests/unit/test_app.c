@@ -239,15 +239,20 @@ static void state_survives_a_restart(void **state) {
   assert_true(fact(f->app, SKPI_FACT_AVAILABILITY, "west", t) == 1);
 }
 
-/* A config the app cannot use fails with one line naming the key. */
+/* A config the app cannot use fails with one line naming the key: here the
+ * state file's directory does not exist. */
 static void unusable_config_is_refused(void **state) {
   fixture *f = *state;
-  write_config(f, "incidents:\n  webhook_token_file: /nonexistent/token\n");
+  write_config(f, NULL);
+  char cmd[256];
+  snprintf(cmd, sizeof(cmd), "sed -i 's#  path: .*state.json#  path: %s/missing/state.json#' %s",
+           f->dir, f->cfgpath);
+  assert_int_equal(system(cmd), 0);
   char err[512] = "";
   assert_int_equal(skpi_config_load(f->cfgpath, &f->cfg, err, sizeof(err)), SKPI_OK);
   skpi_app *a = skpi_app_new(f->cfg, NULL, err, sizeof(err));
   assert_null(a);
-  assert_non_null(strstr(err, "incidents.webhook_token_file"));
+  assert_non_null(strstr(err, "state.path"));
 }
 
 int main(void) {
