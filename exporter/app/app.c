@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "streamkpi/amwebhook.h"
+#include "streamkpi/assess.h"
+#include "streamkpi/assess_history.h"
+#include "streamkpi/assess_report.h"
 #include "streamkpi/availability.h"
 #include "streamkpi/clock.h"
 #include "streamkpi/health.h"
@@ -27,6 +30,8 @@
 #define TICK_S 1.0
 #define TOKEN_FILE_MAX 4096
 #define SECTION_MAX 256
+/* The state section of the daily assessment history. */
+#define HISTORY_SECTION "maturity"
 /* The readiness bound: two sample intervals plus a request timeout. */
 #define READY_SLACK_S 15.0
 
@@ -76,6 +81,15 @@ struct skpi_app {
   char *token;
   unsigned long webhook_codes[WH_N];
   skpi_incidents *inc; /* the incidents family's instance */
+  /* The maturity assessment: its settings, the newest result, the daily
+   * history (state section "maturity"). */
+  skpi_assess_cfg acfg;
+  skpi_assess_threshold *athresholds;
+  skpi_assess_toggle *atoggles;
+  skpi_assess_answer *asurvey;
+  skpi_assess_cluster *aclusters;
+  skpi_assessment *assessment;
+  skpi_assess_history *history;
   int slot;
   double last_render;
 };
@@ -164,8 +178,21 @@ static json_t *legacy_slo_section(skpi_app *a) {
   return doc;
 }
 
+static void load_history(skpi_app *a) {
+  char err[256] = "";
+  json_t *doc = skpi_state_get(a->state, HISTORY_SECTION);
+  if(!doc)
+    return;
+  skpi_err rc = skpi_assess_history_load(a->history, doc, err, sizeof(err));
+  if(rc != SKPI_OK)
+    skpi_log(SKPI_ERROR, "state section unreadable, starting it fresh", "section",
+             HISTORY_SECTION, "error", err[0] ? err : skpi_strerror(rc));
+  json_decref(doc);
+}
+
 static void load_state(skpi_app *a) {
   char sec[SECTION_MAX], err[256];
+  load_history(a);
   for(size_t i = 0; i < a->nkpis; i++) {
     kinst *k = &a->kpis[i];
     if(!k->ops->load)
@@ -188,6 +215,11 @@ static void load_state(skpi_app *a) {
 /* Saves every section into the state (caller holds the mutex). */
 static void save_sections(skpi_app *a, double now) {
   char sec[SECTION_MAX];
+  json_t *hist = skpi_assess_history_save(a->history);
+  if(hist)
+    skpi_state_put(a->state, HISTORY_SECTION, hist);
+  else
+    skpi_log(SKPI_ERROR, "cannot save state section", "section", HISTORY_SECTION);
   for(size_t i = 0; i < a->nkpis; i++) {
     kinst *k = &a->kpis[i];
     if(!k->ops->save)
@@ -214,6 +246,66 @@ static void persist(skpi_app *a) {
   if(rc != SKPI_OK)
     skpi_log(SKPI_ERROR, "cannot write state file", "path", a->state_path, "error",
              skpi_strerror(rc));
+}
+
+/* ---- the maturity assessment ---- */
+
+static skpi_err build_assessment(skpi_app *a, char *errbuf, size_t errlen) {
+  const skpi_config_maturity *m = &a->cfg->maturity;
+  size_t ncl = a->cfg->nclusters;
+  a->athresholds = calloc(m->nthresholds ? m->nthresholds : 1, sizeof(*a->athresholds));
+  a->atoggles = calloc(m->ncriteria ? m->ncriteria : 1, sizeof(*a->atoggles));
+  a->asurvey = calloc(m->nsurvey ? m->nsurvey : 1, sizeof(*a->asurvey));
+  a->aclusters = calloc(ncl ? ncl : 1, sizeof(*a->aclusters));
+  if(!a->athresholds || !a->atoggles || !a->asurvey || !a->aclusters ||
+     !(a->history = skpi_assess_history_new()))
+    return SKPI_ENOMEM;
+  for(size_t i = 0; i < m->nthresholds; i++)
+    a->athresholds[i] = (skpi_assess_threshold){m->thresholds[i].id, m->thresholds[i].value,
+                                                 m->thresholds[i].line};
+  for(size_t i = 0; i < m->ncriteria; i++)
+    a->atoggles[i] =
+        (skpi_assess_toggle){m->criteria[i].id, m->criteria[i].enabled, m->criteria[i].line};
+  for(size_t i = 0; i < m->nsurvey; i++)
+    a->asurvey[i] = (skpi_assess_answer){m->survey[i].item, m->survey[i].score,
+                                         m->survey[i].date, m->survey[i].line};
+  for(size_t i = 0; i < ncl; i++) {
+    const char *role = a->cfg->clusters[i].role;
+    a->aclusters[i] = (skpi_assess_cluster){a->cfg->clusters[i].name,
+                                            role && strcmp(role, "production") == 0};
+  }
+  a->acfg = (skpi_assess_cfg){a->athresholds, m->nthresholds, a->atoggles, m->ncriteria,
+                              a->asurvey,     m->nsurvey,     m->survey_max_age_s,
+                              a->aclusters,   ncl};
+  skpi_assess_cfg_error e;
+  memset(&e, 0, sizeof(e));
+  if(skpi_assess_validate(&a->acfg, &e) != SKPI_OK) {
+    skpi_config_error(a->cfg, e.line, e.key, e.msg, errbuf, errlen);
+    return SKPI_EINVAL;
+  }
+  return SKPI_OK;
+}
+
+/* Runs the assessment on every KPI's facts at now, keeps it and records
+ * the day in the history (mutex held). */
+static void assess(skpi_app *a, double now) {
+  skpi_facts *f = skpi_facts_new();
+  if(!f)
+    return;
+  for(size_t i = 0; i < a->nkpis; i++)
+    if(a->kpis[i].ops->facts)
+      a->kpis[i].ops->facts(a->kpis[i].self, now, f);
+  skpi_assessment *res = NULL;
+  skpi_err rc = skpi_assess_run(&a->acfg, f, now, &res);
+  skpi_facts_free(f);
+  if(rc != SKPI_OK) {
+    skpi_log(SKPI_WARN, "cannot assess maturity", "error", skpi_strerror(rc));
+    return;
+  }
+  skpi_assess_free(a->assessment);
+  a->assessment = res;
+  if((rc = skpi_assess_history_record(a->history, res)) != SKPI_OK)
+    skpi_log(SKPI_WARN, "cannot record the assessment history", "error", skpi_strerror(rc));
 }
 
 /* ---- rendering ---- */
@@ -252,6 +344,12 @@ static void publish(skpi_app *a) {
     if(rc != SKPI_OK)
       skpi_log(SKPI_WARN, "cannot render KPI", "kpi", k->ops->name, "cluster",
                k->cluster ? k->cluster : "", "error", skpi_strerror(rc));
+  }
+  assess(a, now);
+  if(a->assessment) {
+    skpi_err rc = skpi_assess_metrics(a->assessment, m);
+    if(rc != SKPI_OK)
+      skpi_log(SKPI_WARN, "cannot render the maturity metrics", "error", skpi_strerror(rc));
   }
   render_self(a, m);
   a->last_render = now;
@@ -471,11 +569,107 @@ static void route_alertmanager(const skpi_web_req *req, skpi_web_resp *resp, voi
   pthread_mutex_unlock(&a->mu);
 }
 
+/* Renders the newest assessment in format ("json", "text", "markdown",
+ * "html") into out (mutex held). */
+static skpi_err render_assessment(const skpi_app *a, const char *format, skpi_buf *out) {
+  if(!a->assessment)
+    return SKPI_ENOENT;
+  if(strcmp(format, "text") == 0)
+    return skpi_assess_text(a->assessment, out);
+  if(strcmp(format, "markdown") == 0)
+    return skpi_assess_markdown(a->assessment, out);
+  if(strcmp(format, "html") == 0)
+    return skpi_assess_html(a->assessment, a->history, out);
+  json_t *doc = skpi_assess_json(a->assessment);
+  char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+  json_decref(doc);
+  skpi_err rc = text ? skpi_buf_addstr(out, text) : SKPI_ENOMEM;
+  if(rc == SKPI_OK)
+    rc = skpi_buf_addc(out, '\n');
+  free(text);
+  return rc;
+}
+
+skpi_err skpi_app_assessment(skpi_app *a, const char *format, skpi_buf *out, int *level) {
+  pthread_mutex_lock(&a->mu);
+  skpi_err rc = render_assessment(a, format, out);
+  if(level)
+    *level = a->assessment ? a->assessment->level : SKPI_ASSESS_UNKNOWN;
+  pthread_mutex_unlock(&a->mu);
+  return rc;
+}
+
+/* The value of key in a query string ("a=1&format=text"), or NULL. */
+static const char *query_value(const char *query, const char *key, char *out, size_t len) {
+  size_t klen = strlen(key);
+  for(const char *p = query; p && *p;) {
+    const char *amp = strchr(p, '&');
+    size_t n = amp ? (size_t)(amp - p) : strlen(p);
+    if(n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=' && n - klen - 1 < len) {
+      memcpy(out, p + klen + 1, n - klen - 1);
+      out[n - klen - 1] = '\0';
+      return out;
+    }
+    p = amp ? amp + 1 : NULL;
+  }
+  return NULL;
+}
+
+static void fail_route(skpi_web_resp *resp, int status, const char *json) {
+  resp->status = status;
+  resp->content_type = "application/json";
+  skpi_buf_reset(&resp->body);
+  skpi_buf_addstr(&resp->body, json);
+}
+
+static void route_assessment(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
+  skpi_app *a = user;
+  char fmt[16];
+  const char *f = query_value(req->query, "format", fmt, sizeof(fmt));
+  if(!f)
+    f = "json";
+  if(strcmp(f, "json") != 0 && strcmp(f, "text") != 0 && strcmp(f, "markdown") != 0) {
+    fail_route(resp, 400, "{\"error\":\"format must be json, text or markdown\"}\n");
+    return;
+  }
+  if(strcmp(f, "json") != 0)
+    resp->content_type = strcmp(f, "text") == 0 ? "text/plain; charset=utf-8"
+                                                : "text/markdown; charset=utf-8";
+  if(skpi_app_assessment(a, f, &resp->body, NULL) != SKPI_OK) {
+    fail_route(resp, 500, "{\"error\":\"cannot render the assessment\"}\n");
+  }
+}
+
+static void route_history(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
+  skpi_app *a = user;
+  pthread_mutex_lock(&a->mu);
+  json_t *doc = skpi_assess_history_json(a->history);
+  pthread_mutex_unlock(&a->mu);
+  char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+  json_decref(doc);
+  if(!text || skpi_buf_addstr(&resp->body, text) != SKPI_OK ||
+     skpi_buf_addc(&resp->body, '\n') != SKPI_OK)
+    fail_route(resp, 500, "{\"error\":\"out of memory\"}\n");
+  free(text);
+}
+
+static void route_report(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
+  resp->content_type = "text/html; charset=utf-8";
+  if(skpi_app_assessment(user, "html", &resp->body, NULL) != SKPI_OK) {
+    fail_route(resp, 500, "{\"error\":\"cannot render the report\"}\n");
+  }
+}
+
 static skpi_err add_routes(skpi_app *a) {
   skpi_err rc;
   json_t *inc = skpi_config_section(a->cfg, "incidents");
   size_t max_body = (size_t)skpi_cfg_int(inc, "max_body", SKPI_AM_MAX_BODY);
-  if((rc = skpi_web_route(a->web, "GET", "/api/v1/incidents", 0, route_incidents, a)) != SKPI_OK)
+  if((rc = skpi_web_route(a->web, "GET", "/api/v1/incidents", 0, route_incidents, a)) != SKPI_OK ||
+     (rc = skpi_web_route(a->web, "GET", "/api/v1/assessment", 0, route_assessment, a)) !=
+         SKPI_OK ||
+     (rc = skpi_web_route(a->web, "GET", "/api/v1/assessment/history", 0, route_history, a)) !=
+         SKPI_OK ||
+     (rc = skpi_web_route(a->web, "GET", "/report", 0, route_report, a)) != SKPI_OK)
     return rc;
   return skpi_web_route(a->web, "POST", "/api/v1/alertmanager", max_body, route_alertmanager, a);
 }
@@ -655,6 +849,7 @@ skpi_app *skpi_app_new(const skpi_config *cfg, const skpi_app_opts *opts, char *
     goto fail;
   if((rc = build_maintenance(a)) != SKPI_OK || (rc = build_clusters(a)) != SKPI_OK ||
      (rc = build_kpis(a, errbuf, errlen)) != SKPI_OK ||
+     (rc = build_assessment(a, errbuf, errlen)) != SKPI_OK ||
      (rc = build_targets(a, errbuf, errlen)) != SKPI_OK)
     goto fail;
   rc = SKPI_ENOMEM;
@@ -742,6 +937,12 @@ void skpi_app_free(skpi_app *a) {
   for(size_t i = 0; i < a->nkpis; i++)
     a->kpis[i].ops->free(a->kpis[i].self);
   free(a->kpis);
+  skpi_assess_free(a->assessment);
+  skpi_assess_history_free(a->history);
+  free(a->athresholds);
+  free(a->atoggles);
+  free(a->asurvey);
+  free(a->aclusters);
   free(a->cl);
   skpi_http_source_free(a->http);
   free(a->maint);

@@ -24,6 +24,7 @@
 
 #define MAX_ROUTES 32
 #define RESP_CAP ((size_t)64 << 20)
+#define QUERY_CAP 4096
 
 typedef struct route {
   char method[8];
@@ -241,8 +242,24 @@ static const route *find_route(skpi_web *w, const char *method, const char *path
   return NULL;
 }
 
+/* Rebuilds the query string ("k=v&k=v", values decoded) from MHD's
+ * parsed arguments; pairs that do not fit are left out. */
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value) {
+  skpi_buf *q = cls;
+  if(q->len && skpi_buf_addc(q, '&') != SKPI_OK)
+    return MHD_NO;
+  if(skpi_buf_addstr(q, key) != SKPI_OK ||
+     (value && (skpi_buf_addc(q, '=') != SKPI_OK || skpi_buf_addstr(q, value) != SKPI_OK)))
+    return MHD_NO;
+  return MHD_YES;
+}
+
 static enum MHD_Result run_route(skpi_web *w, struct MHD_Connection *c, const char *method,
                                  const char *url, req_ctx *ctx) {
+  skpi_buf query;
+  skpi_buf_init(&query, QUERY_CAP);
+  MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &query);
   skpi_web_req req;
   memset(&req, 0, sizeof(req));
   req.method = method;
@@ -251,14 +268,18 @@ static enum MHD_Result run_route(skpi_web *w, struct MHD_Connection *c, const ch
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
   req.body = ctx->body.data;
   req.body_len = ctx->body.len;
+  req.query = query.data;
   skpi_web_resp resp;
   resp.status = 200;
   resp.content_type = "application/json";
   skpi_buf_init(&resp.body, RESP_CAP);
   ctx->rt->fn(&req, &resp, ctx->rt->user);
   const char *text = resp.body.data ? resp.body.data : "";
-  enum MHD_Result ret = send_simple(c, (unsigned)resp.status, resp.content_type, text);
+  enum MHD_Result ret = send_simple(c, (unsigned)resp.status,
+                                    resp.content_type ? resp.content_type : "application/json",
+                                    text);
   skpi_buf_free(&resp.body);
+  skpi_buf_free(&query);
   return ret;
 }
 

@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 
+#include "streamkpi/buf.h"
 #include "streamkpi/config.h"
 #include "streamkpi/err.h"
 #include "streamkpi/events.h"
@@ -65,6 +66,11 @@ void skpi_app_dispatch(skpi_app *a, const skpi_event *ev);
 /* Every KPI instance's facts at now, in a new set the caller frees; NULL
  * on OOM. */
 skpi_facts *skpi_app_facts(skpi_app *a, double now);
+
+/* Renders the newest maturity assessment as "json", "text", "markdown" or
+ * "html" (the report) into out, and sets *level (may be NULL) to its overall
+ * level (SKPI_ASSESS_UNKNOWN when unknown).  Errors from the renderers. */
+skpi_err skpi_app_assessment(skpi_app *a, const char *format, skpi_buf *out, int *level);
 
 /* The registry the app publishes into (owned by the app). */
 skpi_registry *skpi_app_registry(skpi_app *a);

@@ -31,7 +31,7 @@ typedef struct skpi_web_opts {
 typedef struct skpi_web_req {
   const char *method;
   const char *path;
-  const char *query;         /* raw query string after '?', or NULL */
+  const char *query;         /* "k=v&k=v" with values decoded, or NULL when none */
   const char *authorization; /* Authorization header or NULL */
   const char *body;          /* NULL when empty */
   size_t body_len;
