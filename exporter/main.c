@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "streamkpi/app.h"
+#include "streamkpi/cli.h"
 #include "streamkpi/config.h"
 #include "streamkpi/log.h"
 
@@ -32,6 +33,7 @@ typedef struct flags {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: streamkpi_exporter [flags]\n"
+          "       streamkpi_exporter assess --help   the maturity assessment, once\n"
           "  --config.file=FILE           YAML configuration (clusters, KPIs)\n"
           "  --kafka.brokers=HOST:PORT,…  quick start: one cluster named \"default\"\n"
           "  --web.listen-address=ADDR    [host]:port to listen on (default :10308)\n"
@@ -98,6 +100,8 @@ int main(int argc, char **argv) {
    * 293 -> 247 MB).  Two arenas are plenty; MALLOC_ARENA_MAX still wins. */
   if(!getenv("MALLOC_ARENA_MAX"))
     mallopt(M_ARENA_MAX, 2);
+  if(argc > 1 && strcmp(argv[1], "assess") == 0)
+    return skpi_cli_assess(argc - 1, argv + 1);
   flags fl;
   memset(&fl, 0, sizeof(fl));
   int prc = parse_flags(argc, argv, &fl);

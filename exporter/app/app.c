@@ -873,6 +873,32 @@ fail:
   return NULL;
 }
 
+skpi_err skpi_app_sample_once(skpi_app *a, char *errbuf, size_t errlen) {
+  skpi_err first = SKPI_OK;
+  for(size_t i = 0; i < a->ncl; i++) {
+    ccluster *c = &a->cl[i];
+    skpi_ksample *s = NULL;
+    skpi_err rc = skpi_kafka_source_cycle_once(c->cfg, &s);
+    if(rc == SKPI_OK) {
+      on_sample(s, c);
+      skpi_ksample_unref(s);
+    } else if(first == SKPI_OK) {
+      first = rc;
+      snprintf(errbuf, errlen, "cluster %s: cannot sample: %s", c->cfg->name,
+               skpi_strerror(rc));
+    }
+    if(!c->probe_enabled)
+      continue;
+    /* The probe reports to on_probe like its thread would. */
+    skpi_probe *p = skpi_probe_new(&c->pcfg, c->cfg, NULL);
+    if(p) {
+      skpi_probe_run_once(p, NULL);
+      skpi_probe_stop(p);
+    }
+  }
+  return first;
+}
+
 skpi_err skpi_app_start(skpi_app *a, char *errbuf, size_t errlen) {
   skpi_err rc = skpi_web_start(a->web, errbuf, errlen);
   if(rc != SKPI_OK)

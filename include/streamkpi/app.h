@@ -52,6 +52,11 @@ skpi_app *skpi_app_new(const skpi_config *cfg, const skpi_app_opts *opts, char *
  * errbuf says what; call skpi_app_stop and skpi_app_free then. */
 skpi_err skpi_app_start(skpi_app *a, char *errbuf, size_t errlen);
 
+/* For one-shot runs of an app that is not started: samples every cluster
+ * once and runs its probe once, feeding the KPIs as the threads would.
+ * Returns the first cluster's failure (errbuf says which), after trying all. */
+skpi_err skpi_app_sample_once(skpi_app *a, char *errbuf, size_t errlen);
+
 /* Stops every thread (see the order above) and writes the state a last
  * time.  Safe on an app that never started, and twice. */
 void skpi_app_stop(skpi_app *a);
