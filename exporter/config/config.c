@@ -28,6 +28,7 @@
 #include <yaml.h>
 
 #include "streamkpi/buf.h"
+#include "streamkpi/expo.h"
 #include "streamkpi/regex.h"
 #include "streamkpi/rfc3339.h"
 
@@ -464,6 +465,7 @@ typedef struct field {
   size_t cap;                /* lists and maps: most entries allowed; 0 none */
   const char *doc;           /* one line for docs/config.md */
   const char *what;          /* type text for docs/config.md when the type's is too vague */
+  size_t maxlen;             /* strings: most bytes allowed; 0 none */
   /* Extra check on the converted value; NULL for none. */
   skpi_err (*check)(struct vctx *v, const json_t *val, int line, const char *path);
 } field;
@@ -643,6 +645,8 @@ static skpi_err conv_scalar(vctx *v, const field *f, json_t *raw, int line, cons
   case FT_REGEX1:
     if((f->flags & (F_NONEMPTY | F_REQ)) && blank(s))
       return vfail(v, line, path, "must not be empty");
+    if(f->maxlen && strlen(s) > f->maxlen)
+      return vfail(v, line, path, "longer than %zu bytes", f->maxlen);
     if((f->flags & F_NAME) &&
        (!*s || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                          "0123456789_.-") != strlen(s)))
@@ -984,9 +988,18 @@ out:
 static skpi_err check_path(vctx *v, const json_t *val, int line, const char *path) {
   if(json_string_value(val)[0] != '/')
     return vfail(v, line, path, "must start with /");
-  if(strlen(json_string_value(val)) > SKPI_CONFIG_MAX_PATH)
-    return vfail(v, line, path, "longer than %d bytes", SKPI_CONFIG_MAX_PATH);
   return SKPI_OK;
+}
+
+/* Metric family and label names as the Prometheus text format allows them
+ * (the HTTP source refuses anything else at start). */
+static skpi_err check_metric_name(vctx *v, const json_t *val, int line, const char *path) {
+  char q[160];
+  if(skpi_expo_valid_name(json_string_value(val)))
+    return SKPI_OK;
+  quote(q, sizeof(q), json_string_value(val));
+  return vfail(v, line, path, "expected a metric or label name ([a-zA-Z_:][a-zA-Z0-9_:]*), got %s",
+               q);
 }
 
 /* "[host]:port", "host:port" or ":port", as the web server reads it; names
@@ -1296,8 +1309,9 @@ static const field global_fields[] = {
      .type = FT_STRING,
      .flags = F_NONEMPTY,
      .dflt = "/metrics",
+     .maxlen = SKPI_CONFIG_MAX_PATH,
      .check = check_path,
-     .doc = "path of the metrics; starts with `/`, at most " STR(SKPI_CONFIG_MAX_PATH) " bytes"},
+     .doc = "path of the metrics, starting with `/`"},
     ENUM("log_level", 0, "info", "debug|info|warn|error", "lowest level logged"),
     ENUM("log_format", 0, "logfmt", "logfmt|json", "log line format"),
 };
@@ -1392,16 +1406,29 @@ SECTION(onboarding_sect, "onboarding", onboarding_fields, NULL,
         "Time from a new consumer group's first commit to caught up.");
 
 static const field quality_fields[] = {
-    ROW("family", FT_STRING, F_NONEMPTY, "events_processed_total",
-        "counter family of application outcomes"),
-    ROW("label", FT_STRING, F_NONEMPTY, "status", "label of that family holding the outcome"),
+    {.key = "family",
+     .type = FT_STRING,
+     .flags = F_NONEMPTY,
+     .dflt = "events_processed_total",
+     .check = check_metric_name,
+     .doc = "counter family of application outcomes"},
+    {.key = "label",
+     .type = FT_STRING,
+     .flags = F_NONEMPTY,
+     .dflt = "status",
+     .check = check_metric_name,
+     .doc = "label of that family holding the outcome"},
     LIST("good", FT_STRLIST, F_NONEMPTY, "[\"success\"]", SKPI_CONFIG_MAX_QUALITY_GOOD,
          "label values that count as good"),
 };
 SECTION(quality_sect, "quality", quality_fields, NULL, NULL);
 
 static const field target_fields[] = {
-    ROW("name", FT_STRING, F_REQ | F_UNIQUE, NULL, "the `target` label"),
+    {.key = "name",
+     .type = FT_STRING,
+     .flags = F_REQ | F_UNIQUE,
+     .maxlen = SKPI_CONFIG_MAX_NAME,
+     .doc = "the `target` label"},
     ROW("url", FT_URL, F_REQ, NULL, "http:// or https:// URL (metrics: the full URL)"),
     ENUM("kind", 0, "metrics", "metrics|schema_registry|connect", "what the target serves"),
     RANGE("interval", FT_DURATION, F_GT, STR(SKPI_CONFIG_TARGET_INTERVAL_S), 0, 0,
@@ -1421,7 +1448,11 @@ SECTION(target_sect, "target", target_fields, NULL,
         "Connect.");
 
 static const field slo_fields[] = {
-    ROW("name", FT_STRING, F_REQ | F_UNIQUE, NULL, "the `slo` label"),
+    {.key = "name",
+     .type = FT_STRING,
+     .flags = F_REQ | F_UNIQUE,
+     .maxlen = SKPI_CONFIG_MAX_NAME,
+     .doc = "the `slo` label"},
     ENUM("sli", F_REQ, NULL, "probe_availability|probe_latency|group_lag|dlq_ratio|app_ratio",
          "what is measured"),
     RANGE("objective", FT_NUMBER, F_REQ | F_GT | F_LT, NULL, 0, 1, "share of good events"),
@@ -1497,8 +1528,11 @@ SECTION(maturity_sect, "maturity", maturity_fields, NULL,
         "checked here: the assessment knows them and reports an unknown one with its line.");
 
 static const field cluster_fields[] = {
-    ROW("name", FT_STRING, F_REQ | F_NAME | F_UNIQUE, NULL,
-        "the `cluster` label: letters, digits, `_.-`; unique"),
+    {.key = "name",
+     .type = FT_STRING,
+     .flags = F_REQ | F_NAME | F_UNIQUE,
+     .maxlen = SKPI_CONFIG_MAX_NAME,
+     .doc = "the `cluster` label"},
     ROW("bootstrap_servers", FT_STRING, F_REQ | F_NONEMPTY, NULL, "`host:port,...`"),
     ROW("role", FT_STRING, F_NONEMPTY, NULL, "what the cluster is for, e.g. `production`"),
     {.key = "properties",
@@ -2358,7 +2392,10 @@ static void doc_type(const field *f, char *dst, size_t dlen) {
       o += (size_t)snprintf(dst + o, dlen - o, "%s", *c == '|' ? " \\| " : (char[2]){*c, 0});
     return;
   }
-  pathf(dst, dlen, "%s%s%s%s%s", base, r,
+  char len[48] = "";
+  if(f->maxlen)
+    snprintf(len, sizeof(len), ", at most %zu bytes", f->maxlen);
+  pathf(dst, dlen, "%s%s%s%s%s%s", base, r, len,
         (f->flags & F_NONEMPTY) && f->type >= FT_STRLIST ? ", not empty" : "",
         (f->flags & F_UNIQUE) ? ", unique" : "", cap);
 }
