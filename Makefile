@@ -24,7 +24,7 @@ LIBS    := $(PKG_LIBS) -lm -pthread
 
 SRCS      := $(shell find exporter -name '*.c' | sort)
 LIB_SRCS  := $(filter-out exporter/main.c,$(SRCS))
-HDRS      := $(wildcard include/streamkpi/*.h)
+HDRS      := $(wildcard include/streamkpi/*.h) $(shell find exporter -name '*.h')
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 

@@ -5,10 +5,11 @@
  * is a string; a side table maps each raw node to its line.  (2) A
  * table-driven schema walks the raw tree and builds a separate validated
  * tree (defaults filled in, values converted); string nodes are shared with
- * the raw tree, new nodes get the raw node's line.  (3) global and clusters
- * are copied into the C structs of config.h.  The raw tree is kept until
+ * the raw tree, new nodes get the raw node's line.  (3) Every section is
+ * copied into the typed structs of config.h.  The raw tree is kept until
  * skpi_config_free so that no recorded node pointer is ever freed and
- * re-used while the line table still names it.
+ * re-used while the line table still names it.  The schema table is also
+ * the source of docs/config.md (config_doc.c, through config_int.h).
  */
 #include "streamkpi/config.h"
 
@@ -28,8 +29,11 @@
 #include <yaml.h>
 
 #include "streamkpi/buf.h"
+#include "streamkpi/expo.h"
 #include "streamkpi/regex.h"
 #include "streamkpi/rfc3339.h"
+
+#include "config_int.h"
 
 /* ---------------------------------------------------------------- lines */
 
@@ -420,63 +424,6 @@ int skpi_parse_duration(const char *s, double *out) {
 
 /* --------------------------------------------------------------- schema */
 
-typedef enum ftype {
-  FT_STRING,    /* any scalar, kept as text */
-  FT_ENUM,      /* one of f->choices ("a|b|c") */
-  FT_INT,       /* integer, JSON integer */
-  FT_NUMBER,    /* decimal number, JSON real */
-  FT_BOOL,      /* true/false/yes/no */
-  FT_DURATION,  /* skpi_parse_duration, JSON real seconds */
-  FT_TIME,      /* RFC 3339 date-time, JSON real seconds since the epoch */
-  FT_DATE,      /* RFC 3339 date or date-time, as FT_TIME */
-  FT_URL,       /* http:// or https:// string */
-  FT_REGEX1,    /* POSIX ERE with exactly one capture group */
-  FT_STRLIST,   /* list of non-empty strings */
-  FT_REGEXLIST, /* list of POSIX EREs */
-  FT_STRMAP,    /* mapping key -> scalar, values kept as text */
-  FT_REGEXMAP,  /* mapping POSIX ERE -> non-empty string */
-  FT_SECTION,   /* nested mapping, f->sub */
-  FT_SECTLIST,  /* list of mappings, f->sub */
-} ftype;
-
-#define F_REQ 0x01u      /* must be given */
-#define F_NONEMPTY 0x02u /* strings not blank, lists not empty */
-#define F_MIN 0x04u      /* value >= lo */
-#define F_GT 0x08u       /* value > lo */
-#define F_MAX 0x10u      /* value <= hi */
-#define F_LT 0x20u       /* value < hi */
-#define F_UNIQUE 0x40u   /* unique across the items of the enclosing list */
-#define F_NAME 0x80u     /* [A-Za-z0-9_.-]+ */
-#define F_OPT 0x100u     /* section: absent stays absent (no defaults) */
-
-struct vctx;
-struct section;
-
-typedef struct field {
-  const char *key;
-  ftype type;
-  unsigned flags;
-  const char *dflt; /* scalar text, or JSON text for lists; NULL: none */
-  double lo, hi;
-  const char *choices;       /* FT_ENUM */
-  const struct section *sub; /* FT_SECTION, FT_SECTLIST */
-  const char *inherit;       /* top-level "section.key" tried before dflt */
-  size_t cap;                /* lists and maps: most entries allowed; 0 none */
-  const char *doc;           /* one line for docs/config.md */
-  const char *what;          /* type text for docs/config.md when the type's is too vague */
-  /* Extra check on the converted value; NULL for none. */
-  skpi_err (*check)(struct vctx *v, const json_t *val, int line, const char *path);
-} field;
-
-typedef struct section {
-  const char *noun; /* "cluster", used in duplicate messages */
-  const field *fields;
-  size_t nfields;
-  /* Runs after the fields of one mapping are converted; NULL for none. */
-  skpi_err (*check)(struct vctx *v, const json_t *out, int line, const char *path);
-  const char *doc; /* paragraph for docs/config.md; NULL for none */
-} section;
-
 typedef struct vctx {
   const char *file;
   char *err;
@@ -643,6 +590,8 @@ static skpi_err conv_scalar(vctx *v, const field *f, json_t *raw, int line, cons
   case FT_REGEX1:
     if((f->flags & (F_NONEMPTY | F_REQ)) && blank(s))
       return vfail(v, line, path, "must not be empty");
+    if(f->maxlen && strlen(s) > f->maxlen)
+      return vfail(v, line, path, "longer than %zu bytes", f->maxlen);
     if((f->flags & F_NAME) &&
        (!*s || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                          "0123456789_.-") != strlen(s)))
@@ -885,8 +834,6 @@ static skpi_err absent(vctx *v, const field *f, const char *path, int line, cons
   }
   switch(f->type) {
   case FT_SECTION:
-    if(f->flags & F_OPT)
-      return SKPI_OK;
     return validate_section(v, f->sub, NULL, 0, path, NULL, out); /* a default: no line */
   case FT_STRLIST:
   case FT_REGEXLIST:
@@ -984,9 +931,18 @@ out:
 static skpi_err check_path(vctx *v, const json_t *val, int line, const char *path) {
   if(json_string_value(val)[0] != '/')
     return vfail(v, line, path, "must start with /");
-  if(strlen(json_string_value(val)) > SKPI_CONFIG_MAX_PATH)
-    return vfail(v, line, path, "longer than %d bytes", SKPI_CONFIG_MAX_PATH);
   return SKPI_OK;
+}
+
+/* Metric family and label names as the Prometheus text format allows them
+ * (the HTTP source refuses anything else at start). */
+static skpi_err check_metric_name(vctx *v, const json_t *val, int line, const char *path) {
+  char q[160];
+  if(skpi_expo_valid_name(json_string_value(val)))
+    return SKPI_OK;
+  quote(q, sizeof(q), json_string_value(val));
+  return vfail(v, line, path, "expected a metric or label name ([a-zA-Z_:][a-zA-Z0-9_:]*), got %s",
+               q);
 }
 
 /* "[host]:port", "host:port" or ":port", as the web server reads it; names
@@ -1262,9 +1218,6 @@ static skpi_err check_root(vctx *v, const json_t *out, int line, const char *pat
  * constants of config.h, never literals.
  */
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 #define ROW(k, t, fl, d, doc_)                                                                     \
   { .key = (k), .type = (t), .flags = (fl), .dflt = (d), .doc = (doc_) }
 #define RANGE(k, t, fl, d, l, h, doc_)                                                             \
@@ -1296,8 +1249,9 @@ static const field global_fields[] = {
      .type = FT_STRING,
      .flags = F_NONEMPTY,
      .dflt = "/metrics",
+     .maxlen = SKPI_CONFIG_MAX_PATH,
      .check = check_path,
-     .doc = "path of the metrics; starts with `/`, at most " STR(SKPI_CONFIG_MAX_PATH) " bytes"},
+     .doc = "path of the metrics, starting with `/`"},
     ENUM("log_level", 0, "info", "debug|info|warn|error", "lowest level logged"),
     ENUM("log_format", 0, "logfmt", "logfmt|json", "log line format"),
 };
@@ -1343,7 +1297,7 @@ static const field incidents_fields[] = {
     ROW("webhook_token", FT_STRING, F_NONEMPTY, NULL,
         "bearer token the Alertmanager webhook must send"),
     ROW("webhook_token_file", FT_STRING, F_NONEMPTY, NULL,
-        "file holding that token (read at load, at most " STR(
+        "file holding that token (read at load, at most " SKPI__STR(
             SKPI_CONFIG_MAX_TOKEN_FILE) " bytes); not together with webhook_token"),
     RANGE("max_body", FT_INT, F_MIN | F_MAX, "1048576", 1, SKPI_CONFIG_MAX_BODY,
           "largest webhook body accepted, in bytes"),
@@ -1392,23 +1346,36 @@ SECTION(onboarding_sect, "onboarding", onboarding_fields, NULL,
         "Time from a new consumer group's first commit to caught up.");
 
 static const field quality_fields[] = {
-    ROW("family", FT_STRING, F_NONEMPTY, "events_processed_total",
-        "counter family of application outcomes"),
-    ROW("label", FT_STRING, F_NONEMPTY, "status", "label of that family holding the outcome"),
+    {.key = "family",
+     .type = FT_STRING,
+     .flags = F_NONEMPTY,
+     .dflt = "events_processed_total",
+     .check = check_metric_name,
+     .doc = "counter family of application outcomes"},
+    {.key = "label",
+     .type = FT_STRING,
+     .flags = F_NONEMPTY,
+     .dflt = "status",
+     .check = check_metric_name,
+     .doc = "label of that family holding the outcome"},
     LIST("good", FT_STRLIST, F_NONEMPTY, "[\"success\"]", SKPI_CONFIG_MAX_QUALITY_GOOD,
          "label values that count as good"),
 };
 SECTION(quality_sect, "quality", quality_fields, NULL, NULL);
 
 static const field target_fields[] = {
-    ROW("name", FT_STRING, F_REQ | F_UNIQUE, NULL, "the `target` label"),
+    {.key = "name",
+     .type = FT_STRING,
+     .flags = F_REQ | F_UNIQUE,
+     .maxlen = SKPI_CONFIG_MAX_NAME,
+     .doc = "the `target` label"},
     ROW("url", FT_URL, F_REQ, NULL, "http:// or https:// URL (metrics: the full URL)"),
     ENUM("kind", 0, "metrics", "metrics|schema_registry|connect", "what the target serves"),
-    RANGE("interval", FT_DURATION, F_GT, STR(SKPI_CONFIG_TARGET_INTERVAL_S), 0, 0,
+    RANGE("interval", FT_DURATION, F_GT, SKPI__STR(SKPI_CONFIG_TARGET_INTERVAL_S), 0, 0,
           "time between scrapes"),
-    RANGE("timeout", FT_DURATION, F_GT, STR(SKPI_CONFIG_TARGET_TIMEOUT_S), 0, 0,
+    RANGE("timeout", FT_DURATION, F_GT, SKPI__STR(SKPI_CONFIG_TARGET_TIMEOUT_S), 0, 0,
           "bound on one whole scrape"),
-    RANGE("max_bytes", FT_INT, F_MIN | F_MAX, STR(SKPI_CONFIG_TARGET_MAX_BYTES), 1,
+    RANGE("max_bytes", FT_INT, F_MIN | F_MAX, SKPI__STR(SKPI_CONFIG_TARGET_MAX_BYTES), 1,
           SKPI_CONFIG_MAX_TARGET_BYTES, "larger responses are refused"),
     ROW("username", FT_STRING, 0, NULL, "basic auth user"),
     ROW("password", FT_STRING, 0, NULL, "basic auth password"),
@@ -1421,7 +1388,11 @@ SECTION(target_sect, "target", target_fields, NULL,
         "Connect.");
 
 static const field slo_fields[] = {
-    ROW("name", FT_STRING, F_REQ | F_UNIQUE, NULL, "the `slo` label"),
+    {.key = "name",
+     .type = FT_STRING,
+     .flags = F_REQ | F_UNIQUE,
+     .maxlen = SKPI_CONFIG_MAX_NAME,
+     .doc = "the `slo` label"},
     ENUM("sli", F_REQ, NULL, "probe_availability|probe_latency|group_lag|dlq_ratio|app_ratio",
          "what is measured"),
     RANGE("objective", FT_NUMBER, F_REQ | F_GT | F_LT, NULL, 0, 1, "share of good events"),
@@ -1497,8 +1468,11 @@ SECTION(maturity_sect, "maturity", maturity_fields, NULL,
         "checked here: the assessment knows them and reports an unknown one with its line.");
 
 static const field cluster_fields[] = {
-    ROW("name", FT_STRING, F_REQ | F_NAME | F_UNIQUE, NULL,
-        "the `cluster` label: letters, digits, `_.-`; unique"),
+    {.key = "name",
+     .type = FT_STRING,
+     .flags = F_REQ | F_NAME | F_UNIQUE,
+     .maxlen = SKPI_CONFIG_MAX_NAME,
+     .doc = "the `cluster` label"},
     ROW("bootstrap_servers", FT_STRING, F_REQ | F_NONEMPTY, NULL, "`host:port,...`"),
     ROW("role", FT_STRING, F_NONEMPTY, NULL, "what the cluster is for, e.g. `production`"),
     {.key = "properties",
@@ -1534,8 +1508,9 @@ static const field cluster_fields[] = {
      .inherit = "probe",
      .doc = "keys of `probe`, overriding the top-level ones one by one"},
 };
-SECTION(cluster_sect, "cluster", cluster_fields, NULL,
-        "The Kafka clusters to watch (at least one, at most " STR(SKPI_CONFIG_MAX_CLUSTERS) ").");
+SECTION(
+    cluster_sect, "cluster", cluster_fields, NULL,
+    "The Kafka clusters to watch (at least one, at most " SKPI__STR(SKPI_CONFIG_MAX_CLUSTERS) ").");
 
 static const field root_fields[] = {
     SUB("global", FT_SECTION, 0, global_sect, NULL),
@@ -2215,261 +2190,6 @@ void skpi_config_error(const skpi_config *c, int line, const char *key, const ch
     snprintf(errbuf, errlen, "%s:%d: %s", file, line, msg ? msg : "");
 }
 
-/* ------------------------------------------------------ docs/config.md */
-
-static const char
-    doc_intro[] = "# Configuration (`--config.file`)\n"
-                  "\n"
-                  "<!-- Rendered from the schema table in exporter/config/config.c by `make "
-                  "config-doc`;\n"
-                  "     edit the table, not this file (a unit test compares the two). -->\n"
-                  "\n"
-                  "The configuration is one YAML document of at most " STR(SKPI_CONFIG_MAX_BYTES) " bytes, nested at most " STR(
-                      SKPI_CONFIG_MAX_DEPTH) " levels deep.\n"
-                                             "Anchors and aliases are refused. Any problem stops "
-                                             "the load with a single line\n"
-                                             "`FILE:LINE: key.path: what is wrong` and exit status "
-                                             "2, and `--config.check` runs\n"
-                                             "exactly the checks a start runs:\n"
-                                             "\n"
-                                             "```\n"
-                                             "conf.yml:7: clusters[0].bootstrap_serverz: unknown "
-                                             "key\n"
-                                             "conf.yml:3: global.sample_interval: expected a "
-                                             "duration like 15s, got \"fast\"\n"
-                                             "conf.yml:14: dlq.patterns[32]: too many entries: at "
-                                             "most 32 allowed\n"
-                                             "```\n"
-                                             "\n"
-                                             "A key nobody knows is an error at every level. A key "
-                                             "with an empty value (`key:`, `~`,\n"
-                                             "`null`) is treated as absent. Every scalar is read "
-                                             "as text and then converted for its\n"
-                                             "key, so `15` and `\"15\"` mean the same. Lists and "
-                                             "maps have caps; a longer one is\n"
-                                             "refused, never shortened. Integers fit in 32 bits.\n"
-                                             "\n"
-                                             "Value types:\n"
-                                             "\n"
-                                             "- **duration**: `500ms`, `15s`, `5m`, `1h`, `7d`, "
-                                             "`2w`, several in descending order\n"
-                                             "  (`1h30m`), or a bare number of seconds; 100 years "
-                                             "at most.\n"
-                                             "- **bool**: `true`, `false`, `yes`, `no`, in any "
-                                             "case.\n"
-                                             "- **int** and **number**: decimal (no hex, `inf` or "
-                                             "`nan`).\n"
-                                             "- **time**: RFC 3339, strictly: "
-                                             "`2024-06-01T22:00:00Z`, `2024-06-01 "
-                                             "22:00:00.5+02:00`;\n"
-                                             "  a second 60 only at 23:59:60 UTC; nothing before "
-                                             "1970. A **date** may also be a bare\n"
-                                             "  `2024-06-01` (midnight UTC).\n"
-                                             "- **regex**: POSIX extended, unanchored. Patterns "
-                                             "that could make the regex compiler\n"
-                                             "  explode are refused: longer than " STR(SKPI_REGEX_MAX_LEN) " bytes, a count above " STR(
-                                                 SKPI_REGEX_MAX_REPEAT) " in `{n,m}`,\n"
-                                                                        "  a repeated group that "
-                                                                        "itself holds a quantifier "
-                                                                        "(`(a+)*`; an optional "
-                                                                        "`(...)?` is\n"
-                                                                        "  fine), more than " STR(SKPI_REGEX_MAX_STACKED) " quantifiers in a row, more than " STR(
-                                                                            SKPI_REGEX_MAX_GROUPS) " groups.\n"
-                                                                                                   "\n"
-                                                                                                   "Without a file, `--kafka.brokers h1:9092,h2:9092` gives one cluster named `default` and\n"
-                                                                                                   "every default below.\n";
-
-static const char doc_outro[] =
-    "\n"
-    "## For developers\n"
-    "\n"
-    "`skpi_config_load` returns a `skpi_config` whose sections are typed structs\n"
-    "(`cfg->state.path`, `cfg->clusters[i].probe`, `cfg->slos[i].sli`, ...), defaults filled\n"
-    "in, strings owned by the config, every list with its count and every entry with the line\n"
-    "it came from. A check made elsewhere reports with `skpi_config_error(cfg, line, key, msg,\n"
-    "...)` so that its line reads like the loader's. A new key is one row in its table in\n"
-    "`exporter/config/config.c` plus its struct member; then run `make config-doc`.\n";
-
-/* Duration default text ("30", "5m") as the shortest unit that divides it. */
-static void doc_duration(const char *dflt, char *dst, size_t dlen) {
-  static const struct {
-    const char *u;
-    double s;
-  } units[] = {{"w", 604800}, {"d", 86400}, {"h", 3600}, {"m", 60}};
-  double x;
-  if(skpi_parse_duration(dflt, &x) != 0) {
-    snprintf(dst, dlen, "%s", dflt);
-    return;
-  }
-  for(size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-    if(x >= units[i].s && fmod(x, units[i].s) == 0) {
-      snprintf(dst, dlen, "%.15g%s", x / units[i].s, units[i].u);
-      return;
-    }
-  snprintf(dst, dlen, "%.15gs", x);
-}
-
-static void doc_range(const field *f, char *dst, size_t dlen) {
-  char lo[32] = "", hi[32] = "";
-  if(f->flags & (F_MIN | F_GT))
-    snprintf(lo, sizeof(lo), "%.15g", f->lo);
-  if(f->flags & (F_MAX | F_LT))
-    snprintf(hi, sizeof(hi), "%.15g", f->hi);
-  if((f->flags & F_MIN) && (f->flags & F_MAX))
-    snprintf(dst, dlen, " %s..%s", lo, hi);
-  else if(*lo && *hi)
-    snprintf(dst, dlen, ", %s %s x %s %s", lo,
-             (f->flags & F_GT) ? "<" : "<=", (f->flags & F_LT) ? "<" : "<=", hi);
-  else if(*lo)
-    snprintf(dst, dlen, " %s %s", (f->flags & F_GT) ? ">" : ">=", lo);
-  else if(*hi)
-    snprintf(dst, dlen, " %s %s", (f->flags & F_LT) ? "<" : "<=", hi);
-  else
-    dst[0] = '\0';
-}
-
-static void doc_type(const field *f, char *dst, size_t dlen) {
-  char r[96], cap[48] = "";
-  const char *base;
-  doc_range(f, r, sizeof(r));
-  if(f->cap)
-    snprintf(cap, sizeof(cap), ", at most %zu", f->cap);
-  switch(f->type) {
-  case FT_STRING: base = (f->flags & F_NAME) ? "string of `A-Za-z0-9_.-`" : "string"; break;
-  case FT_ENUM: base = "one of"; break;
-  case FT_INT: base = "int"; break;
-  case FT_NUMBER: base = "number"; break;
-  case FT_BOOL: base = "bool"; break;
-  case FT_DURATION: base = "duration"; break;
-  case FT_TIME: base = "time"; break;
-  case FT_DATE: base = "date or time"; break;
-  case FT_URL: base = "URL"; break;
-  case FT_REGEX1: base = "regex, one capture group"; break;
-  case FT_STRLIST: base = "list of strings"; break;
-  case FT_REGEXLIST: base = "list of regexes"; break;
-  case FT_STRMAP: base = f->what ? f->what : "map"; break;
-  case FT_REGEXMAP: base = "map regex -> string"; break;
-  case FT_SECTION: base = "section"; break;
-  default: base = "list of entries"; break;
-  }
-  if(f->type == FT_ENUM) {
-    size_t o = (size_t)snprintf(dst, dlen, "one of ");
-    for(const char *c = f->choices; *c && o + 8 < dlen; c++)
-      o += (size_t)snprintf(dst + o, dlen - o, "%s", *c == '|' ? " \\| " : (char[2]){*c, 0});
-    return;
-  }
-  pathf(dst, dlen, "%s%s%s%s%s", base, r,
-        (f->flags & F_NONEMPTY) && f->type >= FT_STRLIST ? ", not empty" : "",
-        (f->flags & F_UNIQUE) ? ", unique" : "", cap);
-}
-
-static skpi_err doc_default(const field *f, skpi_buf *out) {
-  char tmp[64];
-  json_error_t jerr;
-  skpi_err rc = SKPI_OK;
-  if(f->flags & F_REQ)
-    return skpi_buf_addstr(out, "required");
-  if(f->inherit)
-    return skpi_buf_printf(out, "from `%s`", f->inherit);
-  if(!f->dflt)
-    return skpi_buf_addstr(out, f->type >= FT_STRLIST ? "empty" : "none");
-  if(f->type == FT_DURATION) {
-    doc_duration(f->dflt, tmp, sizeof(tmp));
-    return skpi_buf_printf(out, "%s", tmp);
-  }
-  if(f->type == FT_STRLIST || f->type == FT_REGEXLIST) {
-    json_t *l = json_loads(f->dflt, 0, &jerr);
-    size_t i;
-    json_t *it;
-    if(!l)
-      return SKPI_ENOMEM;
-    json_array_foreach(l, i, it) {
-      if((rc = skpi_buf_printf(out, "%s`%s`", i ? ", " : "", json_string_value(it))) != SKPI_OK)
-        break;
-    }
-    json_decref(l);
-    return rc;
-  }
-  return skpi_buf_printf(out, "`%s`", f->dflt);
-}
-
-/* Rows of section s, sub-sections flattened into "prefix.key". */
-static skpi_err doc_rows(const section *s, const char *prefix, skpi_buf *out) {
-  char key[128], type[160];
-  skpi_err rc = SKPI_OK;
-  for(size_t i = 0; i < s->nfields && rc == SKPI_OK; i++) {
-    const field *f = &s->fields[i];
-    join(key, sizeof(key), prefix, f->key);
-    if(f->type == FT_SECTION && !f->inherit) {
-      rc = doc_rows(f->sub, key, out);
-      continue;
-    }
-    if(f->type == FT_SECTION)
-      snprintf(type, sizeof(type), "section like `%s`", f->inherit);
-    else
-      doc_type(f, type, sizeof(type));
-    if((rc = skpi_buf_printf(out, "| %s | %s | ", key, type)) != SKPI_OK ||
-       (rc = doc_default(f, out)) != SKPI_OK ||
-       (rc = skpi_buf_printf(out, " | %s%s |\n", f->doc ? f->doc : "",
-                             f->type == FT_SECTLIST ? " (below)" : "")) != SKPI_OK)
-      break;
-  }
-  return rc;
-}
-
-/* Lists of entries inside s (at any depth of flattened sub-sections) get
- * their own heading after s's table. */
-static skpi_err doc_section(const section *s, const char *path, const field *self, int level,
-                            skpi_buf *out);
-
-static skpi_err doc_nested(const section *s, const char *path, const char *prefix, skpi_buf *out) {
-  char key[128], sub[160];
-  skpi_err rc = SKPI_OK;
-  for(size_t i = 0; i < s->nfields && rc == SKPI_OK; i++) {
-    const field *f = &s->fields[i];
-    join(key, sizeof(key), prefix, f->key);
-    if(f->type == FT_SECTION && !f->inherit)
-      rc = doc_nested(f->sub, path, key, out);
-    else if(f->type == FT_SECTLIST) {
-      join(sub, sizeof(sub), path, key);
-      rc = doc_section(f->sub, sub, f, 3, out);
-    }
-  }
-  return rc;
-}
-
-static skpi_err doc_section(const section *s, const char *path, const field *self, int level,
-                            skpi_buf *out) {
-  skpi_err rc;
-  if((rc = skpi_buf_printf(out, "\n%s %s%s\n\n", level == 2 ? "##" : "###", path,
-                           self->type == FT_SECTLIST ? " (list)" : "")) != SKPI_OK)
-    return rc;
-  if(s->doc && (rc = skpi_buf_printf(out, "%s\n", s->doc)) != SKPI_OK)
-    return rc;
-  if(self->type == FT_SECTLIST &&
-     (rc = skpi_buf_printf(out, "%sA list of at most %zu entries%s; each entry:\n",
-                           s->doc ? "" : "", self->cap,
-                           (self->flags & F_REQ) ? ", required and not empty" : "")) != SKPI_OK)
-    return rc;
-  if((rc = skpi_buf_addstr(out, "\n| key | type | default | meaning |\n|---|---|---|---|\n")) !=
-         SKPI_OK ||
-     (rc = doc_rows(s, "", out)) != SKPI_OK)
-    return rc;
-  return doc_nested(s, path, "", out);
-}
-
-skpi_err skpi_config_doc(skpi_buf *out) {
-  skpi_err rc = skpi_buf_addstr(out, doc_intro);
-  /* clusters first: it is the one required section. */
-  static const char *const order[] = {
-      "clusters", "global",     "state",   "probe", "incidents", "maintenance", "availability",
-      "dlq",      "onboarding", "targets", "slos",  "catalog",   "maturity"};
-  for(size_t i = 0; rc == SKPI_OK && i < sizeof(order) / sizeof(order[0]); i++) {
-    const field *f = find_field(&root_sect, order[i]);
-    if(f)
-      rc = doc_section(f->sub, f->key, f, 2, out);
-  }
-  if(rc == SKPI_OK)
-    rc = skpi_buf_addstr(out, doc_outro);
-  return rc;
+const section *skpi__config_root(void) {
+  return &root_sect;
 }

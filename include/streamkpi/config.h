@@ -81,6 +81,8 @@ typedef struct skpi_kv {
 #define SKPI_CONFIG_MAX_TARGET_BYTES (1024 * 1024 * 1024) /* targets[].max_bytes */
 #define SKPI_CONFIG_MAX_TOKEN_FILE 4096 /* bytes of incidents.webhook_token_file */
 #define SKPI_CONFIG_MAX_PATH 127        /* global.telemetry_path */
+/* cluster, target and SLO names: "target:" + name fits a registry slot */
+#define SKPI_CONFIG_MAX_NAME 56
 
 /* Defaults that code outside the config needs too (the HTTP source's own
  * defaults are these, so a target behaves the same with or without a file). */

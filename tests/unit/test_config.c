@@ -380,6 +380,7 @@ static void defaults_and_fallback(void **state) {
   assert_string_equal(b->properties[1].key, "enable.ssl.certificate.verification");
   assert_string_equal(b->properties[1].value, "false");
   assert_string_equal(b->properties[2].value, "streamkpi");
+  assert_int_equal(b->line, 10);
 
   /* Top-level probe: file values over defaults. */
   const skpi_config_probe *probe = &c->probe;

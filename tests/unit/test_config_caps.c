@@ -201,6 +201,22 @@ static void start_checks_at_load(void **state) {
   longpath[sizeof(longpath) - 1] = '\0';
   snprintf(yaml, sizeof(yaml), HEAD "global:\n  telemetry_path: \"%s\"\n", longpath);
   expect_fail(yaml, "5: global.telemetry_path: longer than 127 bytes");
+  char name[SKPI_CONFIG_MAX_NAME + 2];
+  memset(name, 'n', sizeof(name) - 1);
+  name[sizeof(name) - 1] = '\0';
+  snprintf(yaml, sizeof(yaml), "clusters:\n  - {name: %s, bootstrap_servers: \"h:1\"}\n", name);
+  expect_fail(yaml, "2: clusters[0].name: longer than 56 bytes");
+  snprintf(yaml, sizeof(yaml), HEAD "targets:\n  - {name: %s, url: \"http://h/\"}\n", name);
+  expect_fail(yaml, "5: targets[0].name: longer than 56 bytes");
+  snprintf(yaml, sizeof(yaml),
+           HEAD "slos:\n  - {name: %s, sli: probe_availability, objective: 0.9}\n", name);
+  expect_fail(yaml, "5: slos[0].name: longer than 56 bytes");
+  name[SKPI_CONFIG_MAX_NAME] = '\0';
+  snprintf(yaml, sizeof(yaml), "clusters:\n  - {name: %s, bootstrap_servers: \"h:1\"}\n", name);
+  assert_int_equal(ct_load(yaml, tail, sizeof(tail), NULL), SKPI_OK);
+  expect_fail(HEAD "targets:\n  - name: t\n    url: http://h/\n    quality: {family: app-events}\n",
+              "7: targets[0].quality.family: expected a metric or label name "
+              "([a-zA-Z_:][a-zA-Z0-9_:]*), got \"app-events\"");
   expect_fail(HEAD "    properties:\n      no.such.property: 1\n",
               "5: clusters[0].properties.no.such.property: librdkafka refuses it: ");
   expect_fail(HEAD "    properties:\n      socket.timeout.ms: soon\n",
