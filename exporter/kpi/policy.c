@@ -36,8 +36,7 @@ static const skpi_policy_rule_def rule_table[SKPI_PR_COUNT] = {
                            "retention.ms set explicitly and at most the threshold (ms); "
                            "compacted topics are exempt",
                            2592000000.0},
-    [SKPI_PR_CLEANUP] = {"cleanup_policy", SKPI_PS_TOPIC, "cleanup.policy in the allowed set",
-                         NAN},
+    [SKPI_PR_CLEANUP] = {"cleanup_policy", SKPI_PS_TOPIC, "cleanup.policy in the allowed set", NAN},
     [SKPI_PR_PARTITIONS] = {"partitions", SKPI_PS_TOPIC, "partition count at most the threshold",
                             1000},
     [SKPI_PR_MAX_MESSAGE] = {"max_message_bytes", SKPI_PS_TOPIC,
@@ -56,7 +55,9 @@ static const skpi_policy_rule_def rule_table[SKPI_PR_COUNT] = {
 static const char *const default_cleanup[] = {"delete", "compact", "compact,delete"};
 static const char *const result_names[3] = {"pass", "fail", "unknown"};
 
-const skpi_policy_rule_def *skpi_policy_rules(void) { return rule_table; }
+const skpi_policy_rule_def *skpi_policy_rules(void) {
+  return rule_table;
+}
 
 typedef struct prule {
   int enabled;
@@ -430,7 +431,9 @@ skpi_err skpi_policy_from_config(const skpi_config *c, const char *cluster, cons
   json_t *products = cat ? json_object_get(cat, "products") : NULL;
   size_t nown = 0, k, k2;
   json_t *prod, *t;
-  json_array_foreach(products, k, prod) { nown += json_array_size(json_object_get(prod, "topics")); }
+  json_array_foreach(products, k, prod) {
+    nown += json_array_size(json_object_get(prod, "topics"));
+  }
   if(nown && !(owners = calloc(nown, sizeof(*owners)))) {
     rc = SKPI_ENOMEM;
     goto out;
@@ -684,8 +687,7 @@ enum skpi_policy_result skpi_policy_judge_topic(const skpi_policy *p, enum skpi_
     }
     obs(observed, olen, "%s", has_subject(p, t->name) ? "registered" : "none");
     return has_subject(p, t->name) ? SKPI_POL_PASS : SKPI_POL_FAIL;
-  default:
-    return SKPI_POL_SKIP;
+  default: return SKPI_POL_SKIP;
   }
 }
 
@@ -732,19 +734,13 @@ static void threshold_text(const skpi_policy *p, enum skpi_policy_rule r, const 
   double thr = p->rules[r].threshold;
   switch(r) {
   case SKPI_PR_REPLICATION:
-  case SKPI_PR_BROKER_MIN_ISR:
-    snprintf(out, len, ">= %.0f", thr);
-    break;
+  case SKPI_PR_BROKER_MIN_ISR: snprintf(out, len, ">= %.0f", thr); break;
   case SKPI_PR_MIN_ISR:
     snprintf(out, len, ">= %.0f and <= %d", thr, t && t->rf > 0 ? t->rf - 1 : 0);
     break;
   case SKPI_PR_UNCLEAN:
-  case SKPI_PR_BROKER_AUTO_CREATE:
-    snprintf(out, len, "false");
-    break;
-  case SKPI_PR_RETENTION:
-    snprintf(out, len, "set on the topic, <= %.0f", thr);
-    break;
+  case SKPI_PR_BROKER_AUTO_CREATE: snprintf(out, len, "false"); break;
+  case SKPI_PR_RETENTION: snprintf(out, len, "set on the topic, <= %.0f", thr); break;
   case SKPI_PR_CLEANUP: {
     size_t w = 0;
     out[0] = '\0';
@@ -757,20 +753,11 @@ static void threshold_text(const skpi_policy *p, enum skpi_policy_rule r, const 
     break;
   }
   case SKPI_PR_PARTITIONS:
-  case SKPI_PR_MAX_MESSAGE:
-    snprintf(out, len, "<= %.0f", thr);
-    break;
-  case SKPI_PR_NAMING:
-    snprintf(out, len, "%s", p->naming_text);
-    break;
-  case SKPI_PR_OWNER:
-    snprintf(out, len, "catalog or team regex");
-    break;
-  case SKPI_PR_SCHEMA:
-    snprintf(out, len, "subject %s-value", t ? t->name : "<topic>");
-    break;
-  default:
-    out[0] = '\0';
+  case SKPI_PR_MAX_MESSAGE: snprintf(out, len, "<= %.0f", thr); break;
+  case SKPI_PR_NAMING: snprintf(out, len, "%s", p->naming_text); break;
+  case SKPI_PR_OWNER: snprintf(out, len, "catalog or team regex"); break;
+  case SKPI_PR_SCHEMA: snprintf(out, len, "subject %s-value", t ? t->name : "<topic>"); break;
+  default: out[0] = '\0';
   }
 }
 
@@ -887,8 +874,8 @@ skpi_err skpi_policy_audit(skpi_policy *p, skpi_topic_configs *c, double now) {
     const skpi_tc_topic *t = &c->topics[i];
     int fail = 0, unknown = 0;
     for(size_t r = 0; r < SKPI_PR_COUNT; r++) {
-      enum skpi_policy_result x = skpi_policy_judge_topic(p, (enum skpi_policy_rule)r, t, nb,
-                                                          NULL, 0, NULL);
+      enum skpi_policy_result x =
+          skpi_policy_judge_topic(p, (enum skpi_policy_rule)r, t, nb, NULL, 0, NULL);
       res[i * SKPI_PR_COUNT + r] = (unsigned char)x;
       if(x == SKPI_POL_SKIP)
         continue;
@@ -1051,13 +1038,11 @@ static skpi_err render_retention(const skpi_policy *p, double now, skpi_mset *m)
         }
       }
       skpi_err rc;
-      if(known &&
-         (rc = skpi_mset_add(m, fs, skipped, "cluster", p->cluster, "consumergroup", gr->id,
-                             "topic", t->name)) != SKPI_OK)
+      if(known && (rc = skpi_mset_add(m, fs, skipped, "cluster", p->cluster, "consumergroup",
+                                      gr->id, "topic", t->name)) != SKPI_OK)
         return rc;
-      if(have_margin &&
-         (rc = skpi_mset_add(m, fm, margin, "cluster", p->cluster, "consumergroup", gr->id,
-                             "topic", t->name)) != SKPI_OK)
+      if(have_margin && (rc = skpi_mset_add(m, fm, margin, "cluster", p->cluster, "consumergroup",
+                                            gr->id, "topic", t->name)) != SKPI_OK)
         return rc;
       i = j;
     }
@@ -1072,10 +1057,10 @@ skpi_err skpi_policy_render(const skpi_policy *p, double now, skpi_mset *m) {
   const char *cl = p->cluster;
   int faud = skpi_mset_family(m, "streamkpi_policy_audits_total", SKPI_MT_COUNTER,
                               "Policy audits run over the topic and broker configurations.");
-  int fdrop = skpi_mset_family(m, "streamkpi_policy_violation_series_dropped_total",
-                               SKPI_MT_COUNTER,
-                               "Violation series left out because of the series cap, summed "
-                               "over audits.");
+  int fdrop =
+      skpi_mset_family(m, "streamkpi_policy_violation_series_dropped_total", SKPI_MT_COUNTER,
+                       "Violation series left out because of the series cap, summed "
+                       "over audits.");
   if(faud < 0 || fdrop < 0)
     return SKPI_ENOMEM;
   if((rc = skpi_mset_add(m, faud, (double)p->audits, "cluster", cl)) != SKPI_OK ||
@@ -1167,7 +1152,9 @@ void skpi_policy_facts(const skpi_policy *p, double now, skpi_facts *out) {
                        "no topic was onboarded and audited within the window");
 }
 
-static json_t *num_or_null(int known, double v) { return known ? json_real(v) : json_null(); }
+static json_t *num_or_null(int known, double v) {
+  return known ? json_real(v) : json_null();
+}
 
 json_t *skpi_policy_json(const skpi_policy *p, double now) {
   json_t *doc = json_object();
@@ -1179,8 +1166,8 @@ json_t *skpi_policy_json(const skpi_policy *p, double now) {
   json_object_set_new(doc, "cluster", json_string(p->cluster));
   json_object_set_new(doc, "audited_at", num_or_null(p->last != NULL, p->last_time));
   json_object_set_new(doc, "age_seconds", num_or_null(p->last != NULL, now - p->last_time));
-  json_object_set_new(doc, "topics", json_integer((json_int_t)(p->verdicts[0] + p->verdicts[1] +
-                                                               p->verdicts[2])));
+  json_object_set_new(doc, "topics",
+                      json_integer((json_int_t)(p->verdicts[0] + p->verdicts[1] + p->verdicts[2])));
   json_object_set_new(doc, "passing", json_integer((json_int_t)p->verdicts[SKPI_POL_PASS]));
   json_object_set_new(doc, "failing", json_integer((json_int_t)p->verdicts[SKPI_POL_FAIL]));
   json_object_set_new(doc, "unknown", json_integer((json_int_t)p->verdicts[SKPI_POL_UNKNOWN]));
@@ -1301,8 +1288,8 @@ skpi_err skpi_policy_load(skpi_policy *p, const json_t *doc, char *errbuf, size_
   for(size_t i = 0; i < n; i++) {
     const json_t *e = json_array_get(arr, i);
     const char *name = json_string_value(json_array_get(e, 0));
-    const json_t *fs = json_array_get(e, 1), *bl = json_array_get(e, 2),
-                 *fi = json_array_get(e, 3), *tm = json_array_get(e, 4);
+    const json_t *fs = json_array_get(e, 1), *bl = json_array_get(e, 2), *fi = json_array_get(e, 3),
+                 *tm = json_array_get(e, 4);
     json_int_t first = json_integer_value(fi);
     if(!json_is_array(e) || !name || !*name || !json_is_number(fs) ||
        !isfinite(json_number_value(fs)) || !json_is_boolean(bl) || !json_is_integer(fi) ||
@@ -1337,8 +1324,7 @@ static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, s
     snprintf(errbuf, errlen, "policy: a per-cluster family created without a cluster");
     return SKPI_EINVAL;
   }
-  const skpi_timelag *tl =
-      ctx->lookup ? ctx->lookup(ctx, "timelag", ctx->cluster->name) : NULL;
+  const skpi_timelag *tl = ctx->lookup ? ctx->lookup(ctx, "timelag", ctx->cluster->name) : NULL;
   skpi_policy *p = NULL;
   skpi_err rc = skpi_policy_from_config(ctx->cfg, ctx->cluster->name, tl, &p, errbuf, errlen);
   *self = p;
@@ -1368,13 +1354,17 @@ static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
   return skpi_policy_render(self, now, m);
 }
 
-static json_t *kpi_save(void *self, double now) { return skpi_policy_save(self); }
+static json_t *kpi_save(void *self, double now) {
+  return skpi_policy_save(self);
+}
 
 static skpi_err kpi_load(void *self, const json_t *doc, char *errbuf, size_t errlen) {
   return skpi_policy_load(self, doc, errbuf, errlen);
 }
 
-static void kpi_free(void *self) { skpi_policy_free(self); }
+static void kpi_free(void *self) {
+  skpi_policy_free(self);
+}
 
 const skpi_kpi_ops skpi_kpi_policy = {
     .name = "policy",

@@ -44,16 +44,16 @@
 #include "streamkpi/topic_configs.h"
 
 enum skpi_policy_rule {
-  SKPI_PR_REPLICATION = 0, /* RF >= min(threshold, brokers) */
-  SKPI_PR_MIN_ISR,         /* min.insync.replicas >= threshold and <= RF - 1 */
-  SKPI_PR_UNCLEAN,         /* unclean.leader.election.enable false */
-  SKPI_PR_RETENTION,       /* retention.ms set (not default) and <= threshold ms */
-  SKPI_PR_CLEANUP,         /* cleanup.policy in the allowed set */
-  SKPI_PR_PARTITIONS,      /* partitions <= threshold */
-  SKPI_PR_MAX_MESSAGE,     /* max.message.bytes <= threshold */
-  SKPI_PR_NAMING,          /* name matches naming_regex */
-  SKPI_PR_OWNER,           /* owner known: catalog or team_regex */
-  SKPI_PR_SCHEMA,          /* "<topic>-value" subject registered */
+  SKPI_PR_REPLICATION = 0,    /* RF >= min(threshold, brokers) */
+  SKPI_PR_MIN_ISR,            /* min.insync.replicas >= threshold and <= RF - 1 */
+  SKPI_PR_UNCLEAN,            /* unclean.leader.election.enable false */
+  SKPI_PR_RETENTION,          /* retention.ms set (not default) and <= threshold ms */
+  SKPI_PR_CLEANUP,            /* cleanup.policy in the allowed set */
+  SKPI_PR_PARTITIONS,         /* partitions <= threshold */
+  SKPI_PR_MAX_MESSAGE,        /* max.message.bytes <= threshold */
+  SKPI_PR_NAMING,             /* name matches naming_regex */
+  SKPI_PR_OWNER,              /* owner known: catalog or team_regex */
+  SKPI_PR_SCHEMA,             /* "<topic>-value" subject registered */
   SKPI_PR_BROKER_AUTO_CREATE, /* broker auto.create.topics.enable false */
   SKPI_PR_BROKER_MIN_ISR,     /* broker default min.insync.replicas >= threshold */
   SKPI_PR_COUNT
@@ -63,7 +63,7 @@ enum skpi_policy_scope { SKPI_PS_TOPIC = 0, SKPI_PS_BROKER };
 
 /* One row of the rule table. */
 typedef struct skpi_policy_rule_def {
-  const char *id;    /* "replication_factor", ...: label value and config key */
+  const char *id; /* "replication_factor", ...: label value and config key */
   enum skpi_policy_scope scope;
   const char *checks; /* one line for docs and the API */
   double threshold;   /* default; NaN when the rule has none */
@@ -87,16 +87,16 @@ typedef struct skpi_policy_owner {
 
 typedef struct skpi_policy_cfg {
   skpi_policy_rule_cfg rules[SKPI_PR_COUNT];
-  const char *naming_regex;            /* default "^[a-z0-9]+([._-][a-z0-9]+)*$" */
-  const char *team_regex;              /* one capture group; default "^([A-Za-z0-9]+)[._-]" */
-  const skpi_policy_owner *catalog;    /* copied */
+  const char *naming_regex;         /* default "^[a-z0-9]+([._-][a-z0-9]+)*$" */
+  const char *team_regex;           /* one capture group; default "^([A-Za-z0-9]+)[._-]" */
+  const skpi_policy_owner *catalog; /* copied */
   size_t ncatalog;
-  const char *const *allowed_cleanup;  /* default delete, compact, compact+delete */
+  const char *const *allowed_cleanup; /* default delete, compact, compact+delete */
   size_t nallowed_cleanup;
-  const char *platform_team;           /* default "platform" */
-  double window_s;                     /* self-service window; default 30 d */
-  size_t max_violation_series;         /* default 1000 */
-  size_t max_topics;                   /* tracked for self-service; default 100000 */
+  const char *platform_team;   /* default "platform" */
+  double window_s;             /* self-service window; default 30 d */
+  size_t max_violation_series; /* default 1000 */
+  size_t max_topics;           /* tracked for self-service; default 100000 */
 } skpi_policy_cfg;
 
 /* Fills cfg with the defaults: every rule on at its table threshold. */
@@ -108,8 +108,8 @@ typedef struct skpi_policy skpi_policy;
  * time-lag engine, read for retention margins; it must outlive the policy
  * engine.  SKPI_EINVAL (errbuf says which) for a regex that does not compile
  * or a threshold out of range; SKPI_ENOMEM. */
-skpi_err skpi_policy_new(const char *cluster, const skpi_policy_cfg *cfg,
-                         const skpi_timelag *tl, skpi_policy **out, char *errbuf, size_t errlen);
+skpi_err skpi_policy_new(const char *cluster, const skpi_policy_cfg *cfg, const skpi_timelag *tl,
+                         skpi_policy **out, char *errbuf, size_t errlen);
 
 /* Creates the engine of cluster i from the config: its "policy" section
  * (absent: defaults; keys in docs/policy.md) and the catalog section

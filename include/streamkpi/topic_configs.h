@@ -24,9 +24,9 @@
 
 /* Where a value comes from, as the broker reports it. */
 enum skpi_cfg_source {
-  SKPI_CFGSRC_UNKNOWN = 0, /* not reported */
-  SKPI_CFGSRC_DEFAULT,     /* Kafka's built-in default */
-  SKPI_CFGSRC_STATIC,      /* the broker's server.properties */
+  SKPI_CFGSRC_UNKNOWN = 0,    /* not reported */
+  SKPI_CFGSRC_DEFAULT,        /* Kafka's built-in default */
+  SKPI_CFGSRC_STATIC,         /* the broker's server.properties */
   SKPI_CFGSRC_DYNAMIC_BROKER, /* set at runtime for a broker or all brokers */
   SKPI_CFGSRC_DYNAMIC_TOPIC,  /* set on the topic itself */
 };
@@ -68,8 +68,8 @@ typedef struct skpi_tc_broker {
 
 typedef struct skpi_topic_configs {
   char *cluster;
-  double time;       /* unix seconds at the end of the cycle */
-  double duration_s; /* wall time of the cycle */
+  double time;           /* unix seconds at the end of the cycle */
+  double duration_s;     /* wall time of the cycle */
   skpi_tc_topic *topics; /* sorted by name */
   size_t ntopics;
   skpi_tc_broker *brokers; /* sorted by id: the brokers metadata listed */

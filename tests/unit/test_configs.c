@@ -159,8 +159,11 @@ static void cycle_without_describe_configs(void **state) {
 static void bad_property_and_unreachable_cluster(void **state) {
   (void)state;
   skpi_kv bad = {"no.such.property", "1"};
-  skpi_cluster_cfg cfg = {.name = "bad", .bootstrap_servers = "127.0.0.1:1", .properties = &bad,
-                          .nproperties = 1, .request_timeout_s = 1};
+  skpi_cluster_cfg cfg = {.name = "bad",
+                          .bootstrap_servers = "127.0.0.1:1",
+                          .properties = &bad,
+                          .nproperties = 1,
+                          .request_timeout_s = 1};
   skpi_topic_configs *c = (skpi_topic_configs *)1;
   assert_int_equal(skpi_configs_cycle_once(&cfg, NULL, &c), SKPI_EINVAL);
   assert_null(c);

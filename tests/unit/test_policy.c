@@ -20,7 +20,9 @@ static skpi_policy *engine_with(const skpi_policy_cfg *cfg) {
   return p;
 }
 
-static skpi_policy *engine(void) { return engine_with(NULL); }
+static skpi_policy *engine(void) {
+  return engine_with(NULL);
+}
 
 /* A topic that passes every topic rule but the schema one. */
 static skpi_tc_topic *good_topic(skpi_topic_configs *c, const char *name, int rf) {
@@ -443,8 +445,8 @@ static void violation_series_are_capped(void **state) {
   assert_int_equal(skpi_policy_render(p, 1300, m), SKPI_OK);
   char *text = kt_render(m);
   assert_int_equal(kt_count(text, "streamkpi_topic_policy_violation{"), 2);
-  assert_true(
-      kt_value(text, "streamkpi_policy_violation_series_dropped_total{cluster=\"c1\"}") == 2);
+  assert_true(kt_value(text, "streamkpi_policy_violation_series_dropped_total{cluster=\"c1\"}") ==
+              2);
   free(text);
   skpi_mset_unref(m);
   skpi_policy_free(p);

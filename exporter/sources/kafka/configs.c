@@ -40,16 +40,11 @@ const char *skpi_bc_key_name(enum skpi_bc_key k) {
 
 const char *skpi_cfg_source_name(enum skpi_cfg_source s) {
   switch(s) {
-  case SKPI_CFGSRC_DEFAULT:
-    return "default";
-  case SKPI_CFGSRC_STATIC:
-    return "static";
-  case SKPI_CFGSRC_DYNAMIC_BROKER:
-    return "dynamic_broker";
-  case SKPI_CFGSRC_DYNAMIC_TOPIC:
-    return "dynamic_topic";
-  default:
-    return "unknown";
+  case SKPI_CFGSRC_DEFAULT: return "default";
+  case SKPI_CFGSRC_STATIC: return "static";
+  case SKPI_CFGSRC_DYNAMIC_BROKER: return "dynamic_broker";
+  case SKPI_CFGSRC_DYNAMIC_TOPIC: return "dynamic_topic";
+  default: return "unknown";
   }
 }
 
@@ -231,7 +226,9 @@ typedef struct cctx {
   int timeout_ms;
 } cctx;
 
-static int stopping(const cctx *k) { return k->stop && __atomic_load_n(k->stop, __ATOMIC_RELAXED); }
+static int stopping(const cctx *k) {
+  return k->stop && __atomic_load_n(k->stop, __ATOMIC_RELAXED);
+}
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
   /* syslog levels: 0-3 are errors, 4 warnings; the rest is chatter. */
@@ -354,17 +351,12 @@ typedef struct dcall {
 
 static enum skpi_cfg_source map_source(rd_kafka_ConfigSource_t s) {
   switch(s) {
-  case RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG:
-    return SKPI_CFGSRC_DYNAMIC_TOPIC;
+  case RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG: return SKPI_CFGSRC_DYNAMIC_TOPIC;
   case RD_KAFKA_CONFIG_SOURCE_DYNAMIC_BROKER_CONFIG:
-  case RD_KAFKA_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG:
-    return SKPI_CFGSRC_DYNAMIC_BROKER;
-  case RD_KAFKA_CONFIG_SOURCE_STATIC_BROKER_CONFIG:
-    return SKPI_CFGSRC_STATIC;
-  case RD_KAFKA_CONFIG_SOURCE_DEFAULT_CONFIG:
-    return SKPI_CFGSRC_DEFAULT;
-  default:
-    return SKPI_CFGSRC_UNKNOWN;
+  case RD_KAFKA_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG: return SKPI_CFGSRC_DYNAMIC_BROKER;
+  case RD_KAFKA_CONFIG_SOURCE_STATIC_BROKER_CONFIG: return SKPI_CFGSRC_STATIC;
+  case RD_KAFKA_CONFIG_SOURCE_DEFAULT_CONFIG: return SKPI_CFGSRC_DEFAULT;
+  default: return SKPI_CFGSRC_UNKNOWN;
   }
 }
 
@@ -401,8 +393,8 @@ static skpi_err on_result(skpi_topic_configs *c, dcall *d, rd_kafka_event_t *ev)
   skpi_err rc = SKPI_OK;
   const rd_kafka_DescribeConfigs_result_t *res = rd_kafka_event_DescribeConfigs_result(ev);
   size_t n = 0;
-  const rd_kafka_ConfigResource_t **rs = res ? rd_kafka_DescribeConfigs_result_resources(res, &n)
-                                             : NULL;
+  const rd_kafka_ConfigResource_t **rs =
+      res ? rd_kafka_DescribeConfigs_result_resources(res, &n) : NULL;
   for(size_t i = 0; i < n && rc == SKPI_OK; i++) {
     const char *name = rd_kafka_ConfigResource_name(rs[i]);
     rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(rs[i]);
