@@ -854,10 +854,18 @@ static skpi_err self_service(skpi_policy *p, const skpi_topic_configs *c, double
   return SKPI_OK;
 }
 
+/* The broker count replication is capped at: the brokers metadata listed
+ * or named in replica lists, so a broker that is down for a moment does
+ * not make every topic fail. */
+static size_t cluster_size(const skpi_topic_configs *c) {
+  return c->cluster_brokers > c->nbrokers ? c->cluster_brokers : c->nbrokers;
+}
+
 skpi_err skpi_policy_audit(skpi_policy *p, skpi_topic_configs *c, double now) {
   if(!p || !c)
     return SKPI_EINVAL;
   size_t nt = c->ntopics, nb = c->nbrokers;
+  size_t size = cluster_size(c);
   unsigned char *res = malloc(nt * SKPI_PR_COUNT + 1);
   unsigned char *verdict = malloc(nt + 1);
   unsigned char *bres = malloc(nb * SKPI_PR_COUNT + 1);
@@ -875,7 +883,7 @@ skpi_err skpi_policy_audit(skpi_policy *p, skpi_topic_configs *c, double now) {
     int fail = 0, unknown = 0;
     for(size_t r = 0; r < SKPI_PR_COUNT; r++) {
       enum skpi_policy_result x =
-          skpi_policy_judge_topic(p, (enum skpi_policy_rule)r, t, nb, NULL, 0, NULL);
+          skpi_policy_judge_topic(p, (enum skpi_policy_rule)r, t, size, NULL, 0, NULL);
       res[i * SKPI_PR_COUNT + r] = (unsigned char)x;
       if(x == SKPI_POL_SKIP)
         continue;
@@ -1180,7 +1188,7 @@ json_t *skpi_policy_json(const skpi_policy *p, double now) {
         continue;
       char o[OBS_LEN], th[OBS_LEN];
       const char *why = NULL;
-      skpi_policy_judge_topic(p, (enum skpi_policy_rule)r, t, p->last->nbrokers, o, sizeof(o),
+      skpi_policy_judge_topic(p, (enum skpi_policy_rule)r, t, cluster_size(p->last), o, sizeof(o),
                               &why);
       json_t *e = json_object();
       if(!e)

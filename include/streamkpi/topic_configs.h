@@ -74,6 +74,9 @@ typedef struct skpi_topic_configs {
   size_t ntopics;
   skpi_tc_broker *brokers; /* sorted by id: the brokers metadata listed */
   size_t nbrokers;
+  size_t cluster_brokers; /* brokers listed plus other ids that replica lists
+                             name (a broker down right now): the cluster's
+                             size as metadata shows it; 0 unknown */
   unsigned requests;      /* Metadata and DescribeConfigs calls sent */
   unsigned errors;        /* of those, calls that failed as a whole */
   unsigned failed_topics; /* topics left without configs */

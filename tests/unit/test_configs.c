@@ -140,6 +140,7 @@ static void cycle_without_describe_configs(void **state) {
   assert_int_equal(c->topics[1].partitions, 4);
   assert_int_equal(c->topics[1].rf, 3);
   assert_int_equal(c->nbrokers, 3);
+  assert_int_equal(c->cluster_brokers, 3);
   for(size_t i = 0; i < c->ntopics; i++) {
     assert_false(c->topics[i].ok);
     assert_non_null(c->topics[i].error);

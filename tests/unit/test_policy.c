@@ -431,6 +431,27 @@ static void audit_counts_render_and_json(void **state) {
   skpi_policy_free(p);
 }
 
+static void a_broker_down_does_not_shrink_the_cluster(void **state) {
+  (void)state;
+  skpi_policy *p = engine();
+  skpi_topic_configs *c = skpi_topic_configs_new("c1");
+  skpi_topic_configs_add_broker(c, 1);
+  skpi_topic_configs_add_broker(c, 2);
+  good_topic(c, "team.orders", 3);
+  /* Broker 3 is missing from the listing but still named as a replica. */
+  c->cluster_brokers = 3;
+  assert_int_equal(skpi_policy_audit(p, c, 1000), SKPI_OK);
+  size_t n[3];
+  assert_int_equal(skpi_policy_counts(p, SKPI_PR_REPLICATION, n), 1);
+  assert_int_equal(n[SKPI_POL_PASS], 1);
+  c->cluster_brokers = 0;
+  assert_int_equal(skpi_policy_audit(p, c, 1001), SKPI_OK);
+  assert_int_equal(skpi_policy_counts(p, SKPI_PR_REPLICATION, n), 1);
+  assert_int_equal(n[SKPI_POL_FAIL], 1);
+  skpi_topic_configs_unref(c);
+  skpi_policy_free(p);
+}
+
 static void violation_series_are_capped(void **state) {
   (void)state;
   skpi_policy_cfg cfg;
@@ -645,6 +666,7 @@ int main(void) {
       cmocka_unit_test(exemptions_disabled_rules_and_internal),
       cmocka_unit_test(bad_settings_are_refused),
       cmocka_unit_test(audit_counts_render_and_json),
+      cmocka_unit_test(a_broker_down_does_not_shrink_the_cluster),
       cmocka_unit_test(violation_series_are_capped),
       cmocka_unit_test(self_service_adoption_and_persistence),
       cmocka_unit_test(retention_risk),

@@ -296,6 +296,35 @@ static int timeout_ms_of(const skpi_cluster_cfg *cfg) {
 
 /* ---- metadata ---------------------------------------------------------- */
 
+static int cmp_i32(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Distinct broker ids among the listed brokers and every replica list. */
+static size_t count_brokers(const struct rd_kafka_metadata *md) {
+  size_t n = (size_t)(md->broker_cnt > 0 ? md->broker_cnt : 0);
+  for(int t = 0; t < md->topic_cnt; t++)
+    for(int p = 0; p < md->topics[t].partition_cnt; p++)
+      n += (size_t)md->topics[t].partitions[p].replica_cnt;
+  int32_t *ids = n ? malloc(n * sizeof(*ids)) : NULL;
+  if(!ids)
+    return (size_t)(md->broker_cnt > 0 ? md->broker_cnt : 0);
+  size_t k = 0;
+  for(int b = 0; b < md->broker_cnt; b++)
+    ids[k++] = md->brokers[b].id;
+  for(int t = 0; t < md->topic_cnt; t++)
+    for(int p = 0; p < md->topics[t].partition_cnt; p++)
+      for(int r = 0; r < md->topics[t].partitions[p].replica_cnt; r++)
+        ids[k++] = md->topics[t].partitions[p].replicas[r];
+  qsort(ids, k, sizeof(*ids), cmp_i32);
+  size_t distinct = 0;
+  for(size_t i = 0; i < k; i++)
+    distinct += i == 0 || ids[i] != ids[i - 1];
+  free(ids);
+  return distinct;
+}
+
 static skpi_err collect_metadata(cctx *k, skpi_topic_configs *c, char *err, size_t errlen) {
   skpi_err rc = SKPI_OK;
   const struct rd_kafka_metadata *md = NULL;
@@ -327,6 +356,7 @@ static skpi_err collect_metadata(cctx *k, skpi_topic_configs *c, char *err, size
       goto out;
     }
   }
+  c->cluster_brokers = count_brokers(md);
   if(md->topic_cnt > MAX_TOPICS)
     skpi_log(SKPI_WARN, "too many topics, the rest is not audited", "cluster", k->cfg->name);
   skpi_topic_configs_sort(c);
