@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, parse_metrics, poll, value
+from conftest import ROOT, parse_metrics, poll, promtool_check_metrics, value
 
 POLICYTOOL = os.path.join(ROOT, "build", "tools", "policytool")
 POLICYTOOL_SRC = os.path.join(ROOT, "tests", "tools", "policytool", "policytool.c")
@@ -105,6 +105,8 @@ def test_single_broker_audit_before_and_after_alteration(kafka_cluster_factory, 
          "threshold": ">= 2"}]
     assert metric(doc, "streamkpi_topic_policy_violation", cluster="itest", topic="BadName",
                   rule="naming") == 1
+    rc, out = promtool_check_metrics(doc["metrics"])
+    assert rc == 0, out
 
     k.alter_configs("topics", "shop.orders", {"retention.ms": 86400000,
                                               "min.insync.replicas": 2})
@@ -208,6 +210,8 @@ def test_retention_risk_of_a_stalled_consumer(kafka_cluster_factory, policytool)
                for text in doc["metrics_per_sample"]]
     assert all(m < 600 for m in margins), margins
     assert margins[0] > margins[1] > margins[2], margins
+    rc, out = promtool_check_metrics(doc["metrics"])
+    assert rc == 0, out
     assert metric(doc, "kafka_consumergroup_skipped_messages", cluster="itest",
                   consumergroup="stalled", topic="shop.slow") == 0
 
