@@ -25,7 +25,7 @@
 
 static const skpi_policy_rule_def rule_table[SKPI_PR_COUNT] = {
     [SKPI_PR_REPLICATION] = {"replication_factor", SKPI_PS_TOPIC,
-                             "replication factor, counted up to the brokers listed, at least "
+                             "replication factor, counted up to the cluster's size, at least "
                              "the threshold",
                              3},
     [SKPI_PR_MIN_ISR] = {"min_insync_replicas", SKPI_PS_TOPIC,
