@@ -16,6 +16,7 @@
 
 #include "streamkpi/health.h"
 #include "streamkpi/sample.h"
+#include "streamkpi/topic_configs.h"
 
 enum skpi_event_kind {
   /* One Kafka sampling cycle of a cluster: ev->u.sample. */
@@ -31,6 +32,8 @@ enum skpi_event_kind {
   SKPI_EV_CONNECT,
   /* Periodic tick (about once a second) so windows move without traffic. */
   SKPI_EV_TICK,
+  /* One topic and broker configuration audit of a cluster: ev->u.configs. */
+  SKPI_EV_TOPIC_CONFIGS,
 };
 
 /* A probe cycle as the health rule judged it.  The interval [t0, t1] is the
@@ -71,6 +74,7 @@ typedef struct skpi_event {
     skpi_quality_event quality;
     skpi_coverage_event coverage;
     skpi_connect_event connect;
+    const skpi_topic_configs *configs;
   } u;
 } skpi_event;
 

@@ -606,3 +606,143 @@ def chromium_dump_dom(url, workdir):
 
 def gunzip(data):
     return gzip.decompress(data)
+
+
+# --------------------------------------------------------------------------
+# Kafka clusters of several nodes
+
+class KafkaCluster:
+    """nodes KRaft nodes on loopback, each a combined broker and controller
+    with a static controller quorum, for scenarios that need replication or
+    one broker down.  Replication settings follow the node count; retention
+    is checked every second so that short retention.ms values take effect
+    within a test.  stop_node(i) kills node i (1-based); stop() kills all."""
+
+    def __init__(self, workdir, nodes=3):
+        require(KAFKATOOL, "run `make build/tools/kafkatool`")
+        if not os.path.isfile(os.path.join(KAFKA_LIBS, ".complete")):
+            pytest.fail(f"no Kafka jars in {KAFKA_LIBS}: run scripts/deps.sh", pytrace=False)
+        self.dir = workdir
+        self.n = nodes
+        self.ports = [free_port() for _ in range(nodes)]
+        self.cports = [free_port() for _ in range(nodes)]
+        self.bootstrap = ",".join(f"127.0.0.1:{p}" for p in self.ports)
+        self.procs = [None] * nodes
+        voters = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(self.cports))
+        rf = str(min(3, nodes))
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        self.configs, self.logs = [], []
+        for i in range(nodes):
+            d = os.path.join(self.dir, f"node{i + 1}")
+            os.makedirs(d, exist_ok=True)
+            props = {
+                "process.roles": "broker,controller",
+                "node.id": str(i + 1),
+                "controller.quorum.voters": voters,
+                "listeners": f"PLAINTEXT://127.0.0.1:{self.ports[i]},"
+                             f"CONTROLLER://127.0.0.1:{self.cports[i]}",
+                "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.ports[i]}",
+                "controller.listener.names": "CONTROLLER",
+                "inter.broker.listener.name": "PLAINTEXT",
+                "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "log.dirs": os.path.join(d, "data"),
+                "offsets.topic.replication.factor": rf,
+                "offsets.topic.num.partitions": "3",
+                "transaction.state.log.replication.factor": rf,
+                "transaction.state.log.min.isr": "1",
+                "share.coordinator.state.topic.replication.factor": rf,
+                "share.coordinator.state.topic.min.isr": "1",
+                "group.initial.rebalance.delay.ms": "0",
+                "auto.create.topics.enable": "false",
+                "log.retention.check.interval.ms": "1000",
+            }
+            cfg = os.path.join(d, "server.properties")
+            with open(cfg, "w") as f:
+                f.writelines(f"{k}={v}\n" for k, v in props.items())
+            self.configs.append(cfg)
+            self.logs.append(os.path.join(d, "broker.log"))
+        self.log4j = os.path.join(self.dir, "log4j2.properties")
+        with open(self.log4j, "w") as f:
+            f.write("appender.c.type = Console\nappender.c.name = STDOUT\n"
+                    "appender.c.layout.type = PatternLayout\n"
+                    "appender.c.layout.pattern = [%d] %p %m (%c)%n\n"
+                    "rootLogger.level = warn\nrootLogger.appenderRef.c.ref = STDOUT\n")
+        for cfg in self.configs:
+            r = subprocess.run(self.java("kafka.tools.StorageTool", "format",
+                                         f"--cluster-id={cluster_id}", "-c", cfg),
+                               capture_output=True, text=True, timeout=120)
+            if r.returncode != 0:
+                pytest.fail(f"kafka storage format failed ({r.returncode}):\n"
+                            f"{r.stdout}\n{r.stderr}", pytrace=False)
+
+    java = KafkaBroker._java
+
+    def start(self, timeout=180):
+        for i in range(self.n):
+            self.procs[i] = _spawn(self.java("kafka.Kafka", self.configs[i]), self.logs[i])
+        self.wait_brokers(self.n, timeout)
+        return self
+
+    def live_brokers(self):
+        r = subprocess.run([KAFKATOOL, "-b", self.bootstrap, "-t", "10", "brokers"],
+                           capture_output=True, text=True, timeout=30)
+        return int(r.stdout.strip()) if r.returncode == 0 and r.stdout.strip().isdigit() else -1
+
+    def wait_brokers(self, count, timeout=180):
+        def ready():
+            for i, p in enumerate(self.procs):
+                if p is not None and p.poll() is not None:
+                    pytest.fail(f"kafka node {i + 1} exited with {p.returncode}:\n"
+                                f"{_tail(self.logs[i])}", pytrace=False)
+            return self.live_brokers() == count
+        poll(f"{count} kafka brokers on {self.bootstrap}", ready, timeout=timeout, interval=1)
+
+    def stop_node(self, i):
+        _kill(self.procs[i - 1])
+        self.procs[i - 1] = None
+
+    def stop(self):
+        for i in range(self.n):
+            _kill(self.procs[i])
+            self.procs[i] = None
+
+    def tool(self, *args, timeout=60):
+        cmd = [KAFKATOOL, "-b", self.bootstrap, "-t", "20", *map(str, args)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            pytest.fail(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stdout}{r.stderr}",
+                        pytrace=False)
+        return r.stdout
+
+    def alter_configs(self, entity_type, name, configs, timeout=120):
+        """kafka-configs --alter from the Kafka jars: configs is a dict set
+        with --add-config (a value of None is removed with
+        --delete-config)."""
+        add = ",".join(f"{k}={v}" for k, v in configs.items() if v is not None)
+        delete = ",".join(k for k, v in configs.items() if v is None)
+        args = ["kafka.admin.ConfigCommand", "--bootstrap-server", self.bootstrap,
+                "--entity-type", entity_type, "--entity-name", name, "--alter"]
+        if add:
+            args += ["--add-config", add]
+        if delete:
+            args += ["--delete-config", delete]
+        r = subprocess.run(self.java(*args), capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            pytest.fail(f"kafka-configs --alter {entity_type} {name} failed ({r.returncode}):\n"
+                        f"{r.stdout}\n{r.stderr}", pytrace=False)
+
+
+@pytest.fixture
+def kafka_cluster_factory(tmp_path):
+    """Starts KafkaCluster(nodes) on demand; kills every node at the end."""
+    made = []
+
+    def make(nodes=3):
+        c = KafkaCluster(str(tmp_path / f"kafka-{nodes}n-{len(made)}"), nodes)
+        made.append(c)
+        return c.start()
+    try:
+        yield make
+    finally:
+        for c in made:
+            c.stop()
