@@ -225,19 +225,32 @@ static void trend(out *o, const skpi_assess_history *h, const char *id) {
         continue;
       double x = d1 > d0 ? (double)(day.day - d0) / (double)(d1 - d0) * TREND_W : TREND_W;
       double y = hi > lo ? TREND_H - 2 - (v - lo) / (hi - lo) * (TREND_H - 4) : TREND_H / 2;
-      put(o, "%s%.1f,%.1f", pts == 1 ? "0," : "", x, y);
-      if(pts == 1)
-        put(o, " %.1f,%.1f", TREND_W, y);
+      if(pts == 1) /* one point: a level line across */
+        put(o, "0,%.1f %.1f,%.1f", y, TREND_W, y);
+      else
+        put(o, "%s%.1f,%.1f", day.day == d0 ? "" : " ", x, y);
     }
     put(o, "\"/>");
   }
   put(o, "</svg>");
 }
 
-static void criterion_row(out *o, const skpi_assess_result *r, const skpi_assess_history *h) {
-  char v[VALUE_TEXT], thr[VALUE_TEXT], day[32];
-  skpi_assess_format_value(r->status == SKPI_ST_UNKNOWN ? NAN : r->value, r->c->unit, v, sizeof(v));
+/* "yes" for a boolean target, else the comparison and the value. */
+static void target_text(out *o, const skpi_assess_result *r) {
+  char thr[VALUE_TEXT];
   skpi_assess_format_value(r->threshold, r->c->unit, thr, sizeof(thr));
+  if(strcmp(r->c->unit, "bool") == 0) {
+    esc(o, thr);
+    return;
+  }
+  static const char *const sym[] = {"&ge;", "&gt;", "&le;", "&lt;", "="};
+  put(o, "%s ", (unsigned)r->c->cmp <= SKPI_CMP_EQ ? sym[r->c->cmp] : "?");
+  esc(o, thr);
+}
+
+static void criterion_row(out *o, const skpi_assess_result *r, const skpi_assess_history *h) {
+  char v[VALUE_TEXT], day[32];
+  skpi_assess_format_value(r->status == SKPI_ST_UNKNOWN ? NAN : r->value, r->c->unit, v, sizeof(v));
   const char *st = skpi_assess_status_name(r->status);
   put(o,
       "<tr data-criterion=\"%s\" data-status=\"%s\" data-dimension=\"%s\"><td>"
@@ -253,9 +266,7 @@ static void criterion_row(out *o, const skpi_assess_result *r, const skpi_assess
     put(o, "</div>");
   }
   put(o, "</td><td>");
-  esc(o, skpi_assess_cmp_name(r->c->cmp));
-  put(o, " ");
-  esc(o, thr);
+  target_text(o, r);
   put(o, "</td><td>");
   if(r->status == SKPI_ST_UNKNOWN && !r->stale)
     put(o, "<span class=\"muted\">none</span>");
@@ -312,9 +323,8 @@ static void criteria_tables(out *o, const skpi_assessment *a, const skpi_assess_
 
 static void gap_item(out *o, const skpi_assessment *a, const skpi_assess_gap *g) {
   const skpi_assess_result *r = &a->results[g->crit];
-  char v[VALUE_TEXT], thr[VALUE_TEXT];
+  char v[VALUE_TEXT];
   skpi_assess_format_value(r->status == SKPI_ST_UNKNOWN ? NAN : r->value, r->c->unit, v, sizeof(v));
-  skpi_assess_format_value(r->threshold, r->c->unit, thr, sizeof(thr));
   put(o, "<li data-criterion=\"%s\" data-status=\"%s\"><span class=\"badge %s\">%s</span> <b>",
       r->c->id, skpi_assess_status_name(r->status), skpi_assess_status_name(r->status),
       skpi_assess_status_name(r->status));
@@ -322,9 +332,7 @@ static void gap_item(out *o, const skpi_assessment *a, const skpi_assess_gap *g)
   put(o, "</b>: now ");
   esc(o, v);
   put(o, ", target ");
-  esc(o, skpi_assess_cmp_name(r->c->cmp));
-  put(o, " ");
-  esc(o, thr);
+  target_text(o, r);
   put(o, ". <span class=\"step\">");
   esc(o, r->c->step);
   put(o, "</span></li>");

@@ -253,8 +253,9 @@ static skpi_err summary(const skpi_assessment *a, int md, skpi_buf *o) {
     if(!a->ngaps[d])
       continue;
     const skpi_assess_result *r0 = &a->results[a->gaps[d][0].crit];
-    if((rc = skpi_buf_printf(o, "%s%s, to level %d:\n", md ? "\n**" : "",
-                             skpi_assess_dim_name((enum skpi_assess_dim)d), r0->c->level)))
+    if((rc = skpi_buf_printf(o, "%s%s, to level %d:%s\n", md ? "\n**" : "",
+                             skpi_assess_dim_name((enum skpi_assess_dim)d), r0->c->level,
+                             md ? "**" : "")))
       return rc;
     if(md && (rc = skpi_buf_addstr(o, "\n")))
       return rc;
