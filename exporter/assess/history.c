@@ -380,10 +380,7 @@ skpi_err skpi_assess_history_load(skpi_assess_history *h, const json_t *doc, cha
 
 static json_t *date_json(long day) {
   char s[32];
-  time_t t = (time_t)(day * (long)DAY_S);
-  struct tm tm;
-  if(!gmtime_r(&t, &tm) || !strftime(s, sizeof(s), "%Y-%m-%d", &tm))
-    return json_null();
+  skpi_assess_format_time(day * DAY_S, "%Y-%m-%d", s, sizeof(s));
   return json_string(s);
 }
 

@@ -49,13 +49,6 @@ static void esc(out *o, const char *s) {
   }
 }
 
-static void fmt_time(double t, const char *f, char *s, size_t len) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  if(!(t > 0) || !isfinite(t) || !gmtime_r(&tt, &tm) || !strftime(s, len, f, &tm))
-    snprintf(s, len, "unknown");
-}
-
 static const char css[] =
     ":root{--met:#1a7f37;--unmet:#c62828;--unknown:#8a8f98;--ink:#1f2328;--muted:#59636e;"
     "--line:#d8dee4;--accent:#0b5cad}"
@@ -88,7 +81,7 @@ static const char css[] =
 
 static void header(out *o, const skpi_assessment *a) {
   char t[40];
-  fmt_time(a->time, "%Y-%m-%d %H:%M UTC", t, sizeof(t));
+  skpi_assess_format_time(a->time, "%Y-%m-%d %H:%M UTC", t, sizeof(t));
   put(o,
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
@@ -193,20 +186,27 @@ static void chart(out *o, const skpi_assessment *a) {
          "</figure></section>\n");
 }
 
+/* Day number and evidence of id on kept day i; 0 when not known then. */
+static int point_at(const skpi_assess_history *h, size_t i, const char *id, long *day, double *v) {
+  skpi_assess_day d;
+  if(!skpi_assess_history_criterion(h, i, id, NULL, v) || isnan(*v) ||
+     !skpi_assess_history_day(h, i, &d))
+    return 0;
+  *day = d.day;
+  return 1;
+}
+
 /* A small line of the criterion's evidence over the kept days. */
 static void trend(out *o, const skpi_assess_history *h, const char *id) {
   size_t n = skpi_assess_history_len(h), pts = 0;
-  double lo = INFINITY, hi = -INFINITY;
-  long d0 = 0, d1 = 0;
+  double lo = INFINITY, hi = -INFINITY, v;
+  long d0 = 0, d1 = 0, day;
   for(size_t i = 0; i < n; i++) {
-    skpi_assess_day day;
-    double v;
-    if(!skpi_assess_history_criterion(h, i, id, NULL, &v) || isnan(v) ||
-       !skpi_assess_history_day(h, i, &day))
+    if(!point_at(h, i, id, &day, &v))
       continue;
     if(!pts++)
-      d0 = day.day;
-    d1 = day.day;
+      d0 = day;
+    d1 = day;
     lo = v < lo ? v : lo;
     hi = v > hi ? v : hi;
   }
@@ -218,17 +218,14 @@ static void trend(out *o, const skpi_assess_history *h, const char *id) {
     put(o, "<polyline fill=\"none\" stroke=\"#0b5cad\" stroke-width=\"1.5\" "
            "vector-effect=\"non-scaling-stroke\" points=\"");
     for(size_t i = 0; i < n; i++) {
-      skpi_assess_day day;
-      double v;
-      if(!skpi_assess_history_criterion(h, i, id, NULL, &v) || isnan(v) ||
-         !skpi_assess_history_day(h, i, &day))
+      if(!point_at(h, i, id, &day, &v))
         continue;
-      double x = d1 > d0 ? (double)(day.day - d0) / (double)(d1 - d0) * TREND_W : TREND_W;
+      double x = d1 > d0 ? (double)(day - d0) / (double)(d1 - d0) * TREND_W : TREND_W;
       double y = hi > lo ? TREND_H - 2 - (v - lo) / (hi - lo) * (TREND_H - 4) : TREND_H / 2;
       if(pts == 1) /* one point: a level line across */
         put(o, "0,%.1f %.1f,%.1f", y, TREND_W, y);
       else
-        put(o, "%s%.1f,%.1f", day.day == d0 ? "" : " ", x, y);
+        put(o, "%s%.1f,%.1f", day == d0 ? "" : " ", x, y);
     }
     put(o, "\"/>");
   }
@@ -271,7 +268,7 @@ static void criterion_row(out *o, const skpi_assess_result *r, const skpi_assess
   if(r->status == SKPI_ST_UNKNOWN && !r->stale)
     put(o, "<span class=\"muted\">none</span>");
   else {
-    fmt_time(r->as_of, "%Y-%m-%d", day, sizeof(day));
+    skpi_assess_format_time(r->as_of, "%Y-%m-%d", day, sizeof(day));
     put(o, "%s<div class=\"small muted\">%s</div>",
         r->prov == SKPI_PROV_DECLARED ? "declared" : "observed", day);
     if(r->stale)
@@ -407,16 +404,10 @@ static void provenance(out *o, const skpi_assessment *a) {
   size_t seen = 0;
   for(size_t i = 0; i < a->nresults; i++) {
     const skpi_assess_result *r = &a->results[i];
-    int dup = 0;
-    if(r->prov != SKPI_PROV_DECLARED || !(r->as_of > 0))
-      continue;
-    for(size_t k = 0; k < i; k++)
-      dup |= strcmp(a->results[k].c->fact, r->c->fact) == 0 &&
-             a->results[k].prov == SKPI_PROV_DECLARED && a->results[k].as_of > 0;
-    if(dup)
+    if(!skpi_assess_is_answer(a, i))
       continue;
     seen++;
-    fmt_time(r->as_of, "%Y-%m-%d", day, sizeof(day));
+    skpi_assess_format_time(r->as_of, "%Y-%m-%d", day, sizeof(day));
     skpi_assess_format_value(r->stale ? NAN : r->value, r->c->unit, v, sizeof(v));
     put(o, "<tr data-fact=\"");
     esc(o, r->c->fact);
@@ -477,8 +468,8 @@ static void level_history(out *o, const skpi_assess_history *h) {
     put(o, "%s%.1f,%d", pts++ ? " " : "", x, 80 - day.level * 15);
   }
   char a0[32], a1[32];
-  fmt_time(first.day * 86400.0, "%Y-%m-%d", a0, sizeof(a0));
-  fmt_time(last.day * 86400.0, "%Y-%m-%d", a1, sizeof(a1));
+  skpi_assess_format_time(first.day * 86400.0, "%Y-%m-%d", a0, sizeof(a0));
+  skpi_assess_format_time(last.day * 86400.0, "%Y-%m-%d", a1, sizeof(a1));
   put(o,
       "\" data-points=\"%zu\"/></svg><p class=\"small muted\">Overall level per day from %s "
       "to %s (%zu days kept).</p></section>\n",

@@ -220,6 +220,10 @@ void skpi_assess_free(skpi_assessment *a);
 /* The result for criterion id, or NULL. */
 const skpi_assess_result *skpi_assess_find(const skpi_assessment *a, const char *id);
 
+/* 1 when result i is the first that rests on a declared answer of its
+ * fact (so each answer is listed once), else 0. */
+int skpi_assess_is_answer(const skpi_assessment *a, size_t i);
+
 /* Names used in every output: "technology", ...; "met", ...; ">=", ...;
  * "cluster", ... */
 const char *skpi_assess_dim_name(enum skpi_assess_dim d);
@@ -231,6 +235,10 @@ const char *skpi_assess_scope_name(enum skpi_assess_scope s);
  * production", ...); "unknown" otherwise. */
 const char *skpi_assess_level_name(int level);
 const char *skpi_assess_stage_name(int stage);
+
+/* Writes unix time t with strftime format fmt (UTC) into out; "unknown"
+ * when t is not a positive finite time. */
+void skpi_assess_format_time(double t, const char *fmt, char *out, size_t len);
 
 /* Writes value in unit for humans ("99.95%", "2.0 h", "3", "yes", "4/5";
  * "unknown" for NaN) into out (always terminated). */

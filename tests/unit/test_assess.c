@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -445,7 +446,28 @@ static void format_values_for_humans(void **state) {
   assert_string_equal(skpi_assess_stage_name(0), "pre-streaming");
 }
 
-int main(void) {
+static char doc_path[600] = "docs/assessment.md";
+
+static void every_criterion_is_documented(void **state) {
+  FILE *fp = fopen(doc_path, "r");
+  if(!fp)
+    fail_msg("cannot open %s", doc_path);
+  static char doc[1 << 17];
+  size_t len = fread(doc, 1, sizeof(doc) - 1, fp);
+  fclose(fp);
+  doc[len] = '\0';
+  size_t n;
+  const skpi_criterion *c = skpi_assess_criteria(&n);
+  for(size_t i = 0; i < n; i++) {
+    char row[96];
+    snprintf(row, sizeof(row), "| `%s` |", c[i].id);
+    if(!strstr(doc, row))
+      fail_msg("%s has no row for %s", doc_path, c[i].id);
+  }
+}
+
+int main(int argc, char **argv) {
+  at_repo_path(argc > 0 ? argv[0] : NULL, "docs/assessment.md", doc_path, sizeof(doc_path));
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(criteria_table_is_consistent),
       cmocka_unit_test(validate_refuses_unknown_ids_and_items),
@@ -464,6 +486,7 @@ int main(void) {
       cmocka_unit_test(pitfalls_with_evidence),
       cmocka_unit_test(stages_follow_their_rows),
       cmocka_unit_test(format_values_for_humans),
+      cmocka_unit_test(every_criterion_is_documented),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -298,10 +298,7 @@ static void html_fixture_written(void **state) {
 }
 
 int main(int argc, char **argv) {
-  /* Fixtures go to the build directory the binary lives in. */
-  const char *cut = argc > 0 ? strstr(argv[0], "/san/unit/") : NULL;
-  if(cut && (size_t)(cut - argv[0]) < sizeof(build_dir))
-    snprintf(build_dir, sizeof(build_dir), "%.*s", (int)(cut - argv[0]), argv[0]);
+  at_repo_path(argc > 0 ? argv[0] : NULL, "build", build_dir, sizeof(build_dir));
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(metrics_render_expected_series),
       cmocka_unit_test(json_parses_back),
