@@ -49,6 +49,13 @@ static void esc(out *o, const char *s) {
   }
 }
 
+/* A dimension's name for readers ("business value"). */
+static const char *dim_label(enum skpi_assess_dim d) {
+  static const char *const labels[] = {"technology", "governance", "skills", "operations",
+                                       "business value"};
+  return (unsigned)d < SKPI_DIM_COUNT ? labels[d] : "unknown";
+}
+
 static const char css[] =
     ":root{--met:#1a7f37;--unmet:#c62828;--unknown:#8a8f98;--ink:#1f2328;--muted:#59636e;"
     "--line:#d8dee4;--accent:#0b5cad}"
@@ -65,19 +72,21 @@ static const char css[] =
     "svg text{font-family:inherit}"
     "table{width:100%;border-collapse:collapse;table-layout:fixed;margin:4px 0 12px}"
     "th,td{text-align:left;vertical-align:top;padding:4px 6px;border-bottom:1px solid var(--line);"
-    "overflow-wrap:anywhere}th{font-size:12px;color:var(--muted);font-weight:600}"
+    "overflow-wrap:break-word}th{font-size:12px;color:var(--muted);font-weight:600}"
     "tr,li,.card,figure{break-inside:avoid}"
-    ".badge{display:inline-block;padding:0 6px;border-radius:9px;color:#fff;font-size:12px}"
+    ".badge{display:inline-block;white-space:nowrap;padding:0 "
+    "6px;border-radius:9px;color:#fff;font-size:12px}"
     ".badge.met{background:var(--met)}.badge.unmet{background:var(--unmet)}"
     ".badge.unknown{background:var(--unknown)}.badge.stale{background:#b26a00}"
     ".trend{width:100%;height:24px}"
     "ol,ul{padding-left:22px}li{margin:4px 0}.step{color:var(--muted)}"
-    "col.c-st{width:9%}col.c-name{width:31%}col.c-dim{width:12%}col.c-now{width:12%}"
-    "col.c-tgt{width:11%}col.c-prov{width:13%}col.c-trend{width:12%}"
+    "col.c-st{width:11%}col.c-name{width:29%}col.c-dim{width:12%}col.c-now{width:11%}"
+    "col.c-tgt{width:10%}col.c-prov{width:14%}col.c-trend{width:13%}"
+    "table.declared th:first-child{width:40%}"
     "footer{margin-top:32px;color:var(--muted);font-size:12px}"
     "@page{size:A4;margin:14mm}"
     "@media print{body{max-width:none;padding:0;font-size:11px}h2{break-after:avoid}"
-    "h3{break-after:avoid}.card .big{font-size:30px}a{color:inherit}}";
+    "h3{break-after:avoid}.card .big{font-size:30px}.badge{font-size:10px}a{color:inherit}}";
 
 static void header(out *o, const skpi_assessment *a) {
   char t[40];
@@ -172,7 +181,7 @@ static void chart(out *o, const skpi_assessment *a) {
           "fill=\"%s\"/>",
           dr->level, CHART_LABEL, y, dr->level * unit, dr->declared ? "#6f8fbf" : "#0b5cad");
     put(o, "<text x=\"%d\" y=\"%d\" font-size=\"13\" text-anchor=\"end\">%s</text>",
-        CHART_LABEL - 8, y + 16, name);
+        CHART_LABEL - 8, y + 16, dim_label((enum skpi_assess_dim)d));
     put(o, "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" fill=\"#1f2328\">",
         CHART_LABEL + (dr->level > 0 ? dr->level * unit : 0) + 8, y + 16);
     if(dr->level < 0)
@@ -254,8 +263,7 @@ static void criterion_row(out *o, const skpi_assess_result *r, const skpi_assess
       "<span class=\"badge %s\">%s</span></td><td>",
       r->c->id, st, skpi_assess_dim_name(r->c->dim), st, st);
   esc(o, r->c->title);
-  put(o, "<div class=\"small muted\">%s</div></td><td>%s</td><td>", r->c->id,
-      skpi_assess_dim_name(r->c->dim));
+  put(o, "<div class=\"small muted\">%s</div></td><td>%s</td><td>", r->c->id, dim_label(r->c->dim));
   esc(o, v);
   if(r->cluster && r->c->scope != SKPI_SCOPE_ORG && r->status != SKPI_ST_UNKNOWN) {
     put(o, "<div class=\"small muted\">on ");
@@ -344,8 +352,8 @@ static void gaps(out *o, const skpi_assessment *a) {
       continue;
     int next = a->results[a->gaps[d][0].crit].c->level;
     put(o, "<h3 data-dimension=\"%s\">%s: to level %d (%s)</h3><ol>",
-        skpi_assess_dim_name((enum skpi_assess_dim)d),
-        skpi_assess_dim_name((enum skpi_assess_dim)d), next, skpi_assess_level_name(next));
+        skpi_assess_dim_name((enum skpi_assess_dim)d), dim_label((enum skpi_assess_dim)d), next,
+        skpi_assess_level_name(next));
     for(size_t g = 0; g < a->ngaps[d]; g++)
       gap_item(o, a, &a->gaps[d][g]);
     put(o, "</ol>");
@@ -423,7 +431,7 @@ static void provenance(out *o, const skpi_assessment *a) {
   put(o, "</tbody></table><ul>");
   for(int d = 0; d < SKPI_DIM_COUNT; d++)
     put(o, "<li data-dimension=\"%s\">%s: %s</li>", skpi_assess_dim_name((enum skpi_assess_dim)d),
-        skpi_assess_dim_name((enum skpi_assess_dim)d), basis_text(&a->dims[d]));
+        dim_label((enum skpi_assess_dim)d), basis_text(&a->dims[d]));
   put(o, "</ul></section>\n");
 }
 
