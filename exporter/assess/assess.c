@@ -11,7 +11,6 @@
 #include <time.h>
 
 #define SURVEY_PREFIX "survey."
-#define REASON_MAX 2048 /* bytes of one unknown reason */
 
 static const char *const survey_items[] = {
     "training",          "community_of_practice",    "on_call",
@@ -166,7 +165,7 @@ typedef struct evidence {
 } evidence;
 
 static char *dupf(const char *fmt, const char *a, const char *b, const char *c) {
-  char tmp[REASON_MAX];
+  char tmp[SKPI_ASSESS_MAX_REASON];
   snprintf(tmp, sizeof(tmp), fmt, a ? a : "", b ? b : "", c ? c : "");
   return strdup(tmp);
 }

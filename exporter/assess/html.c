@@ -10,7 +10,6 @@
 
 #include "streamkpi/assess_report.h"
 
-#define VALUE_TEXT 64
 #define TREND_W 100.0 /* trend line viewBox */
 #define TREND_H 24.0
 #define CHART_ROW 34 /* pixels per dimension bar */
@@ -243,7 +242,7 @@ static void trend(out *o, const skpi_assess_history *h, const char *id) {
 
 /* "yes" for a boolean target, else the comparison and the value. */
 static void target_text(out *o, const skpi_assess_result *r) {
-  char thr[VALUE_TEXT];
+  char thr[SKPI_ASSESS_VALUE_TEXT];
   skpi_assess_format_value(r->threshold, r->c->unit, thr, sizeof(thr));
   if(strcmp(r->c->unit, "bool") == 0) {
     esc(o, thr);
@@ -255,7 +254,7 @@ static void target_text(out *o, const skpi_assess_result *r) {
 }
 
 static void criterion_row(out *o, const skpi_assess_result *r, const skpi_assess_history *h) {
-  char v[VALUE_TEXT], day[32];
+  char v[SKPI_ASSESS_VALUE_TEXT], day[32];
   skpi_assess_format_value(r->status == SKPI_ST_UNKNOWN ? NAN : r->value, r->c->unit, v, sizeof(v));
   const char *st = skpi_assess_status_name(r->status);
   put(o,
@@ -328,7 +327,7 @@ static void criteria_tables(out *o, const skpi_assessment *a, const skpi_assess_
 
 static void gap_item(out *o, const skpi_assessment *a, const skpi_assess_gap *g) {
   const skpi_assess_result *r = &a->results[g->crit];
-  char v[VALUE_TEXT];
+  char v[SKPI_ASSESS_VALUE_TEXT];
   skpi_assess_format_value(r->status == SKPI_ST_UNKNOWN ? NAN : r->value, r->c->unit, v, sizeof(v));
   put(o, "<li data-criterion=\"%s\" data-status=\"%s\"><span class=\"badge %s\">%s</span> <b>",
       r->c->id, skpi_assess_status_name(r->status), skpi_assess_status_name(r->status),
@@ -401,7 +400,7 @@ static void pitfalls(out *o, const skpi_assessment *a) {
 }
 
 static void provenance(out *o, const skpi_assessment *a) {
-  char day[32], v[VALUE_TEXT];
+  char day[32], v[SKPI_ASSESS_VALUE_TEXT];
   put(o,
       "<section id=\"provenance\"><h2>Declared and observed</h2><p>Skills and business "
       "value cannot be seen on the wire: they rest on the survey answers below. An answer "

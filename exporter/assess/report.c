@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#define VALUE_TEXT 64
-
 #define RFC3339 "%Y-%m-%dT%H:%M:%SZ"
 
 static void level_label(const skpi_criterion *c, char *out, size_t len) {
@@ -119,7 +117,7 @@ static json_t *gap_list(const skpi_assessment *a, const skpi_assess_gap *g, size
 }
 
 static json_t *criterion_json(const skpi_assess_result *r) {
-  char vt[VALUE_TEXT];
+  char vt[SKPI_ASSESS_VALUE_TEXT];
   skpi_assess_format_value(r->status == SKPI_ST_UNKNOWN ? NAN : r->value, r->c->unit, vt,
                            sizeof(vt));
   json_t *per = json_array();
@@ -216,7 +214,7 @@ static void level_text(int level, char *out, size_t len) {
 
 static skpi_err summary(const skpi_assessment *a, int md, skpi_buf *o) {
   skpi_err rc;
-  char t[40], lv[64], v[VALUE_TEXT], thr[VALUE_TEXT];
+  char t[40], lv[64], v[SKPI_ASSESS_VALUE_TEXT], thr[SKPI_ASSESS_VALUE_TEXT];
   const char *h2 = md ? "\n## " : "\n", *item = md ? "- " : "  - ";
   skpi_assess_format_time(a->time, RFC3339, t, sizeof(t));
   level_text(a->level, lv, sizeof(lv));

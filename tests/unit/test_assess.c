@@ -87,6 +87,9 @@ static void validate_refuses_unknown_ids_and_items(void **state) {
   skpi_assess_cfg cfg6 = {.survey = no_date, .nsurvey = 1};
   assert_int_equal(skpi_assess_validate(&cfg6, &err), SKPI_EINVAL);
   assert_int_equal(err.line, 31);
+  skpi_assess_cfg cfg7 = {.survey_max_age_s = -1};
+  assert_int_equal(skpi_assess_validate(&cfg7, &err), SKPI_EINVAL);
+  assert_string_equal(err.key, "maturity.survey_max_age");
   assert_int_equal(skpi_assess_validate(NULL, NULL), SKPI_EINVAL);
 }
 
@@ -175,6 +178,24 @@ static void declared_only_dimension(void **state) {
   assert_int_equal(res(a, "l4_skills_community")->status, SKPI_ST_MET);
   assert_int_equal(res(a, "l4_skills_on_call")->status, SKPI_ST_UNMET);
   skpi_assess_free(a);
+}
+
+static void survey_answers_from_the_facts_set(void **state) {
+  skpi_facts *f = skpi_facts_new();
+  skpi_fact x = {"survey.training", NULL, 5, "score", SKPI_PROV_DECLARED, AT_NOW - AT_DAY, NULL};
+  assert_int_equal(skpi_facts_put(f, &x), SKPI_OK);
+  skpi_assessment *a = at_run(NULL, f);
+  assert_int_equal(res(a, "l5_skills_training")->status, SKPI_ST_MET);
+  assert_int_equal(res(a, "l5_skills_training")->prov, SKPI_PROV_DECLARED);
+  skpi_assess_free(a);
+  /* An answer in the configuration wins over the set's. */
+  skpi_assess_answer ans[] = {{"training", 2, AT_NOW - AT_DAY, 1}};
+  skpi_assess_cfg cfg = {.survey = ans, .nsurvey = 1};
+  a = at_run(&cfg, f);
+  assert_int_equal(res(a, "l5_skills_training")->status, SKPI_ST_UNMET);
+  assert_float_equal(res(a, "l5_skills_training")->value, 2, 0);
+  skpi_assess_free(a);
+  skpi_facts_free(f);
 }
 
 static void met_higher_level_above_unmet_lower_does_not_count(void **state) {
@@ -476,6 +497,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(dimension_without_evidence_is_left_out),
       cmocka_unit_test(overall_zero_when_a_dimension_misses_level_one),
       cmocka_unit_test(declared_only_dimension),
+      cmocka_unit_test(survey_answers_from_the_facts_set),
       cmocka_unit_test(met_higher_level_above_unmet_lower_does_not_count),
       cmocka_unit_test(threshold_override_and_disabled_criteria),
       cmocka_unit_test(stale_survey_answers_count_as_unknown),
