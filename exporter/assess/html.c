@@ -97,10 +97,8 @@ static void header(out *o, const skpi_assessment *a) {
       css);
   put(o,
       "<header><h1>Streaming platform maturity</h1><p class=\"muted\">Assessed %s from "
-      "what the exporter measures and what the team declared, over ",
-      t);
-  if(!a->nclusters)
-    put(o, "no cluster");
+      "what the exporter measures and what the team declared%s",
+      t, a->nclusters ? ", over " : "; no cluster is known yet");
   for(size_t i = 0; i < a->nclusters; i++) {
     put(o, "%s<span class=\"cluster\" data-cluster=\"", i ? ", " : "");
     esc(o, a->clusters[i]);

@@ -292,8 +292,20 @@ static void html_fixture_written(void **state) {
   assert_non_null(fp);
   fputs(b.data, fp);
   fclose(fp);
-  skpi_buf_free(&b);
   skpi_assess_history_free(h);
+  skpi_assess_free(a);
+  /* And an estate where nothing is known yet. */
+  a = at_run(NULL, NULL);
+  skpi_buf_reset(&b);
+  assert_int_equal(skpi_assess_html(a, NULL, &b), SKPI_OK);
+  assert_non_null(strstr(b.data, "id=\"overall-level\" class=\"big\" data-level=\"unknown\""));
+  assert_int_equal(count(b.data, "data-level=\"unknown\"><rect"), SKPI_DIM_COUNT);
+  snprintf(path, sizeof(path), "%s/assess-fixture-empty.html", build_dir);
+  fp = fopen(path, "w");
+  assert_non_null(fp);
+  fputs(b.data, fp);
+  fclose(fp);
+  skpi_buf_free(&b);
   skpi_assess_free(a);
 }
 
