@@ -17,6 +17,17 @@
 
 static char build_dir[512] = "build";
 
+/* Writes b to build/<name> for a look with a browser or promtool. */
+static void write_fixture(const char *name, const skpi_buf *b) {
+  char path[600];
+  snprintf(path, sizeof(path), "%s/%s", build_dir, name);
+  FILE *fp = fopen(path, "w");
+  if(!fp)
+    fail_msg("cannot write %s", path);
+  assert_int_equal(fwrite(b->data, 1, b->len, fp), b->len);
+  assert_int_equal(fclose(fp), 0);
+}
+
 /* An estate of two production clusters and a staging one, with survey
  * answers (one stale) and some facts unknown. */
 static skpi_facts *estate(const char *second) {
@@ -121,12 +132,7 @@ static void metrics_render_expected_series(void **state) {
   assert_null(strstr(b.data, "streamkpi_maturity_dimension_level{"));
   assert_null(strstr(b.data, "streamkpi_maturity_criterion_evidence{"));
   /* For promtool check metrics, run by hand (see docs/internals/assess.md). */
-  char path[600];
-  snprintf(path, sizeof(path), "%s/assess-fixture-empty.prom", build_dir);
-  FILE *fp = fopen(path, "w");
-  assert_non_null(fp);
-  fputs(b.data, fp);
-  fclose(fp);
+  write_fixture("assess-fixture-empty.prom", &b);
   skpi_buf_free(&b);
   skpi_mset_unref(m);
   skpi_assess_free(a);
@@ -267,31 +273,18 @@ static void html_fixture_written(void **state) {
   skpi_buf b;
   skpi_buf_init(&b, OUT_CAP);
   assert_int_equal(skpi_assess_html(a, h, &b), SKPI_OK);
-  char path[600];
-  snprintf(path, sizeof(path), "%s/assess-fixture.html", build_dir);
-  FILE *fp = fopen(path, "w");
-  assert_non_null(fp);
-  assert_int_equal(fwrite(b.data, 1, b.len, fp), b.len);
-  assert_int_equal(fclose(fp), 0);
+  write_fixture("assess-fixture.html", &b);
   skpi_buf_reset(&b);
   /* The same estate's metrics, for promtool. */
   skpi_mset *m = skpi_mset_new();
   assert_int_equal(skpi_assess_metrics(a, m), SKPI_OK);
   const skpi_mset *sets[] = {m};
   assert_int_equal(skpi_expo_render(sets, 1, SKPI_FMT_TEXT, &b), SKPI_OK);
-  snprintf(path, sizeof(path), "%s/assess-fixture.prom", build_dir);
-  fp = fopen(path, "w");
-  assert_non_null(fp);
-  fputs(b.data, fp);
-  fclose(fp);
+  write_fixture("assess-fixture.prom", &b);
   skpi_mset_unref(m);
   skpi_buf_reset(&b);
   assert_int_equal(skpi_assess_markdown(a, &b), SKPI_OK);
-  snprintf(path, sizeof(path), "%s/assess-fixture.md", build_dir);
-  fp = fopen(path, "w");
-  assert_non_null(fp);
-  fputs(b.data, fp);
-  fclose(fp);
+  write_fixture("assess-fixture.md", &b);
   skpi_assess_history_free(h);
   skpi_assess_free(a);
   /* And an estate where nothing is known yet. */
@@ -300,11 +293,7 @@ static void html_fixture_written(void **state) {
   assert_int_equal(skpi_assess_html(a, NULL, &b), SKPI_OK);
   assert_non_null(strstr(b.data, "id=\"overall-level\" class=\"big\" data-level=\"unknown\""));
   assert_int_equal(count(b.data, "data-level=\"unknown\"><rect"), SKPI_DIM_COUNT);
-  snprintf(path, sizeof(path), "%s/assess-fixture-empty.html", build_dir);
-  fp = fopen(path, "w");
-  assert_non_null(fp);
-  fputs(b.data, fp);
-  fclose(fp);
+  write_fixture("assess-fixture-empty.html", &b);
   skpi_buf_free(&b);
   skpi_assess_free(a);
 }
