@@ -11,7 +11,6 @@
 #include <time.h>
 
 #define SURVEY_PREFIX "survey."
-#define REASON_MAX 2048 /* bytes of one unknown reason */
 
 static const char *const survey_items[] = {
     "training",          "community_of_practice",    "on_call",
@@ -56,6 +55,15 @@ const char *skpi_assess_stage_name(int stage) {
                                       "early production", "mission-critical",
                                       "global",           "central nervous system"};
   return stage >= 0 && stage <= SKPI_ASSESS_MAX_STAGE ? names[stage] : "unknown";
+}
+
+void skpi_assess_format_time(double t, const char *fmt, char *out, size_t len) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+  if(!out || !len)
+    return;
+  if(!isfinite(t) || t <= 0 || !gmtime_r(&tt, &tm) || !strftime(out, len, fmt, &tm))
+    snprintf(out, len, "unknown");
 }
 
 void skpi_assess_format_value(double v, const char *unit, char *out, size_t len) {
@@ -157,16 +165,9 @@ typedef struct evidence {
 } evidence;
 
 static char *dupf(const char *fmt, const char *a, const char *b, const char *c) {
-  char tmp[REASON_MAX];
+  char tmp[SKPI_ASSESS_MAX_REASON];
   snprintf(tmp, sizeof(tmp), fmt, a ? a : "", b ? b : "", c ? c : "");
   return strdup(tmp);
-}
-
-static void day_string(double t, char *out, size_t len) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  if(!isfinite(t) || !gmtime_r(&tt, &tm) || !strftime(out, len, "%Y-%m-%d", &tm))
-    snprintf(out, len, "an unknown date");
 }
 
 /* Looks up fact name for cluster (NULL: organisation); survey items come
@@ -193,7 +194,7 @@ static int lookup(const skpi_assess_cfg *cfg, double max_age, const skpi_facts *
       ev->as_of = f->as_of;
       if(now - f->as_of > max_age) {
         char day[32], age[32];
-        day_string(f->as_of, day, sizeof(day));
+        skpi_assess_format_time(f->as_of, "%Y-%m-%d", day, sizeof(day));
         snprintf(age, sizeof(age), "%.0f", max_age / 86400);
         ev->stale = 1;
         ev->reason = dupf("The answer given on %s is older than %s days and counts as unknown "
@@ -214,8 +215,9 @@ static int lookup(const skpi_assess_cfg *cfg, double max_age, const skpi_facts *
   }
   if(f) {
     ev->prov = f->prov;
-    ev->reason =
-        dupf("%s%s%s", f->reason ? f->reason : "The value could not be measured", ". ", c->how);
+    const char *why = f->reason && *f->reason ? f->reason : "The value could not be measured";
+    size_t n = strlen(why);
+    ev->reason = dupf("%s%s%s", why, why[n - 1] == '.' ? " " : ". ", c->how);
   } else
     ev->reason =
         dupf("Nothing publishes \"%s\"%s. %s", name, cluster ? " for this cluster" : "", c->how);
@@ -728,4 +730,17 @@ const skpi_assess_result *skpi_assess_find(const skpi_assessment *a, const char 
     if(strcmp(a->results[i].c->id, id) == 0)
       return &a->results[i];
   return NULL;
+}
+
+int skpi_assess_is_answer(const skpi_assessment *a, size_t i) {
+  if(!a || i >= a->nresults)
+    return 0;
+  const skpi_assess_result *r = &a->results[i];
+  if(r->prov != SKPI_PROV_DECLARED || !(r->as_of > 0))
+    return 0;
+  for(size_t k = 0; k < i; k++)
+    if(strcmp(a->results[k].c->fact, r->c->fact) == 0 && a->results[k].prov == SKPI_PROV_DECLARED &&
+       a->results[k].as_of > 0)
+      return 0;
+  return 1;
 }

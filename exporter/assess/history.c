@@ -9,7 +9,6 @@
 #include <time.h>
 
 #define DAY_S 86400.0
-#define MAX_DAY 1048576L       /* day numbers beyond (year 4840) are garbage */
 #define EVIDENCE_DIGITS "%.6g" /* evidence is kept to 6 significant digits */
 
 typedef struct rec {
@@ -119,7 +118,8 @@ static skpi_err place(skpi_assess_history *h, rec *r) {
 }
 
 skpi_err skpi_assess_history_record(skpi_assess_history *h, const skpi_assessment *a) {
-  if(!h || !a || !isfinite(a->time) || a->time < 0 || a->time / DAY_S >= MAX_DAY)
+  if(!h || !a || !isfinite(a->time) || a->time < 0 ||
+     a->time / DAY_S >= SKPI_ASSESS_HISTORY_MAX_DAY)
     return SKPI_EINVAL;
   size_t added = 0;
   skpi_err rc = SKPI_OK;
@@ -324,7 +324,8 @@ static skpi_err load_into(skpi_assess_history *h, const json_t *doc, char *errbu
   for(size_t i = 0; i < n; i++) {
     rec *r = &h->d[h->n++];
     long lv, sv;
-    if(!int_in(json_array_get(day, i), 0, MAX_DAY, &r->day) || (i > 0 && r->day <= h->d[i - 1].day))
+    if(!int_in(json_array_get(day, i), 0, SKPI_ASSESS_HISTORY_MAX_DAY, &r->day) ||
+       (i > 0 && r->day <= h->d[i - 1].day))
       return fail(errbuf, errlen, "day[%zu]: not a day number after the previous one", i);
     if(!int_in(json_array_get(lvl, i), -1, SKPI_ASSESS_MAX_LEVEL, &lv) ||
        !int_in(json_array_get(stg, i), -1, SKPI_ASSESS_MAX_STAGE, &sv))
@@ -380,10 +381,7 @@ skpi_err skpi_assess_history_load(skpi_assess_history *h, const json_t *doc, cha
 
 static json_t *date_json(long day) {
   char s[32];
-  time_t t = (time_t)(day * (long)DAY_S);
-  struct tm tm;
-  if(!gmtime_r(&t, &tm) || !strftime(s, sizeof(s), "%Y-%m-%d", &tm))
-    return json_null();
+  skpi_assess_format_time(day * DAY_S, "%Y-%m-%d", s, sizeof(s));
   return json_string(s);
 }
 

@@ -10,7 +10,6 @@
 
 #include "streamkpi/assess_report.h"
 
-#define VALUE_TEXT 64
 #define TREND_W 100.0 /* trend line viewBox */
 #define TREND_H 24.0
 #define CHART_ROW 34 /* pixels per dimension bar */
@@ -49,11 +48,11 @@ static void esc(out *o, const char *s) {
   }
 }
 
-static void fmt_time(double t, const char *f, char *s, size_t len) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  if(!(t > 0) || !isfinite(t) || !gmtime_r(&tt, &tm) || !strftime(s, len, f, &tm))
-    snprintf(s, len, "unknown");
+/* A dimension's name for readers ("business value"). */
+static const char *dim_label(enum skpi_assess_dim d) {
+  static const char *const labels[] = {"technology", "governance", "skills", "operations",
+                                       "business value"};
+  return (unsigned)d < SKPI_DIM_COUNT ? labels[d] : "unknown";
 }
 
 static const char css[] =
@@ -72,23 +71,25 @@ static const char css[] =
     "svg text{font-family:inherit}"
     "table{width:100%;border-collapse:collapse;table-layout:fixed;margin:4px 0 12px}"
     "th,td{text-align:left;vertical-align:top;padding:4px 6px;border-bottom:1px solid var(--line);"
-    "overflow-wrap:anywhere}th{font-size:12px;color:var(--muted);font-weight:600}"
+    "overflow-wrap:break-word}th{font-size:12px;color:var(--muted);font-weight:600}"
     "tr,li,.card,figure{break-inside:avoid}"
-    ".badge{display:inline-block;padding:0 6px;border-radius:9px;color:#fff;font-size:12px}"
+    ".badge{display:inline-block;white-space:nowrap;padding:0 "
+    "6px;border-radius:9px;color:#fff;font-size:12px}"
     ".badge.met{background:var(--met)}.badge.unmet{background:var(--unmet)}"
     ".badge.unknown{background:var(--unknown)}.badge.stale{background:#b26a00}"
     ".trend{width:100%;height:24px}"
     "ol,ul{padding-left:22px}li{margin:4px 0}.step{color:var(--muted)}"
-    "col.c-st{width:9%}col.c-name{width:31%}col.c-dim{width:12%}col.c-now{width:12%}"
-    "col.c-tgt{width:11%}col.c-prov{width:13%}col.c-trend{width:12%}"
+    "col.c-st{width:11%}col.c-name{width:29%}col.c-dim{width:12%}col.c-now{width:11%}"
+    "col.c-tgt{width:10%}col.c-prov{width:14%}col.c-trend{width:13%}"
+    "table.declared th:first-child{width:40%}"
     "footer{margin-top:32px;color:var(--muted);font-size:12px}"
     "@page{size:A4;margin:14mm}"
     "@media print{body{max-width:none;padding:0;font-size:11px}h2{break-after:avoid}"
-    "h3{break-after:avoid}.card .big{font-size:30px}a{color:inherit}}";
+    "h3{break-after:avoid}.card .big{font-size:30px}.badge{font-size:10px}a{color:inherit}}";
 
 static void header(out *o, const skpi_assessment *a) {
   char t[40];
-  fmt_time(a->time, "%Y-%m-%d %H:%M UTC", t, sizeof(t));
+  skpi_assess_format_time(a->time, "%Y-%m-%d %H:%M UTC", t, sizeof(t));
   put(o,
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
@@ -96,10 +97,8 @@ static void header(out *o, const skpi_assessment *a) {
       css);
   put(o,
       "<header><h1>Streaming platform maturity</h1><p class=\"muted\">Assessed %s from "
-      "what the exporter measures and what the team declared, over ",
-      t);
-  if(!a->nclusters)
-    put(o, "no cluster");
+      "what the exporter measures and what the team declared%s",
+      t, a->nclusters ? ", over " : "; no cluster is known yet");
   for(size_t i = 0; i < a->nclusters; i++) {
     put(o, "%s<span class=\"cluster\" data-cluster=\"", i ? ", " : "");
     esc(o, a->clusters[i]);
@@ -179,7 +178,7 @@ static void chart(out *o, const skpi_assessment *a) {
           "fill=\"%s\"/>",
           dr->level, CHART_LABEL, y, dr->level * unit, dr->declared ? "#6f8fbf" : "#0b5cad");
     put(o, "<text x=\"%d\" y=\"%d\" font-size=\"13\" text-anchor=\"end\">%s</text>",
-        CHART_LABEL - 8, y + 16, name);
+        CHART_LABEL - 8, y + 16, dim_label((enum skpi_assess_dim)d));
     put(o, "<text x=\"%.1f\" y=\"%d\" font-size=\"12\" fill=\"#1f2328\">",
         CHART_LABEL + (dr->level > 0 ? dr->level * unit : 0) + 8, y + 16);
     if(dr->level < 0)
@@ -193,20 +192,27 @@ static void chart(out *o, const skpi_assessment *a) {
          "</figure></section>\n");
 }
 
+/* Day number and evidence of id on kept day i; 0 when not known then. */
+static int point_at(const skpi_assess_history *h, size_t i, const char *id, long *day, double *v) {
+  skpi_assess_day d;
+  if(!skpi_assess_history_criterion(h, i, id, NULL, v) || isnan(*v) ||
+     !skpi_assess_history_day(h, i, &d))
+    return 0;
+  *day = d.day;
+  return 1;
+}
+
 /* A small line of the criterion's evidence over the kept days. */
 static void trend(out *o, const skpi_assess_history *h, const char *id) {
   size_t n = skpi_assess_history_len(h), pts = 0;
-  double lo = INFINITY, hi = -INFINITY;
-  long d0 = 0, d1 = 0;
+  double lo = INFINITY, hi = -INFINITY, v;
+  long d0 = 0, d1 = 0, day;
   for(size_t i = 0; i < n; i++) {
-    skpi_assess_day day;
-    double v;
-    if(!skpi_assess_history_criterion(h, i, id, NULL, &v) || isnan(v) ||
-       !skpi_assess_history_day(h, i, &day))
+    if(!point_at(h, i, id, &day, &v))
       continue;
     if(!pts++)
-      d0 = day.day;
-    d1 = day.day;
+      d0 = day;
+    d1 = day;
     lo = v < lo ? v : lo;
     hi = v > hi ? v : hi;
   }
@@ -218,34 +224,43 @@ static void trend(out *o, const skpi_assess_history *h, const char *id) {
     put(o, "<polyline fill=\"none\" stroke=\"#0b5cad\" stroke-width=\"1.5\" "
            "vector-effect=\"non-scaling-stroke\" points=\"");
     for(size_t i = 0; i < n; i++) {
-      skpi_assess_day day;
-      double v;
-      if(!skpi_assess_history_criterion(h, i, id, NULL, &v) || isnan(v) ||
-         !skpi_assess_history_day(h, i, &day))
+      if(!point_at(h, i, id, &day, &v))
         continue;
-      double x = d1 > d0 ? (double)(day.day - d0) / (double)(d1 - d0) * TREND_W : TREND_W;
+      double x = d1 > d0 ? (double)(day - d0) / (double)(d1 - d0) * TREND_W : TREND_W;
       double y = hi > lo ? TREND_H - 2 - (v - lo) / (hi - lo) * (TREND_H - 4) : TREND_H / 2;
-      put(o, "%s%.1f,%.1f", pts == 1 ? "0," : "", x, y);
-      if(pts == 1)
-        put(o, " %.1f,%.1f", TREND_W, y);
+      if(pts == 1) /* one point: a level line across */
+        put(o, "0,%.1f %.1f,%.1f", y, TREND_W, y);
+      else
+        put(o, "%s%.1f,%.1f", day == d0 ? "" : " ", x, y);
     }
     put(o, "\"/>");
   }
   put(o, "</svg>");
 }
 
-static void criterion_row(out *o, const skpi_assess_result *r, const skpi_assess_history *h) {
-  char v[VALUE_TEXT], thr[VALUE_TEXT], day[32];
-  skpi_assess_format_value(r->status == SKPI_ST_UNKNOWN ? NAN : r->value, r->c->unit, v, sizeof(v));
+/* "yes" for a boolean target, else the comparison and the value. */
+static void target_text(out *o, const skpi_assess_result *r) {
+  char thr[SKPI_ASSESS_VALUE_TEXT];
   skpi_assess_format_value(r->threshold, r->c->unit, thr, sizeof(thr));
+  if(strcmp(r->c->unit, "bool") == 0) {
+    esc(o, thr);
+    return;
+  }
+  static const char *const sym[] = {"&ge;", "&gt;", "&le;", "&lt;", "="};
+  put(o, "%s ", (unsigned)r->c->cmp <= SKPI_CMP_EQ ? sym[r->c->cmp] : "?");
+  esc(o, thr);
+}
+
+static void criterion_row(out *o, const skpi_assess_result *r, const skpi_assess_history *h) {
+  char v[SKPI_ASSESS_VALUE_TEXT], day[32];
+  skpi_assess_format_value(r->status == SKPI_ST_UNKNOWN ? NAN : r->value, r->c->unit, v, sizeof(v));
   const char *st = skpi_assess_status_name(r->status);
   put(o,
       "<tr data-criterion=\"%s\" data-status=\"%s\" data-dimension=\"%s\"><td>"
       "<span class=\"badge %s\">%s</span></td><td>",
       r->c->id, st, skpi_assess_dim_name(r->c->dim), st, st);
   esc(o, r->c->title);
-  put(o, "<div class=\"small muted\">%s</div></td><td>%s</td><td>", r->c->id,
-      skpi_assess_dim_name(r->c->dim));
+  put(o, "<div class=\"small muted\">%s</div></td><td>%s</td><td>", r->c->id, dim_label(r->c->dim));
   esc(o, v);
   if(r->cluster && r->c->scope != SKPI_SCOPE_ORG && r->status != SKPI_ST_UNKNOWN) {
     put(o, "<div class=\"small muted\">on ");
@@ -253,14 +268,12 @@ static void criterion_row(out *o, const skpi_assess_result *r, const skpi_assess
     put(o, "</div>");
   }
   put(o, "</td><td>");
-  esc(o, skpi_assess_cmp_name(r->c->cmp));
-  put(o, " ");
-  esc(o, thr);
+  target_text(o, r);
   put(o, "</td><td>");
   if(r->status == SKPI_ST_UNKNOWN && !r->stale)
     put(o, "<span class=\"muted\">none</span>");
   else {
-    fmt_time(r->as_of, "%Y-%m-%d", day, sizeof(day));
+    skpi_assess_format_time(r->as_of, "%Y-%m-%d", day, sizeof(day));
     put(o, "%s<div class=\"small muted\">%s</div>",
         r->prov == SKPI_PROV_DECLARED ? "declared" : "observed", day);
     if(r->stale)
@@ -312,9 +325,8 @@ static void criteria_tables(out *o, const skpi_assessment *a, const skpi_assess_
 
 static void gap_item(out *o, const skpi_assessment *a, const skpi_assess_gap *g) {
   const skpi_assess_result *r = &a->results[g->crit];
-  char v[VALUE_TEXT], thr[VALUE_TEXT];
+  char v[SKPI_ASSESS_VALUE_TEXT];
   skpi_assess_format_value(r->status == SKPI_ST_UNKNOWN ? NAN : r->value, r->c->unit, v, sizeof(v));
-  skpi_assess_format_value(r->threshold, r->c->unit, thr, sizeof(thr));
   put(o, "<li data-criterion=\"%s\" data-status=\"%s\"><span class=\"badge %s\">%s</span> <b>",
       r->c->id, skpi_assess_status_name(r->status), skpi_assess_status_name(r->status),
       skpi_assess_status_name(r->status));
@@ -322,9 +334,7 @@ static void gap_item(out *o, const skpi_assessment *a, const skpi_assess_gap *g)
   put(o, "</b>: now ");
   esc(o, v);
   put(o, ", target ");
-  esc(o, skpi_assess_cmp_name(r->c->cmp));
-  put(o, " ");
-  esc(o, thr);
+  target_text(o, r);
   put(o, ". <span class=\"step\">");
   esc(o, r->c->step);
   put(o, "</span></li>");
@@ -339,8 +349,8 @@ static void gaps(out *o, const skpi_assessment *a) {
       continue;
     int next = a->results[a->gaps[d][0].crit].c->level;
     put(o, "<h3 data-dimension=\"%s\">%s: to level %d (%s)</h3><ol>",
-        skpi_assess_dim_name((enum skpi_assess_dim)d),
-        skpi_assess_dim_name((enum skpi_assess_dim)d), next, skpi_assess_level_name(next));
+        skpi_assess_dim_name((enum skpi_assess_dim)d), dim_label((enum skpi_assess_dim)d), next,
+        skpi_assess_level_name(next));
     for(size_t g = 0; g < a->ngaps[d]; g++)
       gap_item(o, a, &a->gaps[d][g]);
     put(o, "</ol>");
@@ -388,7 +398,7 @@ static void pitfalls(out *o, const skpi_assessment *a) {
 }
 
 static void provenance(out *o, const skpi_assessment *a) {
-  char day[32], v[VALUE_TEXT];
+  char day[32], v[SKPI_ASSESS_VALUE_TEXT];
   put(o,
       "<section id=\"provenance\"><h2>Declared and observed</h2><p>Skills and business "
       "value cannot be seen on the wire: they rest on the survey answers below. An answer "
@@ -399,16 +409,10 @@ static void provenance(out *o, const skpi_assessment *a) {
   size_t seen = 0;
   for(size_t i = 0; i < a->nresults; i++) {
     const skpi_assess_result *r = &a->results[i];
-    int dup = 0;
-    if(r->prov != SKPI_PROV_DECLARED || !(r->as_of > 0))
-      continue;
-    for(size_t k = 0; k < i; k++)
-      dup |= strcmp(a->results[k].c->fact, r->c->fact) == 0 &&
-             a->results[k].prov == SKPI_PROV_DECLARED && a->results[k].as_of > 0;
-    if(dup)
+    if(!skpi_assess_is_answer(a, i))
       continue;
     seen++;
-    fmt_time(r->as_of, "%Y-%m-%d", day, sizeof(day));
+    skpi_assess_format_time(r->as_of, "%Y-%m-%d", day, sizeof(day));
     skpi_assess_format_value(r->stale ? NAN : r->value, r->c->unit, v, sizeof(v));
     put(o, "<tr data-fact=\"");
     esc(o, r->c->fact);
@@ -424,7 +428,7 @@ static void provenance(out *o, const skpi_assessment *a) {
   put(o, "</tbody></table><ul>");
   for(int d = 0; d < SKPI_DIM_COUNT; d++)
     put(o, "<li data-dimension=\"%s\">%s: %s</li>", skpi_assess_dim_name((enum skpi_assess_dim)d),
-        skpi_assess_dim_name((enum skpi_assess_dim)d), basis_text(&a->dims[d]));
+        dim_label((enum skpi_assess_dim)d), basis_text(&a->dims[d]));
   put(o, "</ul></section>\n");
 }
 
@@ -469,8 +473,8 @@ static void level_history(out *o, const skpi_assess_history *h) {
     put(o, "%s%.1f,%d", pts++ ? " " : "", x, 80 - day.level * 15);
   }
   char a0[32], a1[32];
-  fmt_time(first.day * 86400.0, "%Y-%m-%d", a0, sizeof(a0));
-  fmt_time(last.day * 86400.0, "%Y-%m-%d", a1, sizeof(a1));
+  skpi_assess_format_time(first.day * 86400.0, "%Y-%m-%d", a0, sizeof(a0));
+  skpi_assess_format_time(last.day * 86400.0, "%Y-%m-%d", a1, sizeof(a1));
   put(o,
       "\" data-points=\"%zu\"/></svg><p class=\"small muted\">Overall level per day from %s "
       "to %s (%zu days kept).</p></section>\n",

@@ -7,22 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#define VALUE_TEXT 64
-
-static void time_string(double t, char *out, size_t len) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  if(!isfinite(t) || t <= 0 || !gmtime_r(&tt, &tm) ||
-     !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-    snprintf(out, len, "unknown");
-}
-
-static void date_string(double t, char *out, size_t len) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  if(!isfinite(t) || t <= 0 || !gmtime_r(&tt, &tm) || !strftime(out, len, "%Y-%m-%d", &tm))
-    snprintf(out, len, "unknown");
-}
+#define RFC3339 "%Y-%m-%dT%H:%M:%SZ"
 
 static void level_label(const skpi_criterion *c, char *out, size_t len) {
   snprintf(out, len, c->model == SKPI_ASSESS_STAGES ? "stage_%d" : "%d", c->level);
@@ -30,26 +15,34 @@ static void level_label(const skpi_criterion *c, char *out, size_t len) {
 
 /* ---- metrics ---- */
 
+enum { F_LEVEL, F_STAGE, F_DIM, F_STATUS, F_EVIDENCE, F_THRESHOLD, F_COUNT };
+
+static const struct family {
+  const char *name, *help;
+} families[F_COUNT] = {
+    {"streamkpi_maturity_level",
+     "Overall maturity level (1-5, 0 below level 1); absent when no dimension has evidence."},
+    {"streamkpi_maturity_stage", "Adoption stage (0-5); absent when unknown."},
+    {"streamkpi_maturity_dimension_level",
+     "Maturity level of one dimension; absent when it has no evidence."},
+    {"streamkpi_maturity_criterion_status",
+     "1 for the current status of a criterion (met, unmet, unknown), 0 for the others."},
+    {"streamkpi_maturity_criterion_evidence",
+     "Value a criterion was judged on, in the unit of its fact; absent when unknown."},
+    {"streamkpi_maturity_criterion_threshold",
+     "Threshold a criterion's evidence is compared with."},
+};
+
 skpi_err skpi_assess_metrics(const skpi_assessment *a, skpi_mset *m) {
   skpi_err rc = SKPI_OK;
-  int f_level = skpi_mset_family(m, "streamkpi_maturity_level", SKPI_MT_GAUGE,
-                                 "Overall maturity level (1-5, 0 below level 1); absent when "
-                                 "no dimension has evidence.");
-  int f_stage = skpi_mset_family(m, "streamkpi_maturity_stage", SKPI_MT_GAUGE,
-                                 "Adoption stage (0-5); absent when unknown.");
-  int f_dim = skpi_mset_family(m, "streamkpi_maturity_dimension_level", SKPI_MT_GAUGE,
-                               "Maturity level of one dimension; absent when it has no "
-                               "evidence.");
-  int f_st = skpi_mset_family(m, "streamkpi_maturity_criterion_status", SKPI_MT_GAUGE,
-                              "1 for the current status of a criterion (met, unmet, unknown), "
-                              "0 for the others.");
-  int f_ev = skpi_mset_family(m, "streamkpi_maturity_criterion_evidence", SKPI_MT_GAUGE,
-                              "Value a criterion was judged on, in the unit of its fact; "
-                              "absent when unknown.");
-  int f_thr = skpi_mset_family(m, "streamkpi_maturity_criterion_threshold", SKPI_MT_GAUGE,
-                               "Threshold a criterion's evidence is compared with.");
-  if(!a || f_level < 0 || f_stage < 0 || f_dim < 0 || f_st < 0 || f_ev < 0 || f_thr < 0)
+  int f[F_COUNT];
+  for(int i = 0; i < F_COUNT; i++)
+    if((f[i] = skpi_mset_family(m, families[i].name, SKPI_MT_GAUGE, families[i].help)) < 0)
+      return SKPI_EINVAL;
+  if(!a)
     return SKPI_EINVAL;
+  int f_level = f[F_LEVEL], f_stage = f[F_STAGE], f_dim = f[F_DIM], f_st = f[F_STATUS],
+      f_ev = f[F_EVIDENCE], f_thr = f[F_THRESHOLD];
   if(a->level >= 0 && (rc = skpi_mset_add(m, f_level, a->level)) != SKPI_OK)
     return rc;
   if(a->stage >= 0 && (rc = skpi_mset_add(m, f_stage, a->stage)) != SKPI_OK)
@@ -96,7 +89,7 @@ static json_t *time_or_null(double t) {
   char s[40];
   if(!(t > 0))
     return json_null();
-  time_string(t, s, sizeof(s));
+  skpi_assess_format_time(t, RFC3339, s, sizeof(s));
   return json_string(s);
 }
 
@@ -124,7 +117,7 @@ static json_t *gap_list(const skpi_assessment *a, const skpi_assess_gap *g, size
 }
 
 static json_t *criterion_json(const skpi_assess_result *r) {
-  char vt[VALUE_TEXT];
+  char vt[SKPI_ASSESS_VALUE_TEXT];
   skpi_assess_format_value(r->status == SKPI_ST_UNKNOWN ? NAN : r->value, r->c->unit, vt,
                            sizeof(vt));
   json_t *per = json_array();
@@ -221,9 +214,9 @@ static void level_text(int level, char *out, size_t len) {
 
 static skpi_err summary(const skpi_assessment *a, int md, skpi_buf *o) {
   skpi_err rc;
-  char t[40], lv[64], v[VALUE_TEXT], thr[VALUE_TEXT];
+  char t[40], lv[64], v[SKPI_ASSESS_VALUE_TEXT], thr[SKPI_ASSESS_VALUE_TEXT];
   const char *h2 = md ? "\n## " : "\n", *item = md ? "- " : "  - ";
-  time_string(a->time, t, sizeof(t));
+  skpi_assess_format_time(a->time, RFC3339, t, sizeof(t));
   level_text(a->level, lv, sizeof(lv));
   if((rc = skpi_buf_printf(o, "%sStreaming maturity assessment, %s\n\n", md ? "# " : "", t)))
     return rc;
@@ -253,8 +246,9 @@ static skpi_err summary(const skpi_assessment *a, int md, skpi_buf *o) {
     if(!a->ngaps[d])
       continue;
     const skpi_assess_result *r0 = &a->results[a->gaps[d][0].crit];
-    if((rc = skpi_buf_printf(o, "%s%s, to level %d:\n", md ? "\n**" : "",
-                             skpi_assess_dim_name((enum skpi_assess_dim)d), r0->c->level)))
+    if((rc = skpi_buf_printf(o, "%s%s, to level %d:%s\n", md ? "\n**" : "",
+                             skpi_assess_dim_name((enum skpi_assess_dim)d), r0->c->level,
+                             md ? "**" : "")))
       return rc;
     if(md && (rc = skpi_buf_addstr(o, "\n")))
       return rc;
@@ -287,16 +281,10 @@ static skpi_err summary(const skpi_assessment *a, int md, skpi_buf *o) {
   seen = 0;
   for(size_t i = 0; i < a->nresults; i++) {
     const skpi_assess_result *r = &a->results[i];
-    if(r->prov != SKPI_PROV_DECLARED || !(r->as_of > 0))
-      continue;
-    int dup = 0;
-    for(size_t k = 0; k < i; k++)
-      dup |= strcmp(a->results[k].c->fact, r->c->fact) == 0 && a->results[k].prov == r->prov &&
-             a->results[k].as_of > 0;
-    if(dup)
+    if(!skpi_assess_is_answer(a, i))
       continue;
     seen++;
-    date_string(r->as_of, t, sizeof(t));
+    skpi_assess_format_time(r->as_of, "%Y-%m-%d", t, sizeof(t));
     skpi_assess_format_value(r->stale ? NAN : r->value, r->c->unit, v, sizeof(v));
     if((rc = skpi_buf_printf(o, "%s%s: %s, given %s%s\n", item, r->c->fact, v, t,
                              r->stale ? " (stale: counts as unknown)" : "")))

@@ -31,6 +31,8 @@
 #define SKPI_ASSESS_MAX_STAGE 5
 #define SKPI_ASSESS_MAX_CLUSTERS 1024 /* clusters looked at */
 #define SKPI_ASSESS_UNKNOWN (-1)      /* a level or stage without evidence */
+#define SKPI_ASSESS_MAX_REASON 2048   /* bytes of one unknown reason */
+#define SKPI_ASSESS_VALUE_TEXT 64     /* buffer for skpi_assess_format_value */
 
 /* Pitfall thresholds (the point where a symptom of the model is reported). */
 #define SKPI_ASSESS_PITFALL_SCHEMA_BELOW 0.5  /* schema coverage ratio */
@@ -134,7 +136,8 @@ typedef struct skpi_assess_cfg_error {
  * of their unit's range, scores outside 1-5, dates not positive, negative
  * max age.  SKPI_OK, or SKPI_EINVAL with the first problem in *err (may be
  * NULL). */
-skpi_err skpi_assess_validate(const skpi_assess_cfg *cfg, skpi_assess_cfg_error *err);
+__attribute__((warn_unused_result)) skpi_err skpi_assess_validate(const skpi_assess_cfg *cfg,
+                                                                  skpi_assess_cfg_error *err);
 
 /* The survey items the criteria ask for ("training", ...), NULL-terminated. */
 const char *const *skpi_assess_survey_items(void);
@@ -213,12 +216,17 @@ typedef struct skpi_assessment {
  * ignored here).  On success *out is a new assessment the caller frees with
  * skpi_assess_free; it borrows nothing.  SKPI_EINVAL for a NULL cfg or out,
  * SKPI_ENOMEM. */
-skpi_err skpi_assess_run(const skpi_assess_cfg *cfg, const skpi_facts *facts, double now,
-                         skpi_assessment **out);
+__attribute__((warn_unused_result)) skpi_err skpi_assess_run(const skpi_assess_cfg *cfg,
+                                                             const skpi_facts *facts, double now,
+                                                             skpi_assessment **out);
 void skpi_assess_free(skpi_assessment *a);
 
 /* The result for criterion id, or NULL. */
 const skpi_assess_result *skpi_assess_find(const skpi_assessment *a, const char *id);
+
+/* 1 when result i is the first that rests on a declared answer of its
+ * fact (so each answer is listed once), else 0. */
+int skpi_assess_is_answer(const skpi_assessment *a, size_t i);
 
 /* Names used in every output: "technology", ...; "met", ...; ">=", ...;
  * "cluster", ... */
@@ -231,6 +239,10 @@ const char *skpi_assess_scope_name(enum skpi_assess_scope s);
  * production", ...); "unknown" otherwise. */
 const char *skpi_assess_level_name(int level);
 const char *skpi_assess_stage_name(int stage);
+
+/* Writes unix time t with strftime format fmt (UTC) into out; "unknown"
+ * when t is not a positive finite time. */
+void skpi_assess_format_time(double t, const char *fmt, char *out, size_t len);
 
 /* Writes value in unit for humans ("99.95%", "2.0 h", "3", "yes", "4/5";
  * "unknown" for NaN) into out (always terminated). */

@@ -23,6 +23,7 @@
 #define SKPI_ASSESS_HISTORY_MAX_CRITERIA 256  /* distinct criterion ids */
 #define SKPI_ASSESS_HISTORY_MAX_ID 64         /* bytes of a criterion id */
 #define SKPI_ASSESS_HISTORY_MAX_EVIDENCE 1e15 /* larger magnitudes are refused */
+#define SKPI_ASSESS_HISTORY_MAX_DAY 1048576L  /* later day numbers (year 4840) are refused */
 
 typedef struct skpi_assess_history skpi_assess_history;
 
@@ -42,7 +43,8 @@ void skpi_assess_history_free(skpi_assess_history *h);
  * Disabled criteria are not recorded.  SKPI_EINVAL for a time before 1970
  * or not finite; SKPI_ETOOBIG when a new criterion id would pass the cap
  * (nothing recorded); SKPI_ENOMEM. */
-skpi_err skpi_assess_history_record(skpi_assess_history *h, const skpi_assessment *a);
+__attribute__((warn_unused_result)) skpi_err skpi_assess_history_record(skpi_assess_history *h,
+                                                                        const skpi_assessment *a);
 
 /* Number of days kept, and day i (oldest first); 0 when i is out of range. */
 size_t skpi_assess_history_len(const skpi_assess_history *h);
@@ -63,8 +65,8 @@ json_t *skpi_assess_history_save(const skpi_assess_history *h);
 /* Replaces h's days with doc's.  On anything malformed (types, ranges,
  * lengths, days out of order, more days than the cap) returns SKPI_ESTATE
  * with the reason in errbuf (may be NULL) and leaves h empty. */
-skpi_err skpi_assess_history_load(skpi_assess_history *h, const json_t *doc, char *errbuf,
-                                  size_t errlen);
+__attribute__((warn_unused_result)) skpi_err
+skpi_assess_history_load(skpi_assess_history *h, const json_t *doc, char *errbuf, size_t errlen);
 
 /* The document of GET /api/v1/assessment/history (docs/assessment.md):
  *   {"schema_version":1,"days":["YYYY-MM-DD"...],"level":[..],"stage":[..],

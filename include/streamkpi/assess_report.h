@@ -23,7 +23,8 @@
  * criterion_evidence{criterion} and criterion_threshold{criterion}.
  * Unknown levels and evidence have no sample; disabled criteria none at
  * all.  Model-B rows carry level="stage_N".  Errors from skpi_mset_add. */
-skpi_err skpi_assess_metrics(const skpi_assessment *a, skpi_mset *m);
+__attribute__((warn_unused_result)) skpi_err skpi_assess_metrics(const skpi_assessment *a,
+                                                                 skpi_mset *m);
 
 /* The assessment as JSON ("schema_version": 1, fields documented in
  * docs/assessment.md).  NULL on OOM; caller decrefs. */
@@ -32,8 +33,10 @@ json_t *skpi_assess_json(const skpi_assessment *a);
 /* Plain text (terminal, CI logs) and markdown (slides, wikis) summaries:
  * levels, stage, gaps, pitfalls, declared answers and what is unknown.
  * SKPI_ETOOBIG when out's cap is hit (out is then emptied). */
-skpi_err skpi_assess_text(const skpi_assessment *a, skpi_buf *out);
-skpi_err skpi_assess_markdown(const skpi_assessment *a, skpi_buf *out);
+__attribute__((warn_unused_result)) skpi_err skpi_assess_text(const skpi_assessment *a,
+                                                              skpi_buf *out);
+__attribute__((warn_unused_result)) skpi_err skpi_assess_markdown(const skpi_assessment *a,
+                                                                  skpi_buf *out);
 
 /* The HTML report: one page without external assets (inline CSS and SVG),
  * printable on A4.  h may be NULL (no trend lines).  Every string from the
@@ -42,6 +45,7 @@ skpi_err skpi_assess_markdown(const skpi_assessment *a, skpi_buf *out);
  * g.bar[data-dimension][data-level], rows tr[data-criterion][data-status],
  * svg.trend[data-points], #gaps li[data-criterion], #pitfalls li,
  * #unknown li[data-criterion].  SKPI_ETOOBIG when out's cap is hit. */
-skpi_err skpi_assess_html(const skpi_assessment *a, const skpi_assess_history *h, skpi_buf *out);
+__attribute__((warn_unused_result)) skpi_err
+skpi_assess_html(const skpi_assessment *a, const skpi_assess_history *h, skpi_buf *out);
 
 #endif

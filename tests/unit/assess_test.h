@@ -4,7 +4,9 @@
 #define STREAMKPI_ASSESS_TEST_H
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "streamkpi/assess.h"
 #include "streamkpi/facts.h"
@@ -51,6 +53,14 @@ static inline skpi_assessment *at_run(const skpi_assess_cfg *cfg, const skpi_fac
   if(skpi_assess_run(cfg ? cfg : &empty, f, AT_NOW, &a) != SKPI_OK || !a)
     abort();
   return a;
+}
+
+/* Writes "<repository root>/<rel>" into out, the root being the directory
+ * above build/san/unit/ in the binary's path argv0 (the working directory
+ * when the path has none). */
+static inline void at_repo_path(const char *argv0, const char *rel, char *out, size_t len) {
+  const char *cut = argv0 ? strstr(argv0, "build/san/unit/") : NULL;
+  snprintf(out, len, "%.*s%s", cut ? (int)(cut - argv0) : 0, cut ? argv0 : "", rel);
 }
 
 #endif

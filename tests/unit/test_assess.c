@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -86,6 +87,9 @@ static void validate_refuses_unknown_ids_and_items(void **state) {
   skpi_assess_cfg cfg6 = {.survey = no_date, .nsurvey = 1};
   assert_int_equal(skpi_assess_validate(&cfg6, &err), SKPI_EINVAL);
   assert_int_equal(err.line, 31);
+  skpi_assess_cfg cfg7 = {.survey_max_age_s = -1};
+  assert_int_equal(skpi_assess_validate(&cfg7, &err), SKPI_EINVAL);
+  assert_string_equal(err.key, "maturity.survey_max_age");
   assert_int_equal(skpi_assess_validate(NULL, NULL), SKPI_EINVAL);
 }
 
@@ -174,6 +178,24 @@ static void declared_only_dimension(void **state) {
   assert_int_equal(res(a, "l4_skills_community")->status, SKPI_ST_MET);
   assert_int_equal(res(a, "l4_skills_on_call")->status, SKPI_ST_UNMET);
   skpi_assess_free(a);
+}
+
+static void survey_answers_from_the_facts_set(void **state) {
+  skpi_facts *f = skpi_facts_new();
+  skpi_fact x = {"survey.training", NULL, 5, "score", SKPI_PROV_DECLARED, AT_NOW - AT_DAY, NULL};
+  assert_int_equal(skpi_facts_put(f, &x), SKPI_OK);
+  skpi_assessment *a = at_run(NULL, f);
+  assert_int_equal(res(a, "l5_skills_training")->status, SKPI_ST_MET);
+  assert_int_equal(res(a, "l5_skills_training")->prov, SKPI_PROV_DECLARED);
+  skpi_assess_free(a);
+  /* An answer in the configuration wins over the set's. */
+  skpi_assess_answer ans[] = {{"training", 2, AT_NOW - AT_DAY, 1}};
+  skpi_assess_cfg cfg = {.survey = ans, .nsurvey = 1};
+  a = at_run(&cfg, f);
+  assert_int_equal(res(a, "l5_skills_training")->status, SKPI_ST_UNMET);
+  assert_float_equal(res(a, "l5_skills_training")->value, 2, 0);
+  skpi_assess_free(a);
+  skpi_facts_free(f);
 }
 
 static void met_higher_level_above_unmet_lower_does_not_count(void **state) {
@@ -445,7 +467,28 @@ static void format_values_for_humans(void **state) {
   assert_string_equal(skpi_assess_stage_name(0), "pre-streaming");
 }
 
-int main(void) {
+static char doc_path[600] = "docs/assessment.md";
+
+static void every_criterion_is_documented(void **state) {
+  FILE *fp = fopen(doc_path, "r");
+  if(!fp)
+    fail_msg("cannot open %s", doc_path);
+  static char doc[1 << 17];
+  size_t len = fread(doc, 1, sizeof(doc) - 1, fp);
+  fclose(fp);
+  doc[len] = '\0';
+  size_t n;
+  const skpi_criterion *c = skpi_assess_criteria(&n);
+  for(size_t i = 0; i < n; i++) {
+    char row[96];
+    snprintf(row, sizeof(row), "| `%s` |", c[i].id);
+    if(!strstr(doc, row))
+      fail_msg("%s has no row for %s", doc_path, c[i].id);
+  }
+}
+
+int main(int argc, char **argv) {
+  at_repo_path(argc > 0 ? argv[0] : NULL, "docs/assessment.md", doc_path, sizeof(doc_path));
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(criteria_table_is_consistent),
       cmocka_unit_test(validate_refuses_unknown_ids_and_items),
@@ -454,6 +497,7 @@ int main(void) {
       cmocka_unit_test(dimension_without_evidence_is_left_out),
       cmocka_unit_test(overall_zero_when_a_dimension_misses_level_one),
       cmocka_unit_test(declared_only_dimension),
+      cmocka_unit_test(survey_answers_from_the_facts_set),
       cmocka_unit_test(met_higher_level_above_unmet_lower_does_not_count),
       cmocka_unit_test(threshold_override_and_disabled_criteria),
       cmocka_unit_test(stale_survey_answers_count_as_unknown),
@@ -464,6 +508,7 @@ int main(void) {
       cmocka_unit_test(pitfalls_with_evidence),
       cmocka_unit_test(stages_follow_their_rows),
       cmocka_unit_test(format_values_for_humans),
+      cmocka_unit_test(every_criterion_is_documented),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
