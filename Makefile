@@ -27,11 +27,15 @@ LIB_SRCS  := $(filter-out exporter/main.c,$(SRCS))
 HDRS      := $(wildcard include/streamkpi/*.h) $(shell find exporter -name '*.h')
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+# Tools in a folder of their own link the library (ASan build), e.g.
+# tests/tools/policytool/policytool.c -> build/tools/policytool.
+LIBTOOL_SRCS := $(sort $(wildcard tests/tools/*/*.c))
 
 REL_OBJS  := $(LIB_SRCS:%.c=build/rel/%.o)
 SAN_OBJS  := $(LIB_SRCS:%.c=build/san/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/san/unit/%)
-TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
+PLAIN_TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
+TOOL_BINS := $(PLAIN_TOOL_BINS) $(foreach f,$(LIBTOOL_SRCS),build/tools/$(notdir $(basename $(f))))
 
 .PHONY: all deps test unit it demo bench clean check-deps fmt config-doc FORCE
 all: build/streamkpi_exporter
@@ -72,6 +76,13 @@ build/tools/%: tests/tools/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_REL) -o $@ $< $(LIBS)
 
+define LIBTOOL_RULE
+build/tools/$(1): tests/tools/$(1)/$(1).c build/san/libstreamkpi.a
+	@mkdir -p build/tools
+	$$(CC) $$(CFLAGS_SAN) -o $$@ $$< build/san/libstreamkpi.a $$(LIBS)
+endef
+$(foreach f,$(LIBTOOL_SRCS),$(eval $(call LIBTOOL_RULE,$(notdir $(basename $(f))))))
+
 # Installs what is missing on a fresh Debian machine (idempotent, fast when
 # everything is there).
 deps:
@@ -88,11 +99,11 @@ test: deps
 	@scripts/run-tests.sh $(UNIT_BINS)
 
 demo: deps
-	@$(MAKE) --no-print-directory build/streamkpi_exporter $(TOOL_BINS)
+	@$(MAKE) --no-print-directory build/streamkpi_exporter $(PLAIN_TOOL_BINS)
 	@scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory build/streamkpi_exporter $(TOOL_BINS)
+	@$(MAKE) --no-print-directory build/streamkpi_exporter $(PLAIN_TOOL_BINS)
 	@bench/run.sh
 
 # docs/config.md is rendered from the config schema table; a unit test

@@ -21,8 +21,10 @@
 #include "streamkpi/kafka_source.h"
 #include "streamkpi/kpi.h"
 #include "streamkpi/log.h"
+#include "streamkpi/policy.h"
 #include "streamkpi/probe.h"
 #include "streamkpi/state.h"
+#include "streamkpi/topic_configs.h"
 #include "streamkpi/web.h"
 
 /* Re-render at least this often so rolling windows move without events. */
@@ -51,6 +53,7 @@ typedef struct ccluster {
   skpi_probe *probe;
   double prev_probe_end; /* 0: no bridge (first probe, or after a gap) */
   skpi_kafka_source *src;
+  skpi_configs_source *configs; /* topic and broker configs, for the policy audit */
 } ccluster;
 
 enum { WH_200, WH_400, WH_401, WH_413, WH_OTHER, WH_N };
@@ -463,6 +466,33 @@ static void on_sample(const skpi_ksample *s, void *user) {
   pthread_mutex_unlock(&a->mu);
 }
 
+static void on_configs(const skpi_topic_configs *tc, void *user) {
+  ccluster *c = user;
+  skpi_app *a = c->app;
+  skpi_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.kind = SKPI_EV_TOPIC_CONFIGS;
+  ev.now = skpi_now();
+  ev.cluster = c->cfg->name;
+  ev.cluster_idx = c->idx;
+  ev.u.configs = tc;
+  pthread_mutex_lock(&a->mu);
+  ev.maintenance = in_maint(a, ev.cluster, ev.now);
+  deliver(a, &ev);
+  publish(a);
+  pthread_mutex_unlock(&a->mu);
+}
+
+/* The topic-config source runs where the policy family has an instance. */
+static int wants_configs(const skpi_app *a, const ccluster *c) {
+  return lookup(&(skpi_kpi_ctx){.lookup_user = (void *)a}, "policy", c->cfg->name) != NULL;
+}
+
+static double configs_interval(const skpi_app *a) {
+  return skpi_cfg_duration(skpi_config_section(a->cfg, "policy"), "interval",
+                           SKPI_CONFIGS_DEFAULT_INTERVAL_S);
+}
+
 /* Application quality and Connect status (mutex held). */
 static void poll_targets(skpi_app *a, double now) {
   if(!a->http)
@@ -660,6 +690,25 @@ static void route_report(const skpi_web_req *req, skpi_web_resp *resp, void *use
   }
 }
 
+static void route_policy(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
+  skpi_app *a = user;
+  json_t *list = json_array();
+  json_t *doc = json_pack("{s:o}", "clusters", list);
+  double now = skpi_now();
+  int bad = !doc;
+  pthread_mutex_lock(&a->mu);
+  for(size_t i = 0; !bad && i < a->nkpis; i++)
+    if(strcmp(a->kpis[i].ops->name, "policy") == 0)
+      bad = json_array_append_new(list, skpi_policy_json(a->kpis[i].self, now)) != 0;
+  pthread_mutex_unlock(&a->mu);
+  char *text = bad ? NULL : json_dumps(doc, JSON_COMPACT);
+  json_decref(doc);
+  if(!text || skpi_buf_addstr(&resp->body, text) != SKPI_OK ||
+     skpi_buf_addc(&resp->body, '\n') != SKPI_OK)
+    fail_route(resp, 500, "{\"error\":\"out of memory\"}\n");
+  free(text);
+}
+
 static skpi_err add_routes(skpi_app *a) {
   skpi_err rc;
   json_t *inc = skpi_config_section(a->cfg, "incidents");
@@ -669,7 +718,8 @@ static skpi_err add_routes(skpi_app *a) {
          SKPI_OK ||
      (rc = skpi_web_route(a->web, "GET", "/api/v1/assessment/history", 0, route_history, a)) !=
          SKPI_OK ||
-     (rc = skpi_web_route(a->web, "GET", "/report", 0, route_report, a)) != SKPI_OK)
+     (rc = skpi_web_route(a->web, "GET", "/report", 0, route_report, a)) != SKPI_OK ||
+     (rc = skpi_web_route(a->web, "GET", "/api/v1/policy", 0, route_policy, a)) != SKPI_OK)
     return rc;
   return skpi_web_route(a->web, "POST", "/api/v1/alertmanager", max_body, route_alertmanager, a);
 }
@@ -887,6 +937,11 @@ skpi_err skpi_app_sample_once(skpi_app *a, char *errbuf, size_t errlen) {
       snprintf(errbuf, errlen, "cluster %s: cannot sample: %s", c->cfg->name,
                skpi_strerror(rc));
     }
+    skpi_topic_configs *tc = NULL;
+    if(wants_configs(a, c) && skpi_configs_cycle_once(c->cfg, NULL, &tc) == SKPI_OK) {
+      on_configs(tc, c);
+      skpi_topic_configs_unref(tc);
+    }
     if(!c->probe_enabled)
       continue;
     /* The probe reports to on_probe like its thread would. */
@@ -911,6 +966,12 @@ skpi_err skpi_app_start(skpi_app *a, char *errbuf, size_t errlen) {
       return SKPI_EKAFKA;
     }
     skpi_kafka_source_observe(c->src, on_sample, c);
+    if(wants_configs(a, c) &&
+       !(c->configs = skpi_configs_source_start(c->cfg, a->reg, configs_interval(a), on_configs,
+                                                c))) {
+      snprintf(errbuf, errlen, "cannot start the config source of cluster %s", c->cfg->name);
+      return SKPI_EKAFKA;
+    }
     if(!c->probe_enabled)
       continue;
     c->probe = skpi_probe_start(&c->pcfg, c->cfg, a->reg);
@@ -938,6 +999,8 @@ void skpi_app_stop(skpi_app *a) {
   for(size_t i = 0; a->cl && i < a->ncl; i++) {
     skpi_kafka_source_stop(a->cl[i].src);
     a->cl[i].src = NULL;
+    skpi_configs_source_stop(a->cl[i].configs);
+    a->cl[i].configs = NULL;
     skpi_probe_stop(a->cl[i].probe);
     a->cl[i].probe = NULL;
   }

@@ -1332,7 +1332,8 @@ static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, s
     snprintf(errbuf, errlen, "policy: a per-cluster family created without a cluster");
     return SKPI_EINVAL;
   }
-  const skpi_timelag *tl = ctx->lookup ? ctx->lookup(ctx, "timelag", ctx->cluster->name) : NULL;
+  const skpi_timelag *tl =
+      ctx->lookup ? skpi_timelag_kpi_engine(ctx->lookup(ctx, "timelag", ctx->cluster->name)) : NULL;
   skpi_policy *p = NULL;
   skpi_err rc = skpi_policy_from_config(ctx->cfg, ctx->cluster->name, tl, &p, errbuf, errlen);
   *self = p;

@@ -583,6 +583,10 @@ int skpi_timelag_kpi_group_max(const void *inst, const char *group, double now, 
   return g ? skpi_timelag_group_max(k->tl, k->last, g, now, max_s) : 0;
 }
 
+const skpi_timelag *skpi_timelag_kpi_engine(const void *inst) {
+  return inst ? ((const tl_kpi *)inst)->tl : NULL;
+}
+
 static json_t *kpi_save(void *self, double now) { return skpi_timelag_save(((tl_kpi *)self)->tl); }
 
 static skpi_err kpi_load(void *self, const json_t *doc, char *errbuf, size_t errlen) {

@@ -104,6 +104,9 @@ skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc);
  * the newest sample (see skpi_timelag_group_max).  0 when unknown. */
 int skpi_timelag_kpi_group_max(const void *inst, const char *group, double now, double *max_s);
 
+/* The engine inside the KPI instance inst of this family (NULL for NULL). */
+const skpi_timelag *skpi_timelag_kpi_engine(const void *inst);
+
 /* The KPI family (kpi.h): see the table in exporter/kpi/table.c. */
 struct skpi_kpi_ops;
 extern const struct skpi_kpi_ops skpi_kpi_timelag;

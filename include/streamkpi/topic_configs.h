@@ -118,6 +118,9 @@ const skpi_tc_topic *skpi_topic_configs_topic(const skpi_topic_configs *c, const
 void skpi_topic_configs_ref(skpi_topic_configs *c);
 void skpi_topic_configs_unref(skpi_topic_configs *c);
 
+/* Default seconds between two audits of a cluster's configs. */
+#define SKPI_CONFIGS_DEFAULT_INTERVAL_S 300.0
+
 /* How a cycle is run.  Zero fields take the defaults. */
 typedef struct skpi_configs_opts {
   double interval_s;      /* between cycle starts; default 300 */

@@ -19,7 +19,7 @@
 #include "streamkpi/expo.h"
 #include "streamkpi/log.h"
 
-#define DEFAULT_INTERVAL_S 300
+#define DEFAULT_INTERVAL_S SKPI_CONFIGS_DEFAULT_INTERVAL_S
 #define DEFAULT_TOPICS_PER_REQUEST 200
 #define DEFAULT_MAX_INFLIGHT 4
 #define MAX_TOPICS 1000000 /* topics audited per cycle; more are ignored */
