@@ -6,14 +6,13 @@
 
 void skpi_ksample_ref(skpi_ksample *s) {
   if(s)
-    __atomic_add_fetch(&s->refcnt, 1, __ATOMIC_RELAXED);
+    skpi_refcnt_inc(&s->refcnt);
 }
 
 void skpi_ksample_unref(skpi_ksample *s) {
   if(!s)
     return;
-  /* acq_rel so the freeing thread sees every write made before the others let go. */
-  if(__atomic_sub_fetch(&s->refcnt, 1, __ATOMIC_ACQ_REL) == 0)
+  if(skpi_refcnt_dec(&s->refcnt))
     skpi_ksample_free(s);
 }
 

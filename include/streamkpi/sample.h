@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "streamkpi/refcnt.h"
+
 typedef struct skpi_kbroker {
   int32_t id;
   char *host;
@@ -84,7 +86,7 @@ typedef struct skpi_ksample {
   skpi_kreqs reqs;
   skpi_kreqs errors;     /* of those, calls that failed (per call, not per request) */
   uint64_t lag_clamped;  /* commits above the high watermark this cycle */
-  int refcnt;            /* managed by ref/unref */
+  skpi_refcnt refcnt;    /* managed by ref/unref */
 } skpi_ksample;
 
 /* Reference counting (atomic).  unref frees on the last reference. */

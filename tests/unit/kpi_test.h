@@ -26,7 +26,7 @@ static inline skpi_ksample *ks_new(const char *cluster, double t) {
   s->time = t;
   s->controller = -1;
   s->groups_ok = 1;
-  s->refcnt = 1;
+  skpi_refcnt_init(&s->refcnt, 1);
   s->topics = kt_xcalloc(64, sizeof(skpi_ktopic));
   s->groups = kt_xcalloc(64, sizeof(skpi_kgroup));
   return s;

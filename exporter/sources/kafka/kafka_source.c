@@ -35,7 +35,7 @@
 typedef struct kctx {
   const skpi_cluster_cfg *cfg;
   rd_kafka_t *rk;
-  const volatile int *stop;
+  const skpi_stop *stop;
   int timeout_ms;
   /* The last successful group listing, used when a listing fails so that
    * groups are not reported gone because a broker did not answer. */
@@ -48,7 +48,7 @@ struct skpi_kafka_source {
   skpi_registry *reg;
   int slot;
   pthread_t thread;
-  volatile int stop;
+  skpi_stop stop;
   pthread_mutex_t mu; /* guards the observers */
   struct {
     skpi_ksample_observer fn;
@@ -58,7 +58,7 @@ struct skpi_kafka_source {
   uint64_t lag_clamped_total;
 };
 
-static int stopping(const kctx *k) { return k->stop && *k->stop; }
+static int stopping(const kctx *k) { return skpi_stop_get(k->stop); }
 
 /* ---- handle ------------------------------------------------------------ */
 
@@ -777,7 +777,7 @@ static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen)
   skpi_ksample *s = calloc(1, sizeof(*s));
   if(!s)
     return SKPI_ENOMEM;
-  s->refcnt = 1;
+  skpi_refcnt_init(&s->refcnt, 1);
   s->controller = -1;
   s->cluster = strdup(k->cfg->name ? k->cfg->name : "");
   if(!s->cluster) {
@@ -868,11 +868,11 @@ static void *source_main(void *arg) {
   const skpi_cluster_cfg *cfg = src->k.cfg;
   double interval = cfg->sample_interval_s > 0 ? cfg->sample_interval_s : 15;
   char err[256];
-  while(!src->stop) {
+  while(!skpi_stop_get(&src->stop)) {
     double t0 = skpi_mono();
     skpi_ksample *s = NULL;
     skpi_err rc = run_cycle(&src->k, &s, err, sizeof(err));
-    if(src->stop) {
+    if(skpi_stop_get(&src->stop)) {
       skpi_ksample_unref(s);
       break;
     }
@@ -903,6 +903,7 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   src->k.timeout_ms = timeout_ms_of(cfg);
   src->reg = reg;
   src->slot = -1;
+  skpi_stop_set(&src->stop, 0);
   pthread_mutex_init(&src->mu, NULL);
   if(!(src->k.rk = make_handle(cfg)))
     goto fail;
@@ -942,7 +943,7 @@ void skpi_kafka_source_observe(skpi_kafka_source *src, skpi_ksample_observer fn,
 void skpi_kafka_source_stop(skpi_kafka_source *src) {
   if(!src)
     return;
-  __atomic_store_n(&src->stop, 1, __ATOMIC_SEQ_CST);
+  skpi_stop_set(&src->stop, 1);
   pthread_join(src->thread, NULL);
   free_strv(src->k.last_groups, src->k.nlast_groups);
   destroy_handle(src->k.rk);

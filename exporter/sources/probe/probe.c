@@ -68,7 +68,7 @@ struct skpi_probe {
 
   pthread_t thread;
   int started;
-  volatile int stop;
+  skpi_stop stop;
 
   /* mu guards st, the histograms and the failure counters: the thread
    * writes them, skpi_probe_stats_get reads them from anywhere. */
@@ -322,6 +322,7 @@ skpi_probe *skpi_probe_new(const skpi_probe_cfg *cfg, const skpi_cluster_cfg *cl
   if(!p)
     return NULL;
   pthread_mutex_init(&p->mu, NULL);
+  skpi_stop_set(&p->stop, 0);
   p->cfg = *cfg;
   p->cfg.topic = NULL; /* the copy below is the one used */
   if(p->cfg.replication_factor <= 0)
@@ -510,7 +511,7 @@ static int wait_topic(skpi_probe *p, int32_t *parts) {
   if(!rkt)
     return 0;
   double end = skpi_mono() + p->cfg.timeout_s;
-  while(n == 0 && !p->stop && skpi_mono() < end) {
+  while(n == 0 && !skpi_stop_get(&p->stop) && skpi_mono() < end) {
     const rd_kafka_metadata_t *md = NULL;
     if(rd_kafka_metadata(p->prod, 0, rkt, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       n = topic_partitions(p, md, parts);
@@ -642,7 +643,7 @@ static void produce_and_consume(skpi_probe *p, cycle *c) {
   }
   c->r.messages_sent = p->nparts;
   double deadline = skpi_mono() + p->cfg.timeout_s;
-  while(!p->stop && skpi_mono() < deadline) {
+  while(!skpi_stop_get(&p->stop) && skpi_mono() < deadline) {
     rd_kafka_poll(p->prod, 0);
     if(outstanding(p, c) == 0)
       break;
@@ -895,7 +896,7 @@ void skpi_probe_stats_get(skpi_probe *p, skpi_probe_stats *out) {
 
 static void *probe_main(void *arg) {
   skpi_probe *p = arg;
-  while(!p->stop) {
+  while(!skpi_stop_get(&p->stop)) {
     double t0 = skpi_mono();
     skpi_probe_run_once(p, NULL);
     double left = p->cfg.interval_s - (skpi_mono() - t0);
@@ -923,7 +924,7 @@ void skpi_probe_stop(skpi_probe *p) {
   if(!p)
     return;
   if(p->started) {
-    __atomic_store_n(&p->stop, 1, __ATOMIC_SEQ_CST);
+    skpi_stop_set(&p->stop, 1);
     pthread_join(p->thread, NULL);
   }
   probe_free(p);
