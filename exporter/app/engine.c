@@ -291,21 +291,6 @@ static void on_probe(const skpi_probe_result *r, void *user) {
   pthread_mutex_unlock(&e->mu);
 }
 
-static const skpi_kgroup *find_group(const skpi_ksample *s, const char *id) {
-  size_t lo = 0, hi = s->ngroups;
-  while(lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int cmp = strcmp(s->groups[mid].id, id);
-    if(cmp == 0)
-      return &s->groups[mid];
-    if(cmp < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return NULL;
-}
-
 /* The DLQ messages counted for source (sum over its DLQ topics). */
 static int dlq_sum_for(const ckpi *c, const skpi_ksample *s, const char *source, double *sum) {
   int found = 0;
@@ -329,7 +314,7 @@ static void sample_slos(skpi_engine *e, ckpi *c, const skpi_ksample *s, double n
     if(!slo_applies(so, n))
       continue;
     if(so->sli == SLI_GROUP_LAG && so->group) {
-      const skpi_kgroup *g = find_group(s, so->group);
+      const skpi_kgroup *g = skpi_ksample_group(s, so->group);
       double max_s;
       if(!g || !skpi_timelag_group_max(c->tl, s, g, now, &max_s))
         continue;

@@ -156,6 +156,31 @@ const skpi_ktopic *skpi_ksample_topic(const skpi_ksample *s, const char *name) {
   return NULL;
 }
 
+const skpi_kgroup *skpi_ksample_group(const skpi_ksample *s, const char *id) {
+  if(!s || !id)
+    return NULL;
+  size_t lo = 0, hi = s->ngroups;
+  while(lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(s->groups[mid].id, id);
+    if(c == 0)
+      return &s->groups[mid];
+    if(c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+int skpi_ksample_name_internal(const char *name) {
+  return name && strncmp(name, "__", 2) == 0;
+}
+
+int skpi_ksample_topic_internal(const skpi_ktopic *t) {
+  return !t->name || t->internal || skpi_ksample_name_internal(t->name);
+}
+
 const skpi_kpartition *skpi_ksample_partition(const skpi_ksample *s, const char *topic,
                                               int32_t partition) {
   const skpi_ktopic *t = skpi_ksample_topic(s, topic);

@@ -168,10 +168,6 @@ static dpipe *find_pipe(const skpi_dlq *d, const char *source) {
   return d->npipes ? bsearch(&key, d->pipes, d->npipes, sizeof(dpipe), dpipe_cmp) : NULL;
 }
 
-static int internal_topic(const skpi_ktopic *t) {
-  return t->internal || strncmp(t->name, "__", 2) == 0;
-}
-
 /* Creates the pipelines of the sample's DLQs that do not exist yet. */
 static skpi_err add_pipes(skpi_dlq *d, const skpi_ksample *s, double now) {
   char src[MAX_NAME + 1];
@@ -183,7 +179,7 @@ static skpi_err add_pipes(skpi_dlq *d, const skpi_ksample *s, double now) {
   skpi_err rc = SKPI_OK;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *kt = &s->topics[i];
-    if(!kt->name || internal_topic(kt) || !skpi_dlq_match(d, kt->name, src, sizeof(src)))
+    if(skpi_ksample_topic_internal(kt) || !skpi_dlq_match(d, kt->name, src, sizeof(src)))
       continue;
     dpipe key = {.source = src}, *p = NULL;
     if(nold)
@@ -258,7 +254,7 @@ skpi_err skpi_dlq_observe(skpi_dlq *d, const skpi_ksample *s, double now) {
   size_t nold = d->ntopics;
   for(size_t i = 0; i < s->ntopics && rc == SKPI_OK; i++) {
     const skpi_ktopic *kt = &s->topics[i];
-    if(!kt->name || internal_topic(kt) || strlen(kt->name) > MAX_NAME)
+    if(skpi_ksample_topic_internal(kt) || strlen(kt->name) > MAX_NAME)
       continue;
     dpipe *as_dlq = skpi_dlq_match(d, kt->name, src, sizeof(src)) ? find_pipe(d, src) : NULL;
     dpipe *as_src = find_pipe(d, kt->name);
@@ -400,7 +396,7 @@ skpi_err skpi_dlq_render(const skpi_dlq *d, const skpi_ksample *s, double now, s
   }
   for(size_t i = 0; s && i < s->ntopics; i++) {
     double b;
-    if(!s->topics[i].name || internal_topic(&s->topics[i]) ||
+    if(skpi_ksample_topic_internal(&s->topics[i]) ||
        !skpi_dlq_match(d, s->topics[i].name, src, sizeof(src)) || !backlog(s, i, &b))
       continue;
     if((rc = skpi_mset_add(m, f_back, b, "cluster", d->cluster, "topic", s->topics[i].name)) !=

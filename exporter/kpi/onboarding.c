@@ -146,10 +146,6 @@ static void sweep(table *t, double now, double forget) {
     qsort(t->v, t->n, sizeof(entry), entry_cmp);
 }
 
-static int internal_topic(const skpi_ktopic *t) {
-  return t->internal || strncmp(t->name, "__", 2) == 0;
-}
-
 static skpi_err observe_topics(skpi_onboarding *o, const skpi_ksample *s, double now) {
   if(s->ntopics == 0)
     return SKPI_OK;
@@ -171,7 +167,7 @@ static skpi_err observe_topics(skpi_onboarding *o, const skpi_ksample *s, double
   size_t nold = o->topics.n;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *kt = &s->topics[i];
-    if(!kt->name || internal_topic(kt) || strlen(kt->name) > MAX_NAME)
+    if(skpi_ksample_topic_internal(kt) || strlen(kt->name) > MAX_NAME)
       continue;
     int64_t hsum = 0, hmax = 0;
     for(int p = 0; p < kt->nparts; p++) {

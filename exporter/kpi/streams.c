@@ -196,8 +196,7 @@ skpi_err skpi_streams_observe(skpi_streams *st, const skpi_ksample *s, double no
   size_t nold = st->ntopics;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *kt = &s->topics[i];
-    if(!kt->name || kt->internal || strncmp(kt->name, "__", 2) == 0 ||
-       strlen(kt->name) > MAX_NAME)
+    if(skpi_ksample_topic_internal(kt) || strlen(kt->name) > MAX_NAME)
       continue;
     int64_t hsum = 0;
     for(int p = 0; p < kt->nparts; p++)

@@ -153,10 +153,6 @@ static skpi_err record(tlpart *p, int maxpts, int64_t high, double now) {
   return push(p, maxpts, high, now);
 }
 
-static int internal_name(const skpi_ktopic *t) {
-  return t->internal || strncmp(t->name, "__", 2) == 0;
-}
-
 /* Grows t->parts to hold id n-1. */
 static skpi_err ensure_parts(tltopic *t, int n) {
   if(n <= t->nparts)
@@ -209,7 +205,7 @@ skpi_err skpi_timelag_observe(skpi_timelag *tl, const skpi_ksample *s, double no
   size_t nold = tl->ntopics;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *kt = &s->topics[i];
-    if(!kt->name || internal_name(kt) || strlen(kt->name) > MAX_NAME)
+    if(skpi_ksample_topic_internal(kt) || strlen(kt->name) > MAX_NAME)
       continue;
     tltopic key = {.name = kt->name};
     tltopic *t = nold ? bsearch(&key, tl->topics, nold, sizeof(tltopic), topic_cmp) : NULL;

@@ -106,6 +106,18 @@ void skpi_ksample_sort(skpi_ksample *s);
 /* Finds a topic by name (binary search), or NULL. */
 const skpi_ktopic *skpi_ksample_topic(const skpi_ksample *s, const char *name);
 
+/* Finds a group by id (binary search), or NULL. */
+const skpi_kgroup *skpi_ksample_group(const skpi_ksample *s, const char *id);
+
+/* Whether a topic name is Kafka's own: __consumer_offsets,
+ * __transaction_state and every other name starting "__". */
+int skpi_ksample_name_internal(const char *name);
+
+/* Whether KPIs leave topic t out: the source marked it internal (Kafka's own
+ * topics, the exporter's probe topic), or its name is internal, or it has
+ * no name. */
+int skpi_ksample_topic_internal(const skpi_ktopic *t);
+
 /* Finds a partition, or NULL. */
 const skpi_kpartition *skpi_ksample_partition(const skpi_ksample *s, const char *topic,
                                               int32_t partition);

@@ -155,7 +155,7 @@ static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt,
   t->name = strdup(mt->topic);
   if(!t->name)
     return SKPI_ENOMEM;
-  t->internal = strncmp(mt->topic, "__", 2) == 0 ||
+  t->internal = skpi_ksample_name_internal(mt->topic) ||
                 (probe_topic && strcmp(mt->topic, probe_topic) == 0);
   if(mt->partition_cnt <= 0)
     return SKPI_OK;
@@ -535,21 +535,6 @@ out:
   return SKPI_OK;
 }
 
-static skpi_kgroup *find_group(skpi_ksample *s, const char *id) {
-  size_t lo = 0, hi = s->ngroups;
-  while(lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(s->groups[mid].id, id);
-    if(c == 0)
-      return &s->groups[mid];
-    if(c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return NULL;
-}
-
 /* One admin call in flight: which groups it covers. */
 typedef struct gcall {
   int describe; /* else offsets */
@@ -565,9 +550,11 @@ static skpi_err on_describe(skpi_ksample *s, rd_kafka_event_t *ev, gcall *c) {
       res && !rd_kafka_event_error(ev) ? rd_kafka_DescribeConsumerGroups_result_groups(res, &n)
                                        : NULL;
   for(size_t i = 0; i < n; i++) {
-    skpi_kgroup *g = find_group(s, rd_kafka_ConsumerGroupDescription_group_id(d[i]));
-    if(!g || rd_kafka_ConsumerGroupDescription_error(d[i]))
+    const skpi_kgroup *found =
+        skpi_ksample_group(s, rd_kafka_ConsumerGroupDescription_group_id(d[i]));
+    if(!found || rd_kafka_ConsumerGroupDescription_error(d[i]))
       continue;
+    skpi_kgroup *g = &s->groups[found - s->groups];
     free(g->state);
     free(g->protocol_type);
     rd_kafka_consumer_group_state_t st = rd_kafka_ConsumerGroupDescription_state(d[i]);
