@@ -90,7 +90,6 @@ struct skpi_probe {
   /* The last result's strings. */
   char reason[32];
   char error[256];
-  char cause[32];
 };
 
 /* ---- payload ---------------------------------------------------------- */
@@ -818,18 +817,6 @@ out:
   return rc;
 }
 
-static const char *cause_of(const cycle *c) {
-  if(!c->r.metadata_ok)
-    return "all_brokers_unreachable";
-  if(c->r.brokers_up < c->r.brokers_expected)
-    return "broker_down";
-  if(c->r.offline_partitions > 0)
-    return "offline_partitions";
-  if(!c->r.ok)
-    return "probe_failing";
-  return "";
-}
-
 skpi_err skpi_probe_run_once(skpi_probe *p, skpi_probe_result *out) {
   cycle c;
   skpi_mset *set = NULL;
@@ -853,10 +840,8 @@ skpi_err skpi_probe_run_once(skpi_probe *p, skpi_probe_result *out) {
   c.r.ok = c.reason == R_NONE;
   c.r.t_end = skpi_now();
   snprintf(p->reason, sizeof(p->reason), "%s", c.r.ok ? "" : REASON_NAMES[c.reason]);
-  snprintf(p->cause, sizeof(p->cause), "%s", cause_of(&c));
   c.r.reason = p->reason;
   c.r.error = p->error;
-  c.r.cause = p->cause;
 
   pthread_mutex_lock(&p->mu);
   p->st.probes++;
