@@ -19,6 +19,7 @@
 
 #include "streamkpi/clock.h"
 #include "streamkpi/expo.h"
+#include "streamkpi/kafka_client.h"
 #include "streamkpi/kafka_lag.h"
 #include "streamkpi/kafka_metrics.h"
 #include "streamkpi/kafka_plan.h"
@@ -62,80 +63,14 @@ static int stopping(const kctx *k) { return skpi_stop_get(k->stop); }
 
 /* ---- handle ------------------------------------------------------------ */
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-  /* syslog levels: 0-3 are errors, 4 warnings; the rest is chatter. */
-  if(level > 4)
-    return;
-  const skpi_cluster_cfg *cfg = rd_kafka_opaque(rk);
-  skpi_log(level <= 3 ? SKPI_ERROR : SKPI_WARN, "librdkafka", "cluster", cfg ? cfg->name : "",
-           "facility", fac, "detail", buf);
-}
-
-static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-  const skpi_cluster_cfg *cfg = opaque;
-  skpi_log(SKPI_WARN, "kafka client error", "cluster", cfg ? cfg->name : "", "error",
-           rd_kafka_err2name((rd_kafka_resp_err_t)err), "detail", reason);
-}
-
-static int set_prop(rd_kafka_conf_t *conf, const skpi_cluster_cfg *cfg, const char *key,
-                    const char *value) {
-  char errstr[512];
-  if(rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK)
-    return 0;
-  skpi_log(SKPI_ERROR, "bad kafka property", "cluster", cfg->name, "property", key, "detail",
-           errstr);
-  return -1;
-}
-
-/* Creates the cluster's handle, or NULL after logging why. */
+/* Creates the cluster's handle, or NULL after logging why.  The group id is
+ * only the identity the admin calls go out under: the handle never joins
+ * it, so there is nothing to leave or commit on destroy. */
 static rd_kafka_t *make_handle(const skpi_cluster_cfg *cfg) {
-  char errstr[512];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  if(!conf)
-    return NULL;
-  rd_kafka_conf_set_log_cb(conf, log_cb);
-  rd_kafka_conf_set_error_cb(conf, error_cb);
-  rd_kafka_conf_set_opaque(conf, (void *)cfg);
-  /* Defaults the user may override. */
-  if(set_prop(conf, cfg, "client.id", "streamkpi") ||
-     set_prop(conf, cfg, "group.id", OFFSETS_GROUP_ID))
-    goto fail;
-  if(cfg->bootstrap_servers && set_prop(conf, cfg, "bootstrap.servers", cfg->bootstrap_servers))
-    goto fail;
-  for(size_t i = 0; i < cfg->nproperties; i++)
-    if(set_prop(conf, cfg, cfg->properties[i].key, cfg->properties[i].value))
-      goto fail;
-  /* Forced: the high watermark needs read_uncommitted, the group must never
-   * commit, and statistics would pile up on a queue nobody serves. */
-  if(set_prop(conf, cfg, "isolation.level", "read_uncommitted") ||
-     set_prop(conf, cfg, "enable.auto.commit", "false") ||
-     set_prop(conf, cfg, "statistics.interval.ms", "0"))
-    goto fail;
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-  if(!rk) {
-    skpi_log(SKPI_ERROR, "cannot create kafka client", "cluster", cfg->name, "detail", errstr);
-    goto fail;
-  }
-  return rk;
-fail:
-  rd_kafka_conf_destroy(conf);
-  return NULL;
-}
-
-static void destroy_handle(rd_kafka_t *rk) {
-  /* The group was never joined: there is nothing to leave or commit. */
-  if(rk)
-    rd_kafka_destroy(rk);
-}
-
-static int timeout_ms_of(const skpi_cluster_cfg *cfg) {
-  double s = cfg->request_timeout_s > 0 ? cfg->request_timeout_s : 10;
-  double ms = s * 1000;
-  if(ms < 1)
-    ms = 1;
-  if(ms > INT_MAX / 4)
-    ms = INT_MAX / 4;
-  return (int)ms;
+  static const char *const defaults[] = {"group.id", OFFSETS_GROUP_ID, NULL};
+  skpi_kafka_client_opts o = {
+      .type = RD_KAFKA_CONSUMER, .role = "kafka", .client_id = "streamkpi", .defaults = defaults};
+  return skpi_kafka_client_new(cfg, &o);
 }
 
 /* ---- metadata ---------------------------------------------------------- */
@@ -806,14 +741,14 @@ skpi_err skpi_kafka_source_cycle_once(const skpi_cluster_cfg *cfg, skpi_ksample 
   if(!cfg || !out)
     return SKPI_EINVAL;
   *out = NULL;
-  kctx k = {.cfg = cfg, .timeout_ms = timeout_ms_of(cfg)};
+  kctx k = {.cfg = cfg, .timeout_ms = skpi_kafka_client_timeout_ms(cfg)};
   if(!(k.rk = make_handle(cfg)))
     return SKPI_EINVAL;
   skpi_err rc = run_cycle(&k, out, err, sizeof(err));
   if(rc != SKPI_OK)
     skpi_log(SKPI_WARN, "kafka cycle failed", "cluster", cfg->name, "error", err);
   free_strv(k.last_groups, k.nlast_groups);
-  destroy_handle(k.rk);
+  skpi_kafka_client_free(k.rk);
   return rc;
 }
 
@@ -887,7 +822,7 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
     return NULL;
   src->k.cfg = cfg;
   src->k.stop = &src->stop;
-  src->k.timeout_ms = timeout_ms_of(cfg);
+  src->k.timeout_ms = skpi_kafka_client_timeout_ms(cfg);
   src->reg = reg;
   src->slot = -1;
   skpi_stop_set(&src->stop, 0);
@@ -907,7 +842,7 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   }
   return src;
 fail:
-  destroy_handle(src->k.rk);
+  skpi_kafka_client_free(src->k.rk);
   pthread_mutex_destroy(&src->mu);
   free(src);
   return NULL;
@@ -933,7 +868,7 @@ void skpi_kafka_source_stop(skpi_kafka_source *src) {
   skpi_stop_set(&src->stop, 1);
   pthread_join(src->thread, NULL);
   free_strv(src->k.last_groups, src->k.nlast_groups);
-  destroy_handle(src->k.rk);
+  skpi_kafka_client_free(src->k.rk);
   pthread_mutex_destroy(&src->mu);
   free(src);
 }
