@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "streamkpi/hist.h"
+
 #define MAX_NAME 255
 #define NBOUNDS 11
 
@@ -15,11 +17,6 @@ static const double BOUNDS[NBOUNDS] = {60,    300,   900,       1800,      3600,
 enum { H_FIRST_MESSAGE = 0, H_FIRST_CONSUMER, H_FIRST_COMMIT, H_CAUGHT_UP, H_N };
 static const char *const HIST_NAMES[H_N] = {"first_message", "first_consumer", "first_commit",
                                             "caught_up"};
-
-typedef struct hist {
-  uint64_t counts[NBOUNDS + 1]; /* per bucket, not cumulative; last is +Inf */
-  double sum;
-} hist;
 
 typedef struct entry {
   char *name;
@@ -39,13 +36,30 @@ struct skpi_onboarding {
   skpi_onboarding_cfg cfg;
   table topics, groups;
   int seen_topics, seen_groups; /* the baselines were taken */
-  hist h[H_N];
+  skpi_histogram h[H_N];
 };
 
 void skpi_onboarding_cfg_default(skpi_onboarding_cfg *cfg) {
   cfg->caught_up_lag = 100;
   cfg->forget_after_s = 600;
   cfg->max_entries = 100000;
+}
+
+static void table_clear(table *t) {
+  for(size_t i = 0; i < t->n; i++)
+    free(t->v[i].name);
+  free(t->v);
+  t->v = NULL;
+  t->n = 0;
+}
+
+static void clear_state(skpi_onboarding *o) {
+  table_clear(&o->topics);
+  table_clear(&o->groups);
+  o->seen_topics = o->seen_groups = 0;
+  /* The bounds are constant and valid. */
+  for(int i = 0; i < H_N; i++)
+    (void)skpi_hist_init(&o->h[i], BOUNDS, NBOUNDS);
 }
 
 skpi_err skpi_onboarding_new(const char *cluster, const skpi_onboarding_cfg *cfg,
@@ -66,23 +80,9 @@ skpi_err skpi_onboarding_new(const char *cluster, const skpi_onboarding_cfg *cfg
     free(o);
     return SKPI_ENOMEM;
   }
+  clear_state(o);
   *out = o;
   return SKPI_OK;
-}
-
-static void table_clear(table *t) {
-  for(size_t i = 0; i < t->n; i++)
-    free(t->v[i].name);
-  free(t->v);
-  t->v = NULL;
-  t->n = 0;
-}
-
-static void clear_state(skpi_onboarding *o) {
-  table_clear(&o->topics);
-  table_clear(&o->groups);
-  o->seen_topics = o->seen_groups = 0;
-  memset(o->h, 0, sizeof(o->h));
 }
 
 void skpi_onboarding_free(skpi_onboarding *o) {
@@ -102,14 +102,9 @@ static entry *find(const table *t, size_t n, const char *name) {
   return n ? bsearch(&key, t->v, n, sizeof(entry), entry_cmp) : NULL;
 }
 
-static void hist_add(hist *h, double v) {
-  if(!isfinite(v) || v < 0)
-    v = 0;
-  size_t i = 0;
-  while(i < NBOUNDS && v > BOUNDS[i])
-    i++;
-  h->counts[i]++;
-  h->sum += v;
+/* A duration that cannot be negative: clock steps count as 0. */
+static void hist_add(skpi_histogram *h, double v) {
+  skpi_hist_observe(h, isfinite(v) && v > 0 ? v : 0);
 }
 
 static void start(entry *e, double now, int baseline) {
@@ -289,19 +284,10 @@ int skpi_onboarding_get(const skpi_onboarding *o, int is_group, const char *name
   return 1;
 }
 
-static skpi_err add_hist(skpi_mset *m, int fam, const hist *h, const char *cluster,
+static skpi_err add_hist(skpi_mset *m, int fam, const skpi_histogram *h, const char *cluster,
                          const char *step) {
-  uint64_t cum[NBOUNDS];
-  uint64_t run = 0;
-  for(size_t i = 0; i < NBOUNDS; i++) {
-    run += h->counts[i];
-    cum[i] = run;
-  }
-  skpi_hist sh = {.nbounds = NBOUNDS,
-                  .bounds = BOUNDS,
-                  .cumulative = cum,
-                  .sum = h->sum,
-                  .count = run + h->counts[NBOUNDS]};
+  skpi_hist sh;
+  skpi_hist_view(h, &sh);
   const char *kv[4] = {"cluster", cluster, "step", step};
   return skpi_mset_add_hist(m, fam, &sh, kv, 2);
 }
@@ -395,8 +381,8 @@ json_t *skpi_onboarding_save(const skpi_onboarding *o) {
        json_object_set_new(h, "counts", counts) ||
        json_object_set_new(h, "sum", json_real(o->h[i].sum)))
       goto fail;
-    for(int b = 0; b <= NBOUNDS; b++)
-      if(json_array_append_new(counts, json_integer((json_int_t)o->h[i].counts[b])))
+    for(size_t b = 0; b <= NBOUNDS; b++)
+      if(json_array_append_new(counts, json_integer((json_int_t)skpi_hist_bucket(&o->h[i], b))))
         goto fail;
   }
   return doc;
@@ -467,13 +453,15 @@ skpi_err skpi_onboarding_load(skpi_onboarding *o, const json_t *doc) {
     if(!json_is_array(counts) || json_array_size(counts) != NBOUNDS + 1 || !json_is_number(sum) ||
        !isfinite(json_number_value(sum)) || json_number_value(sum) < 0)
       goto out;
-    o->h[i].sum = json_number_value(sum);
-    for(int b = 0; b <= NBOUNDS; b++) {
-      const json_t *c = json_array_get(counts, (size_t)b);
+    uint64_t per[NBOUNDS + 1];
+    for(size_t b = 0; b <= NBOUNDS; b++) {
+      const json_t *c = json_array_get(counts, b);
       if(!json_is_integer(c) || json_integer_value(c) < 0)
         goto out;
-      o->h[i].counts[b] = (uint64_t)json_integer_value(c);
+      per[b] = (uint64_t)json_integer_value(c);
     }
+    if(skpi_hist_restore(&o->h[i], per, NBOUNDS + 1, json_number_value(sum)) != SKPI_OK)
+      goto out;
   }
   o->seen_topics = st;
   o->seen_groups = sg;
