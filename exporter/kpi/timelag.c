@@ -1,5 +1,6 @@
 /* timelag.c: per-partition watermark histories and time-lag estimates. */
 #include "streamkpi/timelag.h"
+#include "streamkpi/ntable.h"
 #include "streamkpi/state.h"
 
 #include <float.h>
@@ -18,17 +19,15 @@ typedef struct tlpart {
 } tlpart;
 
 typedef struct tltopic {
-  char *name;
+  skpi_nentry h;
   tlpart *parts; /* indexed by partition id */
   int nparts;
-  double last_seen;
 } tltopic;
 
 struct skpi_timelag {
   char *cluster;
   skpi_timelag_cfg cfg;
-  tltopic *topics; /* sorted by name */
-  size_t ntopics;
+  skpi_ntable topics; /* of tltopic */
   size_t npartitions; /* partitions with a ring */
 };
 
@@ -37,6 +36,18 @@ void skpi_timelag_cfg_default(skpi_timelag_cfg *cfg) {
   cfg->max_extrapolate_s = 86400;
   cfg->forget_after_s = 3600;
   cfg->max_partitions = 200000;
+}
+
+/* Frees a forgotten topic's histories and uncounts them. */
+static void drop_topic(void *e, void *user) {
+  tltopic *t = e;
+  skpi_timelag *tl = user;
+  for(int i = 0; i < t->nparts; i++) {
+    if(t->parts[i].pts)
+      tl->npartitions--;
+    free(t->parts[i].pts);
+  }
+  free(t->parts);
 }
 
 skpi_err skpi_timelag_new(const char *cluster, const skpi_timelag_cfg *cfg, skpi_timelag **out) {
@@ -58,23 +69,13 @@ skpi_err skpi_timelag_new(const char *cluster, const skpi_timelag_cfg *cfg, skpi
     return SKPI_ENOMEM;
   }
   tl->cfg = c;
+  skpi_ntable_init(&tl->topics, sizeof(tltopic), drop_topic, tl);
   *out = tl;
   return SKPI_OK;
 }
 
-static void topic_clear(tltopic *t) {
-  for(int i = 0; i < t->nparts; i++)
-    free(t->parts[i].pts);
-  free(t->parts);
-  free(t->name);
-}
-
 static void clear_all(skpi_timelag *tl) {
-  for(size_t i = 0; i < tl->ntopics; i++)
-    topic_clear(&tl->topics[i]);
-  free(tl->topics);
-  tl->topics = NULL;
-  tl->ntopics = 0;
+  skpi_ntable_clear(&tl->topics);
   tl->npartitions = 0;
 }
 
@@ -84,17 +85,6 @@ void skpi_timelag_free(skpi_timelag *tl) {
   clear_all(tl);
   free(tl->cluster);
   free(tl);
-}
-
-static int topic_cmp(const void *a, const void *b) {
-  return strcmp(((const tltopic *)a)->name, ((const tltopic *)b)->name);
-}
-
-static tltopic *find_topic(const skpi_timelag *tl, const char *name) {
-  tltopic key = {.name = (char *)name};
-  if(!tl->ntopics)
-    return NULL;
-  return bsearch(&key, tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
 }
 
 /* Removes the interior point whose removal leaves the smallest gap relative
@@ -168,7 +158,7 @@ static skpi_err ensure_parts(tltopic *t, int n) {
 
 static skpi_err observe_topic(skpi_timelag *tl, tltopic *t, const skpi_ktopic *kt, double now) {
   skpi_err rc = SKPI_OK;
-  t->last_seen = now;
+  t->h.last_seen = now;
   for(int i = 0; i < kt->nparts; i++) {
     const skpi_kpartition *kp = &kt->parts[i];
     if(kp->high < 0 || kp->id < 0 || kp->id >= MAX_PART_ID)
@@ -195,50 +185,18 @@ skpi_err skpi_timelag_observe(skpi_timelag *tl, const skpi_ksample *s, double no
   skpi_err rc = SKPI_OK;
   if(!tl || !s || !isfinite(now))
     return SKPI_EINVAL;
-  size_t added = 0;
-  /* Known topics are updated in place; new ones are appended then the array
-   * is re-sorted once, so the sample's order does not matter. */
-  tltopic *grown = realloc(tl->topics, (tl->ntopics + s->ntopics + 1) * sizeof(tltopic));
-  if(!grown)
-    return SKPI_ENOMEM;
-  tl->topics = grown;
-  size_t nold = tl->ntopics;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *kt = &s->topics[i];
     if(skpi_ksample_topic_internal(kt) || strlen(kt->name) > MAX_NAME)
       continue;
-    tltopic key = {.name = kt->name};
-    tltopic *t = nold ? bsearch(&key, tl->topics, nold, sizeof(tltopic), topic_cmp) : NULL;
-    if(!t) {
-      t = &tl->topics[nold + added];
-      memset(t, 0, sizeof(*t));
-      t->name = strdup(kt->name);
-      if(!t->name) {
-        rc = SKPI_ENOMEM;
-        break;
-      }
-      added++;
-    }
+    void *t = skpi_ntable_find(&tl->topics, kt->name);
+    if(!t && (rc = skpi_ntable_add(&tl->topics, kt->name, &t)) != SKPI_OK)
+      break;
     if((rc = observe_topic(tl, t, kt, now)) != SKPI_OK)
       break;
   }
-  tl->ntopics = nold + added;
   /* Forget topics not seen for a while (deleted, or filtered out). */
-  size_t w = 0;
-  for(size_t i = 0; i < tl->ntopics; i++) {
-    tltopic *t = &tl->topics[i];
-    if(now - t->last_seen > tl->cfg.forget_after_s) {
-      for(int j = 0; j < t->nparts; j++)
-        if(t->parts[j].pts)
-          tl->npartitions--;
-      topic_clear(t);
-      continue;
-    }
-    tl->topics[w++] = *t;
-  }
-  tl->ntopics = w;
-  if(tl->ntopics > 1)
-    qsort(tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
+  skpi_ntable_sweep(&tl->topics, now, tl->cfg.forget_after_s);
   return rc;
 }
 
@@ -288,7 +246,7 @@ int skpi_timelag_estimate(const skpi_timelag *tl, const char *topic, int32_t par
                           int64_t committed, double now, double *lag_s) {
   if(!tl || !topic)
     return 0;
-  const tltopic *t = find_topic(tl, topic);
+  const tltopic *t = skpi_ntable_find(&tl->topics, topic);
   if(!t || partition < 0 || partition >= t->nparts)
     return 0;
   const tlpart *p = &t->parts[partition];
@@ -358,10 +316,11 @@ size_t skpi_timelag_partitions(const skpi_timelag *tl) {
 }
 
 size_t skpi_timelag_bytes(const skpi_timelag *tl) {
-  size_t b = sizeof(*tl) + tl->ntopics * sizeof(tltopic);
-  for(size_t i = 0; i < tl->ntopics; i++) {
-    const tltopic *t = &tl->topics[i];
-    b += strlen(t->name) + 1 + (size_t)t->nparts * sizeof(tlpart);
+  size_t n = skpi_ntable_len(&tl->topics);
+  size_t b = sizeof(*tl) + n * sizeof(tltopic);
+  for(size_t i = 0; i < n; i++) {
+    const tltopic *t = skpi_ntable_at(&tl->topics, i);
+    b += strlen(t->h.name) + 1 + (size_t)t->nparts * sizeof(tlpart);
     for(int j = 0; j < t->nparts; j++)
       b += (size_t)t->parts[j].cap * sizeof(skpi_tlpoint);
   }
@@ -374,8 +333,8 @@ json_t *skpi_timelag_save(const skpi_timelag *tl) {
   if(!doc || !topics || json_object_set_new(doc, "version", json_integer(1)) != 0 ||
      json_object_set(doc, "topics", topics) != 0)
     goto fail;
-  for(size_t i = 0; i < tl->ntopics; i++) {
-    const tltopic *t = &tl->topics[i];
+  for(size_t i = 0; i < skpi_ntable_len(&tl->topics); i++) {
+    const tltopic *t = skpi_ntable_at(&tl->topics, i);
     json_t *jt = json_object();
     json_t *parts = json_array();
     if(!jt || !parts || json_array_append_new(topics, jt) != 0) {
@@ -383,8 +342,8 @@ json_t *skpi_timelag_save(const skpi_timelag *tl) {
       json_decref(parts);
       goto fail;
     }
-    if(json_object_set_new(jt, "name", json_string(t->name)) != 0 ||
-       json_object_set_new(jt, "last_seen", json_real(t->last_seen)) != 0 ||
+    if(json_object_set_new(jt, "name", json_string(t->h.name)) != 0 ||
+       json_object_set_new(jt, "last_seen", json_real(t->h.last_seen)) != 0 ||
        json_object_set_new(jt, "parts", parts) != 0)
       goto fail;
     for(int j = 0; j < t->nparts; j++) {
@@ -468,13 +427,6 @@ skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc) {
   if(n > tl->cfg.max_partitions) {
     goto out;
   }
-  if(n) {
-    tl->topics = calloc(n, sizeof(tltopic));
-    if(!tl->topics) {
-      rc = SKPI_ENOMEM;
-      goto out;
-    }
-  }
   for(size_t i = 0; i < n; i++) {
     const json_t *jt = json_array_get(topics, i);
     const json_t *name = json_object_get(jt, "name");
@@ -486,29 +438,21 @@ skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc) {
       rc = SKPI_EINVAL;
       goto out;
     }
-    tltopic *t = &tl->topics[tl->ntopics];
-    t->name = strdup(json_string_value(name));
-    if(!t->name) {
-      rc = SKPI_ENOMEM;
-      goto out;
-    }
-    t->last_seen = seen;
-    tl->ntopics++;
-    if(strlen(t->name) != json_string_length(name)) {
+    void *e;
+    /* A NUL inside the name, or a name twice, is garbage (EINVAL). */
+    if(strlen(json_string_value(name)) != json_string_length(name)) {
       rc = SKPI_EINVAL;
       goto out;
     }
+    if((rc = skpi_ntable_add(&tl->topics, json_string_value(name), &e)) != SKPI_OK)
+      goto out;
+    tltopic *t = e;
+    t->h.last_seen = seen;
     for(size_t j = 0; j < json_array_size(parts); j++)
       if((rc = load_part(tl, t, json_array_get(parts, j))) != SKPI_OK)
         goto out;
   }
-  if(tl->ntopics > 1)
-    qsort(tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
-  for(size_t i = 1; i < tl->ntopics; i++)
-    if(strcmp(tl->topics[i - 1].name, tl->topics[i].name) == 0) {
-      rc = SKPI_EINVAL;
-      goto out;
-    }
+  skpi_ntable_sort(&tl->topics);
   rc = SKPI_OK;
 out:
   if(rc != SKPI_OK)
