@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "streamkpi/hist.h"
+#include "streamkpi/ntable.h"
 
 #define MAX_NAME 255
 #define NBOUNDS 11
@@ -19,17 +20,14 @@ static const char *const HIST_NAMES[H_N] = {"first_message", "first_consumer", "
                                             "caught_up"};
 
 typedef struct entry {
-  char *name;
+  skpi_nentry h;
   skpi_onboarding_entry e;
-  double last_seen;
   int nparts;   /* topics: partitions last seen */
   int64_t hsum; /* topics: watermark sum last seen, -1 when some were unknown */
 } entry;
 
-typedef struct table {
-  entry *v; /* sorted by name */
-  size_t n;
-} table;
+/* Topics or groups by name, each an entry. */
+typedef skpi_ntable table;
 
 struct skpi_onboarding {
   char *cluster;
@@ -45,17 +43,9 @@ void skpi_onboarding_cfg_default(skpi_onboarding_cfg *cfg) {
   cfg->max_entries = 100000;
 }
 
-static void table_clear(table *t) {
-  for(size_t i = 0; i < t->n; i++)
-    free(t->v[i].name);
-  free(t->v);
-  t->v = NULL;
-  t->n = 0;
-}
-
 static void clear_state(skpi_onboarding *o) {
-  table_clear(&o->topics);
-  table_clear(&o->groups);
+  skpi_ntable_clear(&o->topics);
+  skpi_ntable_clear(&o->groups);
   o->seen_topics = o->seen_groups = 0;
   /* The bounds are constant and valid. */
   for(int i = 0; i < H_N; i++)
@@ -80,6 +70,8 @@ skpi_err skpi_onboarding_new(const char *cluster, const skpi_onboarding_cfg *cfg
     free(o);
     return SKPI_ENOMEM;
   }
+  skpi_ntable_init(&o->topics, sizeof(entry), NULL, NULL);
+  skpi_ntable_init(&o->groups, sizeof(entry), NULL, NULL);
   clear_state(o);
   *out = o;
   return SKPI_OK;
@@ -91,15 +83,6 @@ void skpi_onboarding_free(skpi_onboarding *o) {
   clear_state(o);
   free(o->cluster);
   free(o);
-}
-
-static int entry_cmp(const void *a, const void *b) {
-  return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
-}
-
-static entry *find(const table *t, size_t n, const char *name) {
-  entry key = {.name = (char *)name};
-  return n ? bsearch(&key, t->v, n, sizeof(entry), entry_cmp) : NULL;
 }
 
 /* A duration that cannot be negative: clock steps count as 0. */
@@ -114,40 +97,20 @@ static void start(entry *e, double now, int baseline) {
   e->e.step2 = -1;
 }
 
-/* Appends name to t (room was reserved by the caller). */
+/* Adds name to t (absent), or NULL when memory runs out. */
 static entry *append(table *t, const char *name, double now, int baseline) {
-  entry *e = &t->v[t->n];
-  memset(e, 0, sizeof(*e));
-  if(!(e->name = strdup(name)))
+  void *p;
+  if(skpi_ntable_add(t, name, &p) != SKPI_OK)
     return NULL;
+  entry *e = p;
   start(e, now, baseline);
   e->hsum = -1;
-  t->n++;
   return e;
-}
-
-/* Drops entries unseen for too long and restores the sort order. */
-static void sweep(table *t, double now, double forget) {
-  size_t w = 0;
-  for(size_t i = 0; i < t->n; i++) {
-    if(now - t->v[i].last_seen > forget) {
-      free(t->v[i].name);
-      continue;
-    }
-    t->v[w++] = t->v[i];
-  }
-  t->n = w;
-  if(t->n > 1)
-    qsort(t->v, t->n, sizeof(entry), entry_cmp);
 }
 
 static skpi_err observe_topics(skpi_onboarding *o, const skpi_ksample *s, double now) {
   if(s->ntopics == 0)
     return SKPI_OK;
-  entry *grown = realloc(o->topics.v, (o->topics.n + s->ntopics + 1) * sizeof(entry));
-  if(!grown)
-    return SKPI_ENOMEM;
-  o->topics.v = grown;
   /* Which topics some group has committed on, this sample. */
   unsigned char *consumed = calloc(s->ntopics, 1);
   if(!consumed)
@@ -159,7 +122,6 @@ static skpi_err observe_topics(skpi_onboarding *o, const skpi_ksample *s, double
         consumed[ti] = 1;
     }
   skpi_err rc = SKPI_OK;
-  size_t nold = o->topics.n;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *kt = &s->topics[i];
     if(skpi_ksample_topic_internal(kt) || strlen(kt->name) > MAX_NAME)
@@ -174,18 +136,18 @@ static skpi_err observe_topics(skpi_onboarding *o, const skpi_ksample *s, double
       if(h > hmax)
         hmax = h;
     }
-    entry *e = find(&o->topics, nold, kt->name);
+    entry *e = skpi_ntable_find(&o->topics, kt->name);
     if(e && (kt->nparts < e->nparts || (hsum >= 0 && e->hsum >= 0 && hsum < e->hsum)))
       start(e, now, 0); /* deleted and re-created under the same name */
     if(!e) {
-      if(o->topics.n >= o->cfg.max_entries)
+      if(skpi_ntable_len(&o->topics) >= o->cfg.max_entries)
         continue;
       if(!(e = append(&o->topics, kt->name, now, !o->seen_topics))) {
         rc = SKPI_ENOMEM;
         break;
       }
     }
-    e->last_seen = now;
+    e->h.last_seen = now;
     e->nparts = kt->nparts;
     e->hsum = hsum;
     if(e->e.baseline)
@@ -202,7 +164,7 @@ static skpi_err observe_topics(skpi_onboarding *o, const skpi_ksample *s, double
       hist_add(&o->h[H_FIRST_CONSUMER], e->e.step2 > e->e.step1 ? e->e.step2 - e->e.step1 : 0);
   }
   free(consumed);
-  sweep(&o->topics, now, o->cfg.forget_after_s);
+  skpi_ntable_sweep(&o->topics, now, o->cfg.forget_after_s);
   if(rc == SKPI_OK)
     o->seen_topics = 1;
   return rc;
@@ -211,26 +173,21 @@ static skpi_err observe_topics(skpi_onboarding *o, const skpi_ksample *s, double
 static skpi_err observe_groups(skpi_onboarding *o, const skpi_ksample *s, double now) {
   if(!s->groups_ok)
     return SKPI_OK;
-  entry *grown = realloc(o->groups.v, (o->groups.n + s->ngroups + 1) * sizeof(entry));
-  if(!grown)
-    return SKPI_ENOMEM;
-  o->groups.v = grown;
   skpi_err rc = SKPI_OK;
-  size_t nold = o->groups.n;
   for(size_t i = 0; i < s->ngroups; i++) {
     const skpi_kgroup *g = &s->groups[i];
     if(!g->id || strlen(g->id) > MAX_NAME)
       continue;
-    entry *e = find(&o->groups, nold, g->id);
+    entry *e = skpi_ntable_find(&o->groups, g->id);
     if(!e) {
-      if(o->groups.n >= o->cfg.max_entries)
+      if(skpi_ntable_len(&o->groups) >= o->cfg.max_entries)
         continue;
       if(!(e = append(&o->groups, g->id, now, !o->seen_groups))) {
         rc = SKPI_ENOMEM;
         break;
       }
     }
-    e->last_seen = now;
+    e->h.last_seen = now;
     if(e->e.baseline || g->ncommits == 0)
       continue;
     if(e->e.step1 < 0) {
@@ -259,7 +216,7 @@ static skpi_err observe_groups(skpi_onboarding *o, const skpi_ksample *s, double
       hist_add(&o->h[H_CAUGHT_UP], now - e->e.step1);
     }
   }
-  sweep(&o->groups, now, o->cfg.forget_after_s);
+  skpi_ntable_sweep(&o->groups, now, o->cfg.forget_after_s);
   if(rc == SKPI_OK)
     o->seen_groups = 1;
   return rc;
@@ -277,7 +234,7 @@ skpi_err skpi_onboarding_observe(skpi_onboarding *o, const skpi_ksample *s, doub
 int skpi_onboarding_get(const skpi_onboarding *o, int is_group, const char *name,
                         skpi_onboarding_entry *e) {
   const table *t = is_group ? &o->groups : &o->topics;
-  const entry *x = find(t, t->n, name);
+  const entry *x = skpi_ntable_find(t, name);
   if(!x)
     return 0;
   *e = x->e;
@@ -296,8 +253,8 @@ static skpi_err add_hist(skpi_mset *m, int fam, const skpi_histogram *h, const c
 static void pending(const table *t, double now, double *n, double *age) {
   *n = 0;
   *age = 0;
-  for(size_t i = 0; i < t->n; i++) {
-    const skpi_onboarding_entry *e = &t->v[i].e;
+  for(size_t i = 0; i < skpi_ntable_len(t); i++) {
+    const skpi_onboarding_entry *e = &((const entry *)skpi_ntable_at(t, i))->e;
     if(e->baseline || (e->step1 >= 0 && e->step2 >= 0))
       continue;
     *n += 1;
@@ -340,11 +297,11 @@ skpi_err skpi_onboarding_render(const skpi_onboarding *o, double now, skpi_mset 
   if((rc = skpi_mset_add(m, f_ap, n, "cluster", o->cluster)) != SKPI_OK ||
      (rc = skpi_mset_add(m, f_ao, age, "cluster", o->cluster)) != SKPI_OK)
     return rc;
-  for(size_t i = 0; i < o->topics.n; i++) {
-    const entry *e = &o->topics.v[i];
+  for(size_t i = 0; i < skpi_ntable_len(&o->topics); i++) {
+    const entry *e = skpi_ntable_at(&o->topics, i);
     if(e->e.baseline || (e->e.step1 >= 0 && e->e.step2 >= 0))
       continue;
-    if((rc = skpi_mset_add(m, f_fs, e->e.first_seen, "cluster", o->cluster, "topic", e->name)) !=
+    if((rc = skpi_mset_add(m, f_fs, e->e.first_seen, "cluster", o->cluster, "topic", e->h.name)) !=
        SKPI_OK)
       return rc;
   }
@@ -353,10 +310,10 @@ skpi_err skpi_onboarding_render(const skpi_onboarding *o, double now, skpi_mset 
 
 static json_t *save_table(const table *t) {
   json_t *a = json_array();
-  for(size_t i = 0; a && i < t->n; i++) {
-    const entry *e = &t->v[i];
-    json_t *row = json_pack("[s,b,f,f,f,f,I,I]", e->name, e->e.baseline, e->e.first_seen,
-                            e->e.step1, e->e.step2, e->last_seen, (json_int_t)e->nparts,
+  for(size_t i = 0; a && i < skpi_ntable_len(t); i++) {
+    const entry *e = skpi_ntable_at(t, i);
+    json_t *row = json_pack("[s,b,f,f,f,f,I,I]", e->h.name, e->e.baseline, e->e.first_seen,
+                            e->e.step1, e->e.step2, e->h.last_seen, (json_int_t)e->nparts,
                             (json_int_t)e->hsum);
     if(!row || json_array_append_new(a, row)) {
       json_decref(a);
@@ -399,36 +356,31 @@ static skpi_err load_table(table *t, const json_t *a, size_t max) {
   if(!json_is_array(a) || json_array_size(a) > max)
     return SKPI_EINVAL;
   size_t n = json_array_size(a);
-  t->v = calloc(n + 1, sizeof(entry));
-  if(!t->v)
-    return SKPI_ENOMEM;
   for(size_t i = 0; i < n; i++) {
     const char *name;
     int baseline;
     double fs, s1, s2, ls;
     json_int_t np, hs;
-    entry e = {0};
+    void *p;
+    skpi_err rc;
     if(json_unpack(json_array_get(a, i), "[s,b,F,F,F,F,I,I!]", &name, &baseline, &fs, &s1, &s2,
                    &ls, &np, &hs) != 0 ||
        !*name || strlen(name) > MAX_NAME || !time_ok(fs, 0) || !time_ok(s1, 1) ||
        !time_ok(s2, 1) || !time_ok(ls, 0) || np < 0 || np > 1000000 || hs < -1)
       return SKPI_EINVAL;
-    if(!(e.name = strdup(name)))
-      return SKPI_ENOMEM;
-    e.e.baseline = baseline;
-    e.e.first_seen = fs;
-    e.e.step1 = s1;
-    e.e.step2 = s2;
-    e.last_seen = ls;
-    e.nparts = (int)np;
-    e.hsum = hs;
-    t->v[t->n++] = e;
+    /* A name twice is garbage (EINVAL). */
+    if((rc = skpi_ntable_add(t, name, &p)) != SKPI_OK)
+      return rc;
+    entry *e = p;
+    e->e.baseline = baseline;
+    e->e.first_seen = fs;
+    e->e.step1 = s1;
+    e->e.step2 = s2;
+    e->h.last_seen = ls;
+    e->nparts = (int)np;
+    e->hsum = hs;
   }
-  if(t->n > 1)
-    qsort(t->v, t->n, sizeof(entry), entry_cmp);
-  for(size_t i = 1; i < t->n; i++)
-    if(strcmp(t->v[i - 1].name, t->v[i].name) == 0)
-      return SKPI_EINVAL;
+  skpi_ntable_sort(t);
   return SKPI_OK;
 }
 
