@@ -1,6 +1,7 @@
 /* sample.c: ownership, ordering and lookup of a cluster sample. */
 #include "streamkpi/sample.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,15 +140,19 @@ void skpi_ksample_sort(skpi_ksample *s) {
       qsort(s->groups[i].commits, s->groups[i].ncommits, sizeof(skpi_kcommit), cmp_commit);
 }
 
-const skpi_ktopic *skpi_ksample_topic(const skpi_ksample *s, const char *name) {
-  if(!s || !name)
-    return NULL;
-  size_t lo = 0, hi = s->ntopics;
+/* Binary search over n structs of size bytes, sorted by the string each
+ * holds at offset off. */
+static const void *find_by_name(const void *base, size_t n, size_t size, size_t off,
+                                const char *name) {
+  size_t lo = 0, hi = n;
   while(lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(s->topics[mid].name, name);
+    const char *elem = (const char *)base + mid * size;
+    const char *key;
+    memcpy(&key, elem + off, sizeof(key));
+    int c = strcmp(key, name);
     if(c == 0)
-      return &s->topics[mid];
+      return elem;
     if(c < 0)
       lo = mid + 1;
     else
@@ -156,21 +161,34 @@ const skpi_ktopic *skpi_ksample_topic(const skpi_ksample *s, const char *name) {
   return NULL;
 }
 
+const skpi_ktopic *skpi_ksample_topic(const skpi_ksample *s, const char *name) {
+  if(!s || !name)
+    return NULL;
+  return find_by_name(s->topics, s->ntopics, sizeof(*s->topics), offsetof(skpi_ktopic, name),
+                      name);
+}
+
 const skpi_kgroup *skpi_ksample_group(const skpi_ksample *s, const char *id) {
   if(!s || !id)
     return NULL;
-  size_t lo = 0, hi = s->ngroups;
-  while(lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(s->groups[mid].id, id);
-    if(c == 0)
-      return &s->groups[mid];
-    if(c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
+  return find_by_name(s->groups, s->ngroups, sizeof(*s->groups), offsetof(skpi_kgroup, id), id);
+}
+
+unsigned char *skpi_ksample_consumed(const skpi_ksample *s, int live_only) {
+  unsigned char *consumed = s->ntopics ? calloc(s->ntopics, 1) : NULL;
+  if(!consumed || (live_only && !s->groups_ok))
+    return consumed;
+  for(size_t g = 0; g < s->ngroups; g++) {
+    const skpi_kgroup *grp = &s->groups[g];
+    if(live_only && grp->state && strcmp(grp->state, "Dead") == 0)
+      continue;
+    for(size_t c = 0; c < grp->ncommits; c++) {
+      int32_t ti = grp->commits[c].topic;
+      if(ti >= 0 && (size_t)ti < s->ntopics)
+        consumed[ti] = 1;
+    }
   }
-  return NULL;
+  return consumed;
 }
 
 int skpi_ksample_name_internal(const char *name) {

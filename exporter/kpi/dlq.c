@@ -406,6 +406,19 @@ static int name_ok(const json_t *j) {
          strlen(json_string_value(j)) == json_string_length(j);
 }
 
+/* Adds the entry object o names under key, with its last_seen, to t.
+ * SKPI_EINVAL for a bad or repeated name or a bad time. */
+static skpi_err load_entry(skpi_ntable *t, const json_t *o, const char *key, void **e) {
+  double seen;
+  const json_t *name = json_object_get(o, key);
+  if(!name_ok(name) || !jnum(json_object_get(o, "last_seen"), &seen))
+    return SKPI_EINVAL;
+  skpi_err rc = skpi_ntable_add(t, json_string_value(name), e);
+  if(rc == SKPI_OK)
+    ((skpi_nentry *)*e)->last_seen = seen;
+  return rc;
+}
+
 skpi_err skpi_dlq_load(skpi_dlq *d, const json_t *doc) {
   skpi_err rc = SKPI_EINVAL;
   clear_state(d);
@@ -419,19 +432,13 @@ skpi_err skpi_dlq_load(skpi_dlq *d, const json_t *doc) {
   size_t nt = json_array_size(topics), np = json_array_size(pipes);
   for(size_t i = 0; i < nt; i++) {
     const json_t *jt = json_array_get(topics, i), *hw = json_object_get(jt, "high");
-    double total, seen;
+    double total;
     void *e;
-    if(!name_ok(json_object_get(jt, "name")) || !jnum(json_object_get(jt, "total"), &total) ||
-       total < 0 || !jnum(json_object_get(jt, "last_seen"), &seen) || !json_is_array(hw) ||
-       json_array_size(hw) > MAX_PART_ID)
-      goto out;
-    /* A name twice is garbage (EINVAL). */
-    if((rc = skpi_ntable_add(&d->topics, json_string_value(json_object_get(jt, "name")), &e)) !=
-       SKPI_OK)
+    if(!jnum(json_object_get(jt, "total"), &total) || total < 0 || !json_is_array(hw) ||
+       json_array_size(hw) > MAX_PART_ID || (rc = load_entry(&d->topics, jt, "name", &e)) != SKPI_OK)
       goto out;
     rc = SKPI_EINVAL;
     dtopic *t = e;
-    t->h.last_seen = seen;
     t->total = total;
     t->nparts = (int)json_array_size(hw);
     if(!(t->high = malloc((size_t)(t->nparts + 1) * sizeof(int64_t)))) {
@@ -447,17 +454,11 @@ skpi_err skpi_dlq_load(skpi_dlq *d, const json_t *doc) {
   }
   for(size_t i = 0; i < np; i++) {
     const json_t *jp = json_array_get(pipes, i);
-    double seen;
     void *e;
-    if(!name_ok(json_object_get(jp, "source")) ||
-       !jnum(json_object_get(jp, "last_seen"), &seen))
-      goto out;
-    if((rc = skpi_ntable_add(&d->pipes, json_string_value(json_object_get(jp, "source")), &e)) !=
-       SKPI_OK)
+    if((rc = load_entry(&d->pipes, jp, "source", &e)) != SKPI_OK)
       goto out;
     rc = SKPI_EINVAL;
     dpipe *p = e;
-    p->h.last_seen = seen;
     if(!(p->w = skpi_win_new(2, WEEK_MINUTES))) {
       rc = SKPI_ENOMEM;
       goto out;

@@ -112,15 +112,9 @@ static skpi_err observe_topics(skpi_onboarding *o, const skpi_ksample *s, double
   if(s->ntopics == 0)
     return SKPI_OK;
   /* Which topics some group has committed on, this sample. */
-  unsigned char *consumed = calloc(s->ntopics, 1);
+  unsigned char *consumed = skpi_ksample_consumed(s, 0);
   if(!consumed)
     return SKPI_ENOMEM;
-  for(size_t g = 0; g < s->ngroups; g++)
-    for(size_t c = 0; c < s->groups[g].ncommits; c++) {
-      int32_t ti = s->groups[g].commits[c].topic;
-      if(ti >= 0 && (size_t)ti < s->ntopics)
-        consumed[ti] = 1;
-    }
   skpi_err rc = SKPI_OK;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *kt = &s->topics[i];

@@ -160,18 +160,10 @@ skpi_err skpi_streams_observe(skpi_streams *st, const skpi_ksample *s, double no
     return SKPI_EINVAL;
   if(s->ntopics == 0)
     return SKPI_OK;
-  unsigned char *consumed = calloc(s->ntopics, 1);
+  /* A dead group consumes nothing. */
+  unsigned char *consumed = skpi_ksample_consumed(s, 1);
   if(!consumed)
     return SKPI_ENOMEM;
-  for(size_t g = 0; s->groups_ok && g < s->ngroups; g++) {
-    if(s->groups[g].state && strcmp(s->groups[g].state, "Dead") == 0)
-      continue;
-    for(size_t c = 0; c < s->groups[g].ncommits; c++) {
-      int32_t ti = s->groups[g].commits[c].topic;
-      if(ti >= 0 && (size_t)ti < s->ntopics)
-        consumed[ti] = 1;
-    }
-  }
   skpi_err rc = SKPI_OK;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *kt = &s->topics[i];

@@ -118,6 +118,12 @@ int skpi_ksample_name_internal(const char *name);
  * no name. */
 int skpi_ksample_topic_internal(const skpi_ktopic *t);
 
+/* Returns a new array of s->ntopics flags (the caller frees it), 1 where
+ * some group has a commit on the topic; NULL when memory runs out or the
+ * sample has no topics.  With live_only, groups in state "Dead" count for
+ * nothing, and neither does any group when the listing failed. */
+unsigned char *skpi_ksample_consumed(const skpi_ksample *s, int live_only);
+
 /* Finds a partition, or NULL. */
 const skpi_kpartition *skpi_ksample_partition(const skpi_ksample *s, const char *topic,
                                               int32_t partition);

@@ -39,7 +39,7 @@ static inline int ks_topic(skpi_ksample *s, const char *name, int nparts) {
     abort();
   skpi_ktopic *t = &s->topics[s->ntopics];
   t->name = strdup(name);
-  t->internal = strncmp(name, "__", 2) == 0;
+  t->internal = skpi_ksample_name_internal(name);
   t->nparts = nparts;
   t->parts = kt_xcalloc((size_t)nparts, sizeof(skpi_kpartition));
   for(int i = 0; i < nparts; i++) {
