@@ -87,21 +87,31 @@ void *skpi_ntable_at(const skpi_ntable *t, size_t i) {
   return i < t->n ? entry(t, i) : NULL;
 }
 
-void *skpi_ntable_find(const skpi_ntable *t, const char *name) {
-  if(!name)
-    return NULL;
-  size_t lo = 0, hi = t->nsorted;
+const void *skpi_ntable_bsearch(const void *base, size_t n, size_t size, size_t off,
+                                const char *name) {
+  size_t lo = 0, hi = n;
   while(lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    skpi_nentry *e = entry(t, mid);
-    int c = strcmp(e->name, name);
+    const char *elem = (const char *)base + mid * size;
+    const char *key;
+    memcpy(&key, elem + off, sizeof(key));
+    int c = strcmp(key, name);
     if(c == 0)
-      return e;
+      return elem;
     if(c < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
+  return NULL;
+}
+
+void *skpi_ntable_find(const skpi_ntable *t, const char *name) {
+  if(!name)
+    return NULL;
+  const void *hit = skpi_ntable_bsearch(t->v, t->nsorted, t->esize, 0, name);
+  if(hit)
+    return (void *)(uintptr_t)hit;
   if(t->n == t->nsorted || !t->nindex)
     return NULL;
   for(size_t i = hash(name) & (t->nindex - 1); t->index[i]; i = (i + 1) & (t->nindex - 1)) {

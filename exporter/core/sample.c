@@ -1,5 +1,6 @@
 /* sample.c: ownership, ordering and lookup of a cluster sample. */
 #include "streamkpi/sample.h"
+#include "streamkpi/ntable.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -140,38 +141,18 @@ void skpi_ksample_sort(skpi_ksample *s) {
       qsort(s->groups[i].commits, s->groups[i].ncommits, sizeof(skpi_kcommit), cmp_commit);
 }
 
-/* Binary search over n structs of size bytes, sorted by the string each
- * holds at offset off. */
-static const void *find_by_name(const void *base, size_t n, size_t size, size_t off,
-                                const char *name) {
-  size_t lo = 0, hi = n;
-  while(lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    const char *elem = (const char *)base + mid * size;
-    const char *key;
-    memcpy(&key, elem + off, sizeof(key));
-    int c = strcmp(key, name);
-    if(c == 0)
-      return elem;
-    if(c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return NULL;
-}
-
 const skpi_ktopic *skpi_ksample_topic(const skpi_ksample *s, const char *name) {
   if(!s || !name)
     return NULL;
-  return find_by_name(s->topics, s->ntopics, sizeof(*s->topics), offsetof(skpi_ktopic, name),
-                      name);
+  return skpi_ntable_bsearch(s->topics, s->ntopics, sizeof(*s->topics),
+                             offsetof(skpi_ktopic, name), name);
 }
 
 const skpi_kgroup *skpi_ksample_group(const skpi_ksample *s, const char *id) {
   if(!s || !id)
     return NULL;
-  return find_by_name(s->groups, s->ngroups, sizeof(*s->groups), offsetof(skpi_kgroup, id), id);
+  return skpi_ntable_bsearch(s->groups, s->ngroups, sizeof(*s->groups),
+                             offsetof(skpi_kgroup, id), id);
 }
 
 unsigned char *skpi_ksample_consumed(const skpi_ksample *s, int live_only) {

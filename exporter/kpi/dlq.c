@@ -435,7 +435,8 @@ skpi_err skpi_dlq_load(skpi_dlq *d, const json_t *doc) {
     double total;
     void *e;
     if(!jnum(json_object_get(jt, "total"), &total) || total < 0 || !json_is_array(hw) ||
-       json_array_size(hw) > MAX_PART_ID || (rc = load_entry(&d->topics, jt, "name", &e)) != SKPI_OK)
+       json_array_size(hw) > MAX_PART_ID ||
+       (rc = load_entry(&d->topics, jt, "name", &e)) != SKPI_OK)
       goto out;
     rc = SKPI_EINVAL;
     dtopic *t = e;

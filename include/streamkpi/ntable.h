@@ -41,6 +41,13 @@ typedef struct skpi_ntable {
   void *user;
 } skpi_ntable;
 
+/* Binary search over n structs of size bytes each, sorted (strcmp) by the
+ * string pointer each holds at byte offset off: the look-up an ntable does,
+ * for sorted arrays it does not own (a sample's topics and groups).
+ * Returns the matching struct, or NULL. */
+const void *skpi_ntable_bsearch(const void *base, size_t n, size_t size, size_t off,
+                                const char *name);
+
 /* Sets up an empty table of entries of esize bytes (>= sizeof(skpi_nentry),
  * skpi_nentry first).  drop may be NULL.  Allocates nothing. */
 void skpi_ntable_init(skpi_ntable *t, size_t esize, skpi_ntable_drop drop, void *user);
