@@ -196,15 +196,15 @@ static void stored_histograms_load(void **state) {
   char *text = kt_render(m);
   const char *b = "streamkpi_stream_onboarding_duration_seconds_bucket{cluster=\"c1\","
                   "step=\"first_message\",le=";
-  char key[256];
-  snprintf(key, sizeof(key), "%s\"60\"}", b);
-  assert_float_equal(kt_value(text, key), 1, 0);
-  snprintf(key, sizeof(key), "%s\"900\"}", b);
-  assert_float_equal(kt_value(text, key), 1, 0);
-  snprintf(key, sizeof(key), "%s\"1800\"}", b);
-  assert_float_equal(kt_value(text, key), 3, 0);
-  snprintf(key, sizeof(key), "%s\"+Inf\"}", b);
-  assert_float_equal(kt_value(text, key), 4, 0);
+  const struct {
+    const char *le;
+    double cumulative;
+  } want[] = {{"60", 1}, {"900", 1}, {"1800", 3}, {"2.592e+06", 3}, {"+Inf", 4}};
+  for(size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    char key[256];
+    snprintf(key, sizeof(key), "%s\"%s\"}", b, want[i].le);
+    assert_float_equal(kt_value(text, key), want[i].cumulative, 0);
+  }
   assert_float_equal(kt_value(text, "streamkpi_stream_onboarding_duration_seconds_sum{cluster="
                                     "\"c1\",step=\"first_message\"}"),
                      9000, 0);
