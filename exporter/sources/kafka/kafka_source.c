@@ -12,6 +12,7 @@
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,9 +189,9 @@ typedef struct wm_job {
   const skpi_plan *plan;
   const wm_unit *units;
   size_t nunits;
-  size_t next;     /* next unit to take (atomic) */
-  unsigned reqs;   /* atomic */
-  unsigned errors; /* atomic */
+  atomic_size_t next; /* next unit to take */
+  atomic_uint reqs;
+  atomic_uint errors;
 } wm_job;
 
 /* Queries one side (END or BEGINNING) of one chunk; returns the librdkafka
@@ -207,7 +208,7 @@ static rd_kafka_resp_err_t query_chunk(wm_job *j, const skpi_plan_chunk *c, int6
     /* The item travels with its element, whatever order the reply has. */
     tp->opaque = (void *)(uintptr_t)(c->first + i);
   }
-  __atomic_add_fetch(&j->reqs, 1, __ATOMIC_RELAXED);
+  atomic_fetch_add_explicit(&j->reqs, 1, memory_order_relaxed);
   rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(j->k->rk, l, j->k->timeout_ms);
   if(e == RD_KAFKA_RESP_ERR_NO_ERROR) {
     for(int i = 0; i < l->cnt; i++) {
@@ -239,7 +240,7 @@ static void run_unit(wm_job *j, const wm_unit *u) {
       e = query_chunk(j, ch, RD_KAFKA_OFFSET_BEGINNING);
     if(e == RD_KAFKA_RESP_ERR_NO_ERROR)
       continue;
-    __atomic_add_fetch(&j->errors, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&j->errors, 1, memory_order_relaxed);
     char leader[16];
     snprintf(leader, sizeof(leader), "%d", (int)ch->leader);
     skpi_log(SKPI_WARN, "list offsets failed", "cluster", j->k->cfg->name, "leader", leader,
@@ -247,7 +248,8 @@ static void run_unit(wm_job *j, const wm_unit *u) {
     /* A leader that timed out would only time out again: its other chunks
      * stay unknown this cycle instead of costing a timeout each. */
     if(e == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-      __atomic_add_fetch(&j->errors, (unsigned)(u->nchunks - c - 1), __ATOMIC_RELAXED);
+      atomic_fetch_add_explicit(&j->errors, (unsigned)(u->nchunks - c - 1),
+                                memory_order_relaxed);
       return;
     }
   }
@@ -256,7 +258,7 @@ static void run_unit(wm_job *j, const wm_unit *u) {
 static void *wm_worker(void *arg) {
   wm_job *j = arg;
   for(;;) {
-    size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+    size_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
     if(i >= j->nunits)
       break;
     run_unit(j, &j->units[i]);
@@ -302,6 +304,9 @@ static skpi_err collect_watermarks(kctx *k, skpi_ksample *s) {
     units[nunits - 1].nchunks++;
   }
   wm_job job = {.k = k, .s = s, .plan = &plan, .units = units, .nunits = nunits};
+  atomic_init(&job.next, 0);
+  atomic_init(&job.reqs, 0);
+  atomic_init(&job.errors, 0);
   pthread_t th[WM_THREADS - 1];
   size_t started = 0;
   size_t want = nunits < WM_THREADS ? nunits : WM_THREADS;
@@ -315,8 +320,8 @@ static skpi_err collect_watermarks(kctx *k, skpi_ksample *s) {
   wm_worker(&job);
   for(size_t i = 0; i < started; i++)
     pthread_join(th[i], NULL);
-  s->reqs.list_offsets += job.reqs;
-  s->errors.list_offsets += job.errors;
+  s->reqs.list_offsets += atomic_load(&job.reqs);
+  s->errors.list_offsets += atomic_load(&job.errors);
 out:
   free(items);
   free(units);
