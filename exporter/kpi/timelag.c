@@ -253,16 +253,21 @@ int skpi_timelag_estimate(const skpi_timelag *tl, const char *topic, int32_t par
   return skpi_timelag_interp(p->pts, p->n, committed, now, tl->cfg.max_extrapolate_s, lag_s);
 }
 
+/* The time lag of one commit of sample s; 0 when it cannot be estimated. */
+static int commit_lag(const skpi_timelag *tl, const skpi_ksample *s, const skpi_kcommit *c,
+                      double now, double *lag) {
+  if(c->topic < 0 || (size_t)c->topic >= s->ntopics)
+    return 0;
+  return skpi_timelag_estimate(tl, s->topics[c->topic].name, c->partition, c->offset, now, lag);
+}
+
 int skpi_timelag_group_max(const skpi_timelag *tl, const skpi_ksample *s, const skpi_kgroup *g,
                            double now, double *max_s) {
   int any = 0;
   double mx = 0;
   for(size_t i = 0; i < g->ncommits; i++) {
-    const skpi_kcommit *c = &g->commits[i];
-    if(c->topic < 0 || (size_t)c->topic >= s->ntopics)
-      continue;
     double lag;
-    if(skpi_timelag_estimate(tl, s->topics[c->topic].name, c->partition, c->offset, now, &lag)) {
+    if(commit_lag(tl, s, &g->commits[i], now, &lag)) {
       if(!any || lag > mx)
         mx = lag;
       any = 1;
@@ -289,12 +294,10 @@ skpi_err skpi_timelag_render(const skpi_timelag *tl, const skpi_ksample *s, doub
     double mx = 0;
     for(size_t i = 0; i < g->ncommits; i++) {
       const skpi_kcommit *c = &g->commits[i];
-      if(c->topic < 0 || (size_t)c->topic >= s->ntopics)
+      double lag;
+      if(!commit_lag(tl, s, c, now, &lag))
         continue;
       const char *topic = s->topics[c->topic].name;
-      double lag;
-      if(!skpi_timelag_estimate(tl, topic, c->partition, c->offset, now, &lag))
-        continue;
       char part[16];
       snprintf(part, sizeof(part), "%d", (int)c->partition);
       if((rc = skpi_mset_add(m, f_lag, lag, "cluster", tl->cluster, "consumergroup", g->id,
