@@ -38,7 +38,8 @@ typedef struct skpi_kpartition {
 
 typedef struct skpi_ktopic {
   char *name;
-  int internal; /* __consumer_offsets, __transaction_state, names starting "__" */
+  int internal; /* set by the source: Kafka's own topics (skpi_ksample_name_internal)
+                   and the exporter's probe topic */
   skpi_kpartition *parts;
   int nparts;
 } skpi_ktopic;
