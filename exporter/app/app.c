@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "streamkpi/log.h"
 #include "streamkpi/policy.h"
 #include "streamkpi/probe.h"
+#include "streamkpi/refcnt.h"
 #include "streamkpi/state.h"
 #include "streamkpi/topic_configs.h"
 #include "streamkpi/web.h"
@@ -68,7 +68,7 @@ struct skpi_app {
   int running;
   int built;   /* skpi_app_new completed: the state may be written */
   int stopped; /* skpi_app_stop ran */
-  atomic_int stop;
+  skpi_stop stop;
   skpi_state *state;
   char *state_path;
   double persist_interval;
@@ -525,7 +525,7 @@ static void *app_thread(void *arg) {
   skpi_app *a = arg;
   double next_persist = skpi_mono() + a->persist_interval;
   pthread_mutex_lock(&a->mu);
-  while(!atomic_load(&a->stop)) {
+  while(!skpi_stop_get(&a->stop)) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     double wait = a->persist_interval < TICK_S ? a->persist_interval : TICK_S;
@@ -536,7 +536,7 @@ static void *app_thread(void *arg) {
       ts.tv_nsec -= 1000000000L;
     }
     pthread_cond_timedwait(&a->cond, &a->mu, &ts);
-    if(atomic_load(&a->stop))
+    if(skpi_stop_get(&a->stop))
       break;
     double now = skpi_now();
     poll_targets(a, now);
@@ -872,7 +872,7 @@ skpi_app *skpi_app_new(const skpi_config *cfg, const skpi_app_opts *opts, char *
   }
   pthread_mutex_init(&a->mu, NULL);
   pthread_cond_init(&a->cond, NULL);
-  atomic_init(&a->stop, 0);
+  skpi_stop_set(&a->stop, 0);
   a->cfg = cfg;
   a->slot = -1;
   skpi_err rc = SKPI_ENOMEM;
@@ -1008,7 +1008,7 @@ void skpi_app_stop(skpi_app *a) {
     skpi_http_source_stop(a->http);
   if(a->running) {
     pthread_mutex_lock(&a->mu);
-    atomic_store(&a->stop, 1);
+    skpi_stop_set(&a->stop, 1);
     pthread_cond_signal(&a->cond);
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->thread, NULL);

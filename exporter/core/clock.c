@@ -15,10 +15,10 @@ double skpi_mono(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void skpi_sleep(double s, const volatile int *stop) {
+void skpi_sleep(double s, const skpi_stop *stop) {
   double end = skpi_mono() + s;
   for(;;) {
-    if(stop && *stop)
+    if(skpi_stop_get(stop))
       return;
     double left = end - skpi_mono();
     if(left <= 0)

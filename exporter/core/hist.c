@@ -29,6 +29,30 @@ void skpi_hist_observe(skpi_histogram *h, double v) {
   h->count++;
 }
 
+uint64_t skpi_hist_bucket(const skpi_histogram *h, size_t i) {
+  if(i > h->nbounds)
+    return 0;
+  uint64_t upto = i < h->nbounds ? h->cumulative[i] : h->count;
+  return upto - (i > 0 ? h->cumulative[i - 1] : 0);
+}
+
+skpi_err skpi_hist_restore(skpi_histogram *h, const uint64_t *counts, size_t n, double sum) {
+  uint64_t cum[SKPI_HIST_MAX_BOUNDS], run = 0;
+  if(!counts || n != h->nbounds + 1 || !isfinite(sum))
+    return SKPI_EINVAL;
+  for(size_t i = 0; i < n; i++) {
+    if(counts[i] > UINT64_MAX - run)
+      return SKPI_EINVAL;
+    run += counts[i];
+    if(i < h->nbounds)
+      cum[i] = run;
+  }
+  memcpy(h->cumulative, cum, h->nbounds * sizeof(*cum));
+  h->count = run;
+  h->sum = sum;
+  return SKPI_OK;
+}
+
 void skpi_hist_view(const skpi_histogram *h, skpi_hist *out) {
   out->nbounds = h->nbounds;
   out->bounds = h->bounds;

@@ -2,6 +2,7 @@
 #include "streamkpi/log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,8 +11,9 @@
 #include "streamkpi/buf.h"
 #include "streamkpi/clock.h"
 
-static volatile int g_level = SKPI_INFO;
-static volatile int g_json = 0;
+/* Set once at start-up, read by every thread that logs. */
+static atomic_int g_level = SKPI_INFO;
+static atomic_int g_json = 0;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 

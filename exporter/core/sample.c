@@ -1,19 +1,20 @@
 /* sample.c: ownership, ordering and lookup of a cluster sample. */
 #include "streamkpi/sample.h"
+#include "streamkpi/ntable.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 void skpi_ksample_ref(skpi_ksample *s) {
   if(s)
-    __atomic_add_fetch(&s->refcnt, 1, __ATOMIC_RELAXED);
+    skpi_refcnt_inc(&s->refcnt);
 }
 
 void skpi_ksample_unref(skpi_ksample *s) {
   if(!s)
     return;
-  /* acq_rel so the freeing thread sees every write made before the others let go. */
-  if(__atomic_sub_fetch(&s->refcnt, 1, __ATOMIC_ACQ_REL) == 0)
+  if(skpi_refcnt_dec(&s->refcnt))
     skpi_ksample_free(s);
 }
 
@@ -143,18 +144,40 @@ void skpi_ksample_sort(skpi_ksample *s) {
 const skpi_ktopic *skpi_ksample_topic(const skpi_ksample *s, const char *name) {
   if(!s || !name)
     return NULL;
-  size_t lo = 0, hi = s->ntopics;
-  while(lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(s->topics[mid].name, name);
-    if(c == 0)
-      return &s->topics[mid];
-    if(c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
+  return skpi_ntable_bsearch(s->topics, s->ntopics, sizeof(*s->topics),
+                             offsetof(skpi_ktopic, name), name);
+}
+
+const skpi_kgroup *skpi_ksample_group(const skpi_ksample *s, const char *id) {
+  if(!s || !id)
+    return NULL;
+  return skpi_ntable_bsearch(s->groups, s->ngroups, sizeof(*s->groups),
+                             offsetof(skpi_kgroup, id), id);
+}
+
+unsigned char *skpi_ksample_consumed(const skpi_ksample *s, int live_only) {
+  unsigned char *consumed = s->ntopics ? calloc(s->ntopics, 1) : NULL;
+  if(!consumed || (live_only && !s->groups_ok))
+    return consumed;
+  for(size_t g = 0; g < s->ngroups; g++) {
+    const skpi_kgroup *grp = &s->groups[g];
+    if(live_only && grp->state && strcmp(grp->state, "Dead") == 0)
+      continue;
+    for(size_t c = 0; c < grp->ncommits; c++) {
+      int32_t ti = grp->commits[c].topic;
+      if(ti >= 0 && (size_t)ti < s->ntopics)
+        consumed[ti] = 1;
+    }
   }
-  return NULL;
+  return consumed;
+}
+
+int skpi_ksample_name_internal(const char *name) {
+  return name && strncmp(name, "__", 2) == 0;
+}
+
+int skpi_ksample_topic_internal(const skpi_ktopic *t) {
+  return !t->name || t->internal || skpi_ksample_name_internal(t->name);
 }
 
 const skpi_kpartition *skpi_ksample_partition(const skpi_ksample *s, const char *topic,

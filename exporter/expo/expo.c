@@ -11,11 +11,12 @@
 
 #include <math.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "streamkpi/refcnt.h"
 
 enum suffix { SUF_NONE = 0, SUF_BUCKET, SUF_SUM, SUF_COUNT };
 
@@ -52,7 +53,7 @@ typedef struct chunk {
 } chunk;
 
 struct skpi_mset {
-  atomic_uint refs;
+  skpi_refcnt refs;
   family *fams;
   size_t nfams;
   size_t famcap;
@@ -218,17 +219,17 @@ skpi_mset *skpi_mset_new(void) {
   skpi_mset *m = calloc(1, sizeof(*m));
   if(!m)
     return NULL;
-  atomic_init(&m->refs, 1);
+  skpi_refcnt_init(&m->refs, 1);
   return m;
 }
 
 void skpi_mset_ref(skpi_mset *m) {
   if(m)
-    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+    skpi_refcnt_inc(&m->refs);
 }
 
 void skpi_mset_unref(skpi_mset *m) {
-  if(!m || atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+  if(!m || !skpi_refcnt_dec(&m->refs))
     return;
   for(size_t i = 0; i < m->nfams; i++) {
     free(m->fams[i].name);

@@ -22,6 +22,7 @@
 
 #include "streamkpi/clock.h"
 #include "streamkpi/log.h"
+#include "streamkpi/refcnt.h"
 
 #define MAX_SLOTS 4096
 /* Rendered output is capped so a runaway source cannot exhaust memory. */
@@ -43,9 +44,17 @@ typedef struct slot {
   char last_error[256];
 } slot;
 
+/* The encodings scrapes asked for, as a bitmask.  Snapshots record what
+ * they are asked for here and may outlive the registry, so the registry and
+ * each snapshot hold a reference and the last one frees it. */
+typedef struct wanted {
+  skpi_refcnt refs;
+  atomic_uint bits;
+} wanted;
+
 struct skpi_snapshot {
-  atomic_int refcnt;
-  skpi_registry *reg;
+  skpi_refcnt refcnt;
+  wanted *want;
   skpi_mset **sets; /* sets[0] is the self-metrics set */
   size_t nsets;
   pthread_mutex_t mu; /* guards the lazily rendered encodings */
@@ -62,7 +71,7 @@ struct skpi_registry {
   slot *slots;
   size_t nslots;
   skpi_snapshot *current;
-  atomic_uint wanted; /* bitmask of encodings scrapes asked for */
+  wanted *want;
   double last_render_s;
   size_t last_render_bytes;
 };
@@ -120,6 +129,11 @@ static skpi_err render_enc(skpi_snapshot *s, int e) {
   return s->body[e] ? SKPI_OK : SKPI_ENOMEM;
 }
 
+static void wanted_unref(wanted *w) {
+  if(w && skpi_refcnt_dec(&w->refs))
+    free(w);
+}
+
 static void snapshot_free(skpi_snapshot *s) {
   for(size_t i = 0; i < s->nsets; i++)
     skpi_mset_unref(s->sets[i]);
@@ -127,18 +141,19 @@ static void snapshot_free(skpi_snapshot *s) {
   for(int e = 0; e < NENC; e++)
     free(s->body[e]);
   pthread_mutex_destroy(&s->mu);
+  wanted_unref(s->want);
   free(s);
 }
 
 void skpi_snapshot_release(skpi_snapshot *s) {
-  if(s && atomic_fetch_sub(&s->refcnt, 1) == 1)
+  if(s && skpi_refcnt_dec(&s->refcnt))
     snapshot_free(s);
 }
 
 skpi_err skpi_snapshot_body(skpi_snapshot *s, enum skpi_format fmt, int gzip, const char **data,
                             size_t *len) {
   int e = enc_index(fmt, gzip);
-  atomic_fetch_or(&s->reg->wanted, 1u << e);
+  atomic_fetch_or(&s->want->bits, 1u << e);
   pthread_mutex_lock(&s->mu);
   skpi_err rc = render_enc(s, e);
   if(rc == SKPI_OK) {
@@ -152,7 +167,7 @@ skpi_err skpi_snapshot_body(skpi_snapshot *s, enum skpi_format fmt, int gzip, co
 skpi_snapshot *skpi_registry_acquire(skpi_registry *r) {
   pthread_mutex_lock(&r->mu);
   skpi_snapshot *s = r->current;
-  atomic_fetch_add(&s->refcnt, 1);
+  skpi_refcnt_inc(&s->refcnt);
   pthread_mutex_unlock(&r->mu);
   return s;
 }
@@ -215,8 +230,9 @@ static skpi_snapshot *compose(skpi_registry *r) {
   skpi_snapshot *s = calloc(1, sizeof(*s));
   if(!s)
     return NULL;
-  atomic_init(&s->refcnt, 1);
-  s->reg = r;
+  skpi_refcnt_init(&s->refcnt, 1);
+  s->want = r->want;
+  skpi_refcnt_inc(&r->want->refs);
   pthread_mutex_init(&s->mu, NULL);
 
   pthread_mutex_lock(&r->mu);
@@ -259,9 +275,9 @@ static skpi_snapshot *compose(skpi_registry *r) {
   }
 
   double t0 = skpi_mono();
-  unsigned wanted = atomic_load(&r->wanted) | 1u;
+  unsigned asked = atomic_load(&r->want->bits) | 1u;
   for(int e = 0; e < NENC; e++) {
-    if(!(wanted & (1u << e)))
+    if(!(asked & (1u << e)))
       continue;
     if((rc = render_enc(s, e)) != SKPI_OK) {
       skpi_log(SKPI_ERROR, "cannot render snapshot", "error", skpi_strerror(rc));
@@ -321,10 +337,12 @@ skpi_registry *skpi_registry_new(void) {
     return NULL;
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cond, NULL);
-  atomic_init(&r->wanted, 1u);
+  r->want = calloc(1, sizeof(*r->want));
   r->slots = calloc(MAX_SLOTS, sizeof(*r->slots));
-  if(!r->slots)
+  if(!r->want || !r->slots)
     goto fail;
+  skpi_refcnt_init(&r->want->refs, 1);
+  atomic_init(&r->want->bits, 1u);
   r->current = compose(r);
   if(!r->current)
     goto fail;
@@ -333,6 +351,7 @@ skpi_registry *skpi_registry_new(void) {
   return r;
 fail:
   skpi_snapshot_release(r->current);
+  wanted_unref(r->want);
   free(r->slots);
   pthread_cond_destroy(&r->cond);
   pthread_mutex_destroy(&r->mu);
@@ -349,6 +368,8 @@ void skpi_registry_free(skpi_registry *r) {
   pthread_mutex_unlock(&r->mu);
   pthread_join(r->thread, NULL);
   skpi_snapshot_release(r->current);
+  /* Snapshots still held keep their own reference to it. */
+  wanted_unref(r->want);
   for(size_t i = 0; i < r->nslots; i++)
     skpi_mset_unref(r->slots[i].set);
   free(r->slots);

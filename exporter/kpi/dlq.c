@@ -10,6 +10,7 @@
 
 #include "streamkpi/kpi.h"
 #include "streamkpi/log.h"
+#include "streamkpi/ntable.h"
 #include "streamkpi/state.h"
 #include "streamkpi/windows.h"
 
@@ -25,17 +26,16 @@
 #define HW_BASELINE (-2)
 
 typedef struct dtopic {
-  char *name;
+  skpi_nentry h;
   int64_t *high; /* last seen per partition, or HW_NEW / HW_BASELINE */
   int nparts;
   double total;
-  double last_seen;
 } dtopic;
 
+/* A source topic with a DLQ; named by the source topic. */
 typedef struct dpipe {
-  char *source;
+  skpi_nentry h;
   skpi_win *w; /* slot 0: DLQ messages, slot 1: source messages */
-  double last_seen;
 } dpipe;
 
 struct skpi_dlq {
@@ -43,10 +43,8 @@ struct skpi_dlq {
   skpi_dlq_cfg cfg;
   char **patterns;
   size_t npatterns;
-  dtopic *topics; /* sorted by name */
-  size_t ntopics;
-  dpipe *pipes; /* sorted by source */
-  size_t npipes;
+  skpi_ntable topics; /* of dtopic */
+  skpi_ntable pipes;  /* of dpipe */
   int observed; /* 0 until the first observation (the baseline) */
 };
 
@@ -70,20 +68,17 @@ static int pattern_ok(const char *p) {
   return strlen(p) <= MAX_PATTERN_LEN && a && !strstr(a + 5, "{src}");
 }
 
+static void drop_topic(void *e, void *user) {
+  free(((dtopic *)e)->high);
+}
+
+static void drop_pipe(void *e, void *user) {
+  skpi_win_free(((dpipe *)e)->w);
+}
+
 static void clear_state(skpi_dlq *d) {
-  for(size_t i = 0; i < d->ntopics; i++) {
-    free(d->topics[i].name);
-    free(d->topics[i].high);
-  }
-  for(size_t i = 0; i < d->npipes; i++) {
-    free(d->pipes[i].source);
-    skpi_win_free(d->pipes[i].w);
-  }
-  free(d->topics);
-  free(d->pipes);
-  d->topics = NULL;
-  d->pipes = NULL;
-  d->ntopics = d->npipes = 0;
+  skpi_ntable_clear(&d->topics);
+  skpi_ntable_clear(&d->pipes);
   d->observed = 0;
 }
 
@@ -117,6 +112,8 @@ skpi_err skpi_dlq_new(const char *cluster, const skpi_dlq_cfg *cfg, skpi_dlq **o
     return SKPI_ENOMEM;
   d->cfg = c;
   d->cfg.patterns = NULL;
+  skpi_ntable_init(&d->topics, sizeof(dtopic), drop_topic, NULL);
+  skpi_ntable_init(&d->pipes, sizeof(dpipe), drop_pipe, NULL);
   d->cluster = strdup(cluster);
   d->patterns = calloc(npats ? npats : 1, sizeof(char *));
   if(!d->cluster || !d->patterns)
@@ -152,66 +149,36 @@ int skpi_dlq_match(const skpi_dlq *d, const char *topic, char *src, size_t srcle
   return 0;
 }
 
-static int dtopic_cmp(const void *a, const void *b) {
-  return strcmp(((const dtopic *)a)->name, ((const dtopic *)b)->name);
-}
-
-static int dpipe_cmp(const void *a, const void *b) {
-  return strcmp(((const dpipe *)a)->source, ((const dpipe *)b)->source);
-}
-
-static dtopic *find_topic(const skpi_dlq *d, size_t n, const char *name) {
-  dtopic key = {.name = (char *)name};
-  return n ? bsearch(&key, d->topics, n, sizeof(dtopic), dtopic_cmp) : NULL;
-}
-
 static dpipe *find_pipe(const skpi_dlq *d, const char *source) {
-  dpipe key = {.source = (char *)source};
-  return d->npipes ? bsearch(&key, d->pipes, d->npipes, sizeof(dpipe), dpipe_cmp) : NULL;
-}
-
-static int internal_topic(const skpi_ktopic *t) {
-  return t->internal || strncmp(t->name, "__", 2) == 0;
+  return skpi_ntable_find(&d->pipes, source);
 }
 
 /* Creates the pipelines of the sample's DLQs that do not exist yet. */
 static skpi_err add_pipes(skpi_dlq *d, const skpi_ksample *s, double now) {
   char src[MAX_NAME + 1];
-  size_t nold = d->npipes, n = d->npipes;
-  dpipe *grown = realloc(d->pipes, (d->npipes + s->ntopics + 1) * sizeof(dpipe));
-  if(!grown)
-    return SKPI_ENOMEM;
-  d->pipes = grown;
   skpi_err rc = SKPI_OK;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *kt = &s->topics[i];
-    if(!kt->name || internal_topic(kt) || !skpi_dlq_match(d, kt->name, src, sizeof(src)))
+    if(skpi_ksample_topic_internal(kt) || !skpi_dlq_match(d, kt->name, src, sizeof(src)))
       continue;
-    dpipe key = {.source = src}, *p = NULL;
-    if(nold)
-      p = bsearch(&key, d->pipes, nold, sizeof(dpipe), dpipe_cmp);
-    for(size_t j = nold; !p && j < n; j++)
-      if(strcmp(d->pipes[j].source, src) == 0)
-        p = &d->pipes[j];
+    /* Several DLQ topics may name the same source: it is one pipeline. */
+    dpipe *p = find_pipe(d, src);
     if(!p) {
-      if(n >= d->cfg.max_pipelines)
+      void *e;
+      if(skpi_ntable_len(&d->pipes) >= d->cfg.max_pipelines)
         continue;
-      p = &d->pipes[n];
-      p->source = strdup(src);
-      p->w = skpi_win_new(2, WEEK_MINUTES);
-      if(!p->source || !p->w) {
-        free(p->source);
-        skpi_win_free(p->w);
+      if((rc = skpi_ntable_add(&d->pipes, src, &e)) != SKPI_OK)
+        break;
+      p = e;
+      if(!(p->w = skpi_win_new(2, WEEK_MINUTES))) {
+        skpi_ntable_remove(&d->pipes, src);
         rc = SKPI_ENOMEM;
         break;
       }
-      n++;
     }
-    p->last_seen = now;
+    p->h.last_seen = now;
   }
-  d->npipes = n;
-  if(d->npipes > 1)
-    qsort(d->pipes, d->npipes, sizeof(dpipe), dpipe_cmp);
+  skpi_ntable_sort(&d->pipes);
   return rc;
 }
 
@@ -253,34 +220,26 @@ skpi_err skpi_dlq_observe(skpi_dlq *d, const skpi_ksample *s, double now) {
     return SKPI_EINVAL;
   if((rc = add_pipes(d, s, now)) != SKPI_OK)
     return rc;
-  dtopic *grown = realloc(d->topics, (d->ntopics + s->ntopics + 1) * sizeof(dtopic));
-  if(!grown)
-    return SKPI_ENOMEM;
-  d->topics = grown;
-  size_t nold = d->ntopics;
   for(size_t i = 0; i < s->ntopics && rc == SKPI_OK; i++) {
     const skpi_ktopic *kt = &s->topics[i];
-    if(!kt->name || internal_topic(kt) || strlen(kt->name) > MAX_NAME)
+    if(skpi_ksample_topic_internal(kt) || strlen(kt->name) > MAX_NAME)
       continue;
     dpipe *as_dlq = skpi_dlq_match(d, kt->name, src, sizeof(src)) ? find_pipe(d, src) : NULL;
     dpipe *as_src = find_pipe(d, kt->name);
     if(!as_dlq && !as_src)
       continue;
-    dtopic *t = find_topic(d, nold, kt->name);
+    dtopic *t = skpi_ntable_find(&d->topics, kt->name);
     /* Everything is a baseline on the first observation.  Later, a newly
      * tracked DLQ is new and counts its whole watermark, while a newly
      * tracked source existed before its DLQ did: a baseline. */
     int baseline = !d->observed || (!t && !as_dlq);
     if(!t) {
-      t = &d->topics[d->ntopics];
-      memset(t, 0, sizeof(*t));
-      if(!(t->name = strdup(kt->name))) {
-        rc = SKPI_ENOMEM;
+      void *e;
+      if((rc = skpi_ntable_add(&d->topics, kt->name, &e)) != SKPI_OK)
         break;
-      }
-      d->ntopics++;
+      t = e;
     }
-    t->last_seen = now;
+    t->h.last_seen = now;
     double written = 0;
     if((rc = count_topic(d, t, kt, baseline, &written)) != SKPI_OK)
       break;
@@ -292,35 +251,15 @@ skpi_err skpi_dlq_observe(skpi_dlq *d, const skpi_ksample *s, double now) {
       (void)skpi_win_add(as_src->w, now, 1, written);
   }
   /* Forget what has not been seen for a long time (deleted topics). */
-  size_t w = 0;
-  for(size_t i = 0; i < d->ntopics; i++) {
-    if(now - d->topics[i].last_seen > d->cfg.forget_after_s) {
-      free(d->topics[i].name);
-      free(d->topics[i].high);
-      continue;
-    }
-    d->topics[w++] = d->topics[i];
-  }
-  d->ntopics = w;
-  if(d->ntopics > 1)
-    qsort(d->topics, d->ntopics, sizeof(dtopic), dtopic_cmp);
-  w = 0;
-  for(size_t i = 0; i < d->npipes; i++) {
-    if(now - d->pipes[i].last_seen > d->cfg.forget_after_s) {
-      free(d->pipes[i].source);
-      skpi_win_free(d->pipes[i].w);
-      continue;
-    }
-    d->pipes[w++] = d->pipes[i];
-  }
-  d->npipes = w;
+  skpi_ntable_sweep(&d->topics, now, d->cfg.forget_after_s);
+  skpi_ntable_sweep(&d->pipes, now, d->cfg.forget_after_s);
   if(rc == SKPI_OK)
     d->observed = 1;
   return rc;
 }
 
 int skpi_dlq_total(const skpi_dlq *d, const char *topic, double *total) {
-  const dtopic *t = find_topic(d, d->ntopics, topic);
+  const dtopic *t = skpi_ntable_find(&d->topics, topic);
   if(!t)
     return 0;
   *total = t->total;
@@ -381,28 +320,30 @@ skpi_err skpi_dlq_render(const skpi_dlq *d, const skpi_ksample *s, double now, s
                                 "Largest offset lag of the groups consuming a dead-letter topic.");
   if(f_dlq < 0 || f_src < 0 || f_ratio < 0 || f_back < 0)
     return SKPI_ENOMEM;
-  for(size_t i = 0; i < d->ntopics; i++) {
-    const dtopic *t = &d->topics[i];
-    if(skpi_dlq_match(d, t->name, src, sizeof(src)) && find_pipe(d, src) &&
-       (rc = skpi_mset_add(m, f_dlq, t->total, "cluster", d->cluster, "topic", t->name,
+  for(size_t i = 0; i < skpi_ntable_len(&d->topics); i++) {
+    const dtopic *t = skpi_ntable_at(&d->topics, i);
+    const char *name = t->h.name;
+    if(skpi_dlq_match(d, name, src, sizeof(src)) && find_pipe(d, src) &&
+       (rc = skpi_mset_add(m, f_dlq, t->total, "cluster", d->cluster, "topic", name,
                            "source_topic", src)) != SKPI_OK)
       return rc;
-    if(find_pipe(d, t->name) && (rc = skpi_mset_add(m, f_src, t->total, "cluster", d->cluster,
-                                                     "topic", t->name)) != SKPI_OK)
+    if(find_pipe(d, name) && (rc = skpi_mset_add(m, f_src, t->total, "cluster", d->cluster,
+                                                  "topic", name)) != SKPI_OK)
       return rc;
   }
-  for(size_t i = 0; i < d->npipes; i++) {
+  for(size_t i = 0; i < skpi_ntable_len(&d->pipes); i++) {
+    const char *source = ((const dpipe *)skpi_ntable_at(&d->pipes, i))->h.name;
     for(size_t w = 0; w < sizeof(WINDOWS) / sizeof(WINDOWS[0]); w++) {
       double r;
-      if(skpi_dlq_ratio(d, d->pipes[i].source, WINDOWS[w].seconds, now, &r) &&
-         (rc = skpi_mset_add(m, f_ratio, r, "cluster", d->cluster, "source_topic",
-                             d->pipes[i].source, "window", WINDOWS[w].label)) != SKPI_OK)
+      if(skpi_dlq_ratio(d, source, WINDOWS[w].seconds, now, &r) &&
+         (rc = skpi_mset_add(m, f_ratio, r, "cluster", d->cluster, "source_topic", source,
+                             "window", WINDOWS[w].label)) != SKPI_OK)
         return rc;
     }
   }
   for(size_t i = 0; s && i < s->ntopics; i++) {
     double b;
-    if(!s->topics[i].name || internal_topic(&s->topics[i]) ||
+    if(skpi_ksample_topic_internal(&s->topics[i]) ||
        !skpi_dlq_match(d, s->topics[i].name, src, sizeof(src)) || !backlog(s, i, &b))
       continue;
     if((rc = skpi_mset_add(m, f_back, b, "cluster", d->cluster, "topic", s->topics[i].name)) !=
@@ -418,32 +359,34 @@ json_t *skpi_dlq_save(const skpi_dlq *d) {
      json_object_set_new(doc, "observed", json_boolean(d->observed)) ||
      json_object_set(doc, "topics", topics) || json_object_set(doc, "pipelines", pipes))
     goto fail;
-  for(size_t i = 0; i < d->ntopics; i++) {
-    const dtopic *t = &d->topics[i];
+  for(size_t i = 0; i < skpi_ntable_len(&d->topics); i++) {
+    const dtopic *t = skpi_ntable_at(&d->topics, i);
     json_t *jt = json_object(), *hw = json_array();
     if(!jt || !hw || json_array_append_new(topics, jt)) {
       json_decref(jt);
       json_decref(hw);
       goto fail;
     }
-    if(json_object_set_new(jt, "high", hw) || json_object_set_new(jt, "name", json_string(t->name)) ||
+    if(json_object_set_new(jt, "high", hw) ||
+       json_object_set_new(jt, "name", json_string(t->h.name)) ||
        json_object_set_new(jt, "total", json_real(t->total)) ||
-       json_object_set_new(jt, "last_seen", json_real(t->last_seen)))
+       json_object_set_new(jt, "last_seen", json_real(t->h.last_seen)))
       goto fail;
     for(int j = 0; j < t->nparts; j++)
       if(json_array_append_new(hw, json_integer(t->high[j])))
         goto fail;
   }
-  for(size_t i = 0; i < d->npipes; i++) {
-    json_t *jp = json_object(), *jw = skpi_win_save(d->pipes[i].w);
+  for(size_t i = 0; i < skpi_ntable_len(&d->pipes); i++) {
+    const dpipe *p = skpi_ntable_at(&d->pipes, i);
+    json_t *jp = json_object(), *jw = skpi_win_save(p->w);
     if(!jp || !jw || json_array_append_new(pipes, jp)) {
       json_decref(jp);
       json_decref(jw);
       goto fail;
     }
     if(json_object_set_new(jp, "window", jw) ||
-       json_object_set_new(jp, "source", json_string(d->pipes[i].source)) ||
-       json_object_set_new(jp, "last_seen", json_real(d->pipes[i].last_seen)))
+       json_object_set_new(jp, "source", json_string(p->h.name)) ||
+       json_object_set_new(jp, "last_seen", json_real(p->h.last_seen)))
       goto fail;
   }
   json_decref(topics);
@@ -465,6 +408,19 @@ static int name_ok(const json_t *j) {
          strlen(json_string_value(j)) == json_string_length(j);
 }
 
+/* Adds the entry object o names under key, with its last_seen, to t.
+ * SKPI_EINVAL for a bad or repeated name or a bad time. */
+static skpi_err load_entry(skpi_ntable *t, const json_t *o, const char *key, void **e) {
+  double seen;
+  const json_t *name = json_object_get(o, key);
+  if(!name_ok(name) || !jnum(json_object_get(o, "last_seen"), &seen))
+    return SKPI_EINVAL;
+  skpi_err rc = skpi_ntable_add(t, json_string_value(name), e);
+  if(rc == SKPI_OK)
+    ((skpi_nentry *)*e)->last_seen = seen;
+  return rc;
+}
+
 skpi_err skpi_dlq_load(skpi_dlq *d, const json_t *doc) {
   skpi_err rc = SKPI_EINVAL;
   clear_state(d);
@@ -476,60 +432,45 @@ skpi_err skpi_dlq_load(skpi_dlq *d, const json_t *doc) {
      json_array_size(topics) > 2 * d->cfg.max_pipelines + 1000)
     goto out;
   size_t nt = json_array_size(topics), np = json_array_size(pipes);
-  d->topics = calloc(nt + 1, sizeof(dtopic));
-  d->pipes = calloc(np + 1, sizeof(dpipe));
-  if(!d->topics || !d->pipes) {
-    rc = SKPI_ENOMEM;
-    goto out;
-  }
   for(size_t i = 0; i < nt; i++) {
     const json_t *jt = json_array_get(topics, i), *hw = json_object_get(jt, "high");
-    dtopic t = {0};
-    if(!name_ok(json_object_get(jt, "name")) || !jnum(json_object_get(jt, "total"), &t.total) ||
-       t.total < 0 || !jnum(json_object_get(jt, "last_seen"), &t.last_seen) ||
-       !json_is_array(hw) || json_array_size(hw) > MAX_PART_ID)
+    double total;
+    void *e;
+    if(!jnum(json_object_get(jt, "total"), &total) || total < 0 || !json_is_array(hw) ||
+       json_array_size(hw) > MAX_PART_ID ||
+       (rc = load_entry(&d->topics, jt, "name", &e)) != SKPI_OK)
       goto out;
-    t.nparts = (int)json_array_size(hw);
-    t.high = malloc((size_t)(t.nparts + 1) * sizeof(int64_t));
-    t.name = strdup(json_string_value(json_object_get(jt, "name")));
-    d->topics[d->ntopics++] = t;
-    if(!t.high || !t.name) {
+    rc = SKPI_EINVAL;
+    dtopic *t = e;
+    t->total = total;
+    t->nparts = (int)json_array_size(hw);
+    if(!(t->high = malloc((size_t)(t->nparts + 1) * sizeof(int64_t)))) {
       rc = SKPI_ENOMEM;
       goto out;
     }
-    for(int j = 0; j < t.nparts; j++) {
+    for(int j = 0; j < t->nparts; j++) {
       const json_t *h = json_array_get(hw, (size_t)j);
       if(!json_is_integer(h) || json_integer_value(h) < HW_BASELINE)
         goto out;
-      t.high[j] = json_integer_value(h);
+      t->high[j] = json_integer_value(h);
     }
   }
   for(size_t i = 0; i < np; i++) {
     const json_t *jp = json_array_get(pipes, i);
-    dpipe p = {0};
-    if(!name_ok(json_object_get(jp, "source")) ||
-       !jnum(json_object_get(jp, "last_seen"), &p.last_seen))
+    void *e;
+    if((rc = load_entry(&d->pipes, jp, "source", &e)) != SKPI_OK)
       goto out;
-    p.source = strdup(json_string_value(json_object_get(jp, "source")));
-    p.w = skpi_win_new(2, WEEK_MINUTES);
-    d->pipes[d->npipes++] = p;
-    if(!p.source || !p.w) {
+    rc = SKPI_EINVAL;
+    dpipe *p = e;
+    if(!(p->w = skpi_win_new(2, WEEK_MINUTES))) {
       rc = SKPI_ENOMEM;
       goto out;
     }
-    if(skpi_win_load(p.w, json_object_get(jp, "window"), NULL, 0) != SKPI_OK)
+    if(skpi_win_load(p->w, json_object_get(jp, "window"), NULL, 0) != SKPI_OK)
       goto out;
   }
-  if(d->ntopics > 1)
-    qsort(d->topics, d->ntopics, sizeof(dtopic), dtopic_cmp);
-  if(d->npipes > 1)
-    qsort(d->pipes, d->npipes, sizeof(dpipe), dpipe_cmp);
-  for(size_t i = 1; i < d->ntopics; i++)
-    if(strcmp(d->topics[i - 1].name, d->topics[i].name) == 0)
-      goto out;
-  for(size_t i = 1; i < d->npipes; i++)
-    if(strcmp(d->pipes[i - 1].source, d->pipes[i].source) == 0)
-      goto out;
+  skpi_ntable_sort(&d->topics);
+  skpi_ntable_sort(&d->pipes);
   d->observed = json_is_true(obs);
   rc = SKPI_OK;
 out:
@@ -598,16 +539,14 @@ static void kpi_facts(const void *self, double now, skpi_facts *out) {
                        "no sample with consumer groups yet");
     return;
   }
-  unsigned char *consumed = calloc(s->ntopics ? s->ntopics : 1, 1);
+  if(!s->ntopics) {
+    skpi_facts_unknown(out, SKPI_FACT_DLQ_COVERAGE, c, "ratio", "the cluster has no topic");
+    return;
+  }
+  unsigned char *consumed = skpi_ksample_consumed(s, 1);
   unsigned char *has_dlq = calloc(s->ntopics ? s->ntopics : 1, 1);
   if(!consumed || !has_dlq)
     goto out;
-  for(size_t g = 0; g < s->ngroups; g++)
-    for(size_t i = 0; i < s->groups[g].ncommits; i++) {
-      int32_t t = s->groups[g].commits[i].topic;
-      if(t >= 0 && (size_t)t < s->ntopics)
-        consumed[t] = 1;
-    }
   char src[512];
   for(size_t i = 0; i < s->ntopics; i++) {
     if(!skpi_dlq_match(k->d, s->topics[i].name, src, sizeof(src)))
@@ -618,7 +557,7 @@ static void kpi_facts(const void *self, double now, skpi_facts *out) {
   }
   size_t pipelines = 0, covered = 0;
   for(size_t i = 0; i < s->ntopics; i++) {
-    if(!consumed[i] || s->topics[i].internal ||
+    if(!consumed[i] || skpi_ksample_topic_internal(&s->topics[i]) ||
        skpi_dlq_match(k->d, s->topics[i].name, src, sizeof(src)))
       continue;
     pipelines++;

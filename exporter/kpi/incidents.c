@@ -11,6 +11,7 @@
 #include "streamkpi/availability.h"
 #include "streamkpi/kpi.h"
 #include "streamkpi/log.h"
+#include "streamkpi/hist.h"
 #include "streamkpi/state.h"
 
 #define KEEP_S (31.0 * 86400.0)
@@ -42,9 +43,7 @@ typedef struct series {
   char *cluster;
   int source;
   double opened, resolved;
-  uint64_t bucket[NBOUNDS]; /* per bucket, not cumulative; +Inf is count */
-  double sum;
-  uint64_t count;
+  skpi_histogram rec; /* recovery durations */
 } series_t;
 
 typedef struct tracker {
@@ -140,6 +139,8 @@ static series_t *get_series(skpi_incidents *inc, const char *cluster, int source
   memset(s, 0, sizeof(*s));
   if(!(s->cluster = strdup(cluster)))
     return NULL;
+  /* The bounds are constant and valid. */
+  (void)skpi_hist_init(&s->rec, rec_bounds, NBOUNDS);
   s->source = source;
   inc->nser++;
   return s;
@@ -245,14 +246,7 @@ static void resolve_incident(skpi_incidents *inc, inc_t *x, double end) {
     return; /* opened before a load that lacked it; nothing to count into */
   double d = end - x->start;
   s->resolved++;
-  s->sum += d;
-  s->count++;
-  for(size_t b = 0; b < NBOUNDS; b++) {
-    if(d <= rec_bounds[b]) {
-      s->bucket[b]++;
-      break;
-    }
-  }
+  skpi_hist_observe(&s->rec, d);
 }
 
 static inc_t *open_health(skpi_incidents *inc, const char *cluster) {
@@ -438,10 +432,8 @@ skpi_err skpi_inc_render(const skpi_incidents *inc, double now, skpi_mset *m) {
       if(inc->v[j].open && inc->v[j].source == s->source &&
          strcmp(inc->v[j].cluster, s->cluster) == 0)
         nopen++;
-    uint64_t cum[NBOUNDS], acc = 0;
-    for(size_t b = 0; b < NBOUNDS; b++)
-      cum[b] = acc += s->bucket[b];
-    skpi_hist h = {NBOUNDS, rec_bounds, cum, s->sum, s->count};
+    skpi_hist h;
+    skpi_hist_view(&s->rec, &h);
     if((rc = skpi_mset_addv(m, f_op, s->opened, kv, 2)) != SKPI_OK ||
        (rc = skpi_mset_addv(m, f_res, s->resolved, kv, 2)) != SKPI_OK ||
        (rc = skpi_mset_addv(m, f_open, nopen, kv, 2)) != SKPI_OK ||
@@ -553,11 +545,12 @@ json_t *skpi_inc_save(const skpi_incidents *inc) {
   for(size_t i = 0; i < inc->nser; i++) {
     const series_t *s = &inc->ser[i];
     json_t *b = json_array();
+    /* Finite buckets only: the +Inf bucket is count minus their sum. */
     for(size_t k = 0; b && k < NBOUNDS; k++)
-      json_array_append_new(b, json_integer((json_int_t)s->bucket[k]));
+      json_array_append_new(b, json_integer((json_int_t)skpi_hist_bucket(&s->rec, k)));
     json_t *o = json_pack("{s:s, s:s, s:f, s:f, s:o, s:f, s:I}", "cluster", s->cluster, "source",
                           src_names[s->source], "opened", s->opened, "resolved", s->resolved,
-                          "buckets", b, "sum", s->sum, "count", (json_int_t)s->count);
+                          "buckets", b, "sum", s->rec.sum, "count", (json_int_t)s->rec.count);
     if(!o || json_array_append_new(ser, o) != 0)
       goto fail;
   }
@@ -649,17 +642,22 @@ static const char *load_into(skpi_incidents *fresh, const json_t *doc) {
     series_t *s = get_series(fresh, c, src, 1);
     if(!s)
       return "incidents: out of memory";
+    double sum;
+    uint64_t counts[NBOUNDS + 1], finite = 0;
     if(!num_ok(json_object_get(o, "opened"), &s->opened) ||
        !num_ok(json_object_get(o, "resolved"), &s->resolved) ||
-       !num_ok(json_object_get(o, "sum"), &s->sum) ||
+       !num_ok(json_object_get(o, "sum"), &sum) ||
        !uint_ok(json_object_get(o, "count"), INT64_MAX, &iv))
       return "incidents: bad series values";
-    s->count = (uint64_t)iv;
     for(size_t k = 0; k < NBOUNDS; k++) {
-      if(!uint_ok(json_array_get(b, k), INT64_MAX, &iv))
+      if(!uint_ok(json_array_get(b, k), INT64_MAX, &iv2) || (uint64_t)iv2 > (uint64_t)iv - finite)
         return "incidents: bad histogram bucket";
-      s->bucket[k] = (uint64_t)iv;
+      counts[k] = (uint64_t)iv2;
+      finite += counts[k];
     }
+    counts[NBOUNDS] = (uint64_t)iv - finite;
+    if(skpi_hist_restore(&s->rec, counts, NBOUNDS + 1, sum) != SKPI_OK)
+      return "incidents: bad histogram";
   }
   json_array_foreach(trk, i, o) {
     const char *c = json_string_value(json_object_get(o, "cluster"));

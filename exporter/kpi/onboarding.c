@@ -8,6 +8,8 @@
 
 #include "streamkpi/kpi.h"
 #include "streamkpi/log.h"
+#include "streamkpi/hist.h"
+#include "streamkpi/ntable.h"
 
 #define MAX_NAME 255
 #define NBOUNDS 11
@@ -20,36 +22,37 @@ enum { H_FIRST_MESSAGE = 0, H_FIRST_CONSUMER, H_FIRST_COMMIT, H_CAUGHT_UP, H_N }
 static const char *const HIST_NAMES[H_N] = {"first_message", "first_consumer", "first_commit",
                                             "caught_up"};
 
-typedef struct hist {
-  uint64_t counts[NBOUNDS + 1]; /* per bucket, not cumulative; last is +Inf */
-  double sum;
-} hist;
-
 typedef struct entry {
-  char *name;
+  skpi_nentry h;
   skpi_onboarding_entry e;
-  double last_seen;
   int nparts;   /* topics: partitions last seen */
   int64_t hsum; /* topics: watermark sum last seen, -1 when some were unknown */
 } entry;
 
-typedef struct table {
-  entry *v; /* sorted by name */
-  size_t n;
-} table;
+/* Topics or groups by name, each an entry. */
+typedef skpi_ntable table;
 
 struct skpi_onboarding {
   char *cluster;
   skpi_onboarding_cfg cfg;
   table topics, groups;
   int seen_topics, seen_groups; /* the baselines were taken */
-  hist h[H_N];
+  skpi_histogram h[H_N];
 };
 
 void skpi_onboarding_cfg_default(skpi_onboarding_cfg *cfg) {
   cfg->caught_up_lag = 100;
   cfg->forget_after_s = 600;
   cfg->max_entries = 100000;
+}
+
+static void clear_state(skpi_onboarding *o) {
+  skpi_ntable_clear(&o->topics);
+  skpi_ntable_clear(&o->groups);
+  o->seen_topics = o->seen_groups = 0;
+  /* The bounds are constant and valid. */
+  for(int i = 0; i < H_N; i++)
+    (void)skpi_hist_init(&o->h[i], BOUNDS, NBOUNDS);
 }
 
 skpi_err skpi_onboarding_new(const char *cluster, const skpi_onboarding_cfg *cfg,
@@ -70,23 +73,11 @@ skpi_err skpi_onboarding_new(const char *cluster, const skpi_onboarding_cfg *cfg
     free(o);
     return SKPI_ENOMEM;
   }
+  skpi_ntable_init(&o->topics, sizeof(entry), NULL, NULL);
+  skpi_ntable_init(&o->groups, sizeof(entry), NULL, NULL);
+  clear_state(o);
   *out = o;
   return SKPI_OK;
-}
-
-static void table_clear(table *t) {
-  for(size_t i = 0; i < t->n; i++)
-    free(t->v[i].name);
-  free(t->v);
-  t->v = NULL;
-  t->n = 0;
-}
-
-static void clear_state(skpi_onboarding *o) {
-  table_clear(&o->topics);
-  table_clear(&o->groups);
-  o->seen_topics = o->seen_groups = 0;
-  memset(o->h, 0, sizeof(o->h));
 }
 
 void skpi_onboarding_free(skpi_onboarding *o) {
@@ -97,23 +88,9 @@ void skpi_onboarding_free(skpi_onboarding *o) {
   free(o);
 }
 
-static int entry_cmp(const void *a, const void *b) {
-  return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
-}
-
-static entry *find(const table *t, size_t n, const char *name) {
-  entry key = {.name = (char *)name};
-  return n ? bsearch(&key, t->v, n, sizeof(entry), entry_cmp) : NULL;
-}
-
-static void hist_add(hist *h, double v) {
-  if(!isfinite(v) || v < 0)
-    v = 0;
-  size_t i = 0;
-  while(i < NBOUNDS && v > BOUNDS[i])
-    i++;
-  h->counts[i]++;
-  h->sum += v;
+/* A duration that cannot be negative: clock steps count as 0. */
+static void hist_add(skpi_histogram *h, double v) {
+  skpi_hist_observe(h, isfinite(v) && v > 0 ? v : 0);
 }
 
 static void start(entry *e, double now, int baseline) {
@@ -123,59 +100,28 @@ static void start(entry *e, double now, int baseline) {
   e->e.step2 = -1;
 }
 
-/* Appends name to t (room was reserved by the caller). */
+/* Adds name to t (absent), or NULL when memory runs out. */
 static entry *append(table *t, const char *name, double now, int baseline) {
-  entry *e = &t->v[t->n];
-  memset(e, 0, sizeof(*e));
-  if(!(e->name = strdup(name)))
+  void *p;
+  if(skpi_ntable_add(t, name, &p) != SKPI_OK)
     return NULL;
+  entry *e = p;
   start(e, now, baseline);
   e->hsum = -1;
-  t->n++;
   return e;
-}
-
-/* Drops entries unseen for too long and restores the sort order. */
-static void sweep(table *t, double now, double forget) {
-  size_t w = 0;
-  for(size_t i = 0; i < t->n; i++) {
-    if(now - t->v[i].last_seen > forget) {
-      free(t->v[i].name);
-      continue;
-    }
-    t->v[w++] = t->v[i];
-  }
-  t->n = w;
-  if(t->n > 1)
-    qsort(t->v, t->n, sizeof(entry), entry_cmp);
-}
-
-static int internal_topic(const skpi_ktopic *t) {
-  return t->internal || strncmp(t->name, "__", 2) == 0;
 }
 
 static skpi_err observe_topics(skpi_onboarding *o, const skpi_ksample *s, double now) {
   if(s->ntopics == 0)
     return SKPI_OK;
-  entry *grown = realloc(o->topics.v, (o->topics.n + s->ntopics + 1) * sizeof(entry));
-  if(!grown)
-    return SKPI_ENOMEM;
-  o->topics.v = grown;
   /* Which topics some group has committed on, this sample. */
-  unsigned char *consumed = calloc(s->ntopics, 1);
+  unsigned char *consumed = skpi_ksample_consumed(s, 0);
   if(!consumed)
     return SKPI_ENOMEM;
-  for(size_t g = 0; g < s->ngroups; g++)
-    for(size_t c = 0; c < s->groups[g].ncommits; c++) {
-      int32_t ti = s->groups[g].commits[c].topic;
-      if(ti >= 0 && (size_t)ti < s->ntopics)
-        consumed[ti] = 1;
-    }
   skpi_err rc = SKPI_OK;
-  size_t nold = o->topics.n;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *kt = &s->topics[i];
-    if(!kt->name || internal_topic(kt) || strlen(kt->name) > MAX_NAME)
+    if(skpi_ksample_topic_internal(kt) || strlen(kt->name) > MAX_NAME)
       continue;
     int64_t hsum = 0, hmax = 0;
     for(int p = 0; p < kt->nparts; p++) {
@@ -187,18 +133,18 @@ static skpi_err observe_topics(skpi_onboarding *o, const skpi_ksample *s, double
       if(h > hmax)
         hmax = h;
     }
-    entry *e = find(&o->topics, nold, kt->name);
+    entry *e = skpi_ntable_find(&o->topics, kt->name);
     if(e && (kt->nparts < e->nparts || (hsum >= 0 && e->hsum >= 0 && hsum < e->hsum)))
       start(e, now, 0); /* deleted and re-created under the same name */
     if(!e) {
-      if(o->topics.n >= o->cfg.max_entries)
+      if(skpi_ntable_len(&o->topics) >= o->cfg.max_entries)
         continue;
       if(!(e = append(&o->topics, kt->name, now, !o->seen_topics))) {
         rc = SKPI_ENOMEM;
         break;
       }
     }
-    e->last_seen = now;
+    e->h.last_seen = now;
     e->nparts = kt->nparts;
     e->hsum = hsum;
     if(e->e.baseline)
@@ -215,7 +161,7 @@ static skpi_err observe_topics(skpi_onboarding *o, const skpi_ksample *s, double
       hist_add(&o->h[H_FIRST_CONSUMER], e->e.step2 > e->e.step1 ? e->e.step2 - e->e.step1 : 0);
   }
   free(consumed);
-  sweep(&o->topics, now, o->cfg.forget_after_s);
+  skpi_ntable_sweep(&o->topics, now, o->cfg.forget_after_s);
   if(rc == SKPI_OK)
     o->seen_topics = 1;
   return rc;
@@ -224,26 +170,21 @@ static skpi_err observe_topics(skpi_onboarding *o, const skpi_ksample *s, double
 static skpi_err observe_groups(skpi_onboarding *o, const skpi_ksample *s, double now) {
   if(!s->groups_ok)
     return SKPI_OK;
-  entry *grown = realloc(o->groups.v, (o->groups.n + s->ngroups + 1) * sizeof(entry));
-  if(!grown)
-    return SKPI_ENOMEM;
-  o->groups.v = grown;
   skpi_err rc = SKPI_OK;
-  size_t nold = o->groups.n;
   for(size_t i = 0; i < s->ngroups; i++) {
     const skpi_kgroup *g = &s->groups[i];
     if(!g->id || strlen(g->id) > MAX_NAME)
       continue;
-    entry *e = find(&o->groups, nold, g->id);
+    entry *e = skpi_ntable_find(&o->groups, g->id);
     if(!e) {
-      if(o->groups.n >= o->cfg.max_entries)
+      if(skpi_ntable_len(&o->groups) >= o->cfg.max_entries)
         continue;
       if(!(e = append(&o->groups, g->id, now, !o->seen_groups))) {
         rc = SKPI_ENOMEM;
         break;
       }
     }
-    e->last_seen = now;
+    e->h.last_seen = now;
     if(e->e.baseline || g->ncommits == 0)
       continue;
     if(e->e.step1 < 0) {
@@ -272,7 +213,7 @@ static skpi_err observe_groups(skpi_onboarding *o, const skpi_ksample *s, double
       hist_add(&o->h[H_CAUGHT_UP], now - e->e.step1);
     }
   }
-  sweep(&o->groups, now, o->cfg.forget_after_s);
+  skpi_ntable_sweep(&o->groups, now, o->cfg.forget_after_s);
   if(rc == SKPI_OK)
     o->seen_groups = 1;
   return rc;
@@ -290,26 +231,17 @@ skpi_err skpi_onboarding_observe(skpi_onboarding *o, const skpi_ksample *s, doub
 int skpi_onboarding_get(const skpi_onboarding *o, int is_group, const char *name,
                         skpi_onboarding_entry *e) {
   const table *t = is_group ? &o->groups : &o->topics;
-  const entry *x = find(t, t->n, name);
+  const entry *x = skpi_ntable_find(t, name);
   if(!x)
     return 0;
   *e = x->e;
   return 1;
 }
 
-static skpi_err add_hist(skpi_mset *m, int fam, const hist *h, const char *cluster,
+static skpi_err add_hist(skpi_mset *m, int fam, const skpi_histogram *h, const char *cluster,
                          const char *step) {
-  uint64_t cum[NBOUNDS];
-  uint64_t run = 0;
-  for(size_t i = 0; i < NBOUNDS; i++) {
-    run += h->counts[i];
-    cum[i] = run;
-  }
-  skpi_hist sh = {.nbounds = NBOUNDS,
-                  .bounds = BOUNDS,
-                  .cumulative = cum,
-                  .sum = h->sum,
-                  .count = run + h->counts[NBOUNDS]};
+  skpi_hist sh;
+  skpi_hist_view(h, &sh);
   const char *kv[4] = {"cluster", cluster, "step", step};
   return skpi_mset_add_hist(m, fam, &sh, kv, 2);
 }
@@ -318,8 +250,8 @@ static skpi_err add_hist(skpi_mset *m, int fam, const hist *h, const char *clust
 static void pending(const table *t, double now, double *n, double *age) {
   *n = 0;
   *age = 0;
-  for(size_t i = 0; i < t->n; i++) {
-    const skpi_onboarding_entry *e = &t->v[i].e;
+  for(size_t i = 0; i < skpi_ntable_len(t); i++) {
+    const skpi_onboarding_entry *e = &((const entry *)skpi_ntable_at(t, i))->e;
     if(e->baseline || (e->step1 >= 0 && e->step2 >= 0))
       continue;
     *n += 1;
@@ -362,11 +294,11 @@ skpi_err skpi_onboarding_render(const skpi_onboarding *o, double now, skpi_mset 
   if((rc = skpi_mset_add(m, f_ap, n, "cluster", o->cluster)) != SKPI_OK ||
      (rc = skpi_mset_add(m, f_ao, age, "cluster", o->cluster)) != SKPI_OK)
     return rc;
-  for(size_t i = 0; i < o->topics.n; i++) {
-    const entry *e = &o->topics.v[i];
+  for(size_t i = 0; i < skpi_ntable_len(&o->topics); i++) {
+    const entry *e = skpi_ntable_at(&o->topics, i);
     if(e->e.baseline || (e->e.step1 >= 0 && e->e.step2 >= 0))
       continue;
-    if((rc = skpi_mset_add(m, f_fs, e->e.first_seen, "cluster", o->cluster, "topic", e->name)) !=
+    if((rc = skpi_mset_add(m, f_fs, e->e.first_seen, "cluster", o->cluster, "topic", e->h.name)) !=
        SKPI_OK)
       return rc;
   }
@@ -375,10 +307,10 @@ skpi_err skpi_onboarding_render(const skpi_onboarding *o, double now, skpi_mset 
 
 static json_t *save_table(const table *t) {
   json_t *a = json_array();
-  for(size_t i = 0; a && i < t->n; i++) {
-    const entry *e = &t->v[i];
-    json_t *row = json_pack("[s,b,f,f,f,f,I,I]", e->name, e->e.baseline, e->e.first_seen,
-                            e->e.step1, e->e.step2, e->last_seen, (json_int_t)e->nparts,
+  for(size_t i = 0; a && i < skpi_ntable_len(t); i++) {
+    const entry *e = skpi_ntable_at(t, i);
+    json_t *row = json_pack("[s,b,f,f,f,f,I,I]", e->h.name, e->e.baseline, e->e.first_seen,
+                            e->e.step1, e->e.step2, e->h.last_seen, (json_int_t)e->nparts,
                             (json_int_t)e->hsum);
     if(!row || json_array_append_new(a, row)) {
       json_decref(a);
@@ -403,8 +335,8 @@ json_t *skpi_onboarding_save(const skpi_onboarding *o) {
        json_object_set_new(h, "counts", counts) ||
        json_object_set_new(h, "sum", json_real(o->h[i].sum)))
       goto fail;
-    for(int b = 0; b <= NBOUNDS; b++)
-      if(json_array_append_new(counts, json_integer((json_int_t)o->h[i].counts[b])))
+    for(size_t b = 0; b <= NBOUNDS; b++)
+      if(json_array_append_new(counts, json_integer((json_int_t)skpi_hist_bucket(&o->h[i], b))))
         goto fail;
   }
   return doc;
@@ -421,36 +353,31 @@ static skpi_err load_table(table *t, const json_t *a, size_t max) {
   if(!json_is_array(a) || json_array_size(a) > max)
     return SKPI_EINVAL;
   size_t n = json_array_size(a);
-  t->v = calloc(n + 1, sizeof(entry));
-  if(!t->v)
-    return SKPI_ENOMEM;
   for(size_t i = 0; i < n; i++) {
     const char *name;
     int baseline;
     double fs, s1, s2, ls;
     json_int_t np, hs;
-    entry e = {0};
+    void *p;
+    skpi_err rc;
     if(json_unpack(json_array_get(a, i), "[s,b,F,F,F,F,I,I!]", &name, &baseline, &fs, &s1, &s2,
                    &ls, &np, &hs) != 0 ||
        !*name || strlen(name) > MAX_NAME || !time_ok(fs, 0) || !time_ok(s1, 1) ||
        !time_ok(s2, 1) || !time_ok(ls, 0) || np < 0 || np > 1000000 || hs < -1)
       return SKPI_EINVAL;
-    if(!(e.name = strdup(name)))
-      return SKPI_ENOMEM;
-    e.e.baseline = baseline;
-    e.e.first_seen = fs;
-    e.e.step1 = s1;
-    e.e.step2 = s2;
-    e.last_seen = ls;
-    e.nparts = (int)np;
-    e.hsum = hs;
-    t->v[t->n++] = e;
+    /* A name twice is garbage (EINVAL). */
+    if((rc = skpi_ntable_add(t, name, &p)) != SKPI_OK)
+      return rc;
+    entry *e = p;
+    e->e.baseline = baseline;
+    e->e.first_seen = fs;
+    e->e.step1 = s1;
+    e->e.step2 = s2;
+    e->h.last_seen = ls;
+    e->nparts = (int)np;
+    e->hsum = hs;
   }
-  if(t->n > 1)
-    qsort(t->v, t->n, sizeof(entry), entry_cmp);
-  for(size_t i = 1; i < t->n; i++)
-    if(strcmp(t->v[i - 1].name, t->v[i].name) == 0)
-      return SKPI_EINVAL;
+  skpi_ntable_sort(t);
   return SKPI_OK;
 }
 
@@ -475,13 +402,15 @@ skpi_err skpi_onboarding_load(skpi_onboarding *o, const json_t *doc) {
     if(!json_is_array(counts) || json_array_size(counts) != NBOUNDS + 1 || !json_is_number(sum) ||
        !isfinite(json_number_value(sum)) || json_number_value(sum) < 0)
       goto out;
-    o->h[i].sum = json_number_value(sum);
-    for(int b = 0; b <= NBOUNDS; b++) {
-      const json_t *c = json_array_get(counts, (size_t)b);
+    uint64_t per[NBOUNDS + 1];
+    for(size_t b = 0; b <= NBOUNDS; b++) {
+      const json_t *c = json_array_get(counts, b);
       if(!json_is_integer(c) || json_integer_value(c) < 0)
         goto out;
-      o->h[i].counts[b] = (uint64_t)json_integer_value(c);
+      per[b] = (uint64_t)json_integer_value(c);
     }
+    if(skpi_hist_restore(&o->h[i], per, NBOUNDS + 1, json_number_value(sum)) != SKPI_OK)
+      goto out;
   }
   o->seen_topics = st;
   o->seen_groups = sg;
@@ -500,12 +429,12 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 int skpi_onboarding_median(const skpi_onboarding *o, double *out) {
-  size_t n = 0;
-  double *v = malloc((o->topics.n ? o->topics.n : 1) * sizeof(double));
+  size_t n = 0, ntopics = skpi_ntable_len(&o->topics);
+  double *v = malloc((ntopics ? ntopics : 1) * sizeof(double));
   if(!v)
     return 0;
-  for(size_t i = 0; i < o->topics.n; i++) {
-    const skpi_onboarding_entry *e = &o->topics.v[i].e;
+  for(size_t i = 0; i < ntopics; i++) {
+    const skpi_onboarding_entry *e = &((const entry *)skpi_ntable_at(&o->topics, i))->e;
     if(!e->baseline && e->step2 >= 0)
       v[n++] = e->step2 - e->first_seen;
   }

@@ -10,24 +10,26 @@
 
 #include "streamkpi/kpi.h"
 #include "streamkpi/log.h"
+#include "streamkpi/ntable.h"
 
 #define MAX_NAME 255
 #define MAX_CATALOG 100000
 #define DEFAULT_TEAM_REGEX "^([A-Za-z0-9]+)[._-]"
 
 typedef struct stopic {
-  char *name;
+  skpi_nentry h;
   char *team;         /* NULL when none */
   int conforming;     /* the name matches team_regex */
   double last_moved;  /* -1 never */
   double last_consumed;
-  double last_seen;
   int nparts;
   int64_t hsum; /* -1 when some watermark was unknown */
 } stopic;
 
+/* A catalog row: the topic's name and its owning team. */
 typedef struct owner {
-  char *topic, *team;
+  skpi_nentry h;
+  char *team;
 } owner;
 
 struct skpi_streams {
@@ -35,10 +37,8 @@ struct skpi_streams {
   skpi_streams_cfg cfg;
   regex_t re;
   int has_re;
-  owner *catalog; /* sorted by topic */
-  size_t ncatalog;
-  stopic *topics; /* sorted by name */
-  size_t ntopics;
+  skpi_ntable catalog; /* of owner */
+  skpi_ntable topics;  /* of stopic */
 };
 
 void skpi_streams_cfg_default(skpi_streams_cfg *cfg) {
@@ -50,33 +50,23 @@ void skpi_streams_cfg_default(skpi_streams_cfg *cfg) {
   cfg->max_topics = 100000;
 }
 
-static int owner_cmp(const void *a, const void *b) {
-  return strcmp(((const owner *)a)->topic, ((const owner *)b)->topic);
+static void drop_owner(void *e, void *user) {
+  free(((owner *)e)->team);
 }
 
-static int stopic_cmp(const void *a, const void *b) {
-  return strcmp(((const stopic *)a)->name, ((const stopic *)b)->name);
+static void drop_stopic(void *e, void *user) {
+  free(((stopic *)e)->team);
 }
 
 static void clear_topics(skpi_streams *st) {
-  for(size_t i = 0; i < st->ntopics; i++) {
-    free(st->topics[i].name);
-    free(st->topics[i].team);
-  }
-  free(st->topics);
-  st->topics = NULL;
-  st->ntopics = 0;
+  skpi_ntable_clear(&st->topics);
 }
 
 void skpi_streams_free(skpi_streams *st) {
   if(!st)
     return;
   clear_topics(st);
-  for(size_t i = 0; i < st->ncatalog; i++) {
-    free(st->catalog[i].topic);
-    free(st->catalog[i].team);
-  }
-  free(st->catalog);
+  skpi_ntable_clear(&st->catalog);
   if(st->has_re)
     regfree(&st->re);
   free(st->cluster);
@@ -106,6 +96,8 @@ skpi_err skpi_streams_new(const char *cluster, const skpi_streams_cfg *cfg, skpi
   st->cfg = c;
   st->cfg.catalog = NULL;
   st->cfg.team_regex = NULL;
+  skpi_ntable_init(&st->catalog, sizeof(owner), drop_owner, NULL);
+  skpi_ntable_init(&st->topics, sizeof(stopic), drop_stopic, NULL);
   skpi_err rc = SKPI_ENOMEM;
   if(!(st->cluster = strdup(cluster)))
     goto out;
@@ -121,8 +113,6 @@ skpi_err skpi_streams_new(const char *cluster, const skpi_streams_cfg *cfg, skpi
       goto out;
     }
   }
-  if(c.ncatalog && !(st->catalog = calloc(c.ncatalog, sizeof(owner))))
-    goto out;
   for(size_t i = 0; i < c.ncatalog; i++) {
     const skpi_streams_owner *o = &c.catalog[i];
     if(!o->topic || !o->team || !*o->topic || !*o->team || strlen(o->topic) > MAX_NAME ||
@@ -130,14 +120,15 @@ skpi_err skpi_streams_new(const char *cluster, const skpi_streams_cfg *cfg, skpi
       rc = fail(errbuf, errlen, "streams: catalog entry without topic or team");
       goto out;
     }
-    st->catalog[i].topic = strdup(o->topic);
-    st->catalog[i].team = strdup(o->team);
-    st->ncatalog++;
-    if(!st->catalog[i].topic || !st->catalog[i].team)
+    /* A topic listed twice keeps its first team. */
+    if(skpi_ntable_find(&st->catalog, o->topic))
+      continue;
+    void *e;
+    if(skpi_ntable_add(&st->catalog, o->topic, &e) != SKPI_OK ||
+       !(((owner *)e)->team = strdup(o->team)))
       goto out;
   }
-  if(st->ncatalog)
-    qsort(st->catalog, st->ncatalog, sizeof(owner), owner_cmp);
+  skpi_ntable_sort(&st->catalog);
   *out = st;
   return SKPI_OK;
 out:
@@ -150,16 +141,13 @@ static skpi_err assign_team(const skpi_streams *st, stopic *t) {
   regmatch_t mt[2];
   const char *team = NULL;
   size_t tlen = 0;
-  t->conforming = st->has_re && regexec(&st->re, t->name, 2, mt, 0) == 0;
-  owner key = {.topic = t->name};
-  const owner *o = st->ncatalog ? bsearch(&key, st->catalog, st->ncatalog, sizeof(owner),
-                                          owner_cmp)
-                                : NULL;
+  t->conforming = st->has_re && regexec(&st->re, t->h.name, 2, mt, 0) == 0;
+  const owner *o = skpi_ntable_find(&st->catalog, t->h.name);
   if(o) {
     team = o->team;
     tlen = strlen(team);
   } else if(t->conforming && mt[1].rm_so >= 0 && mt[1].rm_eo > mt[1].rm_so) {
-    team = t->name + mt[1].rm_so;
+    team = t->h.name + mt[1].rm_so;
     tlen = (size_t)(mt[1].rm_eo - mt[1].rm_so);
   }
   free(t->team);
@@ -169,83 +157,53 @@ static skpi_err assign_team(const skpi_streams *st, stopic *t) {
   return SKPI_OK;
 }
 
-static stopic *find(const skpi_streams *st, size_t n, const char *name) {
-  stopic key = {.name = (char *)name};
-  return n ? bsearch(&key, st->topics, n, sizeof(stopic), stopic_cmp) : NULL;
-}
-
 skpi_err skpi_streams_observe(skpi_streams *st, const skpi_ksample *s, double now) {
   if(!st || !s || !isfinite(now))
     return SKPI_EINVAL;
   if(s->ntopics == 0)
     return SKPI_OK;
-  stopic *grown = realloc(st->topics, (st->ntopics + s->ntopics + 1) * sizeof(stopic));
-  if(!grown)
-    return SKPI_ENOMEM;
-  st->topics = grown;
-  unsigned char *consumed = calloc(s->ntopics, 1);
+  /* A dead group consumes nothing. */
+  unsigned char *consumed = skpi_ksample_consumed(s, 1);
   if(!consumed)
     return SKPI_ENOMEM;
-  for(size_t g = 0; s->groups_ok && g < s->ngroups; g++) {
-    if(s->groups[g].state && strcmp(s->groups[g].state, "Dead") == 0)
-      continue;
-    for(size_t c = 0; c < s->groups[g].ncommits; c++) {
-      int32_t ti = s->groups[g].commits[c].topic;
-      if(ti >= 0 && (size_t)ti < s->ntopics)
-        consumed[ti] = 1;
-    }
-  }
   skpi_err rc = SKPI_OK;
-  size_t nold = st->ntopics;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *kt = &s->topics[i];
-    if(!kt->name || kt->internal || strncmp(kt->name, "__", 2) == 0 ||
-       strlen(kt->name) > MAX_NAME)
+    if(skpi_ksample_topic_internal(kt) || strlen(kt->name) > MAX_NAME)
       continue;
     int64_t hsum = 0;
     for(int p = 0; p < kt->nparts; p++)
       hsum = (kt->parts[p].high < 0 || hsum < 0) ? -1 : hsum + kt->parts[p].high;
-    stopic *t = find(st, nold, kt->name);
+    stopic *t = skpi_ntable_find(&st->topics, kt->name);
     if(!t) {
-      if(st->ntopics >= st->cfg.max_topics)
+      void *e;
+      if(skpi_ntable_len(&st->topics) >= st->cfg.max_topics)
         continue;
-      t = &st->topics[st->ntopics];
-      memset(t, 0, sizeof(*t));
+      if((rc = skpi_ntable_add(&st->topics, kt->name, &e)) != SKPI_OK)
+        break;
+      t = e;
       t->last_moved = t->last_consumed = -1;
       t->hsum = -1;
-      if(!(t->name = strdup(kt->name)) || (rc = assign_team(st, t)) != SKPI_OK) {
-        free(t->name);
-        rc = SKPI_ENOMEM;
+      if((rc = assign_team(st, t)) != SKPI_OK) {
+        skpi_ntable_remove(&st->topics, kt->name);
         break;
       }
-      st->ntopics++;
     } else if(hsum >= 0 && t->hsum >= 0 && kt->nparts == t->nparts && hsum != t->hsum) {
       t->last_moved = now;
     }
     t->nparts = kt->nparts;
     t->hsum = hsum;
-    t->last_seen = now;
+    t->h.last_seen = now;
     if(consumed[i])
       t->last_consumed = now;
   }
   free(consumed);
-  size_t w = 0;
-  for(size_t i = 0; i < st->ntopics; i++) {
-    if(now - st->topics[i].last_seen > st->cfg.forget_after_s) {
-      free(st->topics[i].name);
-      free(st->topics[i].team);
-      continue;
-    }
-    st->topics[w++] = st->topics[i];
-  }
-  st->ntopics = w;
-  if(st->ntopics > 1)
-    qsort(st->topics, st->ntopics, sizeof(stopic), stopic_cmp);
+  skpi_ntable_sweep(&st->topics, now, st->cfg.forget_after_s);
   return rc;
 }
 
 int skpi_streams_team(const skpi_streams *st, const char *topic, char *team, size_t len) {
-  const stopic *t = find(st, st->ntopics, topic);
+  const stopic *t = skpi_ntable_find(&st->topics, topic);
   if(!t || !t->team || strlen(t->team) + 1 > len)
     return 0;
   memcpy(team, t->team, strlen(t->team) + 1);
@@ -264,14 +222,16 @@ static int str_cmp(const void *a, const void *b) {
 
 void skpi_streams_counts(const skpi_streams *st, double now, size_t *nactive, size_t *nteams) {
   *nactive = *nteams = 0;
-  const char **teams = st->ntopics ? malloc(st->ntopics * sizeof(char *)) : NULL;
+  size_t ntopics = skpi_ntable_len(&st->topics);
+  const char **teams = ntopics ? malloc(ntopics * sizeof(char *)) : NULL;
   size_t n = 0;
-  for(size_t i = 0; i < st->ntopics; i++) {
-    if(!active(st, &st->topics[i], now))
+  for(size_t i = 0; i < ntopics; i++) {
+    const stopic *t = skpi_ntable_at(&st->topics, i);
+    if(!active(st, t, now))
       continue;
     (*nactive)++;
-    if(teams && st->topics[i].team)
-      teams[n++] = st->topics[i].team;
+    if(teams && t->team)
+      teams[n++] = t->team;
   }
   /* Without memory for the list, teams stay 0 rather than wrong. */
   if(teams && n) {
@@ -301,10 +261,11 @@ skpi_err skpi_streams_render(const skpi_streams *st, double now, skpi_mset *m) {
   if((rc = skpi_mset_add(m, f_as, (double)na, "cluster", st->cluster)) != SKPI_OK ||
      (rc = skpi_mset_add(m, f_at, (double)nt, "cluster", st->cluster)) != SKPI_OK)
     return rc;
-  for(size_t i = 0; i < st->ntopics; i++) {
-    const stopic *t = &st->topics[i];
+  size_t ntopics = skpi_ntable_len(&st->topics);
+  for(size_t i = 0; i < ntopics; i++) {
+    const stopic *t = skpi_ntable_at(&st->topics, i);
     if(active(st, t, now) &&
-       (rc = skpi_mset_add(m, f_sa, 1, "cluster", st->cluster, "topic", t->name, "team",
+       (rc = skpi_mset_add(m, f_sa, 1, "cluster", st->cluster, "topic", t->h.name, "team",
                            t->team ? t->team : "")) != SKPI_OK)
       return rc;
   }
@@ -316,12 +277,13 @@ skpi_err skpi_streams_render(const skpi_streams *st, double now, skpi_mset *m) {
 }
 
 int skpi_streams_naming_ratio(const skpi_streams *st, double *out) {
-  if(!st->has_re || !st->ntopics)
+  size_t n = skpi_ntable_len(&st->topics);
+  if(!st->has_re || !n)
     return 0;
   size_t conf = 0;
-  for(size_t i = 0; i < st->ntopics; i++)
-    conf += st->topics[i].conforming != 0;
-  *out = (double)conf / (double)st->ntopics;
+  for(size_t i = 0; i < n; i++)
+    conf += ((const stopic *)skpi_ntable_at(&st->topics, i))->conforming != 0;
+  *out = (double)conf / (double)n;
   return 1;
 }
 
@@ -330,10 +292,10 @@ json_t *skpi_streams_save(const skpi_streams *st) {
   json_t *doc = json_pack("{s:i,s:o}", "version", 1, "topics", a);
   if(!doc)
     return NULL;
-  for(size_t i = 0; i < st->ntopics; i++) {
-    const stopic *t = &st->topics[i];
-    json_t *row = json_pack("[s,f,f,f,I,I]", t->name, t->last_moved, t->last_consumed,
-                            t->last_seen, (json_int_t)t->nparts, (json_int_t)t->hsum);
+  for(size_t i = 0; i < skpi_ntable_len(&st->topics); i++) {
+    const stopic *t = skpi_ntable_at(&st->topics, i);
+    json_t *row = json_pack("[s,f,f,f,I,I]", t->h.name, t->last_moved, t->last_consumed,
+                            t->h.last_seen, (json_int_t)t->nparts, (json_int_t)t->hsum);
     if(!row || json_array_append_new(a, row)) {
       json_decref(doc);
       return NULL;
@@ -355,34 +317,30 @@ skpi_err skpi_streams_load(skpi_streams *st, const json_t *doc) {
      ver != 1 || !json_is_array(a) || json_array_size(a) > st->cfg.max_topics)
     goto out;
   size_t n = json_array_size(a);
-  if(!(st->topics = calloc(n + 1, sizeof(stopic)))) {
-    rc = SKPI_ENOMEM;
-    goto out;
-  }
   for(size_t i = 0; i < n; i++) {
     const char *name;
-    stopic t = {0};
+    double moved, consumed, seen;
     json_int_t np, hs;
-    if(json_unpack(json_array_get(a, i), "[s,F,F,F,I,I!]", &name, &t.last_moved,
-                   &t.last_consumed, &t.last_seen, &np, &hs) != 0 ||
-       !*name || strlen(name) > MAX_NAME || !time_ok(t.last_moved, 1) ||
-       !time_ok(t.last_consumed, 1) || !time_ok(t.last_seen, 0) || np < 0 || np > 1000000 ||
-       hs < -1)
+    void *e;
+    if(json_unpack(json_array_get(a, i), "[s,F,F,F,I,I!]", &name, &moved, &consumed, &seen, &np,
+                   &hs) != 0 ||
+       !*name || strlen(name) > MAX_NAME || !time_ok(moved, 1) || !time_ok(consumed, 1) ||
+       !time_ok(seen, 0) || np < 0 || np > 1000000 || hs < -1)
       goto out;
-    t.nparts = (int)np;
-    t.hsum = hs;
-    if(!(t.name = strdup(name)) || assign_team(st, &t) != SKPI_OK) {
-      free(t.name);
-      rc = SKPI_ENOMEM;
+    /* A name twice is garbage (EINVAL). */
+    if((rc = skpi_ntable_add(&st->topics, name, &e)) != SKPI_OK)
       goto out;
-    }
-    st->topics[st->ntopics++] = t;
+    stopic *t = e;
+    t->last_moved = moved;
+    t->last_consumed = consumed;
+    t->h.last_seen = seen;
+    t->nparts = (int)np;
+    t->hsum = hs;
+    if((rc = assign_team(st, t)) != SKPI_OK)
+      goto out;
+    rc = SKPI_EINVAL;
   }
-  if(st->ntopics > 1)
-    qsort(st->topics, st->ntopics, sizeof(stopic), stopic_cmp);
-  for(size_t i = 1; i < st->ntopics; i++)
-    if(strcmp(st->topics[i - 1].name, st->topics[i].name) == 0)
-      goto out;
+  skpi_ntable_sort(&st->topics);
   rc = SKPI_OK;
 out:
   if(rc != SKPI_OK)

@@ -2,6 +2,7 @@
 #include "streamkpi/timelag.h"
 #include "streamkpi/kpi.h"
 #include "streamkpi/log.h"
+#include "streamkpi/ntable.h"
 #include "streamkpi/state.h"
 
 #include <float.h>
@@ -20,17 +21,15 @@ typedef struct tlpart {
 } tlpart;
 
 typedef struct tltopic {
-  char *name;
+  skpi_nentry h;
   tlpart *parts; /* indexed by partition id */
   int nparts;
-  double last_seen;
 } tltopic;
 
 struct skpi_timelag {
   char *cluster;
   skpi_timelag_cfg cfg;
-  tltopic *topics; /* sorted by name */
-  size_t ntopics;
+  skpi_ntable topics; /* of tltopic */
   size_t npartitions; /* partitions with a ring */
 };
 
@@ -39,6 +38,18 @@ void skpi_timelag_cfg_default(skpi_timelag_cfg *cfg) {
   cfg->max_extrapolate_s = 86400;
   cfg->forget_after_s = 3600;
   cfg->max_partitions = 200000;
+}
+
+/* Frees a forgotten topic's histories and uncounts them. */
+static void drop_topic(void *e, void *user) {
+  tltopic *t = e;
+  skpi_timelag *tl = user;
+  for(int i = 0; i < t->nparts; i++) {
+    if(t->parts[i].pts)
+      tl->npartitions--;
+    free(t->parts[i].pts);
+  }
+  free(t->parts);
 }
 
 skpi_err skpi_timelag_new(const char *cluster, const skpi_timelag_cfg *cfg, skpi_timelag **out) {
@@ -60,23 +71,13 @@ skpi_err skpi_timelag_new(const char *cluster, const skpi_timelag_cfg *cfg, skpi
     return SKPI_ENOMEM;
   }
   tl->cfg = c;
+  skpi_ntable_init(&tl->topics, sizeof(tltopic), drop_topic, tl);
   *out = tl;
   return SKPI_OK;
 }
 
-static void topic_clear(tltopic *t) {
-  for(int i = 0; i < t->nparts; i++)
-    free(t->parts[i].pts);
-  free(t->parts);
-  free(t->name);
-}
-
 static void clear_all(skpi_timelag *tl) {
-  for(size_t i = 0; i < tl->ntopics; i++)
-    topic_clear(&tl->topics[i]);
-  free(tl->topics);
-  tl->topics = NULL;
-  tl->ntopics = 0;
+  skpi_ntable_clear(&tl->topics);
   tl->npartitions = 0;
 }
 
@@ -86,17 +87,6 @@ void skpi_timelag_free(skpi_timelag *tl) {
   clear_all(tl);
   free(tl->cluster);
   free(tl);
-}
-
-static int topic_cmp(const void *a, const void *b) {
-  return strcmp(((const tltopic *)a)->name, ((const tltopic *)b)->name);
-}
-
-static tltopic *find_topic(const skpi_timelag *tl, const char *name) {
-  tltopic key = {.name = (char *)name};
-  if(!tl->ntopics)
-    return NULL;
-  return bsearch(&key, tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
 }
 
 /* Removes the interior point whose removal leaves the smallest gap relative
@@ -155,10 +145,6 @@ static skpi_err record(tlpart *p, int maxpts, int64_t high, double now) {
   return push(p, maxpts, high, now);
 }
 
-static int internal_name(const skpi_ktopic *t) {
-  return t->internal || strncmp(t->name, "__", 2) == 0;
-}
-
 /* Grows t->parts to hold id n-1. */
 static skpi_err ensure_parts(tltopic *t, int n) {
   if(n <= t->nparts)
@@ -174,7 +160,7 @@ static skpi_err ensure_parts(tltopic *t, int n) {
 
 static skpi_err observe_topic(skpi_timelag *tl, tltopic *t, const skpi_ktopic *kt, double now) {
   skpi_err rc = SKPI_OK;
-  t->last_seen = now;
+  t->h.last_seen = now;
   for(int i = 0; i < kt->nparts; i++) {
     const skpi_kpartition *kp = &kt->parts[i];
     if(kp->high < 0 || kp->id < 0 || kp->id >= MAX_PART_ID)
@@ -201,50 +187,18 @@ skpi_err skpi_timelag_observe(skpi_timelag *tl, const skpi_ksample *s, double no
   skpi_err rc = SKPI_OK;
   if(!tl || !s || !isfinite(now))
     return SKPI_EINVAL;
-  size_t added = 0;
-  /* Known topics are updated in place; new ones are appended then the array
-   * is re-sorted once, so the sample's order does not matter. */
-  tltopic *grown = realloc(tl->topics, (tl->ntopics + s->ntopics + 1) * sizeof(tltopic));
-  if(!grown)
-    return SKPI_ENOMEM;
-  tl->topics = grown;
-  size_t nold = tl->ntopics;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *kt = &s->topics[i];
-    if(!kt->name || internal_name(kt) || strlen(kt->name) > MAX_NAME)
+    if(skpi_ksample_topic_internal(kt) || strlen(kt->name) > MAX_NAME)
       continue;
-    tltopic key = {.name = kt->name};
-    tltopic *t = nold ? bsearch(&key, tl->topics, nold, sizeof(tltopic), topic_cmp) : NULL;
-    if(!t) {
-      t = &tl->topics[nold + added];
-      memset(t, 0, sizeof(*t));
-      t->name = strdup(kt->name);
-      if(!t->name) {
-        rc = SKPI_ENOMEM;
-        break;
-      }
-      added++;
-    }
+    void *t = skpi_ntable_find(&tl->topics, kt->name);
+    if(!t && (rc = skpi_ntable_add(&tl->topics, kt->name, &t)) != SKPI_OK)
+      break;
     if((rc = observe_topic(tl, t, kt, now)) != SKPI_OK)
       break;
   }
-  tl->ntopics = nold + added;
   /* Forget topics not seen for a while (deleted, or filtered out). */
-  size_t w = 0;
-  for(size_t i = 0; i < tl->ntopics; i++) {
-    tltopic *t = &tl->topics[i];
-    if(now - t->last_seen > tl->cfg.forget_after_s) {
-      for(int j = 0; j < t->nparts; j++)
-        if(t->parts[j].pts)
-          tl->npartitions--;
-      topic_clear(t);
-      continue;
-    }
-    tl->topics[w++] = *t;
-  }
-  tl->ntopics = w;
-  if(tl->ntopics > 1)
-    qsort(tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
+  skpi_ntable_sweep(&tl->topics, now, tl->cfg.forget_after_s);
   return rc;
 }
 
@@ -294,11 +248,19 @@ int skpi_timelag_estimate(const skpi_timelag *tl, const char *topic, int32_t par
                           int64_t committed, double now, double *lag_s) {
   if(!tl || !topic)
     return 0;
-  const tltopic *t = find_topic(tl, topic);
+  const tltopic *t = skpi_ntable_find(&tl->topics, topic);
   if(!t || partition < 0 || partition >= t->nparts)
     return 0;
   const tlpart *p = &t->parts[partition];
   return skpi_timelag_interp(p->pts, p->n, committed, now, tl->cfg.max_extrapolate_s, lag_s);
+}
+
+/* The time lag of one commit of sample s; 0 when it cannot be estimated. */
+static int commit_lag(const skpi_timelag *tl, const skpi_ksample *s, const skpi_kcommit *c,
+                      double now, double *lag) {
+  if(c->topic < 0 || (size_t)c->topic >= s->ntopics)
+    return 0;
+  return skpi_timelag_estimate(tl, s->topics[c->topic].name, c->partition, c->offset, now, lag);
 }
 
 int skpi_timelag_group_max(const skpi_timelag *tl, const skpi_ksample *s, const skpi_kgroup *g,
@@ -306,11 +268,8 @@ int skpi_timelag_group_max(const skpi_timelag *tl, const skpi_ksample *s, const 
   int any = 0;
   double mx = 0;
   for(size_t i = 0; i < g->ncommits; i++) {
-    const skpi_kcommit *c = &g->commits[i];
-    if(c->topic < 0 || (size_t)c->topic >= s->ntopics)
-      continue;
     double lag;
-    if(skpi_timelag_estimate(tl, s->topics[c->topic].name, c->partition, c->offset, now, &lag)) {
+    if(commit_lag(tl, s, &g->commits[i], now, &lag)) {
       if(!any || lag > mx)
         mx = lag;
       any = 1;
@@ -337,12 +296,10 @@ skpi_err skpi_timelag_render(const skpi_timelag *tl, const skpi_ksample *s, doub
     double mx = 0;
     for(size_t i = 0; i < g->ncommits; i++) {
       const skpi_kcommit *c = &g->commits[i];
-      if(c->topic < 0 || (size_t)c->topic >= s->ntopics)
+      double lag;
+      if(!commit_lag(tl, s, c, now, &lag))
         continue;
       const char *topic = s->topics[c->topic].name;
-      double lag;
-      if(!skpi_timelag_estimate(tl, topic, c->partition, c->offset, now, &lag))
-        continue;
       char part[16];
       snprintf(part, sizeof(part), "%d", (int)c->partition);
       if((rc = skpi_mset_add(m, f_lag, lag, "cluster", tl->cluster, "consumergroup", g->id,
@@ -364,10 +321,11 @@ size_t skpi_timelag_partitions(const skpi_timelag *tl) {
 }
 
 size_t skpi_timelag_bytes(const skpi_timelag *tl) {
-  size_t b = sizeof(*tl) + tl->ntopics * sizeof(tltopic);
-  for(size_t i = 0; i < tl->ntopics; i++) {
-    const tltopic *t = &tl->topics[i];
-    b += strlen(t->name) + 1 + (size_t)t->nparts * sizeof(tlpart);
+  size_t n = skpi_ntable_len(&tl->topics);
+  size_t b = sizeof(*tl) + n * sizeof(tltopic);
+  for(size_t i = 0; i < n; i++) {
+    const tltopic *t = skpi_ntable_at(&tl->topics, i);
+    b += strlen(t->h.name) + 1 + (size_t)t->nparts * sizeof(tlpart);
     for(int j = 0; j < t->nparts; j++)
       b += (size_t)t->parts[j].cap * sizeof(skpi_tlpoint);
   }
@@ -380,8 +338,8 @@ json_t *skpi_timelag_save(const skpi_timelag *tl) {
   if(!doc || !topics || json_object_set_new(doc, "version", json_integer(1)) != 0 ||
      json_object_set(doc, "topics", topics) != 0)
     goto fail;
-  for(size_t i = 0; i < tl->ntopics; i++) {
-    const tltopic *t = &tl->topics[i];
+  for(size_t i = 0; i < skpi_ntable_len(&tl->topics); i++) {
+    const tltopic *t = skpi_ntable_at(&tl->topics, i);
     json_t *jt = json_object();
     json_t *parts = json_array();
     if(!jt || !parts || json_array_append_new(topics, jt) != 0) {
@@ -389,8 +347,8 @@ json_t *skpi_timelag_save(const skpi_timelag *tl) {
       json_decref(parts);
       goto fail;
     }
-    if(json_object_set_new(jt, "name", json_string(t->name)) != 0 ||
-       json_object_set_new(jt, "last_seen", json_real(t->last_seen)) != 0 ||
+    if(json_object_set_new(jt, "name", json_string(t->h.name)) != 0 ||
+       json_object_set_new(jt, "last_seen", json_real(t->h.last_seen)) != 0 ||
        json_object_set_new(jt, "parts", parts) != 0)
       goto fail;
     for(int j = 0; j < t->nparts; j++) {
@@ -474,13 +432,6 @@ skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc) {
   if(n > tl->cfg.max_partitions) {
     goto out;
   }
-  if(n) {
-    tl->topics = calloc(n, sizeof(tltopic));
-    if(!tl->topics) {
-      rc = SKPI_ENOMEM;
-      goto out;
-    }
-  }
   for(size_t i = 0; i < n; i++) {
     const json_t *jt = json_array_get(topics, i);
     const json_t *name = json_object_get(jt, "name");
@@ -492,29 +443,21 @@ skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc) {
       rc = SKPI_EINVAL;
       goto out;
     }
-    tltopic *t = &tl->topics[tl->ntopics];
-    t->name = strdup(json_string_value(name));
-    if(!t->name) {
-      rc = SKPI_ENOMEM;
-      goto out;
-    }
-    t->last_seen = seen;
-    tl->ntopics++;
-    if(strlen(t->name) != json_string_length(name)) {
+    void *e;
+    /* A NUL inside the name, or a name twice, is garbage (EINVAL). */
+    if(strlen(json_string_value(name)) != json_string_length(name)) {
       rc = SKPI_EINVAL;
       goto out;
     }
+    if((rc = skpi_ntable_add(&tl->topics, json_string_value(name), &e)) != SKPI_OK)
+      goto out;
+    tltopic *t = e;
+    t->h.last_seen = seen;
     for(size_t j = 0; j < json_array_size(parts); j++)
       if((rc = load_part(tl, t, json_array_get(parts, j))) != SKPI_OK)
         goto out;
   }
-  if(tl->ntopics > 1)
-    qsort(tl->topics, tl->ntopics, sizeof(tltopic), topic_cmp);
-  for(size_t i = 1; i < tl->ntopics; i++)
-    if(strcmp(tl->topics[i - 1].name, tl->topics[i].name) == 0) {
-      rc = SKPI_EINVAL;
-      goto out;
-    }
+  skpi_ntable_sort(&tl->topics);
   rc = SKPI_OK;
 out:
   if(rc != SKPI_OK)
@@ -562,24 +505,9 @@ static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
   return k->last ? skpi_timelag_render(k->tl, k->last, now, m) : SKPI_OK;
 }
 
-static const skpi_kgroup *group_of(const skpi_ksample *s, const char *id) {
-  size_t lo = 0, hi = s->ngroups;
-  while(lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int cmp = strcmp(s->groups[mid].id, id);
-    if(cmp == 0)
-      return &s->groups[mid];
-    if(cmp < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return NULL;
-}
-
 int skpi_timelag_kpi_group_max(const void *inst, const char *group, double now, double *max_s) {
   const tl_kpi *k = inst;
-  const skpi_kgroup *g = k && k->last ? group_of(k->last, group) : NULL;
+  const skpi_kgroup *g = k && k->last ? skpi_ksample_group(k->last, group) : NULL;
   return g ? skpi_timelag_group_max(k->tl, k->last, g, now, max_s) : 0;
 }
 

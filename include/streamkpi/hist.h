@@ -36,6 +36,17 @@ skpi_err skpi_hist_init(skpi_histogram *h, const double *bounds, size_t n);
  * in the +Inf bucket only. */
 void skpi_hist_observe(skpi_histogram *h, double v);
 
+/* Observations in bucket i alone, not cumulative: those in (bounds[i-1],
+ * bounds[i]], and for i == nbounds those above the last bound (+Inf).
+ * 0 for i > nbounds.  This is the form state files keep. */
+uint64_t skpi_hist_bucket(const skpi_histogram *h, size_t i);
+
+/* Restores the observations of h, whose bounds skpi_hist_init set, from n
+ * per-bucket counts as skpi_hist_bucket gives them (n == nbounds + 1, the
+ * last being the +Inf bucket) and their sum.  Returns SKPI_EINVAL, leaving
+ * h unchanged, when n is wrong, sum is not finite or the counts overflow. */
+skpi_err skpi_hist_restore(skpi_histogram *h, const uint64_t *counts, size_t n, double sum);
+
 /* Fills out with a view of h for skpi_mset_add_hist.  The view points into
  * h: valid while h lives and is not changed. */
 void skpi_hist_view(const skpi_histogram *h, skpi_hist *out);

@@ -44,9 +44,6 @@ typedef struct skpi_probe_result {
   double roundtrip_latency_s; /* worst round trip this cycle, -1 if none */
   const char *reason;      /* failure reason label, "" when ok */
   const char *error;       /* human text, "" when ok */
-  const char *cause;       /* hint for incidents: "all_brokers_unreachable",
-                              "broker_down", "offline_partitions",
-                              "probe_failing" or "" */
 } skpi_probe_result;
 
 typedef void (*skpi_probe_observer)(const skpi_probe_result *r, void *user);

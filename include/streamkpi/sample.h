@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "streamkpi/refcnt.h"
+
 typedef struct skpi_kbroker {
   int32_t id;
   char *host;
@@ -36,7 +38,8 @@ typedef struct skpi_kpartition {
 
 typedef struct skpi_ktopic {
   char *name;
-  int internal; /* __consumer_offsets, __transaction_state, names starting "__" */
+  int internal; /* set by the source: Kafka's own topics (skpi_ksample_name_internal)
+                   and the exporter's probe topic */
   skpi_kpartition *parts;
   int nparts;
 } skpi_ktopic;
@@ -84,7 +87,7 @@ typedef struct skpi_ksample {
   skpi_kreqs reqs;
   skpi_kreqs errors;     /* of those, calls that failed (per call, not per request) */
   uint64_t lag_clamped;  /* commits above the high watermark this cycle */
-  int refcnt;            /* managed by ref/unref */
+  skpi_refcnt refcnt;    /* managed by ref/unref */
 } skpi_ksample;
 
 /* Reference counting (atomic).  unref frees on the last reference. */
@@ -103,6 +106,24 @@ void skpi_ksample_sort(skpi_ksample *s);
 
 /* Finds a topic by name (binary search), or NULL. */
 const skpi_ktopic *skpi_ksample_topic(const skpi_ksample *s, const char *name);
+
+/* Finds a group by id (binary search), or NULL. */
+const skpi_kgroup *skpi_ksample_group(const skpi_ksample *s, const char *id);
+
+/* Whether a topic name is Kafka's own: __consumer_offsets,
+ * __transaction_state and every other name starting "__". */
+int skpi_ksample_name_internal(const char *name);
+
+/* Whether KPIs leave topic t out: the source marked it internal (Kafka's own
+ * topics, the exporter's probe topic), or its name is internal, or it has
+ * no name. */
+int skpi_ksample_topic_internal(const skpi_ktopic *t);
+
+/* Returns a new array of s->ntopics flags (the caller frees it), 1 where
+ * some group has a commit on the topic; NULL when memory runs out or the
+ * sample has no topics.  With live_only, groups in state "Dead" count for
+ * nothing, and neither does any group when the listing failed. */
+unsigned char *skpi_ksample_consumed(const skpi_ksample *s, int live_only);
 
 /* Finds a partition, or NULL. */
 const skpi_kpartition *skpi_ksample_partition(const skpi_ksample *s, const char *topic,

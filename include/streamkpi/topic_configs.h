@@ -20,6 +20,7 @@
 
 #include "streamkpi/config.h"
 #include "streamkpi/err.h"
+#include "streamkpi/refcnt.h"
 #include "streamkpi/registry.h"
 
 /* Where a value comes from, as the broker reports it. */
@@ -80,7 +81,7 @@ typedef struct skpi_topic_configs {
   unsigned requests;      /* Metadata and DescribeConfigs calls sent */
   unsigned errors;        /* of those, calls that failed as a whole */
   unsigned failed_topics; /* topics left without configs */
-  int refcnt;
+  skpi_refcnt refcnt;
 } skpi_topic_configs;
 
 /* Config key names ("retention.ms", ...) and source names ("default",

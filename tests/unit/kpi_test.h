@@ -26,7 +26,7 @@ static inline skpi_ksample *ks_new(const char *cluster, double t) {
   s->time = t;
   s->controller = -1;
   s->groups_ok = 1;
-  s->refcnt = 1;
+  skpi_refcnt_init(&s->refcnt, 1);
   s->topics = kt_xcalloc(64, sizeof(skpi_ktopic));
   s->groups = kt_xcalloc(64, sizeof(skpi_kgroup));
   return s;
@@ -39,7 +39,7 @@ static inline int ks_topic(skpi_ksample *s, const char *name, int nparts) {
     abort();
   skpi_ktopic *t = &s->topics[s->ntopics];
   t->name = strdup(name);
-  t->internal = strncmp(name, "__", 2) == 0;
+  t->internal = skpi_ksample_name_internal(name);
   t->nparts = nparts;
   t->parts = kt_xcalloc((size_t)nparts, sizeof(skpi_kpartition));
   for(int i = 0; i < nparts; i++) {

@@ -75,7 +75,7 @@ static void value_build_sort_find_and_names(void **state) {
 
   skpi_topic_configs_ref(c);
   skpi_topic_configs_unref(c);
-  assert_int_equal(c->refcnt, 1);
+  assert_int_equal(skpi_refcnt_get(&c->refcnt), 1);
   skpi_topic_configs_unref(c);
   skpi_topic_configs_unref(NULL);
 }

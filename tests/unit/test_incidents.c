@@ -308,6 +308,39 @@ static void metrics_and_restart(void **state) {
   skpi_inc_free(re);
 }
 
+/* A state document as stored on disk (finite buckets per bucket, +Inf as
+ * count minus their sum) loads into the recovery histogram unchanged. */
+static void stored_histogram_loads(void **state) {
+  const char *stored =
+      "{\"next_id\":5,\"unknown_resolved\":0,\"dropped\":0,\"series\":[{\"cluster\":\"c\","
+      "\"source\":\"health\",\"opened\":4,\"resolved\":4,\"buckets\":[1,0,2,0,0,0,0,0,0],"
+      "\"sum\":100900,\"count\":4}],\"trackers\":[],\"incidents\":[]}";
+  skpi_incidents *inc = skpi_inc_new(1, 1, 10);
+  json_t *doc = json_loads(stored, 0, NULL);
+  assert_non_null(doc);
+  char err[128];
+  assert_int_equal(skpi_inc_load(inc, doc, err, sizeof(err)), SKPI_OK);
+  json_decref(doc);
+  char *m = render(inc, T0);
+  assert_non_null(strstr(
+      m, "streamkpi_incident_recovery_seconds_bucket{cluster=\"c\",source=\"health\",le=\"60\"} 1\n"));
+  assert_non_null(strstr(
+      m, "streamkpi_incident_recovery_seconds_bucket{cluster=\"c\",source=\"health\",le=\"900\"} 3\n"));
+  assert_non_null(strstr(
+      m, "streamkpi_incident_recovery_seconds_bucket{cluster=\"c\",source=\"health\",le=\"86400\"} 3\n"));
+  assert_non_null(strstr(
+      m, "streamkpi_incident_recovery_seconds_bucket{cluster=\"c\",source=\"health\",le=\"+Inf\"} 4\n"));
+  assert_non_null(strstr(m, "streamkpi_incident_recovery_seconds_sum{cluster=\"c\",source=\"health\"} 100900\n"));
+  free(m);
+  /* Saved again, it is the same document. */
+  json_t *again = skpi_inc_save(inc);
+  json_t *series = json_array_get(json_object_get(again, "series"), 0);
+  assert_int_equal(json_integer_value(json_object_get(series, "count")), 4);
+  assert_int_equal(json_integer_value(json_array_get(json_object_get(series, "buckets"), 2)), 2);
+  json_decref(again);
+  skpi_inc_free(inc);
+}
+
 static void load_rejects_garbage(void **state) {
   skpi_incidents *inc = skpi_inc_new(1, 1, 10);
   skpi_inc_alert a = {1, "fp", NULL, NULL, "c", T0, 0};
@@ -326,6 +359,9 @@ static void load_rejects_garbage(void **state) {
       "{\"next_id\":5,\"unknown_resolved\":0,\"dropped\":0,\"series\":[{\"cluster\":\"c\","
       "\"source\":\"health\",\"opened\":1,\"resolved\":0,\"buckets\":[0,0],\"sum\":0,"
       "\"count\":0}],\"trackers\":[],\"incidents\":[]}",
+      "{\"next_id\":5,\"unknown_resolved\":0,\"dropped\":0,\"series\":[{\"cluster\":\"c\","
+      "\"source\":\"health\",\"opened\":1,\"resolved\":1,\"buckets\":[2,0,0,0,0,0,0,0,0],\"sum\":0,"
+      "\"count\":1}],\"trackers\":[],\"incidents\":[]}",
       "{\"next_id\":5,\"unknown_resolved\":0,\"dropped\":0,\"series\":[],\"trackers\":"
       "[{\"cluster\":\"c\",\"unhealthy\":1,\"healthy\":0,\"streak_start\":1,\"healthy_start\":0,"
       "\"cause\":9}],\"incidents\":[]}",
@@ -363,6 +399,7 @@ int main(void) {
       cmocka_unit_test(prune_keeps_31_days),
       cmocka_unit_test(listing_newest_first),
       cmocka_unit_test(metrics_and_restart),
+      cmocka_unit_test(stored_histogram_loads),
       cmocka_unit_test(load_rejects_garbage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

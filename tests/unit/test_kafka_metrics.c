@@ -58,7 +58,7 @@ static void set_group(skpi_kgroup *g, const char *id, const char *state, int nme
 static skpi_ksample *build(void) {
   skpi_ksample *s = calloc(1, sizeof(*s));
   assert_non_null(s);
-  s->refcnt = 1;
+  skpi_refcnt_init(&s->refcnt, 1);
   s->cluster = xstrdup("c1");
   s->controller = 1;
   s->nbrokers = 2;
@@ -215,7 +215,7 @@ static void refcount_frees_on_last(void **state) {
   skpi_ksample *s = build();
   skpi_ksample_ref(s);
   skpi_ksample_unref(s);
-  assert_int_equal(s->refcnt, 1);
+  assert_int_equal(skpi_refcnt_get(&s->refcnt), 1);
   skpi_ksample_unref(s); /* frees: ASan reports a leak otherwise */
   skpi_ksample_ref(NULL);
   skpi_ksample_unref(NULL);

@@ -133,7 +133,7 @@ static void one_cycle_watermarks(void **state) {
   assert_int_equal(skpi_kafka_source_cycle_once(&f->cfg, &s), SKPI_OK);
   assert_non_null(s);
   assert_string_equal(s->cluster, "mock");
-  assert_int_equal(s->refcnt, 1);
+  assert_int_equal(skpi_refcnt_get(&s->refcnt), 1);
   assert_int_equal(s->nbrokers, 3);
   for(size_t i = 1; i < s->nbrokers; i++)
     assert_true(s->brokers[i - 1].id < s->brokers[i].id);

@@ -175,6 +175,53 @@ static void restart_recreate_and_forget(void **state) {
   skpi_onboarding_free(o);
 }
 
+/* Histograms as stored on disk (a count per bucket, the last one +Inf, and
+ * the sum) load into cumulative buckets. */
+static void stored_histograms_load(void **state) {
+  skpi_onboarding *o = engine();
+  scripted(o);
+  json_t *doc = skpi_onboarding_save(o);
+  assert_non_null(doc);
+  json_t *fm = json_object_get(json_object_get(doc, "histograms"), "first_message");
+  assert_int_equal(json_object_set_new(fm, "counts", json_loads("[1,0,0,2,0,0,0,0,0,0,0,1]", 0,
+                                                                  NULL)),
+                   0);
+  assert_int_equal(json_object_set_new(fm, "sum", json_real(9000)), 0);
+  skpi_onboarding_free(o);
+  o = engine();
+  assert_int_equal(skpi_onboarding_load(o, doc), SKPI_OK);
+  json_decref(doc);
+  skpi_mset *m = skpi_mset_new();
+  assert_int_equal(skpi_onboarding_render(o, 1700, m), SKPI_OK);
+  char *text = kt_render(m);
+  const char *b = "streamkpi_stream_onboarding_duration_seconds_bucket{cluster=\"c1\","
+                  "step=\"first_message\",le=";
+  const struct {
+    const char *le;
+    double cumulative;
+  } want[] = {{"60", 1}, {"900", 1}, {"1800", 3}, {"2.592e+06", 3}, {"+Inf", 4}};
+  for(size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    char key[256];
+    snprintf(key, sizeof(key), "%s\"%s\"}", b, want[i].le);
+    assert_float_equal(kt_value(text, key), want[i].cumulative, 0);
+  }
+  assert_float_equal(kt_value(text, "streamkpi_stream_onboarding_duration_seconds_sum{cluster="
+                                    "\"c1\",step=\"first_message\"}"),
+                     9000, 0);
+  free(text);
+  skpi_mset_unref(m);
+  /* Saved again, the counts are the same. */
+  doc = skpi_onboarding_save(o);
+  char *counts = json_dumps(json_object_get(json_object_get(json_object_get(doc, "histograms"),
+                                                            "first_message"),
+                                            "counts"),
+                            JSON_COMPACT);
+  assert_string_equal(counts, "[1,0,0,2,0,0,0,0,0,0,0,1]");
+  free(counts);
+  json_decref(doc);
+  skpi_onboarding_free(o);
+}
+
 static void load_garbage(void **state) {
   static const char *bad[] = {
       "[]",
@@ -216,6 +263,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(durations_from_script),
       cmocka_unit_test(restart_recreate_and_forget),
+      cmocka_unit_test(stored_histograms_load),
       cmocka_unit_test(load_garbage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "streamkpi/clock.h"
+#include "streamkpi/health.h"
 #include "streamkpi/log.h"
 #include "streamkpi/probe.h"
 #include "streamkpi/registry.h"
@@ -136,7 +137,6 @@ typedef struct fixture {
   int observed;
   int observed_ok;
   char last_reason[32];
-  char last_cause[32];
 } fixture;
 
 static int setup_mock(void **state) {
@@ -171,7 +171,16 @@ static void observe(const skpi_probe_result *r, void *user) {
   f->observed++;
   f->observed_ok += r->ok;
   snprintf(f->last_reason, sizeof(f->last_reason), "%s", r->reason);
-  snprintf(f->last_cause, sizeof(f->last_cause), "%s", r->cause);
+}
+
+/* The health rule's verdict on what the probe reported: the probe must
+ * report every field the rule reads. */
+static const char *health_of(const skpi_probe_result *r, int min_brokers) {
+  skpi_health h = {.probe_ok = r->ok,
+                   .brokers_up = r->brokers_up,
+                   .brokers_min = min_brokers > 0 ? min_brokers : 1,
+                   .offline_partitions = r->offline_partitions};
+  return skpi_cause_name(skpi_health_cause(&h));
 }
 
 static skpi_probe_cfg probe_cfg(fixture *f, double timeout_s) {
@@ -220,7 +229,7 @@ static void round_trip_succeeds(void **state) {
   assert_true(r.produce_latency_s >= 0);
   assert_true(r.roundtrip_latency_s >= r.produce_latency_s - 1e-9 || r.roundtrip_latency_s >= 0);
   assert_string_equal(r.reason, "");
-  assert_string_equal(r.cause, "");
+  assert_string_equal(health_of(&r, c.min_brokers), "none");
   assert_true(r.t_end >= r.t_start);
   assert_int_equal(skpi_probe_run_once(p, &r), SKPI_OK);
   assert_true(r.ok);
@@ -354,7 +363,7 @@ static void offline_partition_counted(void **state) {
   assert_int_equal(skpi_probe_run_once(p, &r), SKPI_OK);
   assert_true(r.metadata_ok);
   assert_int_equal(r.offline_partitions, 1);
-  assert_string_equal(r.cause, "offline_partitions");
+  assert_string_equal(health_of(&r, c.min_brokers), "offline_partitions");
   skpi_probe_stop(p);
 }
 
@@ -400,7 +409,7 @@ static void missing_topic_create_fails_cleanly(void **state) {
     assert_false(r.ok);
     assert_true(r.metadata_ok);
     assert_string_equal(r.reason, "topic");
-    assert_string_equal(r.cause, "probe_failing");
+    assert_string_equal(health_of(&r, c.min_brokers), "probe_failing");
     assert_int_equal(r.messages_sent, 0);
   }
   skpi_probe_stats_get(p, &st);
@@ -423,7 +432,7 @@ static void all_brokers_down_is_metadata_failure(void **state) {
   assert_false(r.metadata_ok);
   assert_int_equal(r.brokers_up, 0);
   assert_string_equal(r.reason, "metadata");
-  assert_string_equal(r.cause, "all_brokers_unreachable");
+  assert_string_equal(health_of(&r, c.min_brokers), "all_brokers_unreachable");
   skpi_probe_stop(p);
 }
 
@@ -440,7 +449,7 @@ static void min_brokers_enforced(void **state) {
   assert_false(r.ok);
   assert_string_equal(r.reason, "brokers_below_min");
   assert_int_equal(r.brokers_expected, 5);
-  assert_string_equal(r.cause, "broker_down");
+  assert_string_equal(health_of(&r, c.min_brokers), "broker_down");
   skpi_probe_stop(p);
 }
 

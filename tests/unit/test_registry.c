@@ -140,6 +140,26 @@ static void snapshot_outlives_registry_swap(void **state) {
   skpi_registry_free(r);
 }
 
+/* The registry is freed while a scrape still holds a snapshot: the snapshot
+ * must stay fully usable (every encoding, rendered on demand) and its
+ * release must not reach back into the freed registry. */
+static void snapshot_outlives_registry_free(void **state) {
+  skpi_registry *r = skpi_registry_new();
+  assert_non_null(r);
+  int id = skpi_registry_add_source(r, "c1", "kafka", 60, 1);
+  skpi_registry_publish(r, id, one_gauge("test_value", 7), NULL, 0.1);
+  assert_true(wait_body(r, "test_value{cluster=\"c1\"} 7\n", 1));
+  skpi_snapshot *s = skpi_registry_acquire(r);
+  skpi_registry_free(r);
+  const char *d;
+  size_t len;
+  assert_int_equal(skpi_snapshot_body(s, SKPI_FMT_OPENMETRICS, 1, &d, &len), SKPI_OK);
+  assert_true(len > 0);
+  assert_int_equal(skpi_snapshot_body(s, SKPI_FMT_TEXT, 0, &d, &len), SKPI_OK);
+  assert_non_null(strstr(d, "test_value{cluster=\"c1\"} 7\n"));
+  skpi_snapshot_release(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(publish_then_fail_keeps_stale),
@@ -147,6 +167,7 @@ int main(void) {
       cmocka_unit_test(same_family_from_two_sources_is_one_group),
       cmocka_unit_test(gzip_and_openmetrics_encodings),
       cmocka_unit_test(snapshot_outlives_registry_swap),
+      cmocka_unit_test(snapshot_outlives_registry_free),
   };
   return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
 }

@@ -17,7 +17,9 @@
 
 #include "streamkpi/clock.h"
 #include "streamkpi/expo.h"
+#include "streamkpi/kafka_client.h"
 #include "streamkpi/log.h"
+#include "streamkpi/refcnt.h"
 
 #define DEFAULT_INTERVAL_S SKPI_CONFIGS_DEFAULT_INTERVAL_S
 #define DEFAULT_TOPICS_PER_REQUEST 200
@@ -54,7 +56,7 @@ skpi_topic_configs *skpi_topic_configs_new(const char *cluster) {
   skpi_topic_configs *c = calloc(1, sizeof(*c));
   if(!c)
     return NULL;
-  c->refcnt = 1;
+  skpi_refcnt_init(&c->refcnt, 1);
   c->cluster = strdup(cluster ? cluster : "");
   if(!c->cluster) {
     free(c);
@@ -86,11 +88,11 @@ static void configs_free(skpi_topic_configs *c) {
 
 void skpi_topic_configs_ref(skpi_topic_configs *c) {
   if(c)
-    __atomic_add_fetch(&c->refcnt, 1, __ATOMIC_RELAXED);
+    skpi_refcnt_inc(&c->refcnt);
 }
 
 void skpi_topic_configs_unref(skpi_topic_configs *c) {
-  if(c && __atomic_sub_fetch(&c->refcnt, 1, __ATOMIC_ACQ_REL) == 0)
+  if(c && skpi_refcnt_dec(&c->refcnt))
     configs_free(c);
 }
 
@@ -222,76 +224,21 @@ typedef struct cctx {
   const skpi_cluster_cfg *cfg;
   skpi_configs_opts opts;
   rd_kafka_t *rk;
-  const volatile int *stop;
+  const skpi_stop *stop;
   int timeout_ms;
 } cctx;
 
 static int stopping(const cctx *k) {
-  return k->stop && __atomic_load_n(k->stop, __ATOMIC_RELAXED);
-}
-
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-  /* syslog levels: 0-3 are errors, 4 warnings; the rest is chatter. */
-  if(level > 4)
-    return;
-  const skpi_cluster_cfg *cfg = rd_kafka_opaque(rk);
-  skpi_log(level <= 3 ? SKPI_ERROR : SKPI_WARN, "librdkafka", "cluster", cfg ? cfg->name : "",
-           "facility", fac, "detail", buf);
-}
-
-static int set_prop(rd_kafka_conf_t *conf, const skpi_cluster_cfg *cfg, const char *key,
-                    const char *value) {
-  char errstr[512];
-  if(rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK)
-    return 0;
-  skpi_log(SKPI_ERROR, "bad kafka property", "cluster", cfg->name, "property", key, "detail",
-           errstr);
-  return -1;
+  return k->stop && skpi_stop_get(k->stop);
 }
 
 /* A producer-type handle: it never joins a group and sends nothing unless
  * asked, which is all the admin API needs. */
 static rd_kafka_t *make_handle(const skpi_cluster_cfg *cfg) {
-  char errstr[512];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  if(!conf)
-    return NULL;
-  rd_kafka_conf_set_log_cb(conf, log_cb);
-  rd_kafka_conf_set_opaque(conf, (void *)cfg);
-  if(set_prop(conf, cfg, "client.id", "streamkpi-configs"))
-    goto fail;
-  if(cfg->bootstrap_servers && set_prop(conf, cfg, "bootstrap.servers", cfg->bootstrap_servers))
-    goto fail;
-  for(size_t i = 0; i < cfg->nproperties; i++) {
-    /* Consumer-only properties meant for the sampler do not apply here. */
-    const char *key = cfg->properties[i].key;
-    if(!strcmp(key, "group.id") || !strcmp(key, "isolation.level") ||
-       !strcmp(key, "enable.auto.commit") || !strcmp(key, "auto.offset.reset"))
-      continue;
-    if(set_prop(conf, cfg, key, cfg->properties[i].value))
-      goto fail;
-  }
-  if(set_prop(conf, cfg, "statistics.interval.ms", "0"))
-    goto fail;
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if(!rk) {
-    skpi_log(SKPI_ERROR, "cannot create kafka client", "cluster", cfg->name, "detail", errstr);
-    goto fail;
-  }
-  return rk;
-fail:
-  rd_kafka_conf_destroy(conf);
-  return NULL;
-}
-
-static int timeout_ms_of(const skpi_cluster_cfg *cfg) {
-  double s = cfg->request_timeout_s > 0 ? cfg->request_timeout_s : 10;
-  double ms = s * 1000;
-  if(ms < 1)
-    ms = 1;
-  if(ms > INT_MAX / 4)
-    ms = INT_MAX / 4;
-  return (int)ms;
+  skpi_kafka_client_opts o = {.type = RD_KAFKA_PRODUCER,
+                              .role = "configs",
+                              .client_id = "streamkpi-configs"};
+  return skpi_kafka_client_new(cfg, &o);
 }
 
 /* ---- metadata ---------------------------------------------------------- */
@@ -635,14 +582,14 @@ skpi_err skpi_configs_cycle_once(const skpi_cluster_cfg *cfg, const skpi_configs
   if(!cfg || !out)
     return SKPI_EINVAL;
   *out = NULL;
-  cctx k = {.cfg = cfg, .timeout_ms = timeout_ms_of(cfg)};
+  cctx k = {.cfg = cfg, .timeout_ms = skpi_kafka_client_timeout_ms(cfg)};
   opts_fill(&k.opts, opts);
   if(!(k.rk = make_handle(cfg)))
     return SKPI_EINVAL;
   skpi_err rc = run_cycle(&k, out, err, sizeof(err));
   if(rc != SKPI_OK)
     skpi_log(SKPI_WARN, "config audit cycle failed", "cluster", cfg->name, "error", err);
-  rd_kafka_destroy(k.rk);
+  skpi_kafka_client_free(k.rk);
   return rc;
 }
 
@@ -653,7 +600,7 @@ struct skpi_configs_source {
   skpi_registry *reg;
   int slot;
   pthread_t thread;
-  volatile int stop;
+  skpi_stop stop;
   skpi_configs_observer observer;
   void *user;
   uint64_t requests_total, errors_total;
@@ -702,11 +649,11 @@ static void *source_main(void *arg) {
   skpi_configs_source *src = arg;
   const skpi_cluster_cfg *cfg = src->k.cfg;
   char err[256];
-  while(!src->stop) {
+  while(!skpi_stop_get(&src->stop)) {
     double t0 = skpi_mono();
     skpi_topic_configs *c = NULL;
     skpi_err rc = run_cycle(&src->k, &c, err, sizeof(err));
-    if(src->stop) {
+    if(skpi_stop_get(&src->stop)) {
       skpi_topic_configs_unref(c);
       break;
     }
@@ -743,7 +690,7 @@ skpi_configs_source *skpi_configs_source_start(const skpi_cluster_cfg *cfg, skpi
   opts_fill(&src->k.opts, &o);
   src->k.cfg = cfg;
   src->k.stop = &src->stop;
-  src->k.timeout_ms = timeout_ms_of(cfg);
+  src->k.timeout_ms = skpi_kafka_client_timeout_ms(cfg);
   src->reg = reg;
   src->slot = -1;
   src->observer = observer;
@@ -768,7 +715,7 @@ skpi_configs_source *skpi_configs_source_start(const skpi_cluster_cfg *cfg, skpi
   return src;
 fail:
   if(src->k.rk)
-    rd_kafka_destroy(src->k.rk);
+    skpi_kafka_client_free(src->k.rk);
   free(src);
   return NULL;
 }
@@ -776,8 +723,8 @@ fail:
 void skpi_configs_source_stop(skpi_configs_source *src) {
   if(!src)
     return;
-  __atomic_store_n(&src->stop, 1, __ATOMIC_SEQ_CST);
+  skpi_stop_set(&src->stop, 1);
   pthread_join(src->thread, NULL);
-  rd_kafka_destroy(src->k.rk);
+  skpi_kafka_client_free(src->k.rk);
   free(src);
 }

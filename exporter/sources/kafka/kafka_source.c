@@ -12,6 +12,7 @@
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include "streamkpi/clock.h"
 #include "streamkpi/expo.h"
+#include "streamkpi/kafka_client.h"
 #include "streamkpi/kafka_lag.h"
 #include "streamkpi/kafka_metrics.h"
 #include "streamkpi/kafka_plan.h"
@@ -35,7 +37,7 @@
 typedef struct kctx {
   const skpi_cluster_cfg *cfg;
   rd_kafka_t *rk;
-  const volatile int *stop;
+  const skpi_stop *stop;
   int timeout_ms;
   /* The last successful group listing, used when a listing fails so that
    * groups are not reported gone because a broker did not answer. */
@@ -48,7 +50,7 @@ struct skpi_kafka_source {
   skpi_registry *reg;
   int slot;
   pthread_t thread;
-  volatile int stop;
+  skpi_stop stop;
   pthread_mutex_t mu; /* guards the observers */
   struct {
     skpi_ksample_observer fn;
@@ -58,84 +60,18 @@ struct skpi_kafka_source {
   uint64_t lag_clamped_total;
 };
 
-static int stopping(const kctx *k) { return k->stop && *k->stop; }
+static int stopping(const kctx *k) { return skpi_stop_get(k->stop); }
 
 /* ---- handle ------------------------------------------------------------ */
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-  /* syslog levels: 0-3 are errors, 4 warnings; the rest is chatter. */
-  if(level > 4)
-    return;
-  const skpi_cluster_cfg *cfg = rd_kafka_opaque(rk);
-  skpi_log(level <= 3 ? SKPI_ERROR : SKPI_WARN, "librdkafka", "cluster", cfg ? cfg->name : "",
-           "facility", fac, "detail", buf);
-}
-
-static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-  const skpi_cluster_cfg *cfg = opaque;
-  skpi_log(SKPI_WARN, "kafka client error", "cluster", cfg ? cfg->name : "", "error",
-           rd_kafka_err2name((rd_kafka_resp_err_t)err), "detail", reason);
-}
-
-static int set_prop(rd_kafka_conf_t *conf, const skpi_cluster_cfg *cfg, const char *key,
-                    const char *value) {
-  char errstr[512];
-  if(rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK)
-    return 0;
-  skpi_log(SKPI_ERROR, "bad kafka property", "cluster", cfg->name, "property", key, "detail",
-           errstr);
-  return -1;
-}
-
-/* Creates the cluster's handle, or NULL after logging why. */
+/* Creates the cluster's handle, or NULL after logging why.  The group id is
+ * only the identity the admin calls go out under: the handle never joins
+ * it, so there is nothing to leave or commit on destroy. */
 static rd_kafka_t *make_handle(const skpi_cluster_cfg *cfg) {
-  char errstr[512];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  if(!conf)
-    return NULL;
-  rd_kafka_conf_set_log_cb(conf, log_cb);
-  rd_kafka_conf_set_error_cb(conf, error_cb);
-  rd_kafka_conf_set_opaque(conf, (void *)cfg);
-  /* Defaults the user may override. */
-  if(set_prop(conf, cfg, "client.id", "streamkpi") ||
-     set_prop(conf, cfg, "group.id", OFFSETS_GROUP_ID))
-    goto fail;
-  if(cfg->bootstrap_servers && set_prop(conf, cfg, "bootstrap.servers", cfg->bootstrap_servers))
-    goto fail;
-  for(size_t i = 0; i < cfg->nproperties; i++)
-    if(set_prop(conf, cfg, cfg->properties[i].key, cfg->properties[i].value))
-      goto fail;
-  /* Forced: the high watermark needs read_uncommitted, the group must never
-   * commit, and statistics would pile up on a queue nobody serves. */
-  if(set_prop(conf, cfg, "isolation.level", "read_uncommitted") ||
-     set_prop(conf, cfg, "enable.auto.commit", "false") ||
-     set_prop(conf, cfg, "statistics.interval.ms", "0"))
-    goto fail;
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-  if(!rk) {
-    skpi_log(SKPI_ERROR, "cannot create kafka client", "cluster", cfg->name, "detail", errstr);
-    goto fail;
-  }
-  return rk;
-fail:
-  rd_kafka_conf_destroy(conf);
-  return NULL;
-}
-
-static void destroy_handle(rd_kafka_t *rk) {
-  /* The group was never joined: there is nothing to leave or commit. */
-  if(rk)
-    rd_kafka_destroy(rk);
-}
-
-static int timeout_ms_of(const skpi_cluster_cfg *cfg) {
-  double s = cfg->request_timeout_s > 0 ? cfg->request_timeout_s : 10;
-  double ms = s * 1000;
-  if(ms < 1)
-    ms = 1;
-  if(ms > INT_MAX / 4)
-    ms = INT_MAX / 4;
-  return (int)ms;
+  static const char *const defaults[] = {"group.id", OFFSETS_GROUP_ID, NULL};
+  skpi_kafka_client_opts o = {
+      .type = RD_KAFKA_CONSUMER, .role = "kafka", .client_id = "streamkpi", .defaults = defaults};
+  return skpi_kafka_client_new(cfg, &o);
 }
 
 /* ---- metadata ---------------------------------------------------------- */
@@ -155,7 +91,7 @@ static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt,
   t->name = strdup(mt->topic);
   if(!t->name)
     return SKPI_ENOMEM;
-  t->internal = strncmp(mt->topic, "__", 2) == 0 ||
+  t->internal = skpi_ksample_name_internal(mt->topic) ||
                 (probe_topic && strcmp(mt->topic, probe_topic) == 0);
   if(mt->partition_cnt <= 0)
     return SKPI_OK;
@@ -253,9 +189,9 @@ typedef struct wm_job {
   const skpi_plan *plan;
   const wm_unit *units;
   size_t nunits;
-  size_t next;     /* next unit to take (atomic) */
-  unsigned reqs;   /* atomic */
-  unsigned errors; /* atomic */
+  atomic_size_t next; /* next unit to take */
+  atomic_uint reqs;
+  atomic_uint errors;
 } wm_job;
 
 /* Queries one side (END or BEGINNING) of one chunk; returns the librdkafka
@@ -272,7 +208,7 @@ static rd_kafka_resp_err_t query_chunk(wm_job *j, const skpi_plan_chunk *c, int6
     /* The item travels with its element, whatever order the reply has. */
     tp->opaque = (void *)(uintptr_t)(c->first + i);
   }
-  __atomic_add_fetch(&j->reqs, 1, __ATOMIC_RELAXED);
+  atomic_fetch_add_explicit(&j->reqs, 1, memory_order_relaxed);
   rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(j->k->rk, l, j->k->timeout_ms);
   if(e == RD_KAFKA_RESP_ERR_NO_ERROR) {
     for(int i = 0; i < l->cnt; i++) {
@@ -304,7 +240,7 @@ static void run_unit(wm_job *j, const wm_unit *u) {
       e = query_chunk(j, ch, RD_KAFKA_OFFSET_BEGINNING);
     if(e == RD_KAFKA_RESP_ERR_NO_ERROR)
       continue;
-    __atomic_add_fetch(&j->errors, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&j->errors, 1, memory_order_relaxed);
     char leader[16];
     snprintf(leader, sizeof(leader), "%d", (int)ch->leader);
     skpi_log(SKPI_WARN, "list offsets failed", "cluster", j->k->cfg->name, "leader", leader,
@@ -312,7 +248,8 @@ static void run_unit(wm_job *j, const wm_unit *u) {
     /* A leader that timed out would only time out again: its other chunks
      * stay unknown this cycle instead of costing a timeout each. */
     if(e == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-      __atomic_add_fetch(&j->errors, (unsigned)(u->nchunks - c - 1), __ATOMIC_RELAXED);
+      atomic_fetch_add_explicit(&j->errors, (unsigned)(u->nchunks - c - 1),
+                                memory_order_relaxed);
       return;
     }
   }
@@ -321,7 +258,7 @@ static void run_unit(wm_job *j, const wm_unit *u) {
 static void *wm_worker(void *arg) {
   wm_job *j = arg;
   for(;;) {
-    size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+    size_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
     if(i >= j->nunits)
       break;
     run_unit(j, &j->units[i]);
@@ -367,6 +304,9 @@ static skpi_err collect_watermarks(kctx *k, skpi_ksample *s) {
     units[nunits - 1].nchunks++;
   }
   wm_job job = {.k = k, .s = s, .plan = &plan, .units = units, .nunits = nunits};
+  atomic_init(&job.next, 0);
+  atomic_init(&job.reqs, 0);
+  atomic_init(&job.errors, 0);
   pthread_t th[WM_THREADS - 1];
   size_t started = 0;
   size_t want = nunits < WM_THREADS ? nunits : WM_THREADS;
@@ -380,8 +320,8 @@ static skpi_err collect_watermarks(kctx *k, skpi_ksample *s) {
   wm_worker(&job);
   for(size_t i = 0; i < started; i++)
     pthread_join(th[i], NULL);
-  s->reqs.list_offsets += job.reqs;
-  s->errors.list_offsets += job.errors;
+  s->reqs.list_offsets += atomic_load(&job.reqs);
+  s->errors.list_offsets += atomic_load(&job.errors);
 out:
   free(items);
   free(units);
@@ -535,21 +475,6 @@ out:
   return SKPI_OK;
 }
 
-static skpi_kgroup *find_group(skpi_ksample *s, const char *id) {
-  size_t lo = 0, hi = s->ngroups;
-  while(lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(s->groups[mid].id, id);
-    if(c == 0)
-      return &s->groups[mid];
-    if(c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return NULL;
-}
-
 /* One admin call in flight: which groups it covers. */
 typedef struct gcall {
   int describe; /* else offsets */
@@ -565,9 +490,11 @@ static skpi_err on_describe(skpi_ksample *s, rd_kafka_event_t *ev, gcall *c) {
       res && !rd_kafka_event_error(ev) ? rd_kafka_DescribeConsumerGroups_result_groups(res, &n)
                                        : NULL;
   for(size_t i = 0; i < n; i++) {
-    skpi_kgroup *g = find_group(s, rd_kafka_ConsumerGroupDescription_group_id(d[i]));
-    if(!g || rd_kafka_ConsumerGroupDescription_error(d[i]))
+    const skpi_kgroup *found =
+        skpi_ksample_group(s, rd_kafka_ConsumerGroupDescription_group_id(d[i]));
+    if(!found || rd_kafka_ConsumerGroupDescription_error(d[i]))
       continue;
+    skpi_kgroup *g = &s->groups[found - s->groups];
     free(g->state);
     free(g->protocol_type);
     rd_kafka_consumer_group_state_t st = rd_kafka_ConsumerGroupDescription_state(d[i]);
@@ -777,7 +704,7 @@ static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen)
   skpi_ksample *s = calloc(1, sizeof(*s));
   if(!s)
     return SKPI_ENOMEM;
-  s->refcnt = 1;
+  skpi_refcnt_init(&s->refcnt, 1);
   s->controller = -1;
   s->cluster = strdup(k->cfg->name ? k->cfg->name : "");
   if(!s->cluster) {
@@ -819,14 +746,14 @@ skpi_err skpi_kafka_source_cycle_once(const skpi_cluster_cfg *cfg, skpi_ksample 
   if(!cfg || !out)
     return SKPI_EINVAL;
   *out = NULL;
-  kctx k = {.cfg = cfg, .timeout_ms = timeout_ms_of(cfg)};
+  kctx k = {.cfg = cfg, .timeout_ms = skpi_kafka_client_timeout_ms(cfg)};
   if(!(k.rk = make_handle(cfg)))
     return SKPI_EINVAL;
   skpi_err rc = run_cycle(&k, out, err, sizeof(err));
   if(rc != SKPI_OK)
     skpi_log(SKPI_WARN, "kafka cycle failed", "cluster", cfg->name, "error", err);
   free_strv(k.last_groups, k.nlast_groups);
-  destroy_handle(k.rk);
+  skpi_kafka_client_free(k.rk);
   return rc;
 }
 
@@ -868,11 +795,11 @@ static void *source_main(void *arg) {
   const skpi_cluster_cfg *cfg = src->k.cfg;
   double interval = cfg->sample_interval_s > 0 ? cfg->sample_interval_s : 15;
   char err[256];
-  while(!src->stop) {
+  while(!skpi_stop_get(&src->stop)) {
     double t0 = skpi_mono();
     skpi_ksample *s = NULL;
     skpi_err rc = run_cycle(&src->k, &s, err, sizeof(err));
-    if(src->stop) {
+    if(skpi_stop_get(&src->stop)) {
       skpi_ksample_unref(s);
       break;
     }
@@ -900,9 +827,10 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
     return NULL;
   src->k.cfg = cfg;
   src->k.stop = &src->stop;
-  src->k.timeout_ms = timeout_ms_of(cfg);
+  src->k.timeout_ms = skpi_kafka_client_timeout_ms(cfg);
   src->reg = reg;
   src->slot = -1;
+  skpi_stop_set(&src->stop, 0);
   pthread_mutex_init(&src->mu, NULL);
   if(!(src->k.rk = make_handle(cfg)))
     goto fail;
@@ -919,7 +847,7 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   }
   return src;
 fail:
-  destroy_handle(src->k.rk);
+  skpi_kafka_client_free(src->k.rk);
   pthread_mutex_destroy(&src->mu);
   free(src);
   return NULL;
@@ -942,10 +870,10 @@ void skpi_kafka_source_observe(skpi_kafka_source *src, skpi_ksample_observer fn,
 void skpi_kafka_source_stop(skpi_kafka_source *src) {
   if(!src)
     return;
-  __atomic_store_n(&src->stop, 1, __ATOMIC_SEQ_CST);
+  skpi_stop_set(&src->stop, 1);
   pthread_join(src->thread, NULL);
   free_strv(src->k.last_groups, src->k.nlast_groups);
-  destroy_handle(src->k.rk);
+  skpi_kafka_client_free(src->k.rk);
   pthread_mutex_destroy(&src->mu);
   free(src);
 }

@@ -15,6 +15,7 @@
 #include "streamkpi/clock.h"
 #include "streamkpi/expo.h"
 #include "streamkpi/hist.h"
+#include "streamkpi/kafka_client.h"
 #include "streamkpi/log.h"
 
 #define DEFAULT_TOPIC "streamkpi-probe"
@@ -68,7 +69,7 @@ struct skpi_probe {
 
   pthread_t thread;
   int started;
-  volatile int stop;
+  skpi_stop stop;
 
   /* mu guards st, the histograms and the failure counters: the thread
    * writes them, skpi_probe_stats_get reads them from anywhere. */
@@ -90,7 +91,6 @@ struct skpi_probe {
   /* The last result's strings. */
   char reason[32];
   char error[256];
-  char cause[32];
 };
 
 /* ---- payload ---------------------------------------------------------- */
@@ -200,14 +200,8 @@ int skpi_probe_plan_replicas(const int32_t *brokers, size_t nbrokers, int rf, in
 
 /* ---- handles ---------------------------------------------------------- */
 
-static void rdk_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-  /* librdkafka uses syslog levels: 0..4 are warnings and worse. */
-  skpi_log(level <= 4 ? SKPI_WARN : SKPI_DEBUG, "librdkafka", "source", "probe", "client",
-           rd_kafka_name(rk), "facility", fac, "detail", buf);
-}
-
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
-  skpi_probe *p = opaque;
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *user) {
+  skpi_probe *p = user;
   uint64_t seq = (uint64_t)(uintptr_t)m->_private;
   entry *e = &p->ring[seq % RING];
   if(e->seq != seq || e->state == E_FREE)
@@ -224,62 +218,30 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
   pthread_mutex_unlock(&p->mu);
 }
 
-static int set_prop(rd_kafka_conf_t *conf, const char *k, const char *v, const char *cluster) {
-  char errstr[256];
-  if(rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-    skpi_log(SKPI_ERROR, "probe: bad librdkafka property", "cluster", cluster, "key", k,
-             "error", errstr);
-    return -1;
-  }
-  return 0;
-}
-
-/* Builds a handle of the given type: the cluster's properties first, then
- * the bootstrap servers and the settings the probe depends on, which win. */
+/* Builds a handle of the given type through the factory; the settings the
+ * probe depends on win over the cluster's properties. */
 static rd_kafka_t *make_handle(skpi_probe *p, const skpi_cluster_cfg *c, rd_kafka_type_t type) {
-  char errstr[512], tmo[32];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_t *rk = NULL;
-  int bad = 0;
+  char tmo[32];
   snprintf(tmo, sizeof(tmo), "%d", (int)(p->cfg.timeout_s * 1000));
-  for(size_t i = 0; i < c->nproperties && !bad; i++)
-    bad = set_prop(conf, c->properties[i].key, c->properties[i].value, p->cluster);
-  bad = bad || set_prop(conf, "bootstrap.servers", c->bootstrap_servers, p->cluster);
-  bad = bad || set_prop(conf, "allow.auto.create.topics", "false", p->cluster);
   /* The probe measures when a cluster comes back: librdkafka's default
    * reconnect backoff grows to 10 s and would add up to that to every
    * measured recovery (and MTTR).  One attempt a second is cheap. */
-  bad = bad || set_prop(conf, "reconnect.backoff.ms", "100", p->cluster);
-  bad = bad || set_prop(conf, "reconnect.backoff.max.ms", "1000", p->cluster);
+  const char *const producer[] = {"client.id", "streamkpi-probe", "reconnect.backoff.ms", "100",
+                                  "reconnect.backoff.max.ms", "1000", "acks", "all",
+                                  "message.timeout.ms", tmo, "linger.ms", "0",
+                                  "enable.idempotence", "false", NULL};
+  const char *const consumer[] = {"client.id", "streamkpi-probe-consumer", "reconnect.backoff.ms",
+                                  "100", "reconnect.backoff.max.ms", "1000",
+                                  "enable.auto.offset.store", "false", "enable.partition.eof",
+                                  "false", "fetch.wait.max.ms", "100", NULL};
+  skpi_kafka_client_opts o = {.type = type, .role = "probe", .user = p};
   if(type == RD_KAFKA_PRODUCER) {
-    bad = bad || set_prop(conf, "client.id", "streamkpi-probe", p->cluster);
-    bad = bad || set_prop(conf, "acks", "all", p->cluster);
-    bad = bad || set_prop(conf, "message.timeout.ms", tmo, p->cluster);
-    bad = bad || set_prop(conf, "linger.ms", "0", p->cluster);
-    bad = bad || set_prop(conf, "enable.idempotence", "false", p->cluster);
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    o.forced = producer;
+    o.on_delivery = on_delivery;
   } else {
-    bad = bad || set_prop(conf, "client.id", "streamkpi-probe-consumer", p->cluster);
-    bad = bad || set_prop(conf, "enable.auto.commit", "false", p->cluster);
-    bad = bad || set_prop(conf, "enable.auto.offset.store", "false", p->cluster);
-    bad = bad || set_prop(conf, "enable.partition.eof", "false", p->cluster);
-    bad = bad || set_prop(conf, "isolation.level", "read_uncommitted", p->cluster);
-    bad = bad || set_prop(conf, "fetch.wait.max.ms", "100", p->cluster);
+    o.forced = consumer;
   }
-  if(bad) {
-    rd_kafka_conf_destroy(conf);
-    return NULL;
-  }
-  rd_kafka_conf_set_log_cb(conf, rdk_log);
-  rd_kafka_conf_set_opaque(conf, p);
-  rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
-  if(!rk) {
-    rd_kafka_conf_destroy(conf);
-    skpi_log(SKPI_ERROR, "probe: cannot create kafka handle", "cluster", p->cluster, "error",
-             errstr);
-    return NULL;
-  }
-  return rk;
+  return skpi_kafka_client_new(c, &o);
 }
 
 /* A random run id, so messages from another instance are never counted. */
@@ -302,11 +264,10 @@ static void probe_free(skpi_probe *p) {
     rd_kafka_queue_destroy(p->cq);
   if(p->crkt)
     rd_kafka_topic_destroy(p->crkt);
-  if(p->cons)
-    rd_kafka_destroy(p->cons);
+  skpi_kafka_client_free(p->cons);
   if(p->prod) {
     rd_kafka_flush(p->prod, 1000);
-    rd_kafka_destroy(p->prod);
+    skpi_kafka_client_free(p->prod);
   }
   pthread_mutex_destroy(&p->mu);
   free(p->topic);
@@ -322,6 +283,7 @@ skpi_probe *skpi_probe_new(const skpi_probe_cfg *cfg, const skpi_cluster_cfg *cl
   if(!p)
     return NULL;
   pthread_mutex_init(&p->mu, NULL);
+  skpi_stop_set(&p->stop, 0);
   p->cfg = *cfg;
   p->cfg.topic = NULL; /* the copy below is the one used */
   if(p->cfg.replication_factor <= 0)
@@ -510,7 +472,7 @@ static int wait_topic(skpi_probe *p, int32_t *parts) {
   if(!rkt)
     return 0;
   double end = skpi_mono() + p->cfg.timeout_s;
-  while(n == 0 && !p->stop && skpi_mono() < end) {
+  while(n == 0 && !skpi_stop_get(&p->stop) && skpi_mono() < end) {
     const rd_kafka_metadata_t *md = NULL;
     if(rd_kafka_metadata(p->prod, 0, rkt, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       n = topic_partitions(p, md, parts);
@@ -642,7 +604,7 @@ static void produce_and_consume(skpi_probe *p, cycle *c) {
   }
   c->r.messages_sent = p->nparts;
   double deadline = skpi_mono() + p->cfg.timeout_s;
-  while(!p->stop && skpi_mono() < deadline) {
+  while(!skpi_stop_get(&p->stop) && skpi_mono() < deadline) {
     rd_kafka_poll(p->prod, 0);
     if(outstanding(p, c) == 0)
       break;
@@ -817,18 +779,6 @@ out:
   return rc;
 }
 
-static const char *cause_of(const cycle *c) {
-  if(!c->r.metadata_ok)
-    return "all_brokers_unreachable";
-  if(c->r.brokers_up < c->r.brokers_expected)
-    return "broker_down";
-  if(c->r.offline_partitions > 0)
-    return "offline_partitions";
-  if(!c->r.ok)
-    return "probe_failing";
-  return "";
-}
-
 skpi_err skpi_probe_run_once(skpi_probe *p, skpi_probe_result *out) {
   cycle c;
   skpi_mset *set = NULL;
@@ -852,10 +802,8 @@ skpi_err skpi_probe_run_once(skpi_probe *p, skpi_probe_result *out) {
   c.r.ok = c.reason == R_NONE;
   c.r.t_end = skpi_now();
   snprintf(p->reason, sizeof(p->reason), "%s", c.r.ok ? "" : REASON_NAMES[c.reason]);
-  snprintf(p->cause, sizeof(p->cause), "%s", cause_of(&c));
   c.r.reason = p->reason;
   c.r.error = p->error;
-  c.r.cause = p->cause;
 
   pthread_mutex_lock(&p->mu);
   p->st.probes++;
@@ -895,7 +843,7 @@ void skpi_probe_stats_get(skpi_probe *p, skpi_probe_stats *out) {
 
 static void *probe_main(void *arg) {
   skpi_probe *p = arg;
-  while(!p->stop) {
+  while(!skpi_stop_get(&p->stop)) {
     double t0 = skpi_mono();
     skpi_probe_run_once(p, NULL);
     double left = p->cfg.interval_s - (skpi_mono() - t0);
@@ -923,7 +871,7 @@ void skpi_probe_stop(skpi_probe *p) {
   if(!p)
     return;
   if(p->started) {
-    __atomic_store_n(&p->stop, 1, __ATOMIC_SEQ_CST);
+    skpi_stop_set(&p->stop, 1);
     pthread_join(p->thread, NULL);
   }
   probe_free(p);
