@@ -709,7 +709,27 @@ static void route_policy(const skpi_web_req *req, skpi_web_resp *resp, void *use
   free(text);
 }
 
+/* The landing page's line on the maturity level, linking the report. */
+static void landing_summary(skpi_buf *html, void *user) {
+  skpi_app *a = user;
+  pthread_mutex_lock(&a->mu);
+  int level = a->assessment ? a->assessment->level : SKPI_ASSESS_UNKNOWN;
+  int stage = a->assessment ? a->assessment->stage : SKPI_ASSESS_UNKNOWN;
+  pthread_mutex_unlock(&a->mu);
+  char lv[8] = "?", sg[8] = "?";
+  if(level != SKPI_ASSESS_UNKNOWN)
+    snprintf(lv, sizeof(lv), "%d", level);
+  if(stage != SKPI_ASSESS_UNKNOWN)
+    snprintf(sg, sizeof(sg), "%d", stage);
+  skpi_buf_printf(html,
+                  "<p id=\"maturity\" data-level=\"%d\">Maturity level <strong>%s</strong> "
+                  "(%s), adoption stage <strong>%s</strong> (%s): "
+                  "<a href=\"/report\">read the assessment report</a>.</p>\n",
+                  level, lv, skpi_assess_level_name(level), sg, skpi_assess_stage_name(stage));
+}
+
 static skpi_err add_routes(skpi_app *a) {
+  skpi_web_set_summary(a->web, landing_summary, a);
   skpi_err rc;
   json_t *inc = skpi_config_section(a->cfg, "incidents");
   size_t max_body = (size_t)skpi_cfg_int(inc, "max_body", SKPI_AM_MAX_BODY);

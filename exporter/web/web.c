@@ -42,6 +42,8 @@ struct skpi_web {
   struct MHD_Daemon *mhd;
   route routes[MAX_ROUTES];
   size_t nroutes;
+  skpi_web_summary summary; /* adds the landing page's summary, or NULL */
+  void *summary_user;
   struct sockaddr_storage addr;
   int dual_stack;
   uint16_t port;
@@ -165,8 +167,10 @@ static enum MHD_Result serve_landing(skpi_web *w, struct MHD_Connection *c) {
                       "table{border-collapse:collapse}td,th{border:1px solid #ccc;"
                       "padding:4px 10px;text-align:left}.up{color:#060}.down{color:#b00}"
                       "</style></head><body>\n<h1>streamkpi exporter</h1>\n");
-  skpi_buf_printf(&b, "<p>Version %s (revision %s).</p>\n<h2>Endpoints</h2>\n<ul>\n",
-                  SKPI_VERSION, SKPI_REVISION);
+  skpi_buf_printf(&b, "<p>Version %s (revision %s).</p>\n", SKPI_VERSION, SKPI_REVISION);
+  if(w->summary)
+    w->summary(&b, w->summary_user);
+  skpi_buf_addstr(&b, "<h2>Endpoints</h2>\n<ul>\n");
   skpi_buf_addstr(&b, "<li><a href=\"");
   html_escape(&b, w->telemetry);
   skpi_buf_addstr(&b, "\">");
@@ -219,6 +223,11 @@ static enum MHD_Result serve_landing(skpi_web *w, struct MHD_Connection *c) {
   enum MHD_Result ret = send_simple(c, MHD_HTTP_OK, "text/html; charset=utf-8", b.data);
   skpi_buf_free(&b);
   return ret;
+}
+
+void skpi_web_set_summary(skpi_web *w, skpi_web_summary fn, void *user) {
+  w->summary = fn;
+  w->summary_user = user;
 }
 
 /* The methods allowed on path, for 405's Allow header; "" when unknown. */

@@ -55,6 +55,14 @@ skpi_web *skpi_web_new(const skpi_web_opts *opts, skpi_registry *reg, char *errb
 skpi_err skpi_web_route(skpi_web *w, const char *method, const char *path, size_t max_body,
                         skpi_web_handler fn, void *user);
 
+/* Adds HTML (already escaped) to the landing page, under its title; runs on
+ * the server's thread at every request of "/", so it only reads ready data. */
+typedef void (*skpi_web_summary)(skpi_buf *html, void *user);
+
+/* Sets the landing page's summary hook (NULL: none).  Call before
+ * skpi_web_start. */
+void skpi_web_set_summary(skpi_web *w, skpi_web_summary fn, void *user);
+
 /* Starts listening.  Fails (errbuf set) when the address cannot be bound. */
 skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen);
 

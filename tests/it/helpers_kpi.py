@@ -153,13 +153,13 @@ class ConnectWorker:
     """A real Kafka Connect standalone worker from the official jars, REST on
     a free loopback port, offsets in a file of its own."""
 
-    def __init__(self, workdir, bootstrap):
+    def __init__(self, workdir, bootstrap, port=None):
         if not os.path.isfile(os.path.join(CONNECT_LIBS, ".complete")):
             pytest.fail(f"no Kafka Connect jars in {CONNECT_LIBS}: run scripts/deps.sh",
                         pytrace=False)
         self.dir = workdir
         os.makedirs(self.dir, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.worker = os.path.join(self.dir, "worker.properties")
         with open(self.worker, "w") as f:
@@ -215,8 +215,8 @@ class ConnectWorker:
 def connect_factory(tmp_path):
     started = []
 
-    def make(bootstrap):
-        w = ConnectWorker(str(tmp_path / f"connect{len(started)}"), bootstrap)
+    def make(bootstrap, port=None):
+        w = ConnectWorker(str(tmp_path / f"connect{len(started)}"), bootstrap, port)
         started.append(w)
         return w
     yield make
