@@ -2,12 +2,16 @@
 # make demo: a small live Kafka world and the exporter watching it.
 #
 # Without KAFKA_BROKERS a local KRaft broker is started in .demo/kafka
-# (127.0.0.1:9092, or a free port when 9092 is taken).  Topics orders (3
-# partitions), payments (3), orders.dlq (1) and inventory-updates (2) get
-# synthetic traffic; group orders-processor keeps up, payments-analytics lags
-# (a per-message delay), dlq-inspector and inventory-sync read the others.
-# The exporter listens on 127.0.0.1:10308 (DEMO_PORT overrides) with a 5s
-# sample interval.  Ctrl-C stops everything this script started.
+# (127.0.0.1:9092, or a free port when 9092 is taken).  Two teams' topics get
+# synthetic traffic: sales.orders (3 partitions), sales.payments (3),
+# sales.orders.dlq (1) and warehouse.inventory-updates (2); group
+# sales-orders-processor keeps up, sales-payments-analytics lags (a
+# per-message delay), sales-dlq-inspector and warehouse-inventory-sync read
+# the others.  The configuration adds what the maturity assessment reads:
+# SLOs, a declared survey, the policy audit.  No Schema Registry runs, so the
+# schema criteria stay unknown and the report says so.  The exporter listens
+# on 127.0.0.1:10308 (DEMO_PORT overrides) with a 5s sample interval.  Ctrl-C
+# stops everything this script started.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -75,7 +79,7 @@ else
   say "using Kafka at $BROKERS"
 fi
 
-for spec in orders:3 payments:3 orders.dlq:1 inventory-updates:2; do
+for spec in sales.orders:3 sales.payments:3 sales.orders.dlq:1 warehouse.inventory-updates:2; do
   "$KT" -b "$BROKERS" create "${spec%%:*}" "${spec##*:}" 1 --if-not-exists >/dev/null \
     || die "cannot create topic ${spec%%:*} on $BROKERS"
 done
@@ -87,24 +91,51 @@ produce_loop() { # TOPIC RATE BATCH
     'while :; do "$0" -b "$1" produce "$2" -1 "$4" --rate "$3/s" >/dev/null || sleep 1; done' \
     "$KT" "$BROKERS" "$1" "$2" "$3"
 }
-produce_loop orders 20 100
-produce_loop payments 10 50
-produce_loop orders.dlq 1 5
-produce_loop inventory-updates 5 25
+produce_loop sales.orders 20 100
+produce_loop sales.payments 10 50
+produce_loop sales.orders.dlq 1 5
+produce_loop warehouse.inventory-updates 5 25
 
-spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow orders-processor orders
-spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow payments-analytics payments --delay 200
-spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow dlq-inspector orders.dlq
-spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow inventory-sync inventory-updates --delay 150
+spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow sales-orders-processor sales.orders
+spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow sales-payments-analytics sales.payments \
+  --delay 200
+spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow sales-dlq-inspector sales.orders.dlq
+spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow warehouse-inventory-sync \
+  warehouse.inventory-updates --delay 150
 
+SURVEY_DATE=$(date -u +%Y-%m-%d)
 cat >"$DEMO/streamkpi.yml" <<EOF
 global:
   sample_interval: 5s
   stale_ttl: 5m
 state:
   path: $DEMO/streamkpi-state.json
+policy:
+  interval: 30s
+slos:
+  - name: platform-availability
+    sli: probe_availability
+    objective: 0.999
+  - name: payments-analytics-fresh
+    sli: group_lag
+    group: sales-payments-analytics
+    threshold: 5s
+    objective: 0.99
+  - name: orders-dead-letters
+    sli: dlq_ratio
+    topic: sales.orders
+    threshold: 0.1
+    objective: 0.99
+maturity:
+  survey:
+    - { item: training, score: 3, date: "$SURVEY_DATE" }
+    - { item: community_of_practice, score: 2, date: "$SURVEY_DATE" }
+    - { item: on_call, score: 3, date: "$SURVEY_DATE" }
+    - { item: value_per_product, score: 2, date: "$SURVEY_DATE" }
+    - { item: stakeholder_satisfaction, score: 3, date: "$SURVEY_DATE" }
 clusters:
   - name: demo
+    role: production
     bootstrap_servers: "$BROKERS"
     sample_interval: 5s
 EOF
@@ -122,11 +153,14 @@ done
 cat <<EOF
 
   streamkpi demo is running (Kafka at $BROKERS)
-    metrics:      http://127.0.0.1:$PORT/metrics
-    landing page: http://127.0.0.1:$PORT/
-    readiness:    http://127.0.0.1:$PORT/ready
+    maturity report: http://127.0.0.1:$PORT/report
+    assessment:      http://127.0.0.1:$PORT/api/v1/assessment?format=text
+    metrics:         http://127.0.0.1:$PORT/metrics
+    landing page:    http://127.0.0.1:$PORT/
+    readiness:       http://127.0.0.1:$PORT/ready
   logs: .demo/exporter.log, .demo/traffic.log
-  Groups: orders-processor keeps up, payments-analytics lags behind.
+  Groups: sales-orders-processor keeps up, sales-payments-analytics lags behind.
+  The report fills in as the first samples, probes and audits arrive (a minute).
   Ctrl-C stops everything.
 
 EOF

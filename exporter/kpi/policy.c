@@ -1125,6 +1125,11 @@ skpi_err skpi_policy_render(const skpi_policy *p, double now, skpi_mset *m) {
     for(size_t r = 0; r < SKPI_PR_COUNT && emitted < p->max_series; r++) {
       if(p->res[i * SKPI_PR_COUNT + r] != SKPI_POL_FAIL)
         continue;
+      /* A topic deleted since the audit loses its series with the next
+       * Kafka sample that has metadata, not only at the next audit. */
+      if(p->sample && p->sample->ntopics &&
+         !skpi_ksample_topic(p->sample, p->last->topics[i].name))
+        continue;
       if((rc = skpi_mset_add(m, fv, 1, "cluster", cl, "topic", p->last->topics[i].name, "rule",
                              rule_table[r].id)) != SKPI_OK)
         return rc;
