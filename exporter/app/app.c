@@ -365,6 +365,19 @@ static void on_sample(const skpi_ksample *s, void *user) {
   pthread_mutex_unlock(&a->mu);
 }
 
+/* One SKPI_EV_CONNECT from the Connect targets: connectors and their tasks. */
+static void deliver_connect(skpi_app *a, skpi_event *ev) {
+  ev->kind = SKPI_EV_CONNECT;
+  memset(&ev->u.connect, 0, sizeof(ev->u.connect));
+  if(skpi_http_source_connect(a->http, &ev->u.connect.connectors, &ev->u.connect.running) !=
+     SKPI_OK)
+    return;
+  ev->u.connect.have_tasks =
+      skpi_http_source_connect_tasks(a->http, &ev->u.connect.tasks, &ev->u.connect.tasks_running) ==
+      SKPI_OK;
+  deliver(a, ev);
+}
+
 /* Application quality and Connect status (mutex held). */
 static void poll_targets(skpi_app *a, double now) {
   if(!a->http)
@@ -385,12 +398,8 @@ static void poll_targets(skpi_app *a, double now) {
        SKPI_OK)
       deliver(a, &ev);
   }
-  if(a->has_connect_target) {
-    ev.kind = SKPI_EV_CONNECT;
-    if(skpi_http_source_connect(a->http, &ev.u.connect.connectors, &ev.u.connect.running) ==
-       SKPI_OK)
-      deliver(a, &ev);
-  }
+  if(a->has_connect_target)
+    deliver_connect(a, &ev);
 }
 
 static void *app_thread(void *arg) {

@@ -11,11 +11,13 @@
 #include "streamkpi/stateful.h"
 #include "streamkpi/streams.h"
 #include "streamkpi/timelag.h"
+#include "streamkpi/utilisation.h"
 
 const skpi_kpi_ops *const skpi_kpi_table[] = {
     &skpi_kpi_platform,        &skpi_kpi_estate,   &skpi_kpi_availability,
     &skpi_kpi_incidents,       &skpi_kpi_timelag,  &skpi_kpi_dlq,
     &skpi_kpi_onboarding,      &skpi_kpi_streams,  &skpi_kpi_slo,
-    &skpi_kpi_consumer_status, &skpi_kpi_stateful,
+    &skpi_kpi_consumer_status, &skpi_kpi_stateful, &skpi_kpi_utilisation,
+    &skpi_kpi_connect_tasks,
 };
 const size_t skpi_kpi_table_len = sizeof(skpi_kpi_table) / sizeof(skpi_kpi_table[0]);

@@ -44,7 +44,9 @@ typedef struct status_ctr {
 
 typedef struct connector {
   char *name;
-  int state; /* index into connect_states */
+  int state;    /* index into connect_states */
+  size_t tasks; /* tasks in its status (the task configurations it created) */
+  size_t tasks_running;
 } connector;
 
 typedef struct target {
@@ -331,7 +333,10 @@ static skpi_err parse_connect(json_t *root, parsed *p, char *err, size_t errlen)
     size_t i;
     json_t *task;
     json_array_foreach(tasks, i, task) {
-      p->task_count[state_index(json_string_value(json_object_get(task, "state")))]++;
+      int ts = state_index(json_string_value(json_object_get(task, "state")));
+      p->task_count[ts]++;
+      c->tasks++;
+      c->tasks_running += ts == 0; /* RUNNING */
     }
   }
   return SKPI_OK;
@@ -496,6 +501,14 @@ static skpi_err fill_set(const target *t, skpi_mset *m, double now) {
       if((rc = put(m, "streamkpi_connect_connector_running", SKPI_MT_GAUGE,
                    "1 when the Kafka Connect connector is RUNNING",
                    t->connectors[i].state == 0 ? 1 : 0, kv, 2)))
+        return rc;
+      if((rc = put(m, "streamkpi_connect_connector_tasks", SKPI_MT_GAUGE,
+                   "Tasks the Kafka Connect connector has (its task configurations)",
+                   (double)t->connectors[i].tasks, kv, 2)))
+        return rc;
+      if((rc = put(m, "streamkpi_connect_connector_tasks_running", SKPI_MT_GAUGE,
+                   "Tasks of the Kafka Connect connector in state RUNNING",
+                   (double)t->connectors[i].tasks_running, kv, 2)))
         return rc;
     }
   }
@@ -956,6 +969,27 @@ skpi_err skpi_http_source_connect(skpi_http_source *s, size_t *connectors, size_
   }
   pthread_mutex_unlock(&s->mu);
   *connectors = n;
+  *running = r;
+  return rc;
+}
+
+skpi_err skpi_http_source_connect_tasks(skpi_http_source *s, size_t *tasks, size_t *running) {
+  skpi_err rc = SKPI_ENOENT;
+  size_t n = 0, r = 0;
+  double now = skpi_mono();
+  pthread_mutex_lock(&s->mu);
+  for(size_t i = 0; i < s->n; i++) {
+    const target *t = &s->t[i];
+    if(t->kind != SKPI_TARGET_CONNECT || !fresh(t, now))
+      continue;
+    rc = SKPI_OK;
+    for(size_t k = 0; k < t->nconnectors; k++) {
+      n += t->connectors[k].tasks;
+      r += t->connectors[k].tasks_running;
+    }
+  }
+  pthread_mutex_unlock(&s->mu);
+  *tasks = n;
   *running = r;
   return rc;
 }
