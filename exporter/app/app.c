@@ -12,6 +12,7 @@
 #include "streamkpi/amwebhook.h"
 #include "streamkpi/availability.h"
 #include "streamkpi/clock.h"
+#include "streamkpi/consumer_status.h"
 #include "streamkpi/health.h"
 #include "streamkpi/http_source.h"
 #include "streamkpi/incidents.h"
@@ -480,11 +481,42 @@ static void route_alertmanager(const skpi_web_req *req, skpi_web_resp *resp, voi
   pthread_mutex_unlock(&a->mu);
 }
 
+/* GET /api/v1/groups: {"clusters": [skpi_consumer_status_json of each
+ * cluster's consumer_status instance]}. */
+static void route_groups(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
+  skpi_app *a = user;
+  json_t *arr = json_array();
+  json_t *doc = json_pack("{s:o}", "clusters", arr);
+  pthread_mutex_lock(&a->mu);
+  for(size_t i = 0; doc && i < a->nkpis; i++) {
+    if(a->kpis[i].ops != &skpi_kpi_consumer_status)
+      continue;
+    json_t *c = skpi_consumer_status_json(a->kpis[i].self);
+    if(!c || json_array_append_new(arr, c) != 0) {
+      json_decref(doc);
+      doc = NULL;
+    }
+  }
+  pthread_mutex_unlock(&a->mu);
+  char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+  json_decref(doc);
+  if(!text) {
+    resp->status = 500;
+    skpi_buf_addstr(&resp->body, "{\"error\":\"out of memory\"}");
+    return;
+  }
+  skpi_buf_addstr(&resp->body, text);
+  skpi_buf_addc(&resp->body, '\n');
+  free(text);
+}
+
 static skpi_err add_routes(skpi_app *a) {
   skpi_err rc;
   json_t *inc = skpi_config_section(a->cfg, "incidents");
   size_t max_body = (size_t)skpi_cfg_int(inc, "max_body", SKPI_AM_MAX_BODY);
   if((rc = skpi_web_route(a->web, "GET", "/api/v1/incidents", 0, route_incidents, a)) != SKPI_OK)
+    return rc;
+  if((rc = skpi_web_route(a->web, "GET", "/api/v1/groups", 0, route_groups, a)) != SKPI_OK)
     return rc;
   return skpi_web_route(a->web, "POST", "/api/v1/alertmanager", max_body, route_alertmanager, a);
 }

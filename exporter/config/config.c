@@ -1200,6 +1200,12 @@ static const field dlq_fields[] = {
 };
 SECTION(dlq_sect, "dlq", dlq_fields, NULL);
 
+static const field consumer_status_fields[] = {
+    RANGE("window", FT_DURATION, F_GT, "10m", 0, 0),
+    RANGE("min_points", FT_INT, F_MIN | F_MAX, "3", 2, 32),
+};
+SECTION(consumer_status_sect, "consumer_status", consumer_status_fields, NULL);
+
 static const field onboarding_fields[] = {
     RANGE("lag_threshold", FT_INT, F_MIN, "100", 0, 0),
     ROW("baseline", FT_BOOL, 0, "true"),
@@ -1321,6 +1327,7 @@ static const field root_fields[] = {
     SUB("incidents", FT_SECTION, 0, incidents_sect),
     SUB("availability", FT_SECTION, 0, availability_sect),
     SUB("dlq", FT_SECTION, 0, dlq_sect),
+    SUB("consumer_status", FT_SECTION, 0, consumer_status_sect),
     SUB("onboarding", FT_SECTION, 0, onboarding_sect),
     SUB("targets", FT_SECTLIST, 0, target_sect),
     SUB("slos", FT_SECTLIST, 0, slo_sect),

@@ -206,14 +206,22 @@ static enum skpi_cstatus_st judge(const cpart *p, int members, double now,
     return SKPI_CSTATUS_OK;
   if(p->npts < cfg->min_points || first->t > now - cfg->window_s)
     return SKPI_CSTATUS_OK; /* the window is not covered yet */
+  /* The lag trend is read at commit points (where the committed offset
+   * changed), the anchor and the newest point: between commits the lag
+   * always grows, at a commit it drops by what was consumed. */
   int moved = 0, lag_always = 1, growing = 1;
+  int64_t prev_lag = first->lag;
   for(size_t i = 0; i < p->npts; i++) {
     if(p->pts[i].off != first->off)
       moved = 1;
     if(p->pts[i].lag == 0)
       lag_always = 0;
-    if(i && p->pts[i].lag < p->pts[i - 1].lag)
-      growing = 0;
+    int commit = i && p->pts[i].off != p->pts[i - 1].off;
+    if(commit || i == p->npts - 1) {
+      if(p->pts[i].lag < prev_lag)
+        growing = 0;
+      prev_lag = p->pts[i].lag;
+    }
   }
   if(!moved && lag_always) {
     int stopped = members == 0;
@@ -415,7 +423,14 @@ oom:
 
 static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
   skpi_cstatus *cs;
-  skpi_err rc = skpi_cstatus_new(ctx->cluster->name, NULL, &cs);
+  skpi_cstatus_cfg cfg;
+  skpi_cstatus_cfg_default(&cfg);
+  json_t *sec = skpi_config_section(ctx->cfg, "consumer_status");
+  cfg.window_s = skpi_cfg_duration(sec, "window", cfg.window_s);
+  cfg.min_points = (size_t)skpi_cfg_int(sec, "min_points", (long long)cfg.min_points);
+  skpi_err rc = skpi_cstatus_new(ctx->cluster->name, &cfg, &cs);
+  if(rc == SKPI_EINVAL)
+    snprintf(errbuf, errlen, "consumer_status: window must be > 0, min_points within 2..32");
   if(rc != SKPI_OK)
     return rc;
   *self = cs;

@@ -15,7 +15,8 @@
  *            lag stayed above 0, and the group has members;
  *   STOPPED  the same with no members left in the group;
  *   WARNING  the committed offset moved, but the lag grew or held at every
- *            step of the window and ended higher than it started;
+ *            commit within the window (points where the committed offset
+ *            changed, and the newest) and ended higher than it started;
  *   OK       otherwise.
  * Librdkafka only shows committed offsets, not commit requests, so "no
  * commits" means the committed offset did not change.  The window rules
@@ -43,8 +44,8 @@
 #include "streamkpi/expo.h"
 #include "streamkpi/sample.h"
 
-/* Defaults until the config schema has keys for them (proposed:
- * consumer_status.window, consumer_status.min_points). */
+/* Defaults of the config keys consumer_status.window and
+ * consumer_status.min_points. */
 #define SKPI_CSTATUS_WINDOW_S 600.0
 #define SKPI_CSTATUS_MIN_POINTS 3
 /* Points kept per partition.  Samples closer than window / (max - 4)

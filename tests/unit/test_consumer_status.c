@@ -91,6 +91,20 @@ static void lag_growing_while_committing_is_warning(void **state) {
   skpi_cstatus_free(cs);
 }
 
+static void lag_growing_between_sparse_commits_is_warning(void **state) {
+  /* Auto-commit every 50 s: between commits the lag climbs, at each commit
+   * it drops, yet commit after commit it is higher. */
+  skpi_cstatus *cs = evaluator();
+  int64_t off = 0;
+  for(int i = 0; i <= 12; i++) {
+    if(i % 5 == 0)
+      off = 15 * i;
+    feed(cs, i * STEP, 0, 100 + 20 * i, 1, off);
+  }
+  assert_int_equal(status(cs), SKPI_CSTATUS_WARNING);
+  skpi_cstatus_free(cs);
+}
+
 static void slow_consumer_keeping_pace_is_ok(void **state) {
   skpi_cstatus *cs = evaluator();
   for(int i = 0; i <= 12; i++) {
@@ -283,6 +297,7 @@ int main(void) {
       cmocka_unit_test(unchanged_commit_with_lag_is_stalled_with_members),
       cmocka_unit_test(unchanged_commit_without_members_is_stopped),
       cmocka_unit_test(lag_growing_while_committing_is_warning),
+      cmocka_unit_test(lag_growing_between_sparse_commits_is_warning),
       cmocka_unit_test(slow_consumer_keeping_pace_is_ok),
       cmocka_unit_test(commit_below_oldest_offset_is_error),
       cmocka_unit_test(commit_going_back_is_rewind_for_a_window),
