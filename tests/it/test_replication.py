@@ -1,0 +1,131 @@
+"""MirrorMaker 2 replication between two real KRaft brokers.
+
+Two single-node brokers, "src" and "dst" (the exporter's cluster names equal
+MirrorMaker 2's aliases), and a real MirrorMaker 2 (the official
+connect-mirror jars, dedicated mode) copying topic "orders" (2 partitions)
+from src to dst under the default replication policy ("src.orders").
+
+The truths are the test's own counts: after MM2 copied the first 100
+messages, the lag is 0; with MM2 stopped, producing 30 + 20 more to the two
+partitions makes the lag exactly 50, since nothing reaches dst; after MM2
+restarts it returns to 0.  The flow is found and counted.  Waits are polls
+with a deadline.
+"""
+
+import os
+
+import pytest
+from conftest import KafkaBroker, _kill, _spawn, _tail, exporter_config, poll, select, value
+from helpers_kpi import CONNECT_LIBS
+
+
+class MirrorMaker:
+    """org.apache.kafka.connect.mirror.MirrorMaker with a properties file of
+    the test's own."""
+
+    def __init__(self, workdir, src, dst):
+        if not os.path.isfile(os.path.join(CONNECT_LIBS, ".complete")):
+            pytest.fail(f"no Kafka Connect jars in {CONNECT_LIBS}: run scripts/deps.sh",
+                        pytrace=False)
+        self.dir = workdir
+        os.makedirs(self.dir, exist_ok=True)
+        self.config = os.path.join(self.dir, "mm2.properties")
+        rf = ("replication.factor", "checkpoints.topic.replication.factor",
+              "heartbeats.topic.replication.factor", "offset-syncs.topic.replication.factor",
+              "offset.storage.replication.factor", "status.storage.replication.factor",
+              "config.storage.replication.factor")
+        with open(self.config, "w") as f:
+            f.write("clusters = src, dst\n"
+                    f"src.bootstrap.servers = {src}\n"
+                    f"dst.bootstrap.servers = {dst}\n"
+                    "src->dst.enabled = true\n"
+                    "dst->src.enabled = false\n"
+                    "src->dst.topics = orders\n"
+                    "sync.topic.configs.enabled = false\n"
+                    "sync.topic.acls.enabled = false\n"
+                    "emit.heartbeats.interval.seconds = 1\n"
+                    "emit.checkpoints.interval.seconds = 1\n"
+                    "refresh.topics.interval.seconds = 2\n"
+                    "refresh.groups.interval.seconds = 2\n"
+                    "offset.flush.interval.ms = 1000\n")
+            f.writelines(f"{k} = 1\n" for k in rf)
+        self.log4j = os.path.join(self.dir, "log4j2.properties")
+        with open(self.log4j, "w") as f:
+            f.write("appender.c.type = Console\nappender.c.name = STDOUT\n"
+                    "appender.c.layout.type = PatternLayout\n"
+                    "appender.c.layout.pattern = [%d] %p %m (%c)%n\n"
+                    "rootLogger.level = warn\nrootLogger.appenderRef.c.ref = STDOUT\n")
+        self.log = os.path.join(self.dir, "mm2.log")
+        self.proc = None
+
+    def start(self):
+        self.proc = _spawn(["java", "-Xmx384m", "-Xms64m", "-XX:+UseSerialGC",
+                            "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
+                            f"-Dlog4j2.configurationFile={self.log4j}",
+                            "-cp", os.path.join(CONNECT_LIBS, "*"),
+                            "org.apache.kafka.connect.mirror.MirrorMaker", self.config],
+                           self.log)
+        return self
+
+    def stop(self):
+        _kill(self.proc)
+
+    def check_alive(self):
+        if self.proc.poll() is not None:
+            pytest.fail(f"MirrorMaker 2 exited {self.proc.returncode}:\n{_tail(self.log)}",
+                        pytrace=False)
+
+
+def test_mirror_maker_lag_rises_when_stopped_and_returns(tmp_path, exporter_factory):
+    src = KafkaBroker(str(tmp_path / "src"))
+    dst = KafkaBroker(str(tmp_path / "dst"))
+    mm = None
+    try:
+        src.start()
+        dst.start()
+        src.tool("create", "orders", 2, 1)
+        src.tool("produce", "orders", 0, 60)
+        src.tool("produce", "orders", 1, 40)
+        mm = MirrorMaker(str(tmp_path / "mm2"), src.bootstrap, dst.bootstrap).start()
+
+        extra = f"  - name: dst\n    bootstrap_servers: \"{dst.bootstrap}\"\n"
+        e = exporter_factory(exporter_config(src.bootstrap, cluster="src", extra=extra))
+
+        def lag(mm_running=True):
+            if mm_running:
+                mm.check_alive()
+            s = e.metrics()
+            hits = select(s, "streamkpi_replication_lag_messages", source="src", target="dst",
+                          topic="orders")
+            return (s, hits and next(iter(hits.values())))
+
+        s, _ = poll("MirrorMaker 2 to copy the first 100 messages",
+                    lambda: (lambda r: r if r[1] == 0 else None)(lag()), timeout=180, interval=1)
+        assert value(s, "streamkpi_replication_flow_info", source="src", target="dst",
+                     policy="default") == 1
+        assert value(s, "streamkpi_replication_topics", source="src", target="dst") == 1
+        assert not select(s, "streamkpi_replication_flow_info", source="dst", target="src")
+        # The flow and the topic were seen with src.orders holding exactly 100.
+        assert sum(v for lab, v in select(s, "kafka_topic_partition_current_offset",
+                                          cluster="dst", topic="src.orders").items()) == 100
+
+        mm.stop()
+        src.tool("produce", "orders", 0, 30)
+        src.tool("produce", "orders", 1, 20)
+        poll("the lag to show the 50 messages MM2 did not copy",
+             lambda: lag(mm_running=False)[1] == 50, timeout=60, interval=1)
+        # It stays at exactly what the offsets imply while nothing copies.
+        s = e.metrics()
+        assert value(s, "streamkpi_replication_lag_messages", source="src", target="dst",
+                     topic="orders") == 50
+        assert value(s, "streamkpi_replication_flow_lag_messages", source="src",
+                     target="dst") == 50
+
+        mm.start()
+        poll("the lag to return to 0 after MM2 restarts",
+             lambda: (lambda r: r if r[1] == 0 else None)(lag()), timeout=180, interval=1)
+    finally:
+        if mm and mm.proc:
+            mm.stop()
+        src.stop()
+        dst.stop()
