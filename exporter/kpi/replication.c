@@ -10,11 +10,19 @@
 
 #define NAME_MAX_LEN 512
 
+/* Movement of one watermark sum of a target cluster's topic. */
+typedef struct moved {
+  int64_t sum;     /* -1 unknown */
+  double moved_at; /* sample time of the last increase, -1 none seen */
+} moved;
+
 struct skpi_repl {
   char **names;
   size_t n;
   char *probe;
   skpi_ksample **last; /* per cluster, NULL until its first sample */
+  moved *hb, *ck;      /* [source * n + target]: "<source>.heartbeats" and
+                          "<source>.checkpoints.internal" in target */
 };
 
 static const char *const policy_names[] = {"default", "identity"};
@@ -27,8 +35,15 @@ skpi_err skpi_repl_new(const char *const *names, size_t n, const char *probe_top
   r->n = n;
   r->names = calloc(n ? n : 1, sizeof(char *));
   r->last = calloc(n ? n : 1, sizeof(skpi_ksample *));
-  if(!r->names || !r->last || (probe_topic && !(r->probe = strdup(probe_topic))))
+  r->hb = calloc(n ? n * n : 1, sizeof(moved));
+  r->ck = calloc(n ? n * n : 1, sizeof(moved));
+  if(!r->names || !r->last || !r->hb || !r->ck ||
+     (probe_topic && !(r->probe = strdup(probe_topic))))
     goto oom;
+  for(size_t i = 0; i < n * n; i++) {
+    r->hb[i] = (moved){-1, -1};
+    r->ck[i] = (moved){-1, -1};
+  }
   for(size_t i = 0; i < n; i++)
     if(!(r->names[i] = strdup(names[i])))
       goto oom;
@@ -50,8 +65,35 @@ void skpi_repl_free(skpi_repl *r) {
   }
   free(r->names);
   free(r->last);
+  free(r->hb);
+  free(r->ck);
   free(r->probe);
   free(r);
+}
+
+/* Sum of the high watermarks of topic "<alias><suffix>" in s, or -1 when
+ * absent or a watermark is unknown. */
+static int64_t hsum(const skpi_ksample *s, const char *alias, const char *suffix) {
+  char name[NAME_MAX_LEN];
+  int len = snprintf(name, sizeof(name), "%s%s", alias, suffix);
+  const skpi_ktopic *t = len > 0 && (size_t)len < sizeof(name) ? skpi_ksample_topic(s, name) : NULL;
+  if(!t || t->nparts <= 0)
+    return -1;
+  int64_t sum = 0;
+  for(int p = 0; p < t->nparts; p++) {
+    if(t->parts[p].high < 0)
+      return -1;
+    sum += t->parts[p].high;
+  }
+  return sum;
+}
+
+static void track(moved *m, int64_t sum, double t) {
+  if(sum < 0)
+    return; /* unknown this cycle: keep what was known */
+  if(m->sum >= 0 && sum > m->sum)
+    m->moved_at = t;
+  m->sum = sum;
 }
 
 void skpi_repl_observe(skpi_repl *r, size_t idx, const skpi_ksample *s) {
@@ -60,6 +102,21 @@ void skpi_repl_observe(skpi_repl *r, size_t idx, const skpi_ksample *s) {
   skpi_ksample_ref((skpi_ksample *)s);
   skpi_ksample_unref(r->last[idx]);
   r->last[idx] = (skpi_ksample *)s;
+  for(size_t si = 0; si < r->n; si++) {
+    if(si == idx)
+      continue;
+    track(&r->hb[si * r->n + idx], hsum(s, r->names[si], ".heartbeats"), s->time);
+    track(&r->ck[si * r->n + idx], hsum(s, r->names[si], ".checkpoints.internal"), s->time);
+  }
+}
+
+int skpi_repl_heartbeat_age(const skpi_repl *r, size_t source, size_t target, double now,
+                            double *age) {
+  if(source >= r->n || target >= r->n || r->hb[source * r->n + target].moved_at < 0)
+    return 0;
+  double a = now - r->hb[source * r->n + target].moved_at;
+  *age = a > 0 ? a : 0;
+  return 1;
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -203,7 +260,7 @@ static void render_cb(void *user, const char *topic, int64_t lag) {
                           "topic", topic);
 }
 
-skpi_err skpi_repl_render(const skpi_repl *r, skpi_mset *m) {
+skpi_err skpi_repl_render(const skpi_repl *r, double now, skpi_mset *m) {
   int fi = skpi_mset_family(m, "streamkpi_replication_flow_info", SKPI_MT_INFO,
                             "A MirrorMaker 2 flow between two configured clusters.");
   int ft = skpi_mset_family(m, "streamkpi_replication_topics", SKPI_MT_GAUGE,
@@ -217,7 +274,13 @@ skpi_err skpi_repl_render(const skpi_repl *r, skpi_mset *m) {
   int fu = skpi_mset_family(m, "streamkpi_replication_lag_unknown_topics", SKPI_MT_GAUGE,
                             "Mirrored topics without a lag: partition counts differ or a "
                             "watermark is unknown.");
-  if(fi < 0 || ft < 0 || fl < 0 || fs < 0 || fu < 0)
+  int fh = skpi_mset_family(m, "streamkpi_replication_heartbeat_age_seconds", SKPI_MT_GAUGE,
+                            "Seconds since the target's copy of the source's heartbeats topic "
+                            "last grew.");
+  int fc = skpi_mset_family(m, "streamkpi_replication_checkpoint_age_seconds", SKPI_MT_GAUGE,
+                            "Seconds since the target's checkpoints topic for the source last "
+                            "grew.");
+  if(fi < 0 || ft < 0 || fl < 0 || fs < 0 || fu < 0 || fh < 0 || fc < 0)
     return SKPI_ENOMEM;
   for(size_t si = 0; si < r->n; si++)
     for(size_t ti = 0; ti < r->n; ti++) {
@@ -236,6 +299,13 @@ skpi_err skpi_repl_render(const skpi_repl *r, skpi_mset *m) {
         rc = skpi_mset_add(m, fu, (double)c.unknown, "source", c.source, "target", c.target);
       if(rc == SKPI_OK && c.known)
         rc = skpi_mset_add(m, fs, (double)c.sum, "source", c.source, "target", c.target);
+      double age;
+      if(rc == SKPI_OK && skpi_repl_heartbeat_age(r, si, ti, now, &age))
+        rc = skpi_mset_add(m, fh, age, "source", c.source, "target", c.target);
+      const moved *ck = &r->ck[si * r->n + ti];
+      if(rc == SKPI_OK && ck->moved_at >= 0)
+        rc = skpi_mset_add(m, fc, now > ck->moved_at ? now - ck->moved_at : 0, "source", c.source,
+                           "target", c.target);
       if(rc != SKPI_OK)
         return rc;
     }
@@ -291,7 +361,7 @@ static void kpi_facts(const void *self, double now, skpi_facts *out) {
 }
 
 static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
-  return skpi_repl_render(((const repl_kpi *)self)->r, m);
+  return skpi_repl_render(((const repl_kpi *)self)->r, now, m);
 }
 
 static void kpi_free(void *self) {

@@ -21,9 +21,19 @@
  * at the source's offset 0 with no record deleted before it was copied and
  * the source is not transactional (MM2 does not copy transaction markers);
  * otherwise it over-states the lag by that offset gap, steadily, so its
- * changes still track the mirror.  The exact lag through offset syncs, the
- * latency from replicated heartbeats and the checkpoint age need the
- * records of those topics read, which this family does not do.
+ * changes still track the mirror.
+ *
+ * Latency and checkpoint age are read from watermark movement as well: MM2
+ * writes a heartbeat to the source every emit.heartbeats.interval (1 s by
+ * default) and copies it to the target's "<source>.heartbeats"; the seconds
+ * since that topic's watermark sum last grew (between two samples in which
+ * it was known) bound the age of the newest replicated heartbeat from above,
+ * within one sample interval plus one heartbeat interval.  The same on
+ * "<source>.checkpoints.internal" gives the age of the newest checkpoint
+ * (consumer offset translation), which MM2 writes only for groups whose
+ * offsets it syncs.  Both are absent until a growth was seen.  The exact lag
+ * through offset syncs needs those records read, which this family does
+ * not do.
  *
  * Metric families (labels source, target):
  *   streamkpi_replication_flow_info{source,target,policy}    1 per flow
@@ -31,6 +41,8 @@
  *   streamkpi_replication_lag_messages{source,target,topic}  see above
  *   streamkpi_replication_flow_lag_messages{source,target}   sum over its topics
  *   streamkpi_replication_lag_unknown_topics{source,target}  topics without a lag
+ *   streamkpi_replication_heartbeat_age_seconds{source,target}
+ *   streamkpi_replication_checkpoint_age_seconds{source,target}
  * Fact: replication_flows (organisation).  Nothing is persisted.
  */
 #ifndef STREAMKPI_REPLICATION_H
@@ -70,8 +82,14 @@ int skpi_repl_count(const skpi_repl *r, size_t *flows);
 int skpi_repl_lag(const skpi_repl *r, const char *source, const char *target, const char *topic,
                   int64_t *lag);
 
-/* Adds the families above. */
-skpi_err skpi_repl_render(const skpi_repl *r, skpi_mset *m);
+/* Seconds at now since the target's "<source>.heartbeats" last grew
+ * (clusters by index): returns 1 and sets *age, or 0 before a growth was
+ * seen. */
+int skpi_repl_heartbeat_age(const skpi_repl *r, size_t source, size_t target, double now,
+                            double *age);
+
+/* Adds the families above at now. */
+skpi_err skpi_repl_render(const skpi_repl *r, double now, skpi_mset *m);
 
 /* The KPI family (kpi.h), estate-wide: see exporter/kpi/table.c. */
 struct skpi_kpi_ops;

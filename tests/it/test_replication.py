@@ -8,7 +8,8 @@ from src to dst under the default replication policy ("src.orders").
 The truths are the test's own counts: after MM2 copied the first 100
 messages, the lag is 0; with MM2 stopped, producing 30 + 20 more to the two
 partitions makes the lag exactly 50, since nothing reaches dst; after MM2
-restarts it returns to 0.  The flow is found and counted.  Waits are polls
+restarts it returns to 0.  The age of the newest replicated heartbeat grows
+while MM2 is stopped and falls again after it restarts.  The flow is found.  Waits are polls
 with a deadline.
 """
 
@@ -109,7 +110,17 @@ def test_mirror_maker_lag_rises_when_stopped_and_returns(tmp_path, exporter_fact
         assert sum(v for lab, v in select(s, "kafka_topic_partition_current_offset",
                                           cluster="dst", topic="src.orders").items()) == 100
 
+        def hb_age():
+            hits = select(e.metrics(), "streamkpi_replication_heartbeat_age_seconds",
+                          source="src", target="dst")
+            return next(iter(hits.values())) if hits else None
+        poll("a replicated heartbeat", lambda: hb_age() is not None, timeout=60, interval=1)
+
         mm.stop()
+        # With MM2 gone no heartbeat reaches dst: the age only grows.
+        stopped_age = hb_age()
+        poll("the heartbeat age to grow while MM2 is stopped",
+             lambda: hb_age() >= stopped_age + 3, timeout=60, interval=1)
         src.tool("produce", "orders", 0, 30)
         src.tool("produce", "orders", 1, 20)
         poll("the lag to show the 50 messages MM2 did not copy",
@@ -124,6 +135,9 @@ def test_mirror_maker_lag_rises_when_stopped_and_returns(tmp_path, exporter_fact
         mm.start()
         poll("the lag to return to 0 after MM2 restarts",
              lambda: (lambda r: r if r[1] == 0 else None)(lag()), timeout=180, interval=1)
+        grown = hb_age()
+        poll("fresh heartbeats after the restart", lambda: hb_age() < min(grown, stopped_age + 3),
+             timeout=60, interval=1)
     finally:
         if mm and mm.proc:
             mm.stop()

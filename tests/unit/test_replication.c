@@ -96,7 +96,7 @@ static void flows_and_lag_under_both_policies(void **state) {
   assert_int_equal(skpi_repl_lag(r, "a", "c", "orders", &lag), 0);
 
   skpi_mset *m = skpi_mset_new();
-  assert_int_equal(skpi_repl_render(r, m), SKPI_OK);
+  assert_int_equal(skpi_repl_render(r, 10, m), SKPI_OK);
   char *text = kt_render(m);
   assert_float_equal(
       kt_value(text,
@@ -146,10 +146,55 @@ static void one_cluster_or_failed_metadata(void **state) {
   skpi_repl_free(r);
 }
 
+/* b at time t with "a.heartbeats" at watermark hb (-1 unknown) and
+ * "a.checkpoints.internal" at ck. */
+static skpi_ksample *target_at(double t, int64_t hb, int64_t ck) {
+  skpi_ksample *s = ks_new("b", t);
+  int c = ks_topic(s, "a.checkpoints.internal", 1);
+  int h = ks_topic(s, "a.heartbeats", 1);
+  ks_wm(s, c, 0, 0, ck);
+  ks_wm(s, h, 0, 0, hb);
+  return s;
+}
+
+static void heartbeat_and_checkpoint_age_from_watermarks(void **state) {
+  skpi_repl *r;
+  double age = -1;
+  assert_int_equal(skpi_repl_new(names, 2, NULL, &r), SKPI_OK);
+  feed(r, 0, cluster_a(1, 1));
+  feed(r, 1, target_at(10, 5, 2));
+  assert_int_equal(skpi_repl_heartbeat_age(r, 0, 1, 12, &age), 0); /* no growth seen yet */
+  feed(r, 1, target_at(20, 5, 2));
+  assert_int_equal(skpi_repl_heartbeat_age(r, 0, 1, 22, &age), 0);
+  feed(r, 1, target_at(30, 8, 2));
+  assert_int_equal(skpi_repl_heartbeat_age(r, 0, 1, 35, &age), 1);
+  assert_float_equal(age, 5, 1e-9);
+  feed(r, 1, target_at(40, -1, 2)); /* unknown watermark: the last growth stays */
+  feed(r, 1, target_at(50, 8, 3));
+  assert_int_equal(skpi_repl_heartbeat_age(r, 0, 1, 60, &age), 1);
+  assert_float_equal(age, 30, 1e-9);
+  assert_int_equal(skpi_repl_heartbeat_age(r, 1, 0, 60, &age), 0); /* no b -> a */
+  assert_int_equal(skpi_repl_heartbeat_age(r, 0, 7, 60, &age), 0);
+
+  skpi_mset *m = skpi_mset_new();
+  assert_int_equal(skpi_repl_render(r, 70, m), SKPI_OK);
+  char *text = kt_render(m);
+  assert_float_equal(
+      kt_value(text, "streamkpi_replication_heartbeat_age_seconds{source=\"a\",target=\"b\"}"), 40,
+      1e-9);
+  assert_float_equal(
+      kt_value(text, "streamkpi_replication_checkpoint_age_seconds{source=\"a\",target=\"b\"}"), 20,
+      1e-9);
+  free(text);
+  skpi_mset_unref(m);
+  skpi_repl_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(flows_and_lag_under_both_policies),
       cmocka_unit_test(one_cluster_or_failed_metadata),
+      cmocka_unit_test(heartbeat_and_checkpoint_age_from_watermarks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
