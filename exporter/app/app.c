@@ -442,11 +442,8 @@ static void *app_thread(void *arg) {
 
 /* ---- web routes ---- */
 
-static void route_incidents(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
-  skpi_app *a = user;
-  pthread_mutex_lock(&a->mu);
-  json_t *doc = skpi_inc_list_json(a->inc, skpi_now());
-  pthread_mutex_unlock(&a->mu);
+/* Writes doc (taken over; NULL means out of memory) as the JSON body. */
+static void reply_json(skpi_web_resp *resp, json_t *doc) {
   char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
   json_decref(doc);
   if(!text) {
@@ -457,6 +454,14 @@ static void route_incidents(const skpi_web_req *req, skpi_web_resp *resp, void *
   skpi_buf_addstr(&resp->body, text);
   skpi_buf_addc(&resp->body, '\n');
   free(text);
+}
+
+static void route_incidents(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
+  skpi_app *a = user;
+  pthread_mutex_lock(&a->mu);
+  json_t *doc = skpi_inc_list_json(a->inc, skpi_now());
+  pthread_mutex_unlock(&a->mu);
+  reply_json(resp, doc);
 }
 
 static void route_alertmanager(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
@@ -498,16 +503,7 @@ static void route_groups(const skpi_web_req *req, skpi_web_resp *resp, void *use
     }
   }
   pthread_mutex_unlock(&a->mu);
-  char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-  json_decref(doc);
-  if(!text) {
-    resp->status = 500;
-    skpi_buf_addstr(&resp->body, "{\"error\":\"out of memory\"}");
-    return;
-  }
-  skpi_buf_addstr(&resp->body, text);
-  skpi_buf_addc(&resp->body, '\n');
-  free(text);
+  reply_json(resp, doc);
 }
 
 static skpi_err add_routes(skpi_app *a) {

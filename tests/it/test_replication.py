@@ -25,6 +25,8 @@ class MirrorMaker:
     the test's own."""
 
     def __init__(self, workdir, src, dst):
+        """src and dst are the KafkaBrokers; MM2 runs with src's JVM flags and
+        log configuration, on the Connect jars."""
         if not os.path.isfile(os.path.join(CONNECT_LIBS, ".complete")):
             pytest.fail(f"no Kafka Connect jars in {CONNECT_LIBS}: run scripts/deps.sh",
                         pytrace=False)
@@ -37,8 +39,8 @@ class MirrorMaker:
               "config.storage.replication.factor")
         with open(self.config, "w") as f:
             f.write("clusters = src, dst\n"
-                    f"src.bootstrap.servers = {src}\n"
-                    f"dst.bootstrap.servers = {dst}\n"
+                    f"src.bootstrap.servers = {src.bootstrap}\n"
+                    f"dst.bootstrap.servers = {dst.bootstrap}\n"
                     "src->dst.enabled = true\n"
                     "dst->src.enabled = false\n"
                     "src->dst.topics = orders\n"
@@ -50,22 +52,13 @@ class MirrorMaker:
                     "refresh.groups.interval.seconds = 2\n"
                     "offset.flush.interval.ms = 1000\n")
             f.writelines(f"{k} = 1\n" for k in rf)
-        self.log4j = os.path.join(self.dir, "log4j2.properties")
-        with open(self.log4j, "w") as f:
-            f.write("appender.c.type = Console\nappender.c.name = STDOUT\n"
-                    "appender.c.layout.type = PatternLayout\n"
-                    "appender.c.layout.pattern = [%d] %p %m (%c)%n\n"
-                    "rootLogger.level = warn\nrootLogger.appenderRef.c.ref = STDOUT\n")
+        self.cmd = src._java("org.apache.kafka.connect.mirror.MirrorMaker", self.config)
+        self.cmd[self.cmd.index("-cp") + 1] = os.path.join(CONNECT_LIBS, "*")
         self.log = os.path.join(self.dir, "mm2.log")
         self.proc = None
 
     def start(self):
-        self.proc = _spawn(["java", "-Xmx384m", "-Xms64m", "-XX:+UseSerialGC",
-                            "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
-                            f"-Dlog4j2.configurationFile={self.log4j}",
-                            "-cp", os.path.join(CONNECT_LIBS, "*"),
-                            "org.apache.kafka.connect.mirror.MirrorMaker", self.config],
-                           self.log)
+        self.proc = _spawn(self.cmd, self.log)
         return self
 
     def stop(self):
@@ -87,7 +80,7 @@ def test_mirror_maker_lag_rises_when_stopped_and_returns(tmp_path, exporter_fact
         src.tool("create", "orders", 2, 1)
         src.tool("produce", "orders", 0, 60)
         src.tool("produce", "orders", 1, 40)
-        mm = MirrorMaker(str(tmp_path / "mm2"), src.bootstrap, dst.bootstrap).start()
+        mm = MirrorMaker(str(tmp_path / "mm2"), src, dst).start()
 
         extra = f"  - name: dst\n    bootstrap_servers: \"{dst.bootstrap}\"\n"
         e = exporter_factory(exporter_config(src.bootstrap, cluster="src", extra=extra))

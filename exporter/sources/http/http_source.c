@@ -953,44 +953,42 @@ skpi_err skpi_http_source_schema_coverage(skpi_http_source *s, const char *const
   return rc;
 }
 
-skpi_err skpi_http_source_connect(skpi_http_source *s, size_t *connectors, size_t *running) {
+/* Totals over the fresh connect targets: out[0..4) = connectors, RUNNING
+ * connectors, tasks, RUNNING tasks.  SKPI_ENOENT when none has data. */
+static skpi_err connect_totals(skpi_http_source *s, size_t out[4]) {
   skpi_err rc = SKPI_ENOENT;
-  size_t n = 0, r = 0;
   double now = skpi_mono();
+  memset(out, 0, 4 * sizeof(size_t));
   pthread_mutex_lock(&s->mu);
   for(size_t i = 0; i < s->n; i++) {
     const target *t = &s->t[i];
     if(t->kind != SKPI_TARGET_CONNECT || !fresh(t, now))
       continue;
     rc = SKPI_OK;
-    n += t->nconnectors;
-    for(size_t k = 0; k < t->nconnectors; k++)
-      r += t->connectors[k].state == 0; /* RUNNING */
+    out[0] += t->nconnectors;
+    for(size_t k = 0; k < t->nconnectors; k++) {
+      out[1] += t->connectors[k].state == 0; /* RUNNING */
+      out[2] += t->connectors[k].tasks;
+      out[3] += t->connectors[k].tasks_running;
+    }
   }
   pthread_mutex_unlock(&s->mu);
-  *connectors = n;
-  *running = r;
+  return rc;
+}
+
+skpi_err skpi_http_source_connect(skpi_http_source *s, size_t *connectors, size_t *running) {
+  size_t tot[4];
+  skpi_err rc = connect_totals(s, tot);
+  *connectors = tot[0];
+  *running = tot[1];
   return rc;
 }
 
 skpi_err skpi_http_source_connect_tasks(skpi_http_source *s, size_t *tasks, size_t *running) {
-  skpi_err rc = SKPI_ENOENT;
-  size_t n = 0, r = 0;
-  double now = skpi_mono();
-  pthread_mutex_lock(&s->mu);
-  for(size_t i = 0; i < s->n; i++) {
-    const target *t = &s->t[i];
-    if(t->kind != SKPI_TARGET_CONNECT || !fresh(t, now))
-      continue;
-    rc = SKPI_OK;
-    for(size_t k = 0; k < t->nconnectors; k++) {
-      n += t->connectors[k].tasks;
-      r += t->connectors[k].tasks_running;
-    }
-  }
-  pthread_mutex_unlock(&s->mu);
-  *tasks = n;
-  *running = r;
+  size_t tot[4];
+  skpi_err rc = connect_totals(s, tot);
+  *tasks = tot[2];
+  *running = tot[3];
   return rc;
 }
 
