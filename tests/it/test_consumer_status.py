@@ -18,7 +18,7 @@ deadline; no assertion depends on timing beyond "within the deadline".
 import json
 import uuid
 
-from conftest import ToolProc, exporter_config, poll, select, value
+from conftest import ToolProc, exporter_config, poll, promtool_check_metrics, select, value
 
 WINDOW = "20s"
 
@@ -124,6 +124,8 @@ def test_every_scripted_status_and_no_alarm_on_idle(kafka, exporter_factory):
         assert one("streamkpi_consumer_parallelism_ratio", g["stall"]) == 1
         assert not select(s, "streamkpi_consumer_members_active", cluster=cluster,
                           consumergroup=g["stop"])
+        rc, out = promtool_check_metrics(e.metrics_text())
+        assert rc == 0 and out.strip() == "", out
     finally:
         for p in procs:
             p.stop()

@@ -16,7 +16,8 @@ with a deadline.
 import os
 
 import pytest
-from conftest import KafkaBroker, _kill, _spawn, _tail, exporter_config, poll, select, value
+from conftest import (KafkaBroker, _kill, _spawn, _tail, exporter_config, poll,
+                      promtool_check_metrics, select, value)
 from helpers_kpi import CONNECT_LIBS
 
 
@@ -124,6 +125,8 @@ def test_mirror_maker_lag_rises_when_stopped_and_returns(tmp_path, exporter_fact
                      topic="orders") == 50
         assert value(s, "streamkpi_replication_flow_lag_messages", source="src",
                      target="dst") == 50
+        rc, out = promtool_check_metrics(e.metrics_text())
+        assert rc == 0 and out.strip() == "", out
 
         mm.start()
         poll("the lag to return to 0 after MM2 restarts",
