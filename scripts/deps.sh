@@ -44,7 +44,8 @@ if [ ! -f "$KLIBS/.complete" ] || [ tests/kafka/pom.xml -nt "$KLIBS/.complete" ]
 fi
 
 # A real Kafka Connect worker (runtime + FileStream connectors) for the
-# targets scenario, from Maven Central like the broker.
+# targets scenario and MirrorMaker 2 for the replication scenario, from Maven
+# Central like the broker.
 CLIBS=build/connect/libs
 if [ ! -f "$CLIBS/.complete" ] || [ tests/connect/pom.xml -nt "$CLIBS/.complete" ]; then
   echo "deps: fetching Apache Kafka Connect jars with mvn"

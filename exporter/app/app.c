@@ -14,6 +14,7 @@
 #include "streamkpi/assess_report.h"
 #include "streamkpi/availability.h"
 #include "streamkpi/clock.h"
+#include "streamkpi/consumer_status.h"
 #include "streamkpi/health.h"
 #include "streamkpi/http_source.h"
 #include "streamkpi/incidents.h"
@@ -493,6 +494,19 @@ static double configs_interval(const skpi_app *a) {
                            SKPI_CONFIGS_DEFAULT_INTERVAL_S);
 }
 
+/* One SKPI_EV_CONNECT from the Connect targets: connectors and their tasks. */
+static void deliver_connect(skpi_app *a, skpi_event *ev) {
+  ev->kind = SKPI_EV_CONNECT;
+  memset(&ev->u.connect, 0, sizeof(ev->u.connect));
+  if(skpi_http_source_connect(a->http, &ev->u.connect.connectors, &ev->u.connect.running) !=
+     SKPI_OK)
+    return;
+  ev->u.connect.have_tasks =
+      skpi_http_source_connect_tasks(a->http, &ev->u.connect.tasks, &ev->u.connect.tasks_running) ==
+      SKPI_OK;
+  deliver(a, ev);
+}
+
 /* Application quality and Connect status (mutex held). */
 static void poll_targets(skpi_app *a, double now) {
   if(!a->http)
@@ -513,12 +527,8 @@ static void poll_targets(skpi_app *a, double now) {
        SKPI_OK)
       deliver(a, &ev);
   }
-  if(a->has_connect_target) {
-    ev.kind = SKPI_EV_CONNECT;
-    if(skpi_http_source_connect(a->http, &ev.u.connect.connectors, &ev.u.connect.running) ==
-       SKPI_OK)
-      deliver(a, &ev);
-  }
+  if(a->has_connect_target)
+    deliver_connect(a, &ev);
 }
 
 static void *app_thread(void *arg) {
@@ -560,11 +570,8 @@ static void *app_thread(void *arg) {
 
 /* ---- web routes ---- */
 
-static void route_incidents(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
-  skpi_app *a = user;
-  pthread_mutex_lock(&a->mu);
-  json_t *doc = skpi_inc_list_json(a->inc, skpi_now());
-  pthread_mutex_unlock(&a->mu);
+/* Writes doc (taken over; NULL means out of memory) as the JSON body. */
+static void reply_json(skpi_web_resp *resp, json_t *doc) {
   char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
   json_decref(doc);
   if(!text) {
@@ -575,6 +582,14 @@ static void route_incidents(const skpi_web_req *req, skpi_web_resp *resp, void *
   skpi_buf_addstr(&resp->body, text);
   skpi_buf_addc(&resp->body, '\n');
   free(text);
+}
+
+static void route_incidents(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
+  skpi_app *a = user;
+  pthread_mutex_lock(&a->mu);
+  json_t *doc = skpi_inc_list_json(a->inc, skpi_now());
+  pthread_mutex_unlock(&a->mu);
+  reply_json(resp, doc);
 }
 
 static void route_alertmanager(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
@@ -728,6 +743,26 @@ static void landing_summary(skpi_buf *html, void *user) {
                   level, lv, skpi_assess_level_name(level), sg, skpi_assess_stage_name(stage));
 }
 
+/* GET /api/v1/groups: {"clusters": [skpi_consumer_status_json of each
+ * cluster's consumer_status instance]}. */
+static void route_groups(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
+  skpi_app *a = user;
+  json_t *arr = json_array();
+  json_t *doc = json_pack("{s:o}", "clusters", arr);
+  pthread_mutex_lock(&a->mu);
+  for(size_t i = 0; doc && i < a->nkpis; i++) {
+    if(a->kpis[i].ops != &skpi_kpi_consumer_status)
+      continue;
+    json_t *c = skpi_consumer_status_json(a->kpis[i].self);
+    if(!c || json_array_append_new(arr, c) != 0) {
+      json_decref(doc);
+      doc = NULL;
+    }
+  }
+  pthread_mutex_unlock(&a->mu);
+  reply_json(resp, doc);
+}
+
 static skpi_err add_routes(skpi_app *a) {
   skpi_web_set_summary(a->web, landing_summary, a);
   skpi_err rc;
@@ -740,6 +775,8 @@ static skpi_err add_routes(skpi_app *a) {
          SKPI_OK ||
      (rc = skpi_web_route(a->web, "GET", "/report", 0, route_report, a)) != SKPI_OK ||
      (rc = skpi_web_route(a->web, "GET", "/api/v1/policy", 0, route_policy, a)) != SKPI_OK)
+    return rc;
+  if((rc = skpi_web_route(a->web, "GET", "/api/v1/groups", 0, route_groups, a)) != SKPI_OK)
     return rc;
   return skpi_web_route(a->web, "POST", "/api/v1/alertmanager", max_body, route_alertmanager, a);
 }

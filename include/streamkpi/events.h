@@ -58,8 +58,11 @@ typedef struct skpi_coverage_event {
 } skpi_coverage_event;
 
 typedef struct skpi_connect_event {
-  size_t connectors; /* configured */
-  size_t running;    /* in state RUNNING */
+  size_t connectors;    /* configured */
+  size_t running;       /* in state RUNNING */
+  int have_tasks;       /* the two below are known */
+  size_t tasks;         /* task configurations of those connectors */
+  size_t tasks_running; /* of those, in state RUNNING */
 } skpi_connect_event;
 
 typedef struct skpi_event {

@@ -40,10 +40,13 @@
 #define SKPI_FACT_POLICY_PASS "policy_pass_ratio"           /* ratio */
 #define SKPI_FACT_SELF_SERVICE "self_service_adoption_ratio" /* ratio */
 #define SKPI_FACT_STATEFUL_APPS "stateful_apps"             /* count */
+#define SKPI_FACT_PARALLELISM "consumer_parallelism_ratio"  /* active members per partition */
+#define SKPI_FACT_IDLE_MEMBERS "consumer_idle_members"      /* count, holding no partition */
 
 /* Organisation scope (cluster NULL). */
 #define SKPI_FACT_CLUSTERS "clusters"                       /* count */
 #define SKPI_FACT_CONNECTORS_RUNNING "connectors_running"   /* count */
+#define SKPI_FACT_CONNECT_TASKS_RUNNING "connect_tasks_running_ratio" /* ratio */
 #define SKPI_FACT_REPLICATION_FLOWS "replication_flows"     /* count */
 #define SKPI_FACT_INCIDENTS_TRACKED "incidents_tracked"     /* 0/1 */
 #define SKPI_FACT_INCIDENTS_RESOLVED "incidents_resolved_30d" /* count */

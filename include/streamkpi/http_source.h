@@ -28,7 +28,9 @@
  *   streamkpi_connect_connectors{state}, streamkpi_connect_tasks{state}
  *                                  (RUNNING FAILED PAUSED UNASSIGNED
  *                                   RESTARTING STOPPED UNKNOWN)
- *   streamkpi_connect_connector_running{connector}
+ *   streamkpi_connect_connector_running{connector},
+ *   streamkpi_connect_connector_tasks{connector},
+ *   streamkpi_connect_connector_tasks_running{connector}
  */
 #ifndef STREAMKPI_HTTP_SOURCE_H
 #define STREAMKPI_HTTP_SOURCE_H
@@ -135,6 +137,11 @@ skpi_err skpi_http_source_schema_coverage(skpi_http_source *s, const char *const
  * within its TTL counts) and how many of them are RUNNING.  SKPI_ENOENT when
  * no connect target has data. */
 skpi_err skpi_http_source_connect(skpi_http_source *s, size_t *connectors, size_t *running);
+
+/* Tasks of those connectors (as their status lists them: the task
+ * configurations each connector created) and how many are RUNNING.
+ * SKPI_ENOENT when no connect target has data. */
+skpi_err skpi_http_source_connect_tasks(skpi_http_source *s, size_t *tasks, size_t *running);
 
 /* Builds the set the target named name would publish now (a new set with one
  * reference, the caller unrefs).  NULL when unknown or out of memory. */

@@ -58,6 +58,8 @@ typedef struct skpi_kgroup {
   char *protocol_type; /* "consumer", or "" for a simple (never joined) group;
                           librdkafka 2.0.2 lists no other kinds; NULL unknown */
   int nmembers;        /* -1 when the group could not be described */
+  int active_members;  /* members with at least one assigned partition, -1 unknown */
+  int assigned_parts;  /* partitions assigned to its members, -1 unknown */
   int err;             /* non-zero when describe or offsets failed for it */
   skpi_kcommit *commits; /* sorted by (topic, partition) */
   size_t ncommits;

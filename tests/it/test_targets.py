@@ -162,6 +162,13 @@ def test_connect_schema_registry_and_all_families(kafka, exporter_factory, serve
     for name in ("file-src", "bad-sink"):
         assert one(s, "streamkpi_connect_connector_running", target="connect",
                    connector=name) == 1
+    # Tasks per connector, and the running share over every Connect target.
+    for name, running in (("file-src", 1), ("bad-sink", 0)):
+        assert one(s, "streamkpi_connect_connector_tasks", target="connect", connector=name) == 1
+        assert one(s, "streamkpi_connect_connector_tasks_running", target="connect",
+                   connector=name) == running
+    e.wait_metrics("the Connect task ratio",
+                   lambda s: one(s, "streamkpi_connect_tasks_running_ratio") == 0.5)
     assert one(s, "streamkpi_target_up", target="connect") == 1
     assert one(s, "streamkpi_data_quality_ratio", target="app") == 0.75
 

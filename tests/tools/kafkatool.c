@@ -7,6 +7,7 @@
  *     delete TOPIC [--if-exists]
  *     produce TOPIC PARTITION COUNT [--rate N/s]  (PARTITION -1: any)
  *     commit GROUP TOPIC PARTITION OFFSET      commit without joining
+ *     truncate TOPIC PARTITION OFFSET          delete the records before OFFSET
  *     consume GROUP TOPIC --max N [--hold SECONDS]
  *     follow GROUP TOPIC [--delay MS]          consume+commit until SIGTERM
  *
@@ -79,6 +80,7 @@ static void usage(void) {
         "  delete TOPIC [--if-exists]\n"
         "  produce TOPIC PARTITION COUNT [--rate N/s]\n"
         "  commit GROUP TOPIC PARTITION OFFSET\n"
+        "  truncate TOPIC PARTITION OFFSET\n"
         "  consume GROUP TOPIC --max N [--hold SECONDS]\n"
         "  follow GROUP TOPIC [--delay MS]\n",
         stderr);
@@ -330,6 +332,61 @@ out:
     rd_kafka_AdminOptions_destroy(ao);
   if(dt)
     rd_kafka_DeleteTopic_destroy(dt);
+  if(q)
+    rd_kafka_queue_destroy(q);
+  if(rk)
+    rd_kafka_destroy(rk);
+  return rc;
+}
+
+/* DeleteRecords: moves the partition's oldest offset up to OFFSET, as
+ * retention would. */
+static int cmd_truncate(const opts *o, int argc, char **argv) {
+  long part, off;
+  int rc = EXIT_KAFKA;
+  rd_kafka_t *rk = NULL;
+  rd_kafka_queue_t *q = NULL;
+  rd_kafka_DeleteRecords_t *dr = NULL;
+  rd_kafka_AdminOptions_t *ao = NULL;
+  rd_kafka_event_t *ev = NULL;
+  if(argc != 3 || parse_long(argv[1], 0, INT32_MAX, &part) ||
+     parse_long(argv[2], 0, LONG_MAX, &off)) {
+    fail("truncate TOPIC PARTITION OFFSET: bad arguments");
+    return EXIT_USAGE;
+  }
+  if(!(rk = make_handle(o, RD_KAFKA_PRODUCER, NULL)))
+    goto out;
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, argv[0], (int32_t)part)->offset = off;
+  dr = rd_kafka_DeleteRecords_new(l);
+  rd_kafka_topic_partition_list_destroy(l);
+  q = rd_kafka_queue_new(rk);
+  if(!(ao = admin_options(o, rk, RD_KAFKA_ADMIN_OP_DELETERECORDS)))
+    goto out;
+  rd_kafka_DeleteRecords(rk, &dr, 1, ao, q);
+  if(!(ev = rd_kafka_queue_poll(q, (int)(o->timeout_s * 1000) + 5000))) {
+    fail("truncate: no answer within %lds", o->timeout_s);
+    goto out;
+  }
+  if(rd_kafka_event_error(ev)) {
+    fail("truncate: %s", rd_kafka_event_error_string(ev));
+    goto out;
+  }
+  const rd_kafka_topic_partition_list_t *res =
+      rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+  if(!res || res->cnt != 1 || res->elems[0].err) {
+    fail("truncate %s[%ld]: %s", argv[0], part,
+         res && res->cnt == 1 ? rd_kafka_err2str(res->elems[0].err) : "no result");
+    goto out;
+  }
+  rc = 0;
+out:
+  if(ev)
+    rd_kafka_event_destroy(ev);
+  if(ao)
+    rd_kafka_AdminOptions_destroy(ao);
+  if(dr)
+    rd_kafka_DeleteRecords_destroy(dr);
   if(q)
     rd_kafka_queue_destroy(q);
   if(rk)
@@ -789,6 +846,8 @@ int main(int argc, char **argv) {
     rc = cmd_produce(&o, argc, argv);
   else if(strcmp(cmd, "commit") == 0)
     rc = cmd_commit(&o, argc, argv);
+  else if(strcmp(cmd, "truncate") == 0)
+    rc = cmd_truncate(&o, argc, argv);
   else if(strcmp(cmd, "consume") == 0)
     rc = cmd_consume(&o, argc, argv);
   else if(strcmp(cmd, "follow") == 0)

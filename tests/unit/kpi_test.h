@@ -65,6 +65,8 @@ static inline int ks_group(skpi_ksample *s, const char *id, const char *state, i
   g->state = strdup(state);
   g->protocol_type = strdup("consumer");
   g->nmembers = nmembers;
+  g->active_members = -1;
+  g->assigned_parts = -1;
   g->commits = kt_xcalloc(64, sizeof(skpi_kcommit));
   return (int)s->ngroups++;
 }

@@ -351,6 +351,16 @@ static void all_targets_one_run(void **state) {
                    "connector=\"orders-sink\"} 1\n");
   assert_has(&out, "streamkpi_connect_connector_running{target=\"connect\","
                    "connector=\"payments-source\"} 0\n");
+  assert_has(&out, "streamkpi_connect_connector_tasks{target=\"connect\","
+                   "connector=\"orders-sink\"} 2\n");
+  assert_has(&out, "streamkpi_connect_connector_tasks_running{target=\"connect\","
+                   "connector=\"orders-sink\"} 1\n");
+  assert_has(&out, "streamkpi_connect_connector_tasks_running{target=\"connect\","
+                   "connector=\"payments-source\"} 0\n");
+  size_t ntasks = 0, nrunning = 0;
+  assert_int_equal(skpi_http_source_connect_tasks(s, &ntasks, &nrunning), SKPI_OK);
+  assert_int_equal(ntasks, 3);
+  assert_int_equal(nrunning, 1);
 
   /* Second scrape: +90 success, +5 each error kind -> ratio 0.9. */
   atomic_store(&g_success, 180);

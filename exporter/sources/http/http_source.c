@@ -45,7 +45,9 @@ typedef struct status_ctr {
 
 typedef struct connector {
   char *name;
-  int state; /* index into connect_states */
+  int state;    /* index into connect_states */
+  size_t tasks; /* tasks in its status (the task configurations it created) */
+  size_t tasks_running;
 } connector;
 
 typedef struct target {
@@ -332,7 +334,10 @@ static skpi_err parse_connect(json_t *root, parsed *p, char *err, size_t errlen)
     size_t i;
     json_t *task;
     json_array_foreach(tasks, i, task) {
-      p->task_count[state_index(json_string_value(json_object_get(task, "state")))]++;
+      int ts = state_index(json_string_value(json_object_get(task, "state")));
+      p->task_count[ts]++;
+      c->tasks++;
+      c->tasks_running += ts == 0; /* RUNNING */
     }
   }
   return SKPI_OK;
@@ -497,6 +502,14 @@ static skpi_err fill_set(const target *t, skpi_mset *m, double now) {
       if((rc = put(m, "streamkpi_connect_connector_running", SKPI_MT_GAUGE,
                    "1 when the Kafka Connect connector is RUNNING",
                    t->connectors[i].state == 0 ? 1 : 0, kv, 2)))
+        return rc;
+      if((rc = put(m, "streamkpi_connect_connector_tasks", SKPI_MT_GAUGE,
+                   "Tasks the Kafka Connect connector has (its task configurations)",
+                   (double)t->connectors[i].tasks, kv, 2)))
+        return rc;
+      if((rc = put(m, "streamkpi_connect_connector_tasks_running", SKPI_MT_GAUGE,
+                   "Tasks of the Kafka Connect connector in state RUNNING",
+                   (double)t->connectors[i].tasks_running, kv, 2)))
         return rc;
     }
   }
@@ -941,23 +954,42 @@ skpi_err skpi_http_source_schema_coverage(skpi_http_source *s, const char *const
   return rc;
 }
 
-skpi_err skpi_http_source_connect(skpi_http_source *s, size_t *connectors, size_t *running) {
+/* Totals over the fresh connect targets: out[0..4) = connectors, RUNNING
+ * connectors, tasks, RUNNING tasks.  SKPI_ENOENT when none has data. */
+static skpi_err connect_totals(skpi_http_source *s, size_t out[4]) {
   skpi_err rc = SKPI_ENOENT;
-  size_t n = 0, r = 0;
   double now = skpi_mono();
+  memset(out, 0, 4 * sizeof(size_t));
   pthread_mutex_lock(&s->mu);
   for(size_t i = 0; i < s->n; i++) {
     const target *t = &s->t[i];
     if(t->kind != SKPI_TARGET_CONNECT || !fresh(t, now))
       continue;
     rc = SKPI_OK;
-    n += t->nconnectors;
-    for(size_t k = 0; k < t->nconnectors; k++)
-      r += t->connectors[k].state == 0; /* RUNNING */
+    out[0] += t->nconnectors;
+    for(size_t k = 0; k < t->nconnectors; k++) {
+      out[1] += t->connectors[k].state == 0; /* RUNNING */
+      out[2] += t->connectors[k].tasks;
+      out[3] += t->connectors[k].tasks_running;
+    }
   }
   pthread_mutex_unlock(&s->mu);
-  *connectors = n;
-  *running = r;
+  return rc;
+}
+
+skpi_err skpi_http_source_connect(skpi_http_source *s, size_t *connectors, size_t *running) {
+  size_t tot[4];
+  skpi_err rc = connect_totals(s, tot);
+  *connectors = tot[0];
+  *running = tot[1];
+  return rc;
+}
+
+skpi_err skpi_http_source_connect_tasks(skpi_http_source *s, size_t *tasks, size_t *running) {
+  size_t tot[4];
+  skpi_err rc = connect_totals(s, tot);
+  *tasks = tot[2];
+  *running = tot[3];
   return rc;
 }
 

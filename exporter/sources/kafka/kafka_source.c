@@ -505,6 +505,21 @@ static skpi_err on_describe(skpi_ksample *s, rd_kafka_event_t *ev, gcall *c) {
       return SKPI_ENOMEM;
     size_t members = rd_kafka_ConsumerGroupDescription_member_count(d[i]);
     g->nmembers = members > INT_MAX ? INT_MAX : (int)members;
+    /* The reply carries each member's assignment: count the members doing
+     * work and the partitions they hold. */
+    size_t active = 0, assigned = 0;
+    for(size_t m = 0; m < members; m++) {
+      const rd_kafka_MemberDescription_t *md = rd_kafka_ConsumerGroupDescription_member(d[i], m);
+      const rd_kafka_MemberAssignment_t *ma = md ? rd_kafka_MemberDescription_assignment(md) : NULL;
+      const rd_kafka_topic_partition_list_t *tp =
+          ma ? rd_kafka_MemberAssignment_partitions(ma) : NULL;
+      if(tp && tp->cnt > 0) {
+        active++;
+        assigned += (size_t)tp->cnt;
+      }
+    }
+    g->active_members = active > INT_MAX ? INT_MAX : (int)active;
+    g->assigned_parts = assigned > INT_MAX ? INT_MAX : (int)assigned;
   }
   /* A group the reply did not describe stays at nmembers -1.  err is only
    * ever set, never cleared: the offsets reply may have come first. */
@@ -666,6 +681,8 @@ static skpi_err collect_groups(kctx *k, skpi_ksample *s) {
   for(size_t i = 0; i < nids; i++) {
     s->groups[i].id = ids[i];
     s->groups[i].nmembers = -1;
+    s->groups[i].active_members = -1;
+    s->groups[i].assigned_parts = -1;
     ids[i] = NULL;
   }
   s->ngroups = nids;
