@@ -681,7 +681,8 @@ static skpi_err build_clusters(skpi_app *a) {
     c->cfg = &a->cfg->clusters[i];
     const skpi_config_probe *p = &c->cfg->probe;
     c->probe_enabled = p->enabled;
-    /* The two enums list the modes in the same order. */
+    _Static_assert((int)SKPI_CONFIG_PROBE_METADATA_ONLY == (int)SKPI_PROBE_METADATA_ONLY,
+                   "probe modes in the same order");
     c->pcfg.mode = (enum skpi_probe_mode)p->mode;
     c->pcfg.topic = p->topic;
     c->pcfg.replication_factor = p->replication_factor;
@@ -721,7 +722,9 @@ static skpi_err build_targets(skpi_app *a, char *errbuf, size_t errlen) {
     skpi_http_source_cfg_defaults(&t[i]);
     t[i].name = o->name;
     t[i].url = o->url;
-    /* The two enums list the kinds in the same order. */
+    _Static_assert((int)SKPI_CONFIG_TARGET_SCHEMA_REGISTRY == (int)SKPI_TARGET_SCHEMA_REGISTRY &&
+                       (int)SKPI_CONFIG_TARGET_CONNECT == (int)SKPI_TARGET_CONNECT,
+                   "target kinds in the same order");
     t[i].kind = (enum skpi_target_kind)o->kind;
     a->has_schema_target |= t[i].kind == SKPI_TARGET_SCHEMA_REGISTRY;
     a->has_connect_target |= t[i].kind == SKPI_TARGET_CONNECT;

@@ -278,7 +278,11 @@ static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, s
     const skpi_config_slo *o = &ctx->cfg->slos[i];
     slo_ent *e = &k->v[k->n];
     e->name = o->name;
-    /* enum sli lists the SLIs in the order of skpi_config_sli. */
+    _Static_assert((int)SLI_PROBE_LATENCY == (int)SKPI_CONFIG_SLI_PROBE_LATENCY &&
+                       (int)SLI_GROUP_LAG == (int)SKPI_CONFIG_SLI_GROUP_LAG &&
+                       (int)SLI_DLQ_RATIO == (int)SKPI_CONFIG_SLI_DLQ_RATIO &&
+                       (int)SLI_APP_RATIO == (int)SKPI_CONFIG_SLI_APP_RATIO,
+                   "SLIs in the order of skpi_config_sli");
     e->sli = (enum sli)o->sli;
     e->cluster = o->cluster;
     e->threshold = o->threshold;
