@@ -89,6 +89,7 @@ deps:
 	@scripts/deps.sh
 
 unit: $(UNIT_BINS)
+	@scripts/check-config-access.sh
 	@scripts/run-unit.sh $(UNIT_BINS)
 
 it: build/san/streamkpi_exporter build/streamkpi_exporter $(TOOL_BINS)
@@ -96,6 +97,7 @@ it: build/san/streamkpi_exporter build/streamkpi_exporter $(TOOL_BINS)
 
 test: deps
 	@$(MAKE) --no-print-directory build/streamkpi_exporter build/san/streamkpi_exporter $(UNIT_BINS) $(TOOL_BINS)
+	@scripts/check-config-access.sh
 	@scripts/run-tests.sh $(UNIT_BINS)
 
 demo: deps

@@ -1,7 +1,6 @@
 /* app.c: the assembly (see app.h). */
 #include "streamkpi/app.h"
 
-#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,7 +30,6 @@
 /* Re-render at least this often so rolling windows move without events. */
 #define RERENDER_S 10.0
 #define TICK_S 1.0
-#define TOKEN_FILE_MAX 4096
 #define SECTION_MAX 256
 /* The state section of the daily assessment history. */
 #define HISTORY_SECTION "maturity"
@@ -163,11 +161,9 @@ static void section_of(const kinst *k, char *out, size_t len) {
  * per SLO ("slo/<name>"); gather them into the family's document. */
 static json_t *legacy_slo_section(skpi_app *a) {
   json_t *doc = json_object();
-  size_t i;
-  json_t *o;
   char sec[SECTION_MAX];
-  json_array_foreach(skpi_config_section(a->cfg, "slos"), i, o) {
-    const char *name = skpi_cfg_string(o, "name", "");
+  for(size_t i = 0; i < a->cfg->nslos; i++) {
+    const char *name = a->cfg->slos[i].name;
     snprintf(sec, sizeof(sec), "slo/%s", name);
     json_t *d = skpi_state_get(a->state, sec);
     if(d && doc)
@@ -515,11 +511,9 @@ static void poll_targets(skpi_app *a, double now) {
   memset(&ev, 0, sizeof(ev));
   ev.now = now;
   ev.maintenance = in_maint(a, NULL, now);
-  size_t i;
-  json_t *t;
-  json_array_foreach(skpi_config_section(a->cfg, "targets"), i, t) {
-    const char *name = skpi_cfg_string(t, "name", "");
-    if(strcmp(skpi_cfg_string(t, "kind", "metrics"), "metrics") != 0)
+  for(size_t i = 0; i < a->cfg->ntargets; i++) {
+    const char *name = a->cfg->targets[i].name;
+    if(a->cfg->targets[i].kind != SKPI_CONFIG_TARGET_METRICS)
       continue;
     ev.kind = SKPI_EV_APP_QUALITY;
     ev.u.quality.target = name;
@@ -766,8 +760,7 @@ static void route_groups(const skpi_web_req *req, skpi_web_resp *resp, void *use
 static skpi_err add_routes(skpi_app *a) {
   skpi_web_set_summary(a->web, landing_summary, a);
   skpi_err rc;
-  json_t *inc = skpi_config_section(a->cfg, "incidents");
-  size_t max_body = (size_t)skpi_cfg_int(inc, "max_body", SKPI_AM_MAX_BODY);
+  size_t max_body = a->cfg->incidents.max_body;
   if((rc = skpi_web_route(a->web, "GET", "/api/v1/incidents", 0, route_incidents, a)) != SKPI_OK ||
      (rc = skpi_web_route(a->web, "GET", "/api/v1/assessment", 0, route_assessment, a)) !=
          SKPI_OK ||
@@ -783,26 +776,6 @@ static skpi_err add_routes(skpi_app *a) {
 
 /* ---- construction ---- */
 
-static char *read_token_file(const char *path, char *errbuf, size_t errlen) {
-  FILE *f = fopen(path, "r");
-  if(!f) {
-    snprintf(errbuf, errlen, "incidents.webhook_token_file: cannot read %s: %s", path,
-             strerror(errno));
-    return NULL;
-  }
-  char buf[TOKEN_FILE_MAX + 1];
-  size_t n = fread(buf, 1, TOKEN_FILE_MAX, f);
-  fclose(f);
-  buf[n] = '\0';
-  while(n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-    buf[--n] = '\0';
-  if(!n) {
-    snprintf(errbuf, errlen, "incidents.webhook_token_file: %s is empty", path);
-    return NULL;
-  }
-  return strdup(buf);
-}
-
 static skpi_err build_clusters(skpi_app *a) {
   a->ncl = a->cfg->nclusters;
   a->cl = calloc(a->ncl ? a->ncl : 1, sizeof(*a->cl));
@@ -813,16 +786,16 @@ static skpi_err build_clusters(skpi_app *a) {
     c->app = a;
     c->idx = i;
     c->cfg = &a->cfg->clusters[i];
-    json_t *p = skpi_config_cluster_section(a->cfg, i, "probe");
-    c->probe_enabled = skpi_cfg_bool(p, "enabled", 1);
-    c->pcfg.mode = strcmp(skpi_cfg_string(p, "mode", ""), "metadata-only") == 0
-                       ? SKPI_PROBE_METADATA_ONLY
-                       : SKPI_PROBE_PRODUCE_CONSUME;
-    c->pcfg.topic = skpi_cfg_string(p, "topic", "streamkpi-probe");
-    c->pcfg.replication_factor = (int)skpi_cfg_int(p, "replication_factor", 3);
-    c->pcfg.interval_s = skpi_cfg_duration(p, "interval", 10);
-    c->pcfg.timeout_s = skpi_cfg_duration(p, "timeout", 5);
-    c->pcfg.min_brokers = (int)skpi_cfg_int(p, "min_brokers", 1);
+    const skpi_config_probe *p = &c->cfg->probe;
+    c->probe_enabled = p->enabled;
+    _Static_assert((int)SKPI_CONFIG_PROBE_METADATA_ONLY == (int)SKPI_PROBE_METADATA_ONLY,
+                   "probe modes in the same order");
+    c->pcfg.mode = (enum skpi_probe_mode)p->mode;
+    c->pcfg.topic = p->topic;
+    c->pcfg.replication_factor = p->replication_factor;
+    c->pcfg.interval_s = p->interval_s;
+    c->pcfg.timeout_s = p->timeout_s;
+    c->pcfg.min_brokers = p->min_brokers;
     c->pcfg.observer = on_probe;
     c->pcfg.observer_user = c;
   }
@@ -830,76 +803,54 @@ static skpi_err build_clusters(skpi_app *a) {
 }
 
 static skpi_err build_maintenance(skpi_app *a) {
-  json_t *mlist = skpi_config_section(a->cfg, "maintenance");
-  size_t nm = json_array_size(mlist);
+  size_t nm = a->cfg->nmaintenance;
   a->maint = calloc(nm ? nm : 1, sizeof(*a->maint));
   if(!a->maint)
     return SKPI_ENOMEM;
-  size_t k;
-  json_t *mw;
-  json_array_foreach(mlist, k, mw) {
-    a->maint[a->nmaint].start = skpi_cfg_number(mw, "start", 0);
-    a->maint[a->nmaint].end = skpi_cfg_number(mw, "end", 0);
-    a->maint[a->nmaint].cluster = skpi_cfg_string(mw, "cluster", NULL);
+  for(size_t k = 0; k < nm; k++) {
+    const skpi_config_maintenance *mw = &a->cfg->maintenance[k];
+    a->maint[a->nmaint].start = mw->start;
+    a->maint[a->nmaint].end = mw->end;
+    a->maint[a->nmaint].cluster = mw->cluster;
     a->nmaint++;
   }
   return SKPI_OK;
 }
 
-/* Most quality.good values one target takes. */
-#define TARGET_MAX_GOOD 64
-
 static skpi_err build_targets(skpi_app *a, char *errbuf, size_t errlen) {
-  json_t *list = skpi_config_section(a->cfg, "targets");
-  size_t n = json_array_size(list);
+  size_t n = a->cfg->ntargets;
   if(!n)
     return SKPI_OK;
   skpi_target_cfg *t = calloc(n, sizeof(*t));
-  const char **goods = calloc(n * TARGET_MAX_GOOD, sizeof(*goods));
-  if(!t || !goods) {
-    free(t);
-    free(goods);
+  if(!t)
     return SKPI_ENOMEM;
-  }
-  size_t i, k;
-  json_t *o, *g;
-  json_array_foreach(list, i, o) {
+  for(size_t i = 0; i < n; i++) {
+    const skpi_config_target *o = &a->cfg->targets[i];
     skpi_http_source_cfg_defaults(&t[i]);
-    t[i].name = skpi_cfg_string(o, "name", "");
-    t[i].url = skpi_cfg_string(o, "url", "");
-    const char *kind = skpi_cfg_string(o, "kind", "metrics");
-    t[i].kind = strcmp(kind, "schema_registry") == 0 ? SKPI_TARGET_SCHEMA_REGISTRY
-                : strcmp(kind, "connect") == 0       ? SKPI_TARGET_CONNECT
-                                                     : SKPI_TARGET_METRICS;
+    t[i].name = o->name;
+    t[i].url = o->url;
+    _Static_assert((int)SKPI_CONFIG_TARGET_SCHEMA_REGISTRY == (int)SKPI_TARGET_SCHEMA_REGISTRY &&
+                       (int)SKPI_CONFIG_TARGET_CONNECT == (int)SKPI_TARGET_CONNECT,
+                   "target kinds in the same order");
+    t[i].kind = (enum skpi_target_kind)o->kind;
     a->has_schema_target |= t[i].kind == SKPI_TARGET_SCHEMA_REGISTRY;
     a->has_connect_target |= t[i].kind == SKPI_TARGET_CONNECT;
-    t[i].interval_s = skpi_cfg_duration(o, "interval", 15);
-    t[i].timeout_s = skpi_cfg_duration(o, "timeout", 5);
+    t[i].interval_s = o->interval_s;
+    t[i].timeout_s = o->timeout_s;
     if(t[i].connect_timeout_s > t[i].timeout_s)
       t[i].connect_timeout_s = t[i].timeout_s;
-    t[i].max_bytes = (size_t)skpi_cfg_int(o, "max_bytes", 10485760);
-    t[i].username = skpi_cfg_string(o, "username", NULL);
-    t[i].password = skpi_cfg_string(o, "password", NULL);
-    t[i].ca_file = skpi_cfg_string(o, "ca_file", NULL);
-    t[i].insecure = skpi_cfg_bool(o, "insecure_skip_verify", 0);
-    json_t *q = json_object_get(o, "quality");
-    if(q) {
-      t[i].quality_family = skpi_cfg_string(q, "family", t[i].quality_family);
-      t[i].quality_label = skpi_cfg_string(q, "label", t[i].quality_label);
-      json_t *gl = json_object_get(q, "good");
-      if(json_is_array(gl) && json_array_size(gl) > 0) {
-        t[i].good = goods + i * TARGET_MAX_GOOD;
-        t[i].ngood = 0;
-        json_array_foreach(gl, k, g) {
-          if(json_is_string(g) && t[i].ngood < TARGET_MAX_GOOD)
-            goods[i * TARGET_MAX_GOOD + t[i].ngood++] = json_string_value(g);
-        }
-      }
-    }
+    t[i].max_bytes = o->max_bytes;
+    t[i].username = o->username;
+    t[i].password = o->password;
+    t[i].ca_file = o->ca_file;
+    t[i].insecure = o->insecure_skip_verify;
+    t[i].quality_family = o->quality.family;
+    t[i].quality_label = o->quality.label;
+    t[i].good = (const char *const *)o->quality.good.v;
+    t[i].ngood = o->quality.good.n;
   }
   skpi_err rc = skpi_http_source_new(a->reg, t, n, &a->http, errbuf, errlen);
   free(t);
-  free(goods);
   return rc;
 }
 
@@ -937,22 +888,16 @@ skpi_app *skpi_app_new(const skpi_config *cfg, const skpi_app_opts *opts, char *
     goto fail;
   if((rc = build_web(a, opts, errbuf, errlen)) != SKPI_OK)
     goto fail;
-  json_t *st = skpi_config_section(cfg, "state");
-  a->persist_interval = skpi_cfg_duration(st, "persist_interval", 30);
-  if(!(a->state_path = strdup(skpi_cfg_string(st, "path", "streamkpi-state.json"))))
+  a->persist_interval = cfg->state.persist_interval_s;
+  if(!(a->state_path = strdup(cfg->state.path)))
     goto fail;
   if((rc = skpi_state_open(a->state_path, &a->state)) != SKPI_OK) {
     snprintf(errbuf, errlen, "state.path: cannot use %s: %s", a->state_path, skpi_strerror(rc));
     goto fail;
   }
-  json_t *inc = skpi_config_section(cfg, "incidents");
-  const char *tok = skpi_cfg_string(inc, "webhook_token", NULL);
-  const char *tokfile = skpi_cfg_string(inc, "webhook_token_file", NULL);
+  /* The config read webhook_token_file at load already. */
   rc = SKPI_ENOMEM;
-  if(tok && !(a->token = strdup(tok)))
-    goto fail;
-  rc = SKPI_EINVAL;
-  if(tokfile && !(a->token = read_token_file(tokfile, errbuf, errlen)))
+  if(cfg->incidents.webhook_token && !(a->token = strdup(cfg->incidents.webhook_token)))
     goto fail;
   if((rc = build_maintenance(a)) != SKPI_OK || (rc = build_clusters(a)) != SKPI_OK ||
      (rc = build_kpis(a, errbuf, errlen)) != SKPI_OK ||

@@ -6,10 +6,11 @@
  * table-driven schema walks the raw tree and builds a separate validated
  * tree (defaults filled in, values converted); string nodes are shared with
  * the raw tree, new nodes get the raw node's line.  (3) Every section is
- * copied into the typed structs of config.h.  The raw tree is kept until
- * skpi_config_free so that no recorded node pointer is ever freed and
- * re-used while the line table still names it.  The schema table is also
- * the source of docs/config.md (config_doc.c, through config_int.h).
+ * copied into the typed structs of config.h.  Both trees and the line table
+ * live until the load ends and are freed together, so that no recorded node
+ * pointer is ever freed and re-used while the line table still names it.
+ * The schema table is also the source of docs/config.md (config_doc.c,
+ * through config_int.h).
  */
 #include "streamkpi/config.h"
 
@@ -30,6 +31,7 @@
 
 #include "streamkpi/buf.h"
 #include "streamkpi/expo.h"
+#include "streamkpi/policy.h"
 #include "streamkpi/regex.h"
 #include "streamkpi/rfc3339.h"
 
@@ -102,11 +104,12 @@ static void lt_free(linetab *t) {
   memset(t, 0, sizeof(*t));
 }
 
-struct skpi_config_priv {
+/* What a load goes through before the structs exist; freed when it ends. */
+typedef struct ltree {
   json_t *raw;  /* parsed file, all scalars strings */
   json_t *tree; /* validated tree */
   linetab lines;
-};
+} ltree;
 
 /* --------------------------------------------------------------- errors */
 
@@ -587,6 +590,7 @@ static skpi_err conv_scalar(vctx *v, const field *f, json_t *raw, int line, cons
   switch(f->type) {
   case FT_STRING:
   case FT_URL:
+  case FT_REGEX:
   case FT_REGEX1:
     if((f->flags & (F_NONEMPTY | F_REQ)) && blank(s))
       return vfail(v, line, path, "must not be empty");
@@ -601,6 +605,8 @@ static skpi_err conv_scalar(vctx *v, const field *f, json_t *raw, int line, cons
     if(f->type == FT_URL && s[strcspn(s, ":") + 3] == '\0')
       return vfail(v, line, path, "URL has no host: %s", q);
     if(f->type == FT_REGEX1 && (rc = check_regex(v, s, line, path, 1)) != SKPI_OK)
+      return rc;
+    if(f->type == FT_REGEX && (rc = check_regex(v, s, line, path, -1)) != SKPI_OK)
       return rc;
     n = json_incref(raw); /* shared: keeps the raw node's line */
     break;
@@ -757,7 +763,8 @@ static skpi_err conv(vctx *v, const field *f, json_t *raw, const char *path, con
       rc = check_unique(v, f->sub, arr, path);
     break;
   case FT_STRMAP:
-  case FT_REGEXMAP: {
+  case FT_REGEXMAP:
+  case FT_SECTMAP: {
     const char *k;
     json_t *val;
     size_t seen = 0;
@@ -766,6 +773,7 @@ static skpi_err conv(vctx *v, const field *f, json_t *raw, const char *path, con
     if((rc = mark(v, arr = json_object(), line)) != SKPI_OK)
       goto out;
     json_object_foreach(raw, k, val) {
+      json_t *entry = NULL;
       int il = line_of(v, val);
       join(ip, sizeof(ip), path, k);
       /* jansson iterates in file order, so this names the first key past the cap. */
@@ -773,19 +781,38 @@ static skpi_err conv(vctx *v, const field *f, json_t *raw, const char *path, con
         rc = vfail(v, il, ip, "too many entries: at most %zu allowed", f->cap);
         goto out;
       }
-      if(!json_is_string(val)) {
-        rc = vfail(v, il, ip, "expected a single value, got %s", kind(val));
-        goto out;
-      }
-      if(f->type == FT_REGEXMAP) {
-        if((rc = check_regex(v, k, il, ip, -1)) != SKPI_OK)
+      if(f->type == FT_SECTMAP) {
+        if(f->check_key && (rc = f->check_key(v, k, il, ip)) != SKPI_OK)
           goto out;
-        if(blank(json_string_value(val))) {
-          rc = vfail(v, il, ip, "must not be empty");
+        if(is_null(v, val)) { /* "id:" alone: the entry with its defaults */
+          val = NULL;
+        } else if(!json_is_object(val)) {
+          rc = vfail(v, il, ip, "expected a mapping, got %s", kind(val));
           goto out;
         }
+        if((rc = validate_section(v, f->sub, val, il, ip, json_object_get(inherit, k), &entry)) !=
+           SKPI_OK)
+          goto out;
+      } else if(!json_is_string(val)) {
+        rc = vfail(v, il, ip, "expected a single value, got %s", kind(val));
+        goto out;
+      } else if(f->type == FT_REGEXMAP && (rc = check_regex(v, k, il, ip, -1)) != SKPI_OK) {
+        goto out;
+      } else if(f->type == FT_REGEXMAP && blank(json_string_value(val))) {
+        rc = vfail(v, il, ip, "must not be empty");
+        goto out;
+      } else {
+        entry = json_incref(val);
       }
-      if(json_object_set(arr, k, val) != 0) {
+      if(json_object_set_new(arr, k, entry) != 0) {
+        rc = SKPI_ENOMEM;
+        goto out;
+      }
+    }
+    /* Entries inherited (FT_SECTMAP in a cluster) that the mapping does not
+     * name stay as they are. */
+    json_object_foreach((json_t *)inherit, k, val) {
+      if(!json_object_get(arr, k) && json_object_set(arr, k, val) != 0) {
         rc = SKPI_ENOMEM;
         goto out;
       }
@@ -840,8 +867,11 @@ static skpi_err absent(vctx *v, const field *f, const char *path, int line, cons
   case FT_SECTLIST:
   case FT_STRMAP:
   case FT_REGEXMAP:
+  case FT_SECTMAP:
     if(!f->dflt) {
-      *out = (f->type == FT_STRMAP || f->type == FT_REGEXMAP) ? json_object() : json_array();
+      *out = (f->type == FT_STRMAP || f->type == FT_REGEXMAP || f->type == FT_SECTMAP)
+                 ? json_object()
+                 : json_array();
       return *out ? SKPI_OK : SKPI_ENOMEM;
     }
     /* Defaults are trusted text from the table below. */
@@ -891,9 +921,9 @@ static skpi_err validate_section(vctx *v, const section *s, const json_t *raw, i
     join(kp, sizeof(kp), path, f->key);
     if(is_null(v, rv))
       rv = NULL;
-    if(f->type == FT_SECTION && f->inherit)
+    if((f->type == FT_SECTION || f->type == FT_SECTMAP) && f->inherit)
       sub_inherit = lookup(v, f->inherit);
-    else if(f->type == FT_SECTION && inherit)
+    else if((f->type == FT_SECTION || f->type == FT_SECTMAP) && inherit)
       sub_inherit = json_object_get(inherit, f->key);
     if(rv)
       rc = conv(v, f, rv, kp, sub_inherit, &res);
@@ -1207,6 +1237,68 @@ static skpi_err check_root(vctx *v, const json_t *out, int line, const char *pat
   return SKPI_OK;
 }
 
+/* Rule ids are the policy audit's own (its rule table in policy.c), so a
+ * new rule needs no row here. */
+static const skpi_policy_rule_def *policy_rule(const char *id) {
+  const skpi_policy_rule_def *t = skpi_policy_rules();
+  for(size_t i = 0; i < SKPI_PR_COUNT; i++)
+    if(!strcmp(t[i].id, id))
+      return &t[i];
+  return NULL;
+}
+
+static const char *policy_rule_at(size_t i) {
+  return i < SKPI_PR_COUNT ? skpi_policy_rules()[i].id : NULL;
+}
+
+static skpi_err check_rule_id(vctx *v, const char *key, int line, const char *path) {
+  return policy_rule(key) ? SKPI_OK : vfail(v, line, path, "unknown rule");
+}
+
+/* A threshold is refused for a rule that has none (naming, owner, ...). */
+static skpi_err check_rules(vctx *v, const json_t *val, int line, const char *path) {
+  const char *k;
+  json_t *it;
+  char kp[256];
+  json_object_foreach((json_t *)val, k, it) {
+    const json_t *th = json_object_get(it, "threshold");
+    const skpi_policy_rule_def *r = policy_rule(k);
+    if(th && r && isnan(r->threshold)) {
+      pathf(kp, sizeof(kp), "%s.%s.threshold", path, k);
+      return vfail(v, line_of(v, th), kp, "not used by rule %s", k);
+    }
+  }
+  return SKPI_OK;
+}
+
+/* Each allowed cleanup.policy is delete, compact or both, comma separated
+ * in any order, as Kafka writes it. */
+static skpi_err check_cleanup(vctx *v, const json_t *val, int line, const char *path) {
+  char ip[256], q[160];
+  for(size_t i = 0; i < json_array_size(val); i++) {
+    const json_t *it = json_array_get(val, i);
+    const char *s = json_string_value(it);
+    int ok = 1;
+    while(ok && *s) {
+      size_t n;
+      s += strspn(s, " ");
+      n = strcspn(s, ", ");
+      ok = (n == 6 && !strncmp(s, "delete", 6)) || (n == 7 && !strncmp(s, "compact", 7));
+      s += n;
+      s += strspn(s, " ");
+      if(ok && *s == ',' && *++s == '\0')
+        ok = 0; /* a trailing comma */
+    }
+    if(!ok) {
+      pathf(ip, sizeof(ip), "%s[%zu]", path, i);
+      quote(q, sizeof(q), json_string_value(it));
+      return vfail(v, line_of(v, it), ip, "expected delete, compact or \"compact,delete\", got %s",
+                   q);
+    }
+  }
+  return SKPI_OK;
+}
+
 /* ---------------------------------------------------------- the schema
  *
  * One row per key: path, type, default, bounds, cap and one line of
@@ -1467,6 +1559,49 @@ SECTION(maturity_sect, "maturity", maturity_fields, NULL,
         "Overrides and declared answers for the maturity assessment. Criterion ids are not "
         "checked here: the assessment knows them and reports an unknown one with its line.");
 
+static const field policy_rule_fields[] = {
+    ROW("enabled", FT_BOOL, 0, "true", "judge topics (or brokers) by this rule"),
+    RANGE("threshold", FT_NUMBER, F_MIN, NULL, 0, 0,
+          "replaces the rule's default threshold; refused for a rule that has none"),
+    LIST("exempt", FT_REGEXLIST, 0, NULL, SKPI_CONFIG_MAX_POLICY_EXEMPT,
+         "topics matching one of these are not judged by the rule"),
+};
+SECTION(policy_rule_sect, "policy rule", policy_rule_fields, NULL,
+        "Rules and their default thresholds are listed in docs/policy.md; a rule left out keeps "
+        "its defaults.");
+
+static const field policy_fields[] = {
+    ROW("enabled", FT_BOOL, 0, "true", "run the policy audit"),
+    RANGE("interval", FT_DURATION, F_GT, "5m", 0, 0,
+          "how often topic and broker configurations are read"),
+    ROW("naming_regex", FT_REGEX, F_NONEMPTY, "^[a-z0-9]([._-][a-z0-9]|[a-z0-9])*$",
+        "topic names must match it (rule `naming`)"),
+    ROW("platform_team", FT_STRING, F_NONEMPTY, "platform",
+        "the team whose new topics do not count as self-service"),
+    RANGE("window", FT_DURATION, F_GT, "30d", 0, 0, "window of the self-service adoption ratio"),
+    RANGE("max_violation_series", FT_INT, F_MIN | F_MAX, "1000", 0,
+          SKPI_CONFIG_MAX_VIOLATION_SERIES,
+          "most `streamkpi_topic_policy_violation` series; the rest are counted as dropped"),
+    {.key = "allowed_cleanup_policies",
+     .type = FT_STRLIST,
+     .flags = F_NONEMPTY,
+     .dflt = "[\"delete\", \"compact\", \"compact,delete\"]",
+     .cap = SKPI_CONFIG_MAX_CLEANUP_POLICIES,
+     .check = check_cleanup,
+     .doc = "`cleanup.policy` values that pass rule `cleanup_policy`"},
+    {.key = "rules",
+     .type = FT_SECTMAP,
+     .sub = &policy_rule_sect,
+     .what = "map rule id -> rule",
+     .check = check_rules,
+     .check_key = check_rule_id,
+     .key_at = policy_rule_at,
+     .doc = "per-rule settings"},
+};
+SECTION(policy_sect, "policy", policy_fields, NULL,
+        "The continuous audit of topic and broker configurations (docs/policy.md); a cluster's "
+        "own `policy` keys override these one by one.");
+
 static const field cluster_fields[] = {
     {.key = "name",
      .type = FT_STRING,
@@ -1507,6 +1642,12 @@ static const field cluster_fields[] = {
      .sub = &probe_sect,
      .inherit = "probe",
      .doc = "keys of `probe`, overriding the top-level ones one by one"},
+    {.key = "policy",
+     .type = FT_SECTION,
+     .sub = &policy_sect,
+     .inherit = "policy",
+     .doc = "keys of `policy`, overriding the top-level ones one by one (a rule named here "
+            "overrides that rule's keys)"},
 };
 SECTION(
     cluster_sect, "cluster", cluster_fields, NULL,
@@ -1524,6 +1665,7 @@ static const field root_fields[] = {
     {.key = "slos", .type = FT_SECTLIST, .sub = &slo_sect, .cap = SKPI_CONFIG_MAX_SLOS},
     SUB("catalog", FT_SECTION, 0, catalog_sect, NULL),
     SUB("maturity", FT_SECTION, 0, maturity_sect, NULL),
+    SUB("policy", FT_SECTION, 0, policy_sect, NULL),
     {.key = "clusters",
      .type = FT_SECTLIST,
      .flags = F_REQ | F_NONEMPTY,
@@ -1573,6 +1715,28 @@ static skpi_err filter_build(const json_t *obj, skpi_filter *f) {
   return compile_list(json_object_get(obj, "exclude"), &f->exclude, &f->nexclude);
 }
 
+/* Readers of the validated tree, where every value has its converted JSON
+ * type; dflt only covers a key that has no default. */
+static const char *get_str(const json_t *obj, const char *key, const char *dflt) {
+  const json_t *n = json_object_get(obj, key);
+  return json_is_string(n) ? json_string_value(n) : dflt;
+}
+
+static long long get_int(const json_t *obj, const char *key, long long dflt) {
+  const json_t *n = json_object_get(obj, key);
+  return json_is_integer(n) ? (long long)json_integer_value(n) : dflt;
+}
+
+static double get_num(const json_t *obj, const char *key, double dflt) {
+  const json_t *n = json_object_get(obj, key);
+  return json_is_number(n) ? json_number_value(n) : dflt;
+}
+
+static int get_bool(const json_t *obj, const char *key, int dflt) {
+  const json_t *n = json_object_get(obj, key);
+  return json_is_boolean(n) ? json_is_true(n) : dflt;
+}
+
 static char *dup_key(const json_t *obj, const char *key) {
   const char *s = json_string_value(json_object_get(obj, key));
   return strdup(s ? s : "");
@@ -1587,14 +1751,15 @@ static skpi_err dup_opt(const json_t *obj, const char *key, char **out) {
   return SKPI_OK;
 }
 
-/* Line of a validated node; 0 for defaults. */
-static int node_line(const skpi_config *c, const json_t *n) {
-  return skpi_config_line(c, n);
+/* Line of a validated node; 0 for defaults and booleans (jansson shares
+ * true/false, so they cannot carry one). */
+static int node_line(const linetab *lt, const json_t *n) {
+  return n ? lt_get(lt, n) & LINE_MASK : 0;
 }
 
 /* Line of section `key` as written in raw, or 0 when the file left it out. */
-static int raw_line(const skpi_config *c, const json_t *raw, const char *key) {
-  return node_line(c, json_object_get(raw, key));
+static int raw_line(const linetab *lt, const json_t *raw, const char *key) {
+  return node_line(lt, json_object_get(raw, key));
 }
 
 static void strlist_free(skpi_config_strlist *l) {
@@ -1605,7 +1770,7 @@ static void strlist_free(skpi_config_strlist *l) {
   memset(l, 0, sizeof(*l));
 }
 
-static skpi_err strlist_build(const skpi_config *c, const json_t *arr, skpi_config_strlist *l) {
+static skpi_err strlist_build(const linetab *lt, const json_t *arr, skpi_config_strlist *l) {
   size_t n = json_array_size(arr);
   if(!(l->v = calloc(n + 1, sizeof(*l->v))) || !(l->lines = calloc(n + 1, sizeof(*l->lines))))
     return SKPI_ENOMEM;
@@ -1613,21 +1778,20 @@ static skpi_err strlist_build(const skpi_config *c, const json_t *arr, skpi_conf
     const json_t *it = json_array_get(arr, i);
     if(!(l->v[i] = strdup(json_string_value(it))))
       return SKPI_ENOMEM;
-    l->lines[i] = node_line(c, it);
+    l->lines[i] = node_line(lt, it);
     l->n++;
   }
   return SKPI_OK;
 }
 
-static skpi_err probe_build(const skpi_config *c, const json_t *o, int line, skpi_config_probe *p) {
-  p->enabled = skpi_cfg_bool(o, "enabled", 1);
-  p->mode = !strcmp(skpi_cfg_string(o, "mode", ""), "metadata-only")
-                ? SKPI_CONFIG_PROBE_METADATA_ONLY
-                : SKPI_CONFIG_PROBE_PRODUCE_CONSUME;
-  p->replication_factor = (int)skpi_cfg_int(o, "replication_factor", 0);
-  p->interval_s = skpi_cfg_duration(o, "interval", 0);
-  p->timeout_s = skpi_cfg_duration(o, "timeout", 0);
-  p->min_brokers = (int)skpi_cfg_int(o, "min_brokers", 0);
+static skpi_err probe_build(const linetab *lt, const json_t *o, int line, skpi_config_probe *p) {
+  p->enabled = get_bool(o, "enabled", 1);
+  p->mode = !strcmp(get_str(o, "mode", ""), "metadata-only") ? SKPI_CONFIG_PROBE_METADATA_ONLY
+                                                             : SKPI_CONFIG_PROBE_PRODUCE_CONSUME;
+  p->replication_factor = (int)get_int(o, "replication_factor", 0);
+  p->interval_s = get_num(o, "interval", 0);
+  p->timeout_s = get_num(o, "timeout", 0);
+  p->min_brokers = (int)get_int(o, "min_brokers", 0);
   p->line = line;
   return (p->topic = dup_key(o, "topic")) ? SKPI_OK : SKPI_ENOMEM;
 }
@@ -1636,7 +1800,49 @@ static void probe_free(skpi_config_probe *p) {
   free(p->topic);
 }
 
-static skpi_err cluster_build(const skpi_config *c, const json_t *o, const json_t *raw,
+static void policy_free(skpi_config_policy *p) {
+  free(p->naming_regex);
+  free(p->platform_team);
+  strlist_free(&p->allowed_cleanup_policies);
+  for(size_t i = 0; i < p->nrules; i++) {
+    free(p->rules[i].id);
+    strlist_free(&p->rules[i].exempt);
+  }
+  free(p->rules);
+  memset(p, 0, sizeof(*p));
+}
+
+static skpi_err policy_build(const linetab *lt, const json_t *o, int line, skpi_config_policy *p) {
+  const json_t *rules = json_object_get(o, "rules");
+  const char *k;
+  json_t *val;
+  skpi_err rc;
+  p->enabled = get_bool(o, "enabled", 1);
+  p->interval_s = get_num(o, "interval", 0);
+  p->window_s = get_num(o, "window", 0);
+  p->max_violation_series = (size_t)get_int(o, "max_violation_series", 0);
+  p->line = line;
+  if(!(p->naming_regex = dup_key(o, "naming_regex")) ||
+     !(p->platform_team = dup_key(o, "platform_team")) ||
+     !(p->rules = calloc(json_object_size(rules) + 1, sizeof(*p->rules))))
+    return SKPI_ENOMEM;
+  if((rc = strlist_build(lt, json_object_get(o, "allowed_cleanup_policies"),
+                         &p->allowed_cleanup_policies)) != SKPI_OK)
+    return rc;
+  json_object_foreach((json_t *)rules, k, val) {
+    skpi_config_policy_rule *r = &p->rules[p->nrules++];
+    r->enabled = get_bool(val, "enabled", 1);
+    r->threshold = get_num(val, "threshold", NAN);
+    r->line = node_line(lt, val);
+    if(!(r->id = strdup(k)))
+      return SKPI_ENOMEM;
+    if((rc = strlist_build(lt, json_object_get(val, "exempt"), &r->exempt)) != SKPI_OK)
+      return rc;
+  }
+  return SKPI_OK;
+}
+
+static skpi_err cluster_build(const linetab *lt, const json_t *o, const json_t *raw,
                               skpi_cluster_cfg *cc) {
   const json_t *props = json_object_get(o, "properties");
   const char *k;
@@ -1656,19 +1862,19 @@ static skpi_err cluster_build(const skpi_config *c, const json_t *o, const json_
   if((rc = filter_build(json_object_get(o, "topics"), &cc->topics)) != SKPI_OK ||
      (rc = filter_build(json_object_get(o, "groups"), &cc->groups)) != SKPI_OK)
     return rc;
-  cc->sample_interval_s = skpi_cfg_duration(o, "sample_interval", 0);
-  cc->stale_ttl_s = skpi_cfg_duration(o, "stale_ttl", 0);
-  cc->request_timeout_s = skpi_cfg_duration(o, "request_timeout", 0);
-  cc->max_inflight = (int)skpi_cfg_int(o, "max_inflight", 0);
-  cc->chunk_size = (int)skpi_cfg_int(o, "chunk_size", 0);
-  cc->line = node_line(c, o);
+  cc->sample_interval_s = get_num(o, "sample_interval", 0);
+  cc->stale_ttl_s = get_num(o, "stale_ttl", 0);
+  cc->request_timeout_s = get_num(o, "request_timeout", 0);
+  cc->max_inflight = (int)get_int(o, "max_inflight", 0);
+  cc->chunk_size = (int)get_int(o, "chunk_size", 0);
+  cc->line = node_line(lt, o);
   if((rc = dup_opt(o, "role", &cc->role)) != SKPI_OK ||
-     (rc = probe_build(c, json_object_get(o, "probe"), raw_line(c, raw, "probe"), &cc->probe)) !=
+     (rc = probe_build(lt, json_object_get(o, "probe"), raw_line(lt, raw, "probe"), &cc->probe)) !=
          SKPI_OK)
     return rc;
   if(cc->probe.enabled && !(cc->probe_topic = strdup(cc->probe.topic)))
     return SKPI_ENOMEM;
-  return SKPI_OK;
+  return policy_build(lt, json_object_get(o, "policy"), raw_line(lt, raw, "policy"), &cc->policy);
 }
 
 static void cluster_free(skpi_cluster_cfg *cc) {
@@ -1677,6 +1883,7 @@ static void cluster_free(skpi_cluster_cfg *cc) {
   free(cc->probe_topic);
   free(cc->role);
   probe_free(&cc->probe);
+  policy_free(&cc->policy);
   for(size_t j = 0; j < cc->nproperties; j++) {
     free(cc->properties[j].key);
     free(cc->properties[j].value);
@@ -1689,9 +1896,9 @@ static void cluster_free(skpi_cluster_cfg *cc) {
 static skpi_err incidents_build(skpi_config *c, const json_t *o, int line, char **token) {
   skpi_config_incidents *in = &c->incidents;
   skpi_err rc;
-  in->open_after = (unsigned)skpi_cfg_int(o, "open_after", 0);
-  in->resolve_after = (unsigned)skpi_cfg_int(o, "resolve_after", 0);
-  in->max_body = (size_t)skpi_cfg_int(o, "max_body", 0);
+  in->open_after = (unsigned)get_int(o, "open_after", 0);
+  in->resolve_after = (unsigned)get_int(o, "resolve_after", 0);
+  in->max_body = (size_t)get_int(o, "max_body", 0);
   in->line = line;
   if((rc = dup_opt(o, "webhook_token_file", &in->webhook_token_file)) != SKPI_OK)
     return rc;
@@ -1703,7 +1910,7 @@ static skpi_err incidents_build(skpi_config *c, const json_t *o, int line, char 
   return dup_opt(o, "webhook_token", &in->webhook_token);
 }
 
-static skpi_err maintenance_build(skpi_config *c, const json_t *list) {
+static skpi_err maintenance_build(skpi_config *c, const linetab *lt, const json_t *list) {
   size_t n = json_array_size(list);
   if(!(c->maintenance = calloc(n + 1, sizeof(*c->maintenance))))
     return SKPI_ENOMEM;
@@ -1711,9 +1918,9 @@ static skpi_err maintenance_build(skpi_config *c, const json_t *list) {
     const json_t *o = json_array_get(list, i);
     skpi_config_maintenance *m = &c->maintenance[c->nmaintenance++];
     skpi_err rc;
-    m->start = skpi_cfg_number(o, "start", 0);
-    m->end = skpi_cfg_number(o, "end", 0);
-    m->line = node_line(c, o);
+    m->start = get_num(o, "start", 0);
+    m->end = get_num(o, "end", 0);
+    m->line = node_line(lt, o);
     if((rc = dup_opt(o, "cluster", &m->cluster)) != SKPI_OK ||
        (rc = dup_opt(o, "reason", &m->reason)) != SKPI_OK)
       return rc;
@@ -1721,37 +1928,37 @@ static skpi_err maintenance_build(skpi_config *c, const json_t *list) {
   return SKPI_OK;
 }
 
-static skpi_err targets_build(skpi_config *c, const json_t *list) {
+static skpi_err targets_build(skpi_config *c, const linetab *lt, const json_t *list) {
   size_t n = json_array_size(list);
   if(!(c->targets = calloc(n + 1, sizeof(*c->targets))))
     return SKPI_ENOMEM;
   for(size_t i = 0; i < n; i++) {
     const json_t *o = json_array_get(list, i), *q = json_object_get(o, "quality");
     skpi_config_target *t = &c->targets[c->ntargets++];
-    const char *kind = skpi_cfg_string(o, "kind", "");
+    const char *kind = get_str(o, "kind", "");
     skpi_err rc;
     t->kind = !strcmp(kind, "schema_registry") ? SKPI_CONFIG_TARGET_SCHEMA_REGISTRY
               : !strcmp(kind, "connect")       ? SKPI_CONFIG_TARGET_CONNECT
                                                : SKPI_CONFIG_TARGET_METRICS;
-    t->interval_s = skpi_cfg_duration(o, "interval", 0);
-    t->timeout_s = skpi_cfg_duration(o, "timeout", 0);
-    t->max_bytes = (size_t)skpi_cfg_int(o, "max_bytes", 0);
-    t->insecure_skip_verify = skpi_cfg_bool(o, "insecure_skip_verify", 0);
-    t->line = node_line(c, o);
-    t->quality.line = node_line(c, q);
+    t->interval_s = get_num(o, "interval", 0);
+    t->timeout_s = get_num(o, "timeout", 0);
+    t->max_bytes = (size_t)get_int(o, "max_bytes", 0);
+    t->insecure_skip_verify = get_bool(o, "insecure_skip_verify", 0);
+    t->line = node_line(lt, o);
+    t->quality.line = node_line(lt, q);
     if(!(t->name = dup_key(o, "name")) || !(t->url = dup_key(o, "url")) ||
        !(t->quality.family = dup_key(q, "family")) || !(t->quality.label = dup_key(q, "label")))
       return SKPI_ENOMEM;
     if((rc = dup_opt(o, "username", &t->username)) != SKPI_OK ||
        (rc = dup_opt(o, "password", &t->password)) != SKPI_OK ||
        (rc = dup_opt(o, "ca_file", &t->ca_file)) != SKPI_OK ||
-       (rc = strlist_build(c, json_object_get(q, "good"), &t->quality.good)) != SKPI_OK)
+       (rc = strlist_build(lt, json_object_get(q, "good"), &t->quality.good)) != SKPI_OK)
       return rc;
   }
   return SKPI_OK;
 }
 
-static skpi_err slos_build(skpi_config *c, const json_t *list) {
+static skpi_err slos_build(skpi_config *c, const linetab *lt, const json_t *list) {
   static const char *const slis[] = {"probe_availability", "probe_latency", "group_lag",
                                      "dlq_ratio", "app_ratio"};
   size_t n = json_array_size(list);
@@ -1760,20 +1967,20 @@ static skpi_err slos_build(skpi_config *c, const json_t *list) {
   for(size_t i = 0; i < n; i++) {
     const json_t *o = json_array_get(list, i);
     skpi_config_slo *s = &c->slos[c->nslos++];
-    const char *sli = skpi_cfg_string(o, "sli", ""), *win = skpi_cfg_string(o, "window", "");
+    const char *sli = get_str(o, "sli", ""), *win = get_str(o, "window", "");
     skpi_err rc;
     for(size_t k = 0; k < sizeof(slis) / sizeof(slis[0]); k++)
       if(!strcmp(sli, slis[k]))
         s->sli = (skpi_config_sli)k;
-    s->objective = skpi_cfg_number(o, "objective", NAN);
+    s->objective = get_num(o, "objective", NAN);
     s->window = !strcmp(win, "28d")              ? SKPI_CONFIG_WINDOW_28D
                 : !strcmp(win, "calendar_month") ? SKPI_CONFIG_WINDOW_CALENDAR_MONTH
                                                  : SKPI_CONFIG_WINDOW_30D;
     s->window_s = s->window == SKPI_CONFIG_WINDOW_28D   ? 28 * 86400.0
                   : s->window == SKPI_CONFIG_WINDOW_30D ? 30 * 86400.0
                                                         : 0;
-    s->threshold = skpi_cfg_number(o, "threshold", NAN);
-    s->line = node_line(c, o);
+    s->threshold = get_num(o, "threshold", NAN);
+    s->line = node_line(lt, o);
     if(!(s->name = dup_key(o, "name")))
       return SKPI_ENOMEM;
     if((rc = dup_opt(o, "cluster", &s->cluster)) != SKPI_OK ||
@@ -1786,7 +1993,7 @@ static skpi_err slos_build(skpi_config *c, const json_t *list) {
   return SKPI_OK;
 }
 
-static skpi_err catalog_build(skpi_config *c, const json_t *o, int line) {
+static skpi_err catalog_build(skpi_config *c, const linetab *lt, const json_t *o, int line) {
   skpi_config_catalog *cat = &c->catalog;
   const json_t *prods = json_object_get(o, "products"), *gd = json_object_get(o, "group_domains");
   const char *k;
@@ -1800,32 +2007,32 @@ static skpi_err catalog_build(skpi_config *c, const json_t *o, int line) {
   for(size_t i = 0; i < json_array_size(prods); i++) {
     const json_t *p = json_array_get(prods, i);
     skpi_config_product *pr = &cat->products[cat->nproducts++];
-    pr->line = node_line(c, p);
+    pr->line = node_line(lt, p);
     if(!(pr->name = dup_key(p, "name")) || !(pr->owner = dup_key(p, "owner")) ||
        !(pr->domain = dup_key(p, "domain")))
       return SKPI_ENOMEM;
-    if((rc = strlist_build(c, json_object_get(p, "topics"), &pr->topics)) != SKPI_OK ||
-       (rc = strlist_build(c, json_object_get(p, "slos"), &pr->slos)) != SKPI_OK ||
+    if((rc = strlist_build(lt, json_object_get(p, "topics"), &pr->topics)) != SKPI_OK ||
+       (rc = strlist_build(lt, json_object_get(p, "slos"), &pr->slos)) != SKPI_OK ||
        (rc = dup_opt(p, "description", &pr->description)) != SKPI_OK)
       return rc;
   }
   json_object_foreach((json_t *)gd, k, val) {
     skpi_config_group_domain *g = &cat->group_domains[cat->ngroup_domains++];
-    g->line = node_line(c, val);
+    g->line = node_line(lt, val);
     if(!(g->regex = strdup(k)) || !(g->domain = strdup(json_string_value(val))))
       return SKPI_ENOMEM;
   }
   return SKPI_OK;
 }
 
-static skpi_err maturity_build(skpi_config *c, const json_t *o, int line) {
+static skpi_err maturity_build(skpi_config *c, const linetab *lt, const json_t *o, int line) {
   skpi_config_maturity *m = &c->maturity;
   const json_t *th = json_object_get(o, "thresholds"), *cr = json_object_get(o, "criteria");
   const json_t *sv = json_object_get(o, "survey");
   const char *k;
   json_t *val;
   m->line = line;
-  m->survey_max_age_s = skpi_cfg_duration(o, "survey_max_age", 0);
+  m->survey_max_age_s = get_num(o, "survey_max_age", 0);
   if(!(m->thresholds = calloc(json_object_size(th) + 1, sizeof(*m->thresholds))) ||
      !(m->criteria = calloc(json_object_size(cr) + 1, sizeof(*m->criteria))) ||
      !(m->survey = calloc(json_array_size(sv) + 1, sizeof(*m->survey))))
@@ -1833,7 +2040,7 @@ static skpi_err maturity_build(skpi_config *c, const json_t *o, int line) {
   json_object_foreach((json_t *)th, k, val) {
     skpi_config_threshold *t = &m->thresholds[m->nthresholds++];
     t->value = json_number_value(val);
-    t->line = node_line(c, val);
+    t->line = node_line(lt, val);
     if(!(t->id = strdup(k)))
       return SKPI_ENOMEM;
   }
@@ -1841,16 +2048,16 @@ static skpi_err maturity_build(skpi_config *c, const json_t *o, int line) {
     skpi_config_criterion *cn = &m->criteria[m->ncriteria++];
     if(parse_bool(json_string_value(val), &cn->enabled) != 0)
       return SKPI_EINVAL; /* check_criteria let it through: cannot happen */
-    cn->line = node_line(c, val);
+    cn->line = node_line(lt, val);
     if(!(cn->id = strdup(k)))
       return SKPI_ENOMEM;
   }
   for(size_t i = 0; i < json_array_size(sv); i++) {
     const json_t *it = json_array_get(sv, i);
     skpi_config_survey_item *s = &m->survey[m->nsurvey++];
-    s->score = (int)skpi_cfg_int(it, "score", 0);
-    s->date = skpi_cfg_number(it, "date", NAN);
-    s->line = node_line(c, it);
+    s->score = (int)get_int(it, "score", 0);
+    s->date = get_num(it, "date", NAN);
+    s->line = node_line(lt, it);
     if(!(s->item = dup_key(it, "item")))
       return SKPI_ENOMEM;
   }
@@ -1859,8 +2066,9 @@ static skpi_err maturity_build(skpi_config *c, const json_t *o, int line) {
 
 /* Fills every struct of c from the validated tree.  token (may be NULL) is
  * the webhook token read from its file while validating; taken over. */
-static skpi_err structs_build(skpi_config *c, char **token) {
-  const json_t *t = c->priv->tree, *raw = c->priv->raw;
+static skpi_err structs_build(skpi_config *c, const ltree *lt_, char **token) {
+  const linetab *lt = &lt_->lines;
+  const json_t *t = lt_->tree, *raw = lt_->raw;
   const json_t *g = json_object_get(t, "global");
   const json_t *cl = json_object_get(t, "clusters"), *rcl = json_object_get(raw, "clusters");
   const json_t *o;
@@ -1873,38 +2081,42 @@ static skpi_err structs_build(skpi_config *c, char **token) {
     return SKPI_ENOMEM;
   for(size_t i = 0; i < json_array_size(cl); i++) {
     c->nclusters++;
-    if((rc = cluster_build(c, json_array_get(cl, i), json_array_get(rcl, i), &c->clusters[i])) !=
+    if((rc = cluster_build(lt, json_array_get(cl, i), json_array_get(rcl, i), &c->clusters[i])) !=
        SKPI_OK)
       return rc;
   }
   o = json_object_get(t, "state");
-  c->state.persist_interval_s = skpi_cfg_duration(o, "persist_interval", 0);
-  c->state.line = raw_line(c, raw, "state");
+  c->state.persist_interval_s = get_num(o, "persist_interval", 0);
+  c->state.line = raw_line(lt, raw, "state");
   if(!(c->state.path = dup_key(o, "path")))
     return SKPI_ENOMEM;
-  if((rc = probe_build(c, json_object_get(t, "probe"), raw_line(c, raw, "probe"), &c->probe)) !=
+  if((rc = probe_build(lt, json_object_get(t, "probe"), raw_line(lt, raw, "probe"), &c->probe)) !=
          SKPI_OK ||
-     (rc = incidents_build(c, json_object_get(t, "incidents"), raw_line(c, raw, "incidents"),
+     (rc = incidents_build(c, json_object_get(t, "incidents"), raw_line(lt, raw, "incidents"),
                            token)) != SKPI_OK ||
-     (rc = maintenance_build(c, json_object_get(t, "maintenance"))) != SKPI_OK)
+     (rc = maintenance_build(c, lt, json_object_get(t, "maintenance"))) != SKPI_OK)
     return rc;
   o = json_object_get(t, "availability");
-  c->availability.objective = skpi_cfg_number(o, "objective", NAN);
-  c->availability.window_s = skpi_cfg_duration(o, "window", 0);
-  c->availability.line = raw_line(c, raw, "availability");
-  c->dlq.line = raw_line(c, raw, "dlq");
-  if((rc = strlist_build(c, json_object_get(json_object_get(t, "dlq"), "patterns"),
+  c->availability.objective = get_num(o, "objective", NAN);
+  c->availability.window_s = get_num(o, "window", 0);
+  c->availability.line = raw_line(lt, raw, "availability");
+  c->dlq.line = raw_line(lt, raw, "dlq");
+  if((rc = strlist_build(lt, json_object_get(json_object_get(t, "dlq"), "patterns"),
                          &c->dlq.patterns)) != SKPI_OK)
     return rc;
   o = json_object_get(t, "onboarding");
-  c->onboarding.lag_threshold = skpi_cfg_int(o, "lag_threshold", 0);
-  c->onboarding.baseline = skpi_cfg_bool(o, "baseline", 1);
-  c->onboarding.line = raw_line(c, raw, "onboarding");
-  if((rc = targets_build(c, json_object_get(t, "targets"))) != SKPI_OK ||
-     (rc = slos_build(c, json_object_get(t, "slos"))) != SKPI_OK ||
-     (rc = catalog_build(c, json_object_get(t, "catalog"), raw_line(c, raw, "catalog"))) != SKPI_OK)
+  c->onboarding.lag_threshold = get_int(o, "lag_threshold", 0);
+  c->onboarding.baseline = get_bool(o, "baseline", 1);
+  c->onboarding.line = raw_line(lt, raw, "onboarding");
+  if((rc = targets_build(c, lt, json_object_get(t, "targets"))) != SKPI_OK ||
+     (rc = slos_build(c, lt, json_object_get(t, "slos"))) != SKPI_OK ||
+     (rc = catalog_build(c, lt, json_object_get(t, "catalog"), raw_line(lt, raw, "catalog"))) !=
+         SKPI_OK)
     return rc;
-  return maturity_build(c, json_object_get(t, "maturity"), raw_line(c, raw, "maturity"));
+  if((rc = maturity_build(c, lt, json_object_get(t, "maturity"), raw_line(lt, raw, "maturity"))) !=
+     SKPI_OK)
+    return rc;
+  return policy_build(lt, json_object_get(t, "policy"), raw_line(lt, raw, "policy"), &c->policy);
 }
 
 static void structs_free(skpi_config *c) {
@@ -1972,6 +2184,7 @@ static void structs_free(skpi_config *c) {
   for(size_t i = 0; i < c->maturity.nsurvey; i++)
     free(c->maturity.survey[i].item);
   free(c->maturity.survey);
+  policy_free(&c->policy);
 }
 
 /* ------------------------------------------------------------ public API */
@@ -1981,39 +2194,30 @@ void skpi_config_free(skpi_config *c) {
     return;
   structs_free(c);
   free(c->path);
-  if(c->priv) {
-    json_decref(c->priv->tree);
-    json_decref(c->priv->raw);
-    lt_free(&c->priv->lines);
-    free(c->priv);
-  }
   free(c);
 }
 
-/* Validates priv->raw into priv->tree and fills the structs. */
-static skpi_err finish(skpi_config *c, const char *file, int root_line, char *err, size_t errlen) {
-  vctx v = {.file = file, .err = err, .errlen = errlen, .lines = &c->priv->lines};
+static void ltree_free(ltree *t) {
+  json_decref(t->tree);
+  json_decref(t->raw);
+  lt_free(&t->lines);
+}
+
+/* Validates t->raw into t->tree and fills the structs of c. */
+static skpi_err finish(skpi_config *c, ltree *t, const char *file, int root_line, char *err,
+                       size_t errlen) {
+  vctx v = {.file = file, .err = err, .errlen = errlen, .lines = &t->lines};
   skpi_err rc;
-  if(!json_is_object(c->priv->raw))
+  if(!json_is_object(t->raw))
     return vfail(&v, root_line, NULL, "expected a mapping of sections at the top level, got %s",
-                 kind(c->priv->raw));
-  if((rc = validate_section(&v, &root_sect, c->priv->raw, root_line, "", NULL, &c->priv->tree)) !=
-     SKPI_OK)
+                 kind(t->raw));
+  if((rc = validate_section(&v, &root_sect, t->raw, root_line, "", NULL, &t->tree)) != SKPI_OK)
     goto out;
-  if((rc = structs_build(c, &v.token)) != SKPI_OK)
+  if((rc = structs_build(c, t, &v.token)) != SKPI_OK)
     snprintf(err, errlen, "%s: %s", file, skpi_strerror(rc));
 out:
   free(v.token);
   return rc;
-}
-
-static skpi_config *config_new(void) {
-  skpi_config *c = calloc(1, sizeof(*c));
-  if(c && !(c->priv = calloc(1, sizeof(*c->priv)))) {
-    free(c);
-    return NULL;
-  }
-  return c;
 }
 
 /* Reads at most SKPI_CONFIG_MAX_BYTES of path into b. */
@@ -2051,6 +2255,7 @@ static skpi_err read_file(const char *path, skpi_buf *b, char *err, size_t errle
 skpi_err skpi_config_load(const char *path, skpi_config **out, char *errbuf, size_t errlen) {
   skpi_buf b;
   skpi_config *c = NULL;
+  ltree t = {0};
   skpi_err rc;
   int root_line = 1;
   char dummy[1];
@@ -2063,22 +2268,23 @@ skpi_err skpi_config_load(const char *path, skpi_config **out, char *errbuf, siz
   skpi_buf_init(&b, SKPI_CONFIG_MAX_BYTES);
   if((rc = read_file(path, &b, errbuf, errlen)) != SKPI_OK)
     goto out;
-  if(!(c = config_new()) || !(c->path = strdup(path))) {
+  if(!(c = calloc(1, sizeof(*c))) || !(c->path = strdup(path))) {
     rc = SKPI_ENOMEM;
     snprintf(errbuf, errlen, "%s: %s", path, skpi_strerror(rc));
     goto out;
   }
-  if((rc = yaml_to_json(path, b.data ? b.data : "", b.len, &c->priv->lines, &c->priv->raw,
-                        &root_line, errbuf, errlen)) != SKPI_OK)
+  if((rc = yaml_to_json(path, b.data ? b.data : "", b.len, &t.lines, &t.raw, &root_line, errbuf,
+                        errlen)) != SKPI_OK)
     goto out;
-  if(!c->priv->raw) {
+  if(!t.raw) {
     snprintf(errbuf, errlen, "%s:1: the file is empty: at least a clusters list is required", path);
     rc = SKPI_EINVAL;
     goto out;
   }
-  rc = finish(c, path, root_line, errbuf, errlen);
+  rc = finish(c, &t, path, root_line, errbuf, errlen);
 out:
   skpi_buf_free(&b);
+  ltree_free(&t);
   if(rc != SKPI_OK) {
     if(rc == SKPI_ENOMEM && !errbuf[0])
       snprintf(errbuf, errlen, "%s: %s", path, skpi_strerror(rc));
@@ -2093,6 +2299,7 @@ skpi_err skpi_config_from_brokers(const char *brokers, skpi_config **out, char *
                                   size_t errlen) {
   static const char *src = "--kafka.brokers";
   skpi_config *c = NULL;
+  ltree t = {0};
   json_t *cl = NULL;
   skpi_err rc = SKPI_ENOMEM;
   char dummy[1];
@@ -2108,17 +2315,18 @@ skpi_err skpi_config_from_brokers(const char *brokers, skpi_config **out, char *
   }
   /* The same validation as a file with one cluster, so that every section
    * gets its defaults. */
-  if(!(c = config_new()) || !(c->priv->raw = json_object()) || !(cl = json_object()) ||
+  if(!(c = calloc(1, sizeof(*c))) || !(t.raw = json_object()) || !(cl = json_object()) ||
      json_object_set_new(cl, "name", json_string("default")) != 0 ||
      json_object_set_new(cl, "bootstrap_servers", json_string(brokers)) != 0 ||
-     json_object_set_new(c->priv->raw, "clusters", json_pack("[o]", cl)) != 0) {
-    if(!c || !c->priv->raw || !json_object_get(c->priv->raw, "clusters"))
+     json_object_set_new(t.raw, "clusters", json_pack("[o]", cl)) != 0) {
+    if(!t.raw || !json_object_get(t.raw, "clusters"))
       json_decref(cl);
     snprintf(errbuf, errlen, "%s: %s", src, skpi_strerror(rc));
     goto out;
   }
-  rc = finish(c, src, 0, errbuf, errlen);
+  rc = finish(c, &t, src, 0, errbuf, errlen);
 out:
+  ltree_free(&t);
   if(rc != SKPI_OK) {
     skpi_config_free(c);
     return rc;
@@ -2134,49 +2342,6 @@ int skpi_filter_match(const skpi_filter *f, const char *name) {
   for(size_t i = 0; ok && i < f->nexclude; i++)
     ok = regexec(&f->exclude[i], name, 0, NULL, 0) != 0;
   return ok;
-}
-
-json_t *skpi_config_section(const skpi_config *c, const char *name) {
-  if(!c || !c->priv || !name || !find_field(&root_sect, name))
-    return NULL;
-  return json_object_get(c->priv->tree, name);
-}
-
-json_t *skpi_config_cluster_section(const skpi_config *c, size_t i, const char *name) {
-  json_t *cl = skpi_config_section(c, "clusters");
-  if(!name || !find_field(&cluster_sect, name))
-    return NULL;
-  return json_object_get(json_array_get(cl, i), name);
-}
-
-int skpi_config_line(const skpi_config *c, const json_t *node) {
-  if(!c || !c->priv || !node)
-    return 0;
-  return lt_get(&c->priv->lines, node) & LINE_MASK;
-}
-
-const char *skpi_cfg_string(const json_t *obj, const char *key, const char *dflt) {
-  const json_t *n = json_object_get(obj, key);
-  return json_is_string(n) ? json_string_value(n) : dflt;
-}
-
-long long skpi_cfg_int(const json_t *obj, const char *key, long long dflt) {
-  const json_t *n = json_object_get(obj, key);
-  return json_is_integer(n) ? (long long)json_integer_value(n) : dflt;
-}
-
-double skpi_cfg_number(const json_t *obj, const char *key, double dflt) {
-  const json_t *n = json_object_get(obj, key);
-  return json_is_number(n) ? json_number_value(n) : dflt;
-}
-
-double skpi_cfg_duration(const json_t *obj, const char *key, double dflt) {
-  return skpi_cfg_number(obj, key, dflt);
-}
-
-int skpi_cfg_bool(const json_t *obj, const char *key, int dflt) {
-  const json_t *n = json_object_get(obj, key);
-  return json_is_boolean(n) ? json_is_true(n) : dflt;
 }
 
 void skpi_config_error(const skpi_config *c, int line, const char *key, const char *msg,

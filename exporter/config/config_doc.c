@@ -117,12 +117,14 @@ static const char *base_type(const field *f) {
   case FT_TIME: return "time";
   case FT_DATE: return "date or time";
   case FT_URL: return "URL";
+  case FT_REGEX: return "regex";
   case FT_REGEX1: return "regex, one capture group";
   case FT_STRLIST: return "list of strings";
   case FT_REGEXLIST: return "list of regexes";
   case FT_STRMAP: return f->what ? f->what : "map";
   case FT_REGEXMAP: return "map regex -> string";
   case FT_SECTION: return "section";
+  case FT_SECTMAP: return f->what ? f->what : "map of entries";
   default: return "list of entries";
   }
 }
@@ -173,7 +175,11 @@ static skpi_err dflt(skpi_buf *out, const field *f) {
     json_decref(l);
     return rc;
   }
-  return skpi_buf_printf(out, "`%s`", f->dflt);
+  /* A | would end the table cell, even inside backquotes. */
+  rc = skpi_buf_addc(out, '`');
+  for(const char *c = f->dflt; rc == SKPI_OK && *c; c++)
+    rc = *c == '|' ? skpi_buf_addstr(out, "\\|") : skpi_buf_addc(out, *c);
+  return rc == SKPI_OK ? skpi_buf_addc(out, '`') : rc;
 }
 
 /* Rows of section s; sub-sections are flattened into "prefix.key". */
@@ -191,13 +197,22 @@ static skpi_err rows(skpi_buf *out, const section *s, const char *prefix) {
        (rc = skpi_buf_addstr(out, " | ")) != SKPI_OK || (rc = dflt(out, f)) != SKPI_OK)
       break;
     rc = skpi_buf_printf(out, " | %s%s |\n", f->doc ? f->doc : "",
-                         f->type == FT_SECTLIST ? " (below)" : "");
+                         f->type == FT_SECTLIST || f->type == FT_SECTMAP ? " (below)" : "");
   }
   return rc;
 }
 
 static skpi_err table(skpi_buf *out, const section *s, const char *path, const field *self,
                       int top);
+
+/* "Keys: `a`, `b`; each entry:" for a map of entries. */
+static skpi_err map_keys(skpi_buf *out, const field *self) {
+  skpi_err rc = skpi_buf_addstr(out, self->key_at ? "Keys:" : "Any key");
+  const char *k;
+  for(size_t i = 0; rc == SKPI_OK && self->key_at && (k = self->key_at(i)) != NULL; i++)
+    rc = skpi_buf_printf(out, "%s `%s`", i ? "," : "", k);
+  return rc == SKPI_OK ? skpi_buf_addstr(out, "; each entry:\n") : rc;
+}
 
 /* Lists of entries inside s (at any depth of flattened sub-sections). */
 static skpi_err nested(skpi_buf *out, const section *s, const char *path, const char *prefix) {
@@ -209,7 +224,7 @@ static skpi_err nested(skpi_buf *out, const section *s, const char *path, const 
     snprintf(sub, sizeof(sub), "%s.%s", path, key);
     if(f->type == FT_SECTION && !f->inherit)
       rc = nested(out, f->sub, path, key);
-    else if(f->type == FT_SECTLIST)
+    else if(f->type == FT_SECTLIST || f->type == FT_SECTMAP)
       rc = table(out, f->sub, sub, f, 0);
   }
   return rc;
@@ -219,13 +234,17 @@ static skpi_err table(skpi_buf *out, const section *s, const char *path, const f
                       int top) {
   skpi_err rc;
   if((rc = skpi_buf_printf(out, "\n%s %s%s\n\n", top ? "##" : "###", path,
-                           self->type == FT_SECTLIST ? " (list)" : "")) != SKPI_OK)
+                           self->type == FT_SECTLIST  ? " (list)"
+                           : self->type == FT_SECTMAP ? " (map)"
+                                                      : "")) != SKPI_OK)
     return rc;
   if(s->doc && (rc = skpi_buf_printf(out, "%s\n", s->doc)) != SKPI_OK)
     return rc;
   if(self->type == FT_SECTLIST &&
      (rc = skpi_buf_printf(out, "A list of at most %zu entries%s; each entry:\n", self->cap,
                            (self->flags & F_REQ) ? ", required and not empty" : "")) != SKPI_OK)
+    return rc;
+  if(self->type == FT_SECTMAP && (rc = map_keys(out, self)) != SKPI_OK)
     return rc;
   if((rc = skpi_buf_addstr(out, "\n| key | type | default | meaning |\n|---|---|---|---|\n")) !=
          SKPI_OK ||
@@ -237,7 +256,7 @@ static skpi_err table(skpi_buf *out, const section *s, const char *path, const f
 skpi_err skpi_config_doc(skpi_buf *out) {
   static const char *const order[] = {
       "clusters", "global",     "state",   "probe", "incidents", "maintenance", "availability",
-      "dlq",      "onboarding", "targets", "slos",  "catalog",   "maturity"};
+      "dlq",      "onboarding", "targets", "slos",  "catalog",   "maturity",    "policy"};
   const section *root = skpi__config_root();
   skpi_err rc = skpi_buf_addstr(out, intro);
   /* clusters first: it is the one section every file needs. */

@@ -22,6 +22,7 @@ typedef enum ftype {
   FT_TIME,      /* RFC 3339 date-time, JSON real seconds since the epoch */
   FT_DATE,      /* RFC 3339 date or date-time, as FT_TIME */
   FT_URL,       /* http:// or https:// string */
+  FT_REGEX,     /* POSIX ERE */
   FT_REGEX1,    /* POSIX ERE with exactly one capture group */
   FT_STRLIST,   /* list of non-empty strings */
   FT_REGEXLIST, /* list of POSIX EREs */
@@ -29,6 +30,7 @@ typedef enum ftype {
   FT_REGEXMAP,  /* mapping POSIX ERE -> non-empty string */
   FT_SECTION,   /* nested mapping, f->sub */
   FT_SECTLIST,  /* list of mappings, f->sub */
+  FT_SECTMAP,   /* mapping key -> mapping f->sub; keys checked by f->check_key */
 } ftype;
 
 #define F_REQ 0x01u      /* must be given */
@@ -58,6 +60,11 @@ typedef struct field {
   size_t maxlen;             /* strings: most bytes allowed; 0 none */
   /* Extra check on the converted value; NULL for none. */
   skpi_err (*check)(struct vctx *v, const json_t *val, int line, const char *path);
+  /* FT_SECTMAP: check of each key (path ends in it), before its entry. */
+  skpi_err (*check_key)(struct vctx *v, const char *key, int line, const char *path);
+  /* FT_SECTMAP: the i-th key allowed (NULL past the last), for
+   * docs/config.md; NULL when any key is. */
+  const char *(*key_at)(size_t i);
 } field;
 
 typedef struct section {

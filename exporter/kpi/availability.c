@@ -218,15 +218,15 @@ typedef struct avail_kpi {
 
 static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
   *self = NULL;
-  json_t *p = skpi_config_cluster_section(ctx->cfg, ctx->cluster_idx, "probe");
-  if(!skpi_cfg_bool(p, "enabled", 1))
+  const skpi_config_probe *p = &ctx->cluster->probe;
+  if(!p->enabled)
     return SKPI_OK;
   avail_kpi *k = calloc(1, sizeof(*k));
   if(!k || !(k->a = skpi_avail_new(ctx->cluster->name))) {
     free(k);
     return SKPI_ENOMEM;
   }
-  k->metadata_only = strcmp(skpi_cfg_string(p, "mode", ""), "metadata-only") == 0;
+  k->metadata_only = p->mode == SKPI_CONFIG_PROBE_METADATA_ONLY;
   *self = k;
   return SKPI_OK;
 }

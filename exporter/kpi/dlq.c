@@ -14,7 +14,6 @@
 #include "streamkpi/state.h"
 #include "streamkpi/windows.h"
 
-#define MAX_PATTERNS SKPI_DLQ_MAX_PATTERNS
 #define MAX_PATTERN_LEN 200
 #define MAX_NAME 249
 #define MAX_PART_ID 1000000
@@ -102,7 +101,8 @@ skpi_err skpi_dlq_new(const char *cluster, const skpi_dlq_cfg *cfg, skpi_dlq **o
   *out = NULL;
   const char *const *pats = c.patterns ? c.patterns : DEFAULT_PATTERNS;
   size_t npats = c.patterns ? c.npatterns : sizeof(DEFAULT_PATTERNS) / sizeof(DEFAULT_PATTERNS[0]);
-  if(!cluster || npats > MAX_PATTERNS || !(c.forget_after_s >= 0) || c.max_pipelines > 100000)
+  if(!cluster || npats > SKPI_CONFIG_MAX_DLQ_PATTERNS || !(c.forget_after_s >= 0) ||
+     c.max_pipelines > 100000)
     return SKPI_EINVAL;
   for(size_t i = 0; i < npats; i++)
     if(!pats[i] || !pattern_ok(pats[i]))
@@ -489,17 +489,10 @@ typedef struct dlq_kpi {
 static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
   skpi_dlq_cfg cfg;
   skpi_dlq_cfg_default(&cfg);
-  const char *pats[SKPI_DLQ_MAX_PATTERNS];
-  json_t *plist = json_object_get(skpi_config_section(ctx->cfg, "dlq"), "patterns");
-  if(json_array_size(plist) > 0) {
-    size_t i;
-    json_t *v;
-    cfg.npatterns = 0;
-    json_array_foreach(plist, i, v) {
-      if(json_is_string(v) && cfg.npatterns < SKPI_DLQ_MAX_PATTERNS)
-        pats[cfg.npatterns++] = json_string_value(v);
-    }
-    cfg.patterns = pats;
+  const skpi_config_strlist *pl = &ctx->cfg->dlq.patterns;
+  if(pl->n > 0) {
+    cfg.patterns = (const char *const *)pl->v;
+    cfg.npatterns = pl->n;
   }
   dlq_kpi *k = calloc(1, sizeof(*k));
   if(!k)

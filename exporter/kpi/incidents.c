@@ -735,9 +735,8 @@ skpi_err skpi_inc_load(skpi_incidents *inc, const json_t *doc, char *errbuf, siz
 #define MTTR_FACT_WINDOW_S (30 * 86400.0)
 
 static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
-  json_t *ic = skpi_config_section(ctx->cfg, "incidents");
-  *self = skpi_inc_new((unsigned)skpi_cfg_int(ic, "open_after", 3),
-                       (unsigned)skpi_cfg_int(ic, "resolve_after", 2), SKPI_INC_DEFAULT_MAX);
+  *self = skpi_inc_new(ctx->cfg->incidents.open_after, ctx->cfg->incidents.resolve_after,
+                       SKPI_INC_DEFAULT_MAX);
   return *self ? SKPI_OK : SKPI_ENOMEM;
 }
 

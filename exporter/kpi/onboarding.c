@@ -449,8 +449,7 @@ int skpi_onboarding_median(const skpi_onboarding *o, double *out) {
 static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
   skpi_onboarding_cfg cfg;
   skpi_onboarding_cfg_default(&cfg);
-  json_t *ob = skpi_config_section(ctx->cfg, "onboarding");
-  cfg.caught_up_lag = skpi_cfg_int(ob, "lag_threshold", cfg.caught_up_lag);
+  cfg.caught_up_lag = ctx->cfg->onboarding.lag_threshold;
   return skpi_onboarding_new(ctx->cluster->name, &cfg, (skpi_onboarding **)self);
 }
 

@@ -18,13 +18,10 @@ typedef struct platform_kpi {
   double cov_ratio, cov_as_of;
 } platform_kpi;
 
-static int has_target_kind(const skpi_config *cfg, const char *kind) {
-  size_t i;
-  json_t *t;
-  json_array_foreach(skpi_config_section(cfg, "targets"), i, t) {
-    if(strcmp(skpi_cfg_string(t, "kind", ""), kind) == 0)
+static int has_target_kind(const skpi_config *cfg, skpi_config_target_kind kind) {
+  for(size_t i = 0; i < cfg->ntargets; i++)
+    if(cfg->targets[i].kind == kind)
       return 1;
-  }
   return 0;
 }
 
@@ -34,7 +31,7 @@ static skpi_err platform_create(const skpi_kpi_ctx *ctx, void **self, char *errb
   if(!k)
     return SKPI_ENOMEM;
   k->cluster = ctx->cluster->name;
-  k->schema_target = has_target_kind(ctx->cfg, "schema_registry");
+  k->schema_target = has_target_kind(ctx->cfg, SKPI_CONFIG_TARGET_SCHEMA_REGISTRY);
   *self = k;
   return SKPI_OK;
 }
@@ -112,7 +109,7 @@ static skpi_err estate_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf
   if(!k)
     return SKPI_ENOMEM;
   k->clusters = ctx->cfg->nclusters;
-  k->connect_target = has_target_kind(ctx->cfg, "connect");
+  k->connect_target = has_target_kind(ctx->cfg, SKPI_CONFIG_TARGET_CONNECT);
   *self = k;
   return SKPI_OK;
 }

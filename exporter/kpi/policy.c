@@ -13,7 +13,7 @@
 
 #include "streamkpi/log.h"
 
-#define DEFAULT_NAMING_REGEX "^[a-z0-9]+([._-][a-z0-9]+)*$"
+#define DEFAULT_NAMING_REGEX "^[a-z0-9]([._-][a-z0-9]|[a-z0-9])*$"
 #define DEFAULT_TEAM_REGEX "^([A-Za-z0-9]+)[._-]"
 #define DEFAULT_PLATFORM_TEAM "platform"
 #define DEFAULT_WINDOW_S (30 * 86400.0)
@@ -358,32 +358,13 @@ out:
   return SKPI_OK;
 }
 
-/* Reads a list of strings from a JSON array into a new array of borrowed
- * pointers; *n its length.  Non-strings are an error (-1). */
-static int str_list(const json_t *arr, const char ***out, size_t *n) {
-  *out = NULL;
-  *n = 0;
-  if(!arr)
-    return 0;
-  if(!json_is_array(arr))
-    return -1;
-  size_t len = json_array_size(arr);
-  if(!len)
-    return 0;
-  const char **v = calloc(len, sizeof(*v));
-  if(!v)
-    return -1;
-  for(size_t i = 0; i < len; i++) {
-    const json_t *s = json_array_get(arr, i);
-    if(!json_is_string(s)) {
-      free(v);
-      return -1;
-    }
-    v[i] = json_string_value(s);
-  }
-  *out = v;
-  *n = len;
-  return 0;
+/* The policy settings of cluster (its own keys over the top-level ones), or
+ * the top-level ones for a cluster the config does not name. */
+static const skpi_config_policy *policy_of(const skpi_config *c, const char *cluster) {
+  for(size_t i = 0; cluster && i < c->nclusters; i++)
+    if(strcmp(c->clusters[i].name, cluster) == 0)
+      return &c->clusters[i].policy;
+  return &c->policy;
 }
 
 skpi_err skpi_policy_from_config(const skpi_config *c, const char *cluster, const skpi_timelag *tl,
@@ -391,70 +372,50 @@ skpi_err skpi_policy_from_config(const skpi_config *c, const char *cluster, cons
   skpi_err rc = SKPI_OK;
   skpi_policy_cfg cfg;
   skpi_policy_owner *owners = NULL;
-  const char **lists[SKPI_PR_COUNT + 1] = {0};
   *out = NULL;
   skpi_policy_cfg_default(&cfg);
-  json_t *pol = c ? skpi_config_section(c, "policy") : NULL;
-  json_t *cat = c ? skpi_config_section(c, "catalog") : NULL;
-  if(pol && !skpi_cfg_bool(pol, "enabled", 1))
-    return SKPI_OK;
-  cfg.naming_regex = skpi_cfg_string(pol, "naming_regex", cfg.naming_regex);
-  cfg.platform_team = skpi_cfg_string(pol, "platform_team", cfg.platform_team);
-  cfg.window_s = skpi_cfg_duration(pol, "window", cfg.window_s);
-  long long ms = skpi_cfg_int(pol, "max_violation_series", (long long)cfg.max_violation_series);
-  cfg.max_violation_series = ms < 0 ? 0 : (size_t)ms;
-  cfg.team_regex = skpi_cfg_string(cat, "team_regex", cfg.team_regex);
-  json_t *allowed = pol ? json_object_get(pol, "allowed_cleanup_policies") : NULL;
-  if(allowed) {
-    if(str_list(allowed, &lists[SKPI_PR_COUNT], &cfg.nallowed_cleanup)) {
-      snprintf(errbuf, errlen, "policy.allowed_cleanup_policies: a list of strings");
-      rc = SKPI_EINVAL;
-      goto out;
-    }
-    cfg.allowed_cleanup = lists[SKPI_PR_COUNT];
-  }
-  json_t *rules = pol ? json_object_get(pol, "rules") : NULL;
-  for(size_t r = 0; r < SKPI_PR_COUNT; r++) {
-    json_t *rj = rules ? json_object_get(rules, rule_table[r].id) : NULL;
-    if(!rj)
-      continue;
-    cfg.rules[r].enabled = skpi_cfg_bool(rj, "enabled", 1);
-    cfg.rules[r].threshold = skpi_cfg_number(rj, "threshold", cfg.rules[r].threshold);
-    if(str_list(json_object_get(rj, "exempt"), &lists[r], &cfg.rules[r].nexempt)) {
-      snprintf(errbuf, errlen, "policy.rules.%s.exempt: a list of regexes", rule_table[r].id);
-      rc = SKPI_EINVAL;
-      goto out;
-    }
-    cfg.rules[r].exempt = lists[r];
-  }
-  /* Owners from the catalog's data products, as the streams KPI reads them. */
-  json_t *products = cat ? json_object_get(cat, "products") : NULL;
-  size_t nown = 0, k, k2;
-  json_t *prod, *t;
-  json_array_foreach(products, k, prod) {
-    nown += json_array_size(json_object_get(prod, "topics"));
-  }
-  if(nown && !(owners = calloc(nown, sizeof(*owners)))) {
-    rc = SKPI_ENOMEM;
-    goto out;
-  }
-  nown = 0;
-  json_array_foreach(products, k, prod) {
-    const char *owner = skpi_cfg_string(prod, "owner", "");
-    json_array_foreach(json_object_get(prod, "topics"), k2, t) {
-      if(json_is_string(t) && owner[0]) {
-        owners[nown].topic = json_string_value(t);
-        owners[nown].team = owner;
-        nown++;
+  if(c) {
+    const skpi_config_policy *pol = policy_of(c, cluster);
+    const skpi_config_catalog *cat = &c->catalog;
+    if(!pol->enabled)
+      return SKPI_OK;
+    cfg.naming_regex = pol->naming_regex;
+    cfg.platform_team = pol->platform_team;
+    cfg.window_s = pol->window_s;
+    cfg.max_violation_series = pol->max_violation_series;
+    cfg.team_regex = cat->team_regex;
+    cfg.allowed_cleanup = (const char *const *)pol->allowed_cleanup_policies.v;
+    cfg.nallowed_cleanup = pol->allowed_cleanup_policies.n;
+    /* The config checked every id against the rule table at load. */
+    for(size_t i = 0; i < pol->nrules; i++) {
+      const skpi_config_policy_rule *pr = &pol->rules[i];
+      for(size_t r = 0; r < SKPI_PR_COUNT; r++) {
+        if(strcmp(pr->id, rule_table[r].id) != 0)
+          continue;
+        cfg.rules[r].enabled = pr->enabled;
+        if(!isnan(pr->threshold))
+          cfg.rules[r].threshold = pr->threshold;
+        cfg.rules[r].exempt = (const char *const *)pr->exempt.v;
+        cfg.rules[r].nexempt = pr->exempt.n;
       }
     }
+    /* Owners from the catalog's data products, as the streams KPI reads them. */
+    size_t nown = 0;
+    for(size_t k = 0; k < cat->nproducts; k++)
+      nown += cat->products[k].topics.n;
+    if(nown && !(owners = calloc(nown, sizeof(*owners))))
+      return SKPI_ENOMEM;
+    nown = 0;
+    for(size_t k = 0; k < cat->nproducts; k++)
+      for(size_t j = 0; j < cat->products[k].topics.n; j++) {
+        owners[nown].topic = cat->products[k].topics.v[j];
+        owners[nown].team = cat->products[k].owner;
+        nown++;
+      }
+    cfg.catalog = owners;
+    cfg.ncatalog = nown;
   }
-  cfg.catalog = owners;
-  cfg.ncatalog = nown;
   rc = skpi_policy_new(cluster, &cfg, tl, out, errbuf, errlen);
-out:
-  for(size_t i = 0; i <= SKPI_PR_COUNT; i++)
-    free(lists[i]);
   free(owners);
   return rc;
 }

@@ -265,17 +265,8 @@ static void kpi_free(void *self) {
   free(k);
 }
 
-static enum sli sli_of(const char *s) {
-  return strcmp(s, "probe_latency") == 0 ? SLI_PROBE_LATENCY
-         : strcmp(s, "group_lag") == 0   ? SLI_GROUP_LAG
-         : strcmp(s, "dlq_ratio") == 0   ? SLI_DLQ_RATIO
-         : strcmp(s, "app_ratio") == 0   ? SLI_APP_RATIO
-                                         : SLI_PROBE_AVAIL;
-}
-
 static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
-  json_t *list = skpi_config_section(ctx->cfg, "slos");
-  size_t n = json_array_size(list), ncl = ctx->cfg->nclusters;
+  size_t n = ctx->cfg->nslos, ncl = ctx->cfg->nclusters;
   slo_kpi *k = calloc(1, sizeof(*k));
   if(!k || !(k->v = calloc(n ? n : 1, sizeof(*k->v)))) {
     free(k);
@@ -283,17 +274,21 @@ static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, s
   }
   k->ctx = *ctx;
   k->nclusters = ncl;
-  size_t i;
-  json_t *o;
-  json_array_foreach(list, i, o) {
+  for(size_t i = 0; i < n; i++) {
+    const skpi_config_slo *o = &ctx->cfg->slos[i];
     slo_ent *e = &k->v[k->n];
-    e->name = skpi_cfg_string(o, "name", "slo");
-    e->sli = sli_of(skpi_cfg_string(o, "sli", ""));
-    e->cluster = skpi_cfg_string(o, "cluster", NULL);
-    e->threshold = skpi_cfg_number(o, "threshold", 0);
-    e->group = skpi_cfg_string(o, "group", NULL);
-    e->topic = skpi_cfg_string(o, "topic", NULL);
-    e->target = skpi_cfg_string(o, "target", NULL);
+    e->name = o->name;
+    _Static_assert((int)SLI_PROBE_LATENCY == (int)SKPI_CONFIG_SLI_PROBE_LATENCY &&
+                       (int)SLI_GROUP_LAG == (int)SKPI_CONFIG_SLI_GROUP_LAG &&
+                       (int)SLI_DLQ_RATIO == (int)SKPI_CONFIG_SLI_DLQ_RATIO &&
+                       (int)SLI_APP_RATIO == (int)SKPI_CONFIG_SLI_APP_RATIO,
+                   "SLIs in the order of skpi_config_sli");
+    e->sli = (enum sli)o->sli;
+    e->cluster = o->cluster;
+    e->threshold = o->threshold;
+    e->group = o->group;
+    e->topic = o->topic;
+    e->target = o->target;
     e->prev_dlq = malloc((ncl ? ncl : 1) * sizeof(double));
     e->prev_src = malloc((ncl ? ncl : 1) * sizeof(double));
     if(!e->prev_dlq || !e->prev_src) {
@@ -307,10 +302,10 @@ static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, s
     skpi_slo_cfg sc;
     memset(&sc, 0, sizeof(sc));
     sc.name = e->name;
-    sc.objective = e->objective = skpi_cfg_number(o, "objective", 0.999);
-    const char *win = skpi_cfg_string(o, "window", "30d");
-    sc.kind = strcmp(win, "calendar_month") == 0 ? SKPI_SLO_CALENDAR_MONTH : SKPI_SLO_ROLLING;
-    sc.window_s = strcmp(win, "28d") == 0 ? 28 * 86400.0 : 30 * 86400.0;
+    sc.objective = e->objective = o->objective;
+    sc.kind =
+        o->window == SKPI_CONFIG_WINDOW_CALENDAR_MONTH ? SKPI_SLO_CALENDAR_MONTH : SKPI_SLO_ROLLING;
+    sc.window_s = o->window_s; /* 0 for the month: read for rolling windows only */
     skpi_err rc = skpi_slo_new(&sc, &e->slo);
     if(rc != SKPI_OK) {
       free(e->prev_dlq);

@@ -358,26 +358,23 @@ typedef struct streams_kpi {
 static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
   skpi_streams_cfg cfg;
   skpi_streams_cfg_default(&cfg);
-  json_t *cat = skpi_config_section(ctx->cfg, "catalog");
-  cfg.team_regex = skpi_cfg_string(cat, "team_regex", NULL);
-  json_t *products = json_object_get(cat, "products");
-  size_t nown = 0, i, j;
-  json_t *prod, *t;
-  json_array_foreach(products, i, prod) { nown += json_array_size(json_object_get(prod, "topics")); }
+  const skpi_config_catalog *cat = &ctx->cfg->catalog;
+  cfg.team_regex = cat->team_regex;
+  size_t nown = 0;
+  for(size_t i = 0; i < cat->nproducts; i++)
+    nown += cat->products[i].topics.n;
   skpi_streams_owner *owners = calloc(nown ? nown : 1, sizeof(*owners));
   streams_kpi *k = calloc(1, sizeof(*k));
   skpi_err rc = SKPI_ENOMEM;
   if(!owners || !k)
     goto out;
   nown = 0;
-  json_array_foreach(products, i, prod) {
-    const char *team = skpi_cfg_string(prod, "owner", "");
-    json_array_foreach(json_object_get(prod, "topics"), j, t) {
-      if(json_is_string(t)) {
-        owners[nown].topic = json_string_value(t);
-        owners[nown].team = team;
-        nown++;
-      }
+  for(size_t i = 0; i < cat->nproducts; i++) {
+    const skpi_config_product *prod = &cat->products[i];
+    for(size_t j = 0; j < prod->topics.n; j++) {
+      owners[nown].topic = prod->topics.v[j];
+      owners[nown].team = prod->owner;
+      nown++;
     }
   }
   cfg.catalog = owners;

@@ -1,8 +1,10 @@
 /* config.h: the configuration, read once from YAML and validated into a
  * struct.
  *
- * The YAML file is parsed with libyaml into a jansson tree that remembers the
- * line of every node; validation walks it against the known keys.  Every
+ * The YAML file is parsed with libyaml into a tree that remembers the line
+ * of every node; validation walks it against the known keys and the result
+ * is copied into the typed structs below (the tree is gone when the load
+ * returns).  Every
  * error produces one line "FILE:LINE: KEY: what is wrong" in errbuf and the
  * load fails (the caller exits with status 2).  Unknown keys, wrong types,
  * bad regexes, missing brokers and duplicate cluster names are errors.
@@ -32,7 +34,6 @@
 #ifndef STREAMKPI_CONFIG_H
 #define STREAMKPI_CONFIG_H
 
-#include <jansson.h>
 #include <regex.h>
 #include <stddef.h>
 
@@ -74,7 +75,10 @@ typedef struct skpi_kv {
 #define SKPI_CONFIG_MAX_GROUP_DOMAINS 256
 #define SKPI_CONFIG_MAX_MATURITY_KEYS 256 /* thresholds or criteria */
 #define SKPI_CONFIG_MAX_SURVEY 256
-#define SKPI_CONFIG_MAX_CYCLES 1000 /* incidents.open_after / resolve_after */
+#define SKPI_CONFIG_MAX_POLICY_EXEMPT 64         /* exempt regexes of one policy rule */
+#define SKPI_CONFIG_MAX_CLEANUP_POLICIES 8       /* policy.allowed_cleanup_policies */
+#define SKPI_CONFIG_MAX_VIOLATION_SERIES 1000000 /* policy.max_violation_series */
+#define SKPI_CONFIG_MAX_CYCLES 1000              /* incidents.open_after / resolve_after */
 /* incidents.max_body: the webhook parser holds at most SKPI_AM_MAX_BODY
  * (amwebhook.h) today, so a larger setting is refused rather than ignored. */
 #define SKPI_CONFIG_MAX_BODY 1048576
@@ -281,6 +285,29 @@ typedef struct skpi_config_maturity {
   int line;
 } skpi_config_maturity;
 
+/* One entry of policy.rules, kept under the id written (a rule id of the
+ * policy audit, checked at load against its rule table). */
+typedef struct skpi_config_policy_rule {
+  char *id;
+  int enabled;
+  double threshold;           /* NaN when not given: the rule's own default */
+  skpi_config_strlist exempt; /* topic regexes (POSIX ERE) */
+  int line;
+} skpi_config_policy_rule;
+
+typedef struct skpi_config_policy {
+  int enabled;
+  double interval_s; /* between reads of topic and broker configs */
+  char *naming_regex;
+  char *platform_team;
+  double window_s; /* self-service adoption window */
+  size_t max_violation_series;
+  skpi_config_strlist allowed_cleanup_policies; /* "delete", "compact", "compact,delete" */
+  skpi_config_policy_rule *rules;               /* only the rules the file names */
+  size_t nrules;
+  int line;
+} skpi_config_policy;
+
 typedef struct skpi_cluster_cfg {
   char *name;
   char *bootstrap_servers;
@@ -298,11 +325,11 @@ typedef struct skpi_cluster_cfg {
                                data stream */
   char *role;               /* e.g. "production"; NULL when not given */
   skpi_config_probe probe;  /* the cluster's probe keys over the top-level ones */
+  /* The cluster's policy keys over the top-level ones; a rule the cluster
+   * names takes its keys over the top-level rule of that id. */
+  skpi_config_policy policy;
   int line;
 } skpi_cluster_cfg;
-
-/* Private part of a loaded config (validated tree, line table). */
-typedef struct skpi_config_priv skpi_config_priv;
 
 typedef struct skpi_config {
   char *path;           /* NULL when built from flags only */
@@ -326,7 +353,7 @@ typedef struct skpi_config {
   size_t nslos;
   skpi_config_catalog catalog;
   skpi_config_maturity maturity;
-  skpi_config_priv *priv; /* opaque; owned by the config */
+  skpi_config_policy policy; /* top level; per cluster in clusters[i].policy */
 } skpi_config;
 
 /* Loads and validates path (at most SKPI_CONFIG_MAX_BYTES, nesting at most
@@ -354,8 +381,7 @@ int skpi_filter_match(const skpi_filter *f, const char *name);
 #define SKPI_DURATION_MAX 3153600000.0 /* 100 years */
 int skpi_parse_duration(const char *s, double *out);
 
-/* Frees c and everything it owns (including the trees handed out by
- * skpi_config_section).  NULL is fine. */
+/* Frees c and everything it owns.  NULL is fine. */
 void skpi_config_free(skpi_config *c);
 
 /* Formats the one error line every config check prints:
@@ -370,43 +396,5 @@ void skpi_config_error(const skpi_config *c, int line, const char *key, const ch
 /* Appends docs/config.md, rendered from the schema table, to out.  Returns
  * SKPI_OK, or SKPI_ETOOBIG / SKPI_ENOMEM from the buffer. */
 skpi_err skpi_config_doc(skpi_buf *out);
-
-/* ---------------------------------------------------------------------
- * Going away: the string-keyed view of the validated tree.  It remains
- * while exporter/app/ moves to the typed structs above; new code must not
- * use it.
- *
- * skpi_config_section returns the validated top-level section `name`
- * ("global", "state", "probe", "incidents", "maintenance", "availability",
- * "dlq", "onboarding", "targets", "slos", "catalog", "maturity",
- * "clusters"), borrowed from c and valid until skpi_config_free; NULL for
- * an unknown name.  Sections absent from the file are present with their
- * defaults (lists are empty arrays).  In that tree durations are JSON reals
- * in seconds, RFC 3339 times JSON reals in seconds since the epoch, ints
- * JSON integers, bools JSON booleans, everything else strings. */
-json_t *skpi_config_section(const skpi_config *c, const char *name);
-
-/* Going away.  Section `name` of cluster i (e.g. "probe": the cluster's own
- * probe keys merged over the top-level probe section, key by key), borrowed
- * like skpi_config_section; NULL when i is out of range or the key is
- * unknown.  Use c->clusters[i].probe. */
-json_t *skpi_config_cluster_section(const skpi_config *c, size_t i, const char *name);
-
-/* Going away.  The 1-based line where node (from a tree handed out above)
- * was written: for a mapping value the line of its key, for a list item the
- * line where it starts.  0 when unknown: defaults, values from
- * --kafka.brokers, and booleans (jansson shares true/false).  Use the `line`
- * members of the typed structs. */
-int skpi_config_line(const skpi_config *c, const json_t *node);
-
-/* Going away.  Typed accessors for a validated object: return obj[key] converted, or dflt
- * when obj is NULL or the key is absent or of another JSON type.  Strings are
- * borrowed from obj.  skpi_cfg_duration is skpi_cfg_number under a name that
- * says "seconds". */
-const char *skpi_cfg_string(const json_t *obj, const char *key, const char *dflt);
-long long skpi_cfg_int(const json_t *obj, const char *key, long long dflt);
-double skpi_cfg_number(const json_t *obj, const char *key, double dflt);
-double skpi_cfg_duration(const json_t *obj, const char *key, double dflt);
-int skpi_cfg_bool(const json_t *obj, const char *key, int dflt);
 
 #endif

@@ -30,16 +30,14 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "streamkpi/config.h"
 #include "streamkpi/err.h"
 #include "streamkpi/expo.h"
 #include "streamkpi/sample.h"
 
-/* Most patterns a DLQ engine takes. */
-#define SKPI_DLQ_MAX_PATTERNS 32
-
 typedef struct skpi_dlq_cfg {
   const char *const *patterns; /* NULL: the defaults above */
-  size_t npatterns;            /* at most SKPI_DLQ_MAX_PATTERNS */
+  size_t npatterns;            /* at most SKPI_CONFIG_MAX_DLQ_PATTERNS */
   double forget_after_s;       /* drop topics unseen this long; default 7 days */
   size_t max_pipelines;        /* source topics with a DLQ tracked; default 500 */
 } skpi_dlq_cfg;

@@ -87,7 +87,7 @@ typedef struct skpi_policy_owner {
 
 typedef struct skpi_policy_cfg {
   skpi_policy_rule_cfg rules[SKPI_PR_COUNT];
-  const char *naming_regex;         /* default "^[a-z0-9]+([._-][a-z0-9]+)*$" */
+  const char *naming_regex;         /* default "^[a-z0-9]([._-][a-z0-9]|[a-z0-9])*$" */
   const char *team_regex;           /* one capture group; default "^([A-Za-z0-9]+)[._-]" */
   const skpi_policy_owner *catalog; /* copied */
   size_t ncatalog;
@@ -111,10 +111,11 @@ typedef struct skpi_policy skpi_policy;
 skpi_err skpi_policy_new(const char *cluster, const skpi_policy_cfg *cfg, const skpi_timelag *tl,
                          skpi_policy **out, char *errbuf, size_t errlen);
 
-/* Creates the engine of cluster i from the config: its "policy" section
- * (absent: defaults; keys in docs/policy.md) and the catalog section
- * (owners, team_regex).  With policy.enabled false it returns SKPI_OK and
- * *out NULL.  Errors as for skpi_policy_new. */
+/* Creates the engine of cluster from the config: the cluster's policy
+ * settings (c->clusters[i].policy, found by name; c->policy for a name the
+ * config does not list; keys in docs/policy.md) and the catalog (owners,
+ * team_regex).  c NULL gives the defaults.  With policy.enabled false it
+ * returns SKPI_OK and *out NULL.  Errors as for skpi_policy_new. */
 skpi_err skpi_policy_from_config(const skpi_config *c, const char *cluster, const skpi_timelag *tl,
                                  skpi_policy **out, char *errbuf, size_t errlen);
 

@@ -73,7 +73,7 @@ def test_single_broker_audit_before_and_after_alteration(kafka_cluster_factory, 
     assert doc["verdicts"] == {"pass": 0, "fail": 4, "unknown": 0}
     assert metric(doc, "streamkpi_policy_pass_ratio", cluster="itest") == 0.0
     assert doc["policy"]["pass_ratio"] == 0.0
-    assert ("BadName", "naming", "BadName", "^[a-z0-9]+([._-][a-z0-9]+)*$") in violations(doc)
+    assert ("BadName", "naming", "BadName", "^[a-z0-9]([._-][a-z0-9]|[a-z0-9])*$") in violations(doc)
     assert ("BadName", "owner", "none", "catalog or team regex") in violations(doc)
     assert ("shop.orders", "replication_factor", "1", ">= 3") in violations(doc)
     assert ("shop.orders", "retention", "604800000 (default)", "set on the topic, <= 2592000000") \
@@ -126,7 +126,7 @@ def test_three_brokers_alteration_and_one_broker_down(kafka_cluster_factory, pol
     assert doc["verdicts"] == {"pass": 1, "fail": 5, "unknown": 0}
     assert doc["policy"]["pass_ratio"] == pytest.approx(1 / 6)
     assert violations(doc) == sorted([
-        ("Bad.Name", "naming", "Bad.Name", "^[a-z0-9]+([._-][a-z0-9]+)*$"),
+        ("Bad.Name", "naming", "Bad.Name", "^[a-z0-9]([._-][a-z0-9]|[a-z0-9])*$"),
         ("pay.noisr", "min_insync_replicas", "1", ">= 2 and <= 2"),
         ("pay.noret", "retention", "604800000 (default)", "set on the topic, <= 2592000000"),
         ("pay.rf1", "min_insync_replicas", "1", ">= 2 and <= 0"),

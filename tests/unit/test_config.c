@@ -434,15 +434,25 @@ static void defaults_and_fallback(void **state) {
   assert_int_equal(c->maturity.ncriteria, 0);
   assert_true(c->maturity.survey_max_age_s == 180 * 86400.0);
 
-  /* The string-keyed view still answers while callers move over. */
-  json_t *tree_probe = skpi_config_section(c, "probe");
-  assert_true(skpi_cfg_duration(tree_probe, "interval", -1) == 30.0);
-  assert_int_equal(skpi_config_line(c, json_object_get(tree_probe, "interval")), 5);
-  assert_int_equal(skpi_cfg_bool(skpi_config_cluster_section(c, 1, "probe"), "enabled", -1), 0);
-  assert_null(skpi_config_cluster_section(c, 2, "probe"));
-  assert_null(skpi_config_cluster_section(c, 0, "nope"));
-  assert_null(skpi_config_section(c, "nope"));
-  assert_int_equal(json_array_size(skpi_config_section(c, "clusters")), 2);
+  /* The policy section, absent here, has its defaults at the top and in
+   * every cluster. */
+  const skpi_config_policy *pol = &c->policy;
+  assert_int_equal(pol->enabled, 1);
+  assert_true(pol->interval_s == 300.0);
+  assert_string_equal(pol->naming_regex, "^[a-z0-9]([._-][a-z0-9]|[a-z0-9])*$");
+  assert_string_equal(pol->platform_team, "platform");
+  assert_true(pol->window_s == 30 * 86400.0);
+  assert_int_equal(pol->max_violation_series, 1000);
+  assert_int_equal(pol->allowed_cleanup_policies.n, 3);
+  assert_string_equal(pol->allowed_cleanup_policies.v[2], "compact,delete");
+  assert_int_equal(pol->nrules, 0);
+  assert_int_equal(pol->line, 0);
+  assert_true(c->clusters[1].policy.interval_s == 300.0);
+  assert_int_equal(c->clusters[1].policy.nrules, 0);
+
+  /* Every list has its count: nothing past it. */
+  assert_int_equal(c->nclusters, 2);
+  assert_null(c->clusters[2].name);
   skpi_config_free(c);
 }
 
@@ -485,6 +495,14 @@ static void example_loads(void **state) {
   assert_int_equal(c->catalog.ngroup_domains, 1);
   assert_string_equal(c->catalog.group_domains[0].regex, "^billing");
   assert_string_equal(c->catalog.group_domains[0].domain, "finance");
+
+  /* The cluster's policy is the top-level one: it names no policy itself. */
+  const skpi_config_policy *pol = &c->clusters[0].policy;
+  assert_int_equal(pol->nrules, 2);
+  assert_string_equal(pol->rules[0].id, "replication_factor");
+  assert_string_equal(pol->rules[0].exempt.v[0], "^tmp\\.");
+  assert_true(pol->rules[1].threshold == 604800000.0);
+  assert_int_equal(pol->allowed_cleanup_policies.n, 3);
   skpi_config_free(c);
 }
 
@@ -594,32 +612,30 @@ static void line_lookup(void **state) {
   char err[512];
   skpi_config *c = NULL;
   assert_int_equal(skpi_config_load("examples/streamkpi.yml", &c, err, sizeof(err)), SKPI_OK);
-  json_t *cl = skpi_config_section(c, "clusters");
-  /* The "- name: prod" line and the line of its sample_interval key. */
-  int item = skpi_config_line(c, json_array_get(cl, 0));
-  int si = skpi_config_line(c, json_object_get(json_array_get(cl, 0), "sample_interval"));
+  /* The "- name: prod" line, and the line of its probe key. */
+  int item = c->clusters[0].line;
+  int pl = c->clusters[0].probe.line;
   assert_true(item > 0);
-  assert_true(si > item);
+  assert_true(pl > item);
   /* Cross-check against the file itself. */
   FILE *f = fopen("examples/streamkpi.yml", "r");
   assert_non_null(f);
   char line[512];
-  int n = 0, want_item = 0, want_si = 0;
+  int n = 0, want_item = 0, want_probe = 0;
   while(fgets(line, sizeof(line), f)) {
     n++;
     if(!want_item && strstr(line, "  - name: prod"))
       want_item = n;
-    if(want_item && !want_si && strstr(line, "    sample_interval:"))
-      want_si = n;
+    if(want_item && !want_probe && strstr(line, "    probe:"))
+      want_probe = n;
   }
   fclose(f);
   assert_int_equal(item, want_item);
-  assert_int_equal(si, want_si);
-  assert_int_equal(c->clusters[0].line, want_item);
-  /* Defaults have no line: the second target sets no interval. */
-  json_t *t = json_array_get(skpi_config_section(c, "targets"), 1);
+  assert_int_equal(pl, want_probe);
+  /* Defaults have no line: the second target has no quality key. */
   assert_true(c->targets[1].interval_s == 15.0);
-  assert_int_equal(skpi_config_line(c, json_object_get(t, "interval")), 0);
+  assert_int_equal(c->targets[1].quality.line, 0);
+  assert_true(c->targets[0].quality.line > c->targets[0].line);
   skpi_config_free(c);
 }
 

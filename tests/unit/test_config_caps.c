@@ -88,6 +88,10 @@ static const struct cap_case {
      SKPI_CONFIG_MAX_MATURITY_KEYS, 1},
     {HEAD "maturity:\n  survey:\n", "    - {item: i%zu, score: 3, date: 2024-05-01}\n",
      "maturity.survey[%zu]", SKPI_CONFIG_MAX_SURVEY, 1},
+    {HEAD "policy:\n  rules:\n    naming:\n      exempt:\n", "        - \"^t%zu\\\\.\"\n",
+     "policy.rules.naming.exempt[%zu]", SKPI_CONFIG_MAX_POLICY_EXEMPT, 1},
+    {HEAD "policy:\n  allowed_cleanup_policies:\n", "    - delete # %zu\n",
+     "policy.allowed_cleanup_policies[%zu]", SKPI_CONFIG_MAX_CLEANUP_POLICIES, 1},
 };
 
 static void every_cap(void **state) {
