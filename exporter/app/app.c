@@ -485,10 +485,6 @@ static int wants_configs(const skpi_app *a, const ccluster *c) {
   return lookup(&(skpi_kpi_ctx){.lookup_user = (void *)a}, "policy", c->cfg->name) != NULL;
 }
 
-static double configs_interval(const skpi_app *a) {
-  return skpi_cfg_duration(skpi_config_section(a->cfg, "policy"), "interval",
-                           SKPI_CONFIGS_DEFAULT_INTERVAL_S);
-}
 
 /* One SKPI_EV_CONNECT from the Connect targets: connectors and their tasks. */
 static void deliver_connect(skpi_app *a, skpi_event *ev) {
@@ -969,7 +965,7 @@ skpi_err skpi_app_start(skpi_app *a, char *errbuf, size_t errlen) {
     }
     skpi_kafka_source_observe(c->src, on_sample, c);
     if(wants_configs(a, c) &&
-       !(c->configs = skpi_configs_source_start(c->cfg, a->reg, configs_interval(a), on_configs,
+       !(c->configs = skpi_configs_source_start(c->cfg, a->reg, c->cfg->policy.interval_s, on_configs,
                                                 c))) {
       snprintf(errbuf, errlen, "cannot start the config source of cluster %s", c->cfg->name);
       return SKPI_EKAFKA;

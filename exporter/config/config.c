@@ -1437,6 +1437,16 @@ static const field onboarding_fields[] = {
 SECTION(onboarding_sect, "onboarding", onboarding_fields, NULL,
         "Time from a new consumer group's first commit to caught up.");
 
+static const field consumer_status_fields[] = {
+    RANGE("window", FT_DURATION, F_GT, "10m", 0, 0,
+          "how far back a group's commits and lag are judged"),
+    RANGE("min_points", FT_INT, F_MIN | F_MAX, "3", 2, 32,
+          "samples needed in the window before a status other than OK is given"),
+};
+SECTION(consumer_status_sect, "consumer_status", consumer_status_fields, NULL,
+        "How a consumer group's status (OK, WARNING, STALLED, STOPPED, ERROR, REWIND) is "
+        "judged.");
+
 static const field quality_fields[] = {
     {.key = "family",
      .type = FT_STRING,
@@ -1661,6 +1671,7 @@ static const field root_fields[] = {
     SUB("availability", FT_SECTION, 0, availability_sect, NULL),
     SUB("dlq", FT_SECTION, 0, dlq_sect, NULL),
     SUB("onboarding", FT_SECTION, 0, onboarding_sect, NULL),
+    SUB("consumer_status", FT_SECTION, 0, consumer_status_sect, NULL),
     {.key = "targets", .type = FT_SECTLIST, .sub = &target_sect, .cap = SKPI_CONFIG_MAX_TARGETS},
     {.key = "slos", .type = FT_SECTLIST, .sub = &slo_sect, .cap = SKPI_CONFIG_MAX_SLOS},
     SUB("catalog", FT_SECTION, 0, catalog_sect, NULL),
@@ -2108,6 +2119,10 @@ static skpi_err structs_build(skpi_config *c, const ltree *lt_, char **token) {
   c->onboarding.lag_threshold = get_int(o, "lag_threshold", 0);
   c->onboarding.baseline = get_bool(o, "baseline", 1);
   c->onboarding.line = raw_line(lt, raw, "onboarding");
+  o = json_object_get(t, "consumer_status");
+  c->consumer_status.window_s = get_num(o, "window", 0);
+  c->consumer_status.min_points = (int)get_int(o, "min_points", 0);
+  c->consumer_status.line = raw_line(lt, raw, "consumer_status");
   if((rc = targets_build(c, lt, json_object_get(t, "targets"))) != SKPI_OK ||
      (rc = slos_build(c, lt, json_object_get(t, "slos"))) != SKPI_OK ||
      (rc = catalog_build(c, lt, json_object_get(t, "catalog"), raw_line(lt, raw, "catalog"))) !=

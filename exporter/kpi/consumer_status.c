@@ -425,9 +425,10 @@ static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, s
   skpi_cstatus *cs;
   skpi_cstatus_cfg cfg;
   skpi_cstatus_cfg_default(&cfg);
-  json_t *sec = skpi_config_section(ctx->cfg, "consumer_status");
-  cfg.window_s = skpi_cfg_duration(sec, "window", cfg.window_s);
-  cfg.min_points = (size_t)skpi_cfg_int(sec, "min_points", (long long)cfg.min_points);
+  if(ctx->cfg) {
+    cfg.window_s = ctx->cfg->consumer_status.window_s;
+    cfg.min_points = (size_t)ctx->cfg->consumer_status.min_points;
+  }
   skpi_err rc = skpi_cstatus_new(ctx->cluster->name, &cfg, &cs);
   if(rc == SKPI_EINVAL)
     snprintf(errbuf, errlen, "consumer_status: window must be > 0, min_points within 2..32");

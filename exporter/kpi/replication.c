@@ -328,8 +328,7 @@ static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, s
     goto out;
   for(size_t i = 0; i < n; i++)
     names[i] = ctx->cfg->clusters[i].name;
-  const char *probe =
-      skpi_cfg_string(skpi_config_section(ctx->cfg, "probe"), "topic", "streamkpi-probe");
+  const char *probe = ctx->cfg->probe.topic;
   if((rc = skpi_repl_new(names, n, probe, &k->r)) != SKPI_OK)
     goto out;
   *self = k;

@@ -138,12 +138,8 @@ static skpi_err tasks_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf,
   tasks_kpi *k = calloc(1, sizeof(*k));
   if(!k)
     return SKPI_ENOMEM;
-  size_t i;
-  json_t *t;
-  json_array_foreach(skpi_config_section(ctx->cfg, "targets"), i, t) {
-    if(strcmp(skpi_cfg_string(t, "kind", ""), "connect") == 0)
-      k->connect_target = 1;
-  }
+  for(size_t i = 0; ctx->cfg && i < ctx->cfg->ntargets; i++)
+    k->connect_target |= ctx->cfg->targets[i].kind == SKPI_CONFIG_TARGET_CONNECT;
   *self = k;
   return SKPI_OK;
 }

@@ -171,6 +171,12 @@ typedef struct skpi_config_onboarding {
   int line;
 } skpi_config_onboarding;
 
+typedef struct skpi_config_consumer_status {
+  double window_s; /* commits and lag judged over this span */
+  int min_points;  /* samples in the window before WARNING/STALLED/... */
+  int line;
+} skpi_config_consumer_status;
+
 typedef enum skpi_config_target_kind {
   SKPI_CONFIG_TARGET_METRICS = 0,
   SKPI_CONFIG_TARGET_SCHEMA_REGISTRY,
@@ -347,6 +353,7 @@ typedef struct skpi_config {
   skpi_config_availability availability;
   skpi_config_dlq dlq;
   skpi_config_onboarding onboarding;
+  skpi_config_consumer_status consumer_status;
   skpi_config_target *targets;
   size_t ntargets;
   skpi_config_slo *slos;
