@@ -1308,6 +1308,7 @@ static const field cluster_fields[] = {
      .inherit = "global.request_timeout"},
     RANGE("max_inflight", FT_INT, F_MIN | F_MAX, "10", 1, 1000),
     RANGE("chunk_size", FT_INT, F_MIN | F_MAX, "2000", 1, 100000),
+    RANGE("message_time_reads", FT_INT, F_MIN | F_MAX, "1000", 0, 100000),
     {.key = "probe", .type = FT_SECTION, .sub = &probe_sect, .inherit = "probe"},
 };
 SECTION(cluster_sect, "cluster", cluster_fields, NULL);
@@ -1397,6 +1398,7 @@ static skpi_err cluster_build(const json_t *o, skpi_cluster_cfg *cc) {
   cc->request_timeout_s = skpi_cfg_duration(o, "request_timeout", 10);
   cc->max_inflight = (int)skpi_cfg_int(o, "max_inflight", 10);
   cc->chunk_size = (int)skpi_cfg_int(o, "chunk_size", 2000);
+  cc->message_time_reads = (int)skpi_cfg_int(o, "message_time_reads", 1000);
   return SKPI_OK;
 }
 

@@ -21,6 +21,7 @@
 #include "streamkpi/expo.h"
 #include "streamkpi/kafka_lag.h"
 #include "streamkpi/kafka_metrics.h"
+#include "streamkpi/kafka_msgtime.h"
 #include "streamkpi/kafka_plan.h"
 #include "streamkpi/log.h"
 
@@ -29,7 +30,7 @@
 #define DESCRIBE_BATCH 32    /* groups per DescribeConsumerGroups call */
 #define MAX_GROUPS 100000    /* groups handled per cycle; more are ignored */
 #define DEFAULT_CHUNK 2000
-#define OFFSETS_GROUP_ID "streamkpi-exporter-offsets"
+#define OFFSETS_GROUP_ID SKPI_KAFKA_OWN_GROUP
 
 /* What one cycle needs; shared by the thread and skpi_kafka_source_cycle_once. */
 typedef struct kctx {
@@ -56,6 +57,9 @@ struct skpi_kafka_source {
   } obs[MAX_OBSERVERS];
   int nobs;
   uint64_t lag_clamped_total;
+  skpi_msgtime_reader *times; /* NULL when message_time_reads is 0 */
+  skpi_kmsgtime_observer times_fn;
+  void *times_user;
 };
 
 static int stopping(const kctx *k) { return k->stop && *k->stop; }
@@ -846,6 +850,25 @@ static void notify(skpi_kafka_source *src, const skpi_ksample *s) {
     obs[i].fn(s, obs[i].user);
 }
 
+/* Reads the timestamps of commits older than the watch and hands them on;
+ * a failed read only leaves those commits estimated. */
+static void read_times(skpi_kafka_source *src, const skpi_ksample *s) {
+  const skpi_msgtime *items = NULL;
+  size_t n = 0;
+  skpi_err rc = SKPI_OK;
+  if(src->times)
+    rc = skpi_msgtime_reader_run(src->times, s, &src->stop, &items, &n);
+  if(rc != SKPI_OK)
+    skpi_log(SKPI_WARN, "reading message times failed", "cluster", src->k.cfg->name, "error",
+             skpi_strerror(rc));
+  pthread_mutex_lock(&src->mu);
+  skpi_kmsgtime_observer fn = src->times_fn;
+  void *user = src->times_user;
+  pthread_mutex_unlock(&src->mu);
+  if(fn)
+    fn(s, items, n, user);
+}
+
 static void publish(skpi_kafka_source *src, skpi_ksample *s) {
   skpi_mset *m = skpi_mset_new();
   skpi_err rc = m ? skpi_kmetrics_render(s, src->lag_clamped_total, m) : SKPI_ENOMEM;
@@ -878,6 +901,7 @@ static void *source_main(void *arg) {
     }
     if(rc == SKPI_OK) {
       src->lag_clamped_total += s->lag_clamped;
+      read_times(src, s);
       notify(src, s);
       publish(src, s);
       skpi_ksample_unref(s);
@@ -906,6 +930,9 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   pthread_mutex_init(&src->mu, NULL);
   if(!(src->k.rk = make_handle(cfg)))
     goto fail;
+  if(cfg->message_time_reads > 0 &&
+     skpi_msgtime_reader_new(cfg, (size_t)cfg->message_time_reads, &src->times) != SKPI_OK)
+    goto fail;
   if(reg) {
     src->slot = skpi_registry_add_source(reg, cfg->name, "kafka", cfg->stale_ttl_s, 1);
     if(src->slot < 0) {
@@ -919,10 +946,21 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   }
   return src;
 fail:
+  skpi_msgtime_reader_free(src->times);
   destroy_handle(src->k.rk);
   pthread_mutex_destroy(&src->mu);
   free(src);
   return NULL;
+}
+
+void skpi_kafka_source_observe_times(skpi_kafka_source *src, skpi_kmsgtime_observer fn,
+                                     void *user) {
+  if(!src)
+    return;
+  pthread_mutex_lock(&src->mu);
+  src->times_fn = fn;
+  src->times_user = user;
+  pthread_mutex_unlock(&src->mu);
 }
 
 void skpi_kafka_source_observe(skpi_kafka_source *src, skpi_ksample_observer fn, void *user) {
@@ -945,6 +983,7 @@ void skpi_kafka_source_stop(skpi_kafka_source *src) {
   __atomic_store_n(&src->stop, 1, __ATOMIC_SEQ_CST);
   pthread_join(src->thread, NULL);
   free_strv(src->k.last_groups, src->k.nlast_groups);
+  skpi_msgtime_reader_free(src->times);
   destroy_handle(src->k.rk);
   pthread_mutex_destroy(&src->mu);
   free(src);
