@@ -5,6 +5,7 @@
  *     brokers                                  print the broker count
  *     create TOPIC PARTITIONS [RF] [--if-not-exists]
  *     delete TOPIC [--if-exists]
+ *     truncate TOPIC PARTITION OFFSET         delete the records before OFFSET
  *     produce TOPIC PARTITION COUNT [--rate N/s]  (PARTITION -1: any)
  *     commit GROUP TOPIC PARTITION OFFSET      commit without joining
  *     consume GROUP TOPIC --max N [--hold SECONDS]
@@ -77,6 +78,7 @@ static void usage(void) {
         "  brokers\n"
         "  create TOPIC PARTITIONS [RF] [--if-not-exists]\n"
         "  delete TOPIC [--if-exists]\n"
+        "  truncate TOPIC PARTITION OFFSET\n"
         "  produce TOPIC PARTITION COUNT [--rate N/s]\n"
         "  commit GROUP TOPIC PARTITION OFFSET\n"
         "  consume GROUP TOPIC --max N [--hold SECONDS]\n"
@@ -337,6 +339,63 @@ out:
   return rc;
 }
 
+/* DeleteRecords: the partition's log start moves to OFFSET, as retention
+ * would move it. */
+static int cmd_truncate(const opts *o, int argc, char **argv) {
+  long part, offset;
+  int rc = EXIT_KAFKA;
+  rd_kafka_t *rk = NULL;
+  rd_kafka_queue_t *q = NULL;
+  rd_kafka_DeleteRecords_t *dr = NULL;
+  rd_kafka_AdminOptions_t *ao = NULL;
+  rd_kafka_event_t *ev = NULL;
+  if(argc != 3 || parse_long(argv[1], 0, INT32_MAX, &part) ||
+     parse_long(argv[2], 0, LONG_MAX, &offset)) {
+    fail("truncate TOPIC PARTITION OFFSET: bad arguments");
+    return EXIT_USAGE;
+  }
+  if(!(rk = make_handle(o, RD_KAFKA_PRODUCER, NULL)))
+    goto out;
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, argv[0], (int32_t)part)->offset = offset;
+  dr = rd_kafka_DeleteRecords_new(l);
+  rd_kafka_topic_partition_list_destroy(l);
+  q = rd_kafka_queue_new(rk);
+  if(!(ao = admin_options(o, rk, RD_KAFKA_ADMIN_OP_DELETERECORDS)))
+    goto out;
+  rd_kafka_DeleteRecords(rk, &dr, 1, ao, q);
+  ev = rd_kafka_queue_poll(q, (int)(o->timeout_s * 1000) + 5000);
+  if(!ev) {
+    fail("truncate: no answer within %lds", o->timeout_s);
+    goto out;
+  }
+  if(rd_kafka_event_error(ev)) {
+    fail("truncate: %s", rd_kafka_event_error_string(ev));
+    goto out;
+  }
+  const rd_kafka_topic_partition_list_t *res =
+      rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev));
+  if(!res || res->cnt != 1 || res->elems[0].err) {
+    fail("truncate %s[%ld]: %s", argv[0], part,
+         res && res->cnt == 1 ? rd_kafka_err2str(res->elems[0].err) : "no result");
+    goto out;
+  }
+  printf("truncated %s[%ld] before %" PRId64 "\n", argv[0], part, res->elems[0].offset);
+  rc = 0;
+out:
+  if(ev)
+    rd_kafka_event_destroy(ev);
+  if(ao)
+    rd_kafka_AdminOptions_destroy(ao);
+  if(dr)
+    rd_kafka_DeleteRecords_destroy(dr);
+  if(q)
+    rd_kafka_queue_destroy(q);
+  if(rk)
+    rd_kafka_destroy(rk);
+  return rc;
+}
+
 typedef struct dr_count {
   long ok;
   long failed;
@@ -373,8 +432,9 @@ static int cmd_produce(const opts *o, int argc, char **argv) {
   int rc = EXIT_KAFKA;
   dr_count dc = {0, 0, RD_KAFKA_RESP_ERR_NO_ERROR};
   char tmo[32];
-  const char *kv[] = {"acks", "all", "enable.idempotence", "true", "message.timeout.ms", tmo,
-                      "linger.ms", "5", NULL};
+  const char *kv[] = {
+      "acks", "all", "enable.idempotence", "true", "message.timeout.ms", tmo, "linger.ms",
+      "5",    NULL};
   rd_kafka_t *rk = NULL;
   double start, deadline;
   if(argc == 5 && strcmp(argv[3], "--rate") == 0) {
@@ -645,8 +705,7 @@ static int cmd_consume(const opts *o, int argc, char **argv) {
     rd_kafka_message_t *m;
     if(now_mono() > deadline) {
       fail("consume %s: %s within %lds (consumed %ld)", argv[1],
-           cs.joined ? "end of partitions not reached" : "no assignment", o->timeout_s,
-           consumed);
+           cs.joined ? "end of partitions not reached" : "no assignment", o->timeout_s, consumed);
       goto out;
     }
     if(!(m = rd_kafka_consumer_poll(rk, 100)))
@@ -783,6 +842,8 @@ int main(int argc, char **argv) {
     rc = cmd_brokers(&o);
   else if(strcmp(cmd, "create") == 0)
     rc = cmd_create(&o, argc, argv);
+  else if(strcmp(cmd, "truncate") == 0)
+    rc = cmd_truncate(&o, argc, argv);
   else if(strcmp(cmd, "delete") == 0)
     rc = cmd_delete(&o, argc, argv);
   else if(strcmp(cmd, "produce") == 0)
