@@ -57,6 +57,7 @@ struct skpi_kafka_source {
   } obs[MAX_OBSERVERS];
   int nobs;
   uint64_t lag_clamped_total;
+  skpi_lag_clamps *clamps;    /* the clamped commits counted so far */
   skpi_msgtime_reader *times; /* NULL when message_time_reads is 0 */
   skpi_kmsgtime_observer times_fn;
   void *times_user;
@@ -226,8 +227,11 @@ static skpi_err collect_metadata(kctx *k, skpi_ksample *s, char *err, size_t err
         goto out;
     }
   }
-  /* The Metadata response just cached the controller: no extra request. */
-  s->controller = rd_kafka_controllerid(k->rk, 0);
+  /* The controller stays unknown (-1).  The Metadata reply's controller id
+   * is true on ZooKeeper clusters only: KRaft brokers answer with a random
+   * live broker (the active controller is not a broker there), and
+   * librdkafka 2.0.2 has neither DescribeCluster nor a way to tell the two
+   * kinds of cluster apart.  An id that may be random is not reported. */
 out:
   rd_kafka_metadata_destroy(md);
   if(rc != SKPI_OK)
@@ -900,7 +904,7 @@ static void *source_main(void *arg) {
       break;
     }
     if(rc == SKPI_OK) {
-      src->lag_clamped_total += s->lag_clamped;
+      src->lag_clamped_total += skpi_lag_clamps_update(src->clamps, s);
       read_times(src, s);
       notify(src, s);
       publish(src, s);
@@ -928,7 +932,7 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   src->reg = reg;
   src->slot = -1;
   pthread_mutex_init(&src->mu, NULL);
-  if(!(src->k.rk = make_handle(cfg)))
+  if(!(src->k.rk = make_handle(cfg)) || !(src->clamps = skpi_lag_clamps_new()))
     goto fail;
   if(cfg->message_time_reads > 0 &&
      skpi_msgtime_reader_new(cfg, (size_t)cfg->message_time_reads, &src->times) != SKPI_OK)
@@ -946,6 +950,7 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   }
   return src;
 fail:
+  skpi_lag_clamps_free(src->clamps);
   skpi_msgtime_reader_free(src->times);
   destroy_handle(src->k.rk);
   pthread_mutex_destroy(&src->mu);
@@ -983,6 +988,7 @@ void skpi_kafka_source_stop(skpi_kafka_source *src) {
   __atomic_store_n(&src->stop, 1, __ATOMIC_SEQ_CST);
   pthread_join(src->thread, NULL);
   free_strv(src->k.last_groups, src->k.nlast_groups);
+  skpi_lag_clamps_free(src->clamps);
   skpi_msgtime_reader_free(src->times);
   destroy_handle(src->k.rk);
   pthread_mutex_destroy(&src->mu);
