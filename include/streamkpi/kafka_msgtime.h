@@ -31,6 +31,7 @@
 #include "streamkpi/config.h"
 #include "streamkpi/err.h"
 #include "streamkpi/events.h"
+#include "streamkpi/expo.h"
 #include "streamkpi/sample.h"
 
 /* A failed read (no message came back, or the broker failed) is tried again
@@ -50,7 +51,8 @@ typedef struct skpi_msgtime_stats {
   uint64_t found;     /* of those, a timestamp came back */
   uint64_t fallbacks; /* of those found, the next message stood in */
   uint64_t failed;    /* asked for, nothing came back */
-  double last_read_s; /* wall time of the last cycle's reads */
+  size_t last_reads;  /* partitions asked for in the last cycle */
+  double last_read_s; /* wall time of the last cycle's reads, 0 without reads */
 } skpi_msgtime_stats;
 
 /* Creates a reader for the cluster cfg (which must outlive it), reading at
@@ -79,5 +81,12 @@ skpi_err skpi_msgtime_reader_run(skpi_msgtime_reader *r, const skpi_ksample *s,
 
 /* Copies the cumulative counters to *st. */
 void skpi_msgtime_reader_stats(const skpi_msgtime_reader *r, skpi_msgtime_stats *st);
+
+/* Adds the reader's own cost to m, labelled cluster:
+ * streamkpi_kafka_message_time_cycle_partitions and
+ * streamkpi_kafka_message_time_cycle_seconds (the last cycle's reads) and
+ * streamkpi_kafka_message_time_failures_total.  Errors come from the set. */
+skpi_err skpi_msgtime_reader_render(const skpi_msgtime_reader *r, const char *cluster,
+                                    skpi_mset *m);
 
 #endif

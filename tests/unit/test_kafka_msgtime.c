@@ -120,6 +120,10 @@ static void reads_exact_times_once(void **state) {
   size_t n;
   assert_int_equal(skpi_msgtime_reader_run(r, s, NULL, &items, &n), SKPI_OK);
   assert_int_equal(n, 2);
+  skpi_msgtime_stats st;
+  skpi_msgtime_reader_stats(r, &st);
+  assert_int_equal(st.last_reads, 2);
+  assert_true(st.last_read_s > 0);
   const skpi_msgtime *a = item_of(items, n, 0), *b = item_of(items, n, 1);
   assert_string_equal(a->topic, "orders");
   assert_int_equal(a->offset, 2);
@@ -131,12 +135,21 @@ static void reads_exact_times_once(void **state) {
     assert_int_equal(skpi_msgtime_reader_run(r, s, NULL, &items, &n), SKPI_OK);
     assert_int_equal(n, 0);
   }
-  skpi_msgtime_stats st;
   skpi_msgtime_reader_stats(r, &st);
   assert_int_equal(st.reads, 2);
   assert_int_equal(st.found, 2);
   assert_int_equal(st.fallbacks, 0);
   assert_int_equal(st.cycles, 1);
+  assert_int_equal(st.last_reads, 0); /* the last run read nothing */
+  skpi_mset *m = skpi_mset_new();
+  assert_int_equal(skpi_msgtime_reader_render(r, "mock", m), SKPI_OK);
+  char *text = kt_render(m);
+  assert_float_equal(
+      kt_value(text, "streamkpi_kafka_message_time_cycle_partitions{cluster=\"mock\"}"), 0, 0);
+  assert_float_equal(
+      kt_value(text, "streamkpi_kafka_message_time_failures_total{cluster=\"mock\"}"), 0, 0);
+  free(text);
+  skpi_mset_unref(m);
   ks_free(s);
   skpi_msgtime_reader_free(r);
 }

@@ -470,8 +470,11 @@ skpi_err skpi_msgtime_reader_run(skpi_msgtime_reader *r, const skpi_ksample *s,
   *items = NULL;
   *n = 0;
   r->nitems = 0;
+  r->st.last_reads = 0;
+  r->st.last_read_s = 0;
   if(skpi_msgtime_reader_plan(r, s) == 0)
     return SKPI_OK;
+  r->st.last_reads = r->nw;
   skpi_msgtime *it = realloc(r->items, r->nw * sizeof(*it));
   if(!it)
     return SKPI_ENOMEM;
@@ -497,4 +500,21 @@ skpi_err skpi_msgtime_reader_run(skpi_msgtime_reader *r, const skpi_ksample *s,
   *items = r->items;
   *n = r->nitems;
   return SKPI_OK;
+}
+
+skpi_err skpi_msgtime_reader_render(const skpi_msgtime_reader *r, const char *cluster,
+                                    skpi_mset *m) {
+  skpi_err rc;
+  int f_parts = skpi_mset_family(m, "streamkpi_kafka_message_time_cycle_partitions", SKPI_MT_GAUGE,
+                                 "Partitions whose committed message was read in the last cycle.");
+  int f_secs = skpi_mset_family(m, "streamkpi_kafka_message_time_cycle_seconds", SKPI_MT_GAUGE,
+                                "Wall time of the last cycle's committed-message reads.");
+  int f_fail = skpi_mset_family(m, "streamkpi_kafka_message_time_failures_total", SKPI_MT_COUNTER,
+                                "Committed-message reads that brought no timestamp back.");
+  if(f_parts < 0 || f_secs < 0 || f_fail < 0)
+    return SKPI_EINVAL;
+  if((rc = skpi_mset_add(m, f_parts, (double)r->st.last_reads, "cluster", cluster)) != SKPI_OK ||
+     (rc = skpi_mset_add(m, f_secs, r->st.last_read_s, "cluster", cluster)) != SKPI_OK)
+    return rc;
+  return skpi_mset_add(m, f_fail, (double)r->st.failed, "cluster", cluster);
 }

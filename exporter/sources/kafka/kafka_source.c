@@ -876,6 +876,8 @@ static void read_times(skpi_kafka_source *src, const skpi_ksample *s) {
 static void publish(skpi_kafka_source *src, skpi_ksample *s) {
   skpi_mset *m = skpi_mset_new();
   skpi_err rc = m ? skpi_kmetrics_render(s, src->lag_clamped_total, m) : SKPI_ENOMEM;
+  if(rc == SKPI_OK && src->times)
+    rc = skpi_msgtime_reader_render(src->times, src->k.cfg->name, m);
   if(rc != SKPI_OK) {
     skpi_mset_unref(m);
     skpi_log(SKPI_ERROR, "rendering kafka metrics failed", "cluster", src->k.cfg->name, "error",
