@@ -326,9 +326,10 @@ static int set_prop(rd_kafka_conf_t *conf, const skpi_cluster_cfg *cfg, const ch
 /* A consumer of its own: the cluster's properties for security, then what
  * the reads depend on.  librdkafka 2.0.2 wants a group id to assign
  * partitions; the group is never joined and nothing is committed, and it is
- * the one the Kafka source already leaves out of its group listing.  A small
- * per-partition fetch size makes each broker return one batch per partition
- * instead of a megabyte. */
+ * the one the Kafka source already leaves out of its group listing.  The
+ * per-partition fetch size must hold a whole record batch: a broker returns
+ * an oversized batch for the first partition of a Fetch answer only, so a
+ * tiny size would cost one Fetch per partition. */
 static rd_kafka_t *make_handle(const skpi_cluster_cfg *cfg) {
   static const char *const forced[][2] = {
       {"client.id", "streamkpi-msgtime"},
@@ -339,8 +340,8 @@ static rd_kafka_t *make_handle(const skpi_cluster_cfg *cfg) {
       {"auto.offset.reset", "earliest"},
       {"isolation.level", "read_uncommitted"},
       {"allow.auto.create.topics", "false"},
-      {"max.partition.fetch.bytes", "1"},
-      {"queued.max.messages.kbytes", "4096"},
+      {"max.partition.fetch.bytes", "65536"},
+      {"queued.max.messages.kbytes", "16384"},
       {"fetch.wait.max.ms", "100"},
       {"statistics.interval.ms", "0"},
   };
