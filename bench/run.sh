@@ -17,19 +17,15 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
-TOPICS=${BENCH_TOPICS:-2000}
-PARTS=${BENCH_PARTS:-5}
-GROUPS_N=${BENCH_GROUPS:-500}
-MSGS=${BENCH_MSGS:-18}
+# shellcheck source=bench/sizes.sh
+. "$ROOT/bench/sizes.sh"
 MOCK_TOPICS=${BENCH_MOCK_TOPICS:-1000}
 MOCK_PARTS=${BENCH_MOCK_PARTS:-100}
-INTERVAL=${BENCH_INTERVAL:-5}      # streamkpi sample_interval, seconds
 CYCLES=${BENCH_CYCLES:-6}          # streamkpi cycles observed per scenario
 SCRAPES=${BENCH_SCRAPES:-20}       # curl scrapes of streamkpi (median)
 PEER_SCRAPES=${BENCH_PEER_SCRAPES:-5}
 WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
 TRAFFIC_TOPICS=${BENCH_TRAFFIC_TOPICS:-100}  # traffic only on the first N topics
-HEAP=${BENCH_BROKER_HEAP:-2g}
 
 RUN=$ROOT/build/bench/run
 EXPORTER=$ROOT/build/streamkpi_exporter

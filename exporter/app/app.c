@@ -25,6 +25,7 @@
 #include "streamkpi/refcnt.h"
 #include "streamkpi/state.h"
 #include "streamkpi/topic_configs.h"
+#include "streamkpi/timelag.h"
 #include "streamkpi/web.h"
 
 /* Re-render at least this often so rolling windows move without events. */
@@ -499,6 +500,58 @@ static void deliver_connect(skpi_app *a, skpi_event *ev) {
   deliver(a, ev);
 }
 
+/* ---- message timestamps (time lag of commits older than the history) ---- */
+
+/* Delivers the timestamps read in a Kafka cycle.  The cycle's sample comes
+ * right after and publishes, so this does not render. */
+static void on_msg_times(const skpi_ksample *s, const skpi_msgtime *items, size_t n, void *user) {
+  ccluster *c = user;
+  skpi_app *a = c->app;
+  if(n == 0)
+    return;
+  skpi_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.kind = SKPI_EV_MSG_TIMES;
+  ev.now = s->time;
+  ev.cluster = c->cfg->name;
+  ev.cluster_idx = c->idx;
+  ev.u.msg_times.items = items;
+  ev.u.msg_times.n = n;
+  pthread_mutex_lock(&a->mu);
+  ev.maintenance = in_maint(a, ev.cluster, s->time);
+  deliver(a, &ev);
+  pthread_mutex_unlock(&a->mu);
+}
+
+/* GET /api/v1/timelag: every commit's time lag and how it was found,
+ * {"clusters":{"<name>":[{group,topic,partition,offset,lag_seconds,method}]}}. */
+static void route_timelag(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
+  skpi_app *a = user;
+  json_t *doc = json_object(), *cl = json_object();
+  int bad = !doc || !cl || json_object_set(doc, "clusters", cl) != 0;
+  double now = skpi_now();
+  pthread_mutex_lock(&a->mu);
+  for(size_t i = 0; !bad && i < a->nkpis; i++) {
+    const kinst *k = &a->kpis[i];
+    if(k->ops != &skpi_kpi_timelag || !k->cluster)
+      continue;
+    json_t *arr = skpi_timelag_kpi_json(k->self, now);
+    bad = !arr || json_object_set_new(cl, k->cluster, arr) != 0;
+  }
+  pthread_mutex_unlock(&a->mu);
+  char *text = bad ? NULL : json_dumps(doc, JSON_COMPACT);
+  json_decref(cl);
+  json_decref(doc);
+  if(!text) {
+    resp->status = 500;
+    skpi_buf_addstr(&resp->body, "{\"error\":\"out of memory\"}");
+    return;
+  }
+  skpi_buf_addstr(&resp->body, text);
+  skpi_buf_addc(&resp->body, '\n');
+  free(text);
+}
+
 /* Application quality and Connect status (mutex held). */
 static void poll_targets(skpi_app *a, double now) {
   if(!a->http)
@@ -767,6 +820,8 @@ static skpi_err add_routes(skpi_app *a) {
     return rc;
   if((rc = skpi_web_route(a->web, "GET", "/api/v1/groups", 0, route_groups, a)) != SKPI_OK)
     return rc;
+  if((rc = skpi_web_route(a->web, "GET", "/api/v1/timelag", 0, route_timelag, a)) != SKPI_OK)
+    return rc;
   return skpi_web_route(a->web, "POST", "/api/v1/alertmanager", max_body, route_alertmanager, a);
 }
 
@@ -963,6 +1018,7 @@ skpi_err skpi_app_start(skpi_app *a, char *errbuf, size_t errlen) {
       snprintf(errbuf, errlen, "cannot start the Kafka source of cluster %s", c->cfg->name);
       return SKPI_EKAFKA;
     }
+    skpi_kafka_source_observe_times(c->src, on_msg_times, c);
     skpi_kafka_source_observe(c->src, on_sample, c);
     if(wants_configs(a, c) &&
        !(c->configs = skpi_configs_source_start(c->cfg, a->reg, c->cfg->policy.interval_s, on_configs,

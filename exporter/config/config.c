@@ -1647,6 +1647,9 @@ static const field cluster_fields[] = {
           "consumer group offset requests in flight"),
     RANGE("chunk_size", FT_INT, F_MIN | F_MAX, "2000", 1, 100000,
           "partitions per ListOffsets call"),
+    RANGE("message_time_reads", FT_INT, F_MIN | F_MAX, "1000", 0, 100000,
+          "message timestamps read per cycle for the time lag of commits older than the "
+          "watermark history (0: off)"),
     {.key = "probe",
      .type = FT_SECTION,
      .sub = &probe_sect,
@@ -1878,6 +1881,7 @@ static skpi_err cluster_build(const linetab *lt, const json_t *o, const json_t *
   cc->request_timeout_s = get_num(o, "request_timeout", 0);
   cc->max_inflight = (int)get_int(o, "max_inflight", 0);
   cc->chunk_size = (int)get_int(o, "chunk_size", 0);
+  cc->message_time_reads = (int)get_int(o, "message_time_reads", 0);
   cc->line = node_line(lt, o);
   if((rc = dup_opt(o, "role", &cc->role)) != SKPI_OK ||
      (rc = probe_build(lt, json_object_get(o, "probe"), raw_line(lt, raw, "probe"), &cc->probe)) !=

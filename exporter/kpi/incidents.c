@@ -65,6 +65,8 @@ struct skpi_incidents {
   size_t nser;
   tracker_t *trk;
   size_t ntrk;
+  char **declared; /* configured clusters: their counters exist from the start */
+  size_t ndeclared;
 };
 
 skpi_incidents *skpi_inc_new(unsigned open_after, unsigned resolve_after, size_t max_kept) {
@@ -109,6 +111,9 @@ void skpi_inc_free(skpi_incidents *inc) {
   if(!inc)
     return;
   clear_all(inc);
+  for(size_t i = 0; i < inc->ndeclared; i++)
+    free(inc->declared[i]);
+  free(inc->declared);
   free(inc);
 }
 
@@ -394,6 +399,45 @@ unsigned long skpi_inc_unknown_resolved(const skpi_incidents *inc) {
 
 unsigned long skpi_inc_dropped(const skpi_incidents *inc) { return inc->dropped; }
 
+skpi_err skpi_inc_declare(skpi_incidents *inc, const char *cluster) {
+  if(!inc || bad_str(cluster))
+    return SKPI_EINVAL;
+  for(size_t i = 0; i < inc->ndeclared; i++)
+    if(strcmp(inc->declared[i], cluster) == 0)
+      return SKPI_OK;
+  if(inc->ndeclared >= MAX_SERIES / NSRC)
+    return SKPI_ETOOBIG;
+  char **grown = realloc(inc->declared, (inc->ndeclared + 1) * sizeof(*grown));
+  if(!grown)
+    return SKPI_ENOMEM;
+  inc->declared = grown;
+  if(!(grown[inc->ndeclared] = strdup(cluster)))
+    return SKPI_ENOMEM;
+  inc->ndeclared++;
+  return SKPI_OK;
+}
+
+/* Zero counters, gauge and histogram for the declared (cluster, source)
+ * pairs that have no incident yet, so that increase() sees the first one. */
+static skpi_err render_declared(const skpi_incidents *inc, skpi_mset *m, int f_op, int f_res,
+                                int f_open, int f_rec) {
+  skpi_err rc = SKPI_OK;
+  static const uint64_t zeros[NBOUNDS];
+  for(size_t i = 0; i < inc->ndeclared; i++)
+    for(int src = 0; src < NSRC; src++) {
+      if(get_series((skpi_incidents *)inc, inc->declared[i], src, 0))
+        continue;
+      const char *kv[] = {"cluster", inc->declared[i], "source", src_names[src]};
+      skpi_hist h = {NBOUNDS, rec_bounds, zeros, 0, 0};
+      if((rc = skpi_mset_addv(m, f_op, 0, kv, 2)) != SKPI_OK ||
+         (rc = skpi_mset_addv(m, f_res, 0, kv, 2)) != SKPI_OK ||
+         (rc = skpi_mset_addv(m, f_open, 0, kv, 2)) != SKPI_OK ||
+         (rc = skpi_mset_add_hist(m, f_rec, &h, kv, 2)) != SKPI_OK)
+        return rc;
+    }
+  return rc;
+}
+
 /* Returns 1 when cluster already appeared in ser[0..upto). */
 static int cluster_seen_before(const skpi_incidents *inc, size_t upto) {
   for(size_t j = 0; j < upto; j++)
@@ -440,6 +484,8 @@ skpi_err skpi_inc_render(const skpi_incidents *inc, double now, skpi_mset *m) {
        (rc = skpi_mset_add_hist(m, f_rec, &h, kv, 2)) != SKPI_OK)
       goto out;
   }
+  if((rc = render_declared(inc, m, f_op, f_res, f_open, f_rec)) != SKPI_OK)
+    goto out;
   /* Per-cluster families: each cluster once, whatever its sources. */
   for(size_t i = 0; i < inc->nser; i++) {
     if(cluster_seen_before(inc, i))
@@ -725,6 +771,8 @@ skpi_err skpi_inc_load(skpi_incidents *inc, const json_t *doc, char *errbuf, siz
   inc->open_after = keep.open_after;
   inc->resolve_after = keep.resolve_after;
   inc->max_kept = keep.max_kept;
+  inc->declared = keep.declared;
+  inc->ndeclared = keep.ndeclared;
   free(fresh);
   return SKPI_OK;
 }
@@ -735,9 +783,19 @@ skpi_err skpi_inc_load(skpi_incidents *inc, const json_t *doc, char *errbuf, siz
 #define MTTR_FACT_WINDOW_S (30 * 86400.0)
 
 static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
-  *self = skpi_inc_new(ctx->cfg->incidents.open_after, ctx->cfg->incidents.resolve_after,
-                       SKPI_INC_DEFAULT_MAX);
-  return *self ? SKPI_OK : SKPI_ENOMEM;
+  skpi_incidents *inc = skpi_inc_new(ctx->cfg->incidents.open_after,
+                                     ctx->cfg->incidents.resolve_after, SKPI_INC_DEFAULT_MAX);
+  if(!inc)
+    return SKPI_ENOMEM;
+  for(size_t i = 0; i < ctx->cfg->nclusters; i++) {
+    skpi_err rc = skpi_inc_declare(inc, ctx->cfg->clusters[i].name);
+    if(rc != SKPI_OK) {
+      skpi_inc_free(inc);
+      return rc;
+    }
+  }
+  *self = inc;
+  return SKPI_OK;
 }
 
 static void kpi_observe(void *self, const skpi_event *ev) {

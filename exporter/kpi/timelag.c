@@ -26,11 +26,24 @@ typedef struct tltopic {
   int nparts;
 } tltopic;
 
+/* The timestamp of the message at a committed offset, read from the broker. */
+typedef struct tlexact {
+  char *topic;
+  int32_t partition;
+  int64_t offset;
+  double ts;
+  enum skpi_msgtime_method method;
+  int live;
+} tlexact;
+
 struct skpi_timelag {
   char *cluster;
   skpi_timelag_cfg cfg;
   skpi_ntable topics; /* of tltopic */
   size_t npartitions; /* partitions with a ring */
+  tlexact *exact;     /* sorted by (topic, partition, offset) */
+  size_t nexact;
+  uint64_t reads, fallbacks;
 };
 
 void skpi_timelag_cfg_default(skpi_timelag_cfg *cfg) {
@@ -81,10 +94,19 @@ static void clear_all(skpi_timelag *tl) {
   tl->npartitions = 0;
 }
 
+static void clear_exact(skpi_timelag *tl) {
+  for(size_t i = 0; i < tl->nexact; i++)
+    free(tl->exact[i].topic);
+  free(tl->exact);
+  tl->exact = NULL;
+  tl->nexact = 0;
+}
+
 void skpi_timelag_free(skpi_timelag *tl) {
   if(!tl)
     return;
   clear_all(tl);
+  clear_exact(tl);
   free(tl->cluster);
   free(tl);
 }
@@ -244,15 +266,155 @@ int skpi_timelag_interp(const skpi_tlpoint *pts, size_t n, int64_t committed, do
   return 1;
 }
 
-int skpi_timelag_estimate(const skpi_timelag *tl, const char *topic, int32_t partition,
-                          int64_t committed, double now, double *lag_s) {
+static int exact_cmp3(const char *topic, int32_t part, int64_t off, const tlexact *e) {
+  int c = strcmp(topic, e->topic);
+  if(c)
+    return c;
+  if(part != e->partition)
+    return part < e->partition ? -1 : 1;
+  return off < e->offset ? -1 : off > e->offset;
+}
+
+static int exact_cmp(const void *a, const void *b) {
+  const tlexact *x = a;
+  return exact_cmp3(x->topic, x->partition, x->offset, b);
+}
+
+static tlexact *find_exact_in(tlexact *ex, size_t n, const char *topic, int32_t part, int64_t off) {
+  size_t lo = 0, hi = n;
+  while(lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = exact_cmp3(topic, part, off, &ex[mid]);
+    if(c == 0)
+      return &ex[mid];
+    if(c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return NULL;
+}
+
+static tlexact *find_exact(const skpi_timelag *tl, const char *topic, int32_t part, int64_t off) {
+  return find_exact_in(tl->exact, tl->nexact, topic, part, off);
+}
+
+skpi_err skpi_timelag_add_times(skpi_timelag *tl, const skpi_msgtime *items, size_t n) {
+  skpi_err rc = SKPI_OK;
+  if(!tl || (n && !items))
+    return SKPI_EINVAL;
+  if(n == 0)
+    return SKPI_OK;
+  tlexact *grown = realloc(tl->exact, (tl->nexact + n) * sizeof(*grown));
+  if(!grown)
+    return SKPI_ENOMEM;
+  tl->exact = grown;
+  size_t nold = tl->nexact;
+  for(size_t i = 0; i < n; i++) {
+    const skpi_msgtime *m = &items[i];
+    if(!m->topic || m->partition < 0 || m->offset < 0 || !isfinite(m->timestamp) ||
+       strlen(m->topic) > MAX_NAME) {
+      rc = SKPI_EINVAL;
+      continue;
+    }
+    tlexact *e = find_exact_in(tl->exact, nold, m->topic, m->partition, m->offset);
+    if(!e) {
+      if(tl->nexact >= tl->cfg.max_partitions) {
+        rc = SKPI_ETOOBIG;
+        continue;
+      }
+      char *name = strdup(m->topic);
+      if(!name) {
+        rc = SKPI_ENOMEM;
+        break;
+      }
+      e = &tl->exact[tl->nexact++];
+      *e = (tlexact){.topic = name, .partition = m->partition, .offset = m->offset};
+    }
+    e->ts = m->timestamp;
+    e->method = m->method;
+    e->live = 1;
+    tl->reads++;
+    if(m->method == SKPI_MSGTIME_NEXT)
+      tl->fallbacks++;
+  }
+  if(tl->nexact > nold) {
+    qsort(tl->exact, tl->nexact, sizeof(*tl->exact), exact_cmp);
+    /* The same offset twice in one batch: keep one. */
+    size_t w = 0;
+    for(size_t i = 0; i < tl->nexact; i++) {
+      if(w > 0 && exact_cmp(&tl->exact[i], &tl->exact[w - 1]) == 0) {
+        free(tl->exact[i].topic);
+        continue;
+      }
+      tl->exact[w++] = tl->exact[i];
+    }
+    tl->nexact = w;
+  }
+  return rc;
+}
+
+void skpi_timelag_keep_times(skpi_timelag *tl, const skpi_ksample *s) {
+  for(size_t i = 0; i < tl->nexact; i++)
+    tl->exact[i].live = 0;
+  for(size_t g = 0; g < s->ngroups; g++)
+    for(size_t c = 0; c < s->groups[g].ncommits; c++) {
+      const skpi_kcommit *k = &s->groups[g].commits[c];
+      if(k->topic < 0 || (size_t)k->topic >= s->ntopics)
+        continue;
+      tlexact *e = find_exact(tl, s->topics[k->topic].name, k->partition, k->offset);
+      if(e)
+        e->live = 1;
+    }
+  size_t w = 0;
+  for(size_t i = 0; i < tl->nexact; i++) {
+    if(tl->exact[i].live)
+      tl->exact[w++] = tl->exact[i];
+    else
+      free(tl->exact[i].topic);
+  }
+  tl->nexact = w;
+}
+
+const char *skpi_timelag_method_name(enum skpi_timelag_method m) {
+  static const char *const names[] = {"current", "interpolated", "extrapolated", "exact", "next"};
+  return (unsigned)m < sizeof(names) / sizeof(names[0]) ? names[m] : "unknown";
+}
+
+int skpi_timelag_estimate_how(const skpi_timelag *tl, const char *topic, int32_t partition,
+                              int64_t committed, double now, double *lag_s,
+                              enum skpi_timelag_method *how) {
   if(!tl || !topic)
     return 0;
   const tltopic *t = skpi_ntable_find(&tl->topics, topic);
   if(!t || partition < 0 || partition >= t->nparts)
     return 0;
   const tlpart *p = &t->parts[partition];
-  return skpi_timelag_interp(p->pts, p->n, committed, now, tl->cfg.max_extrapolate_s, lag_s);
+  if(!skpi_timelag_interp(p->pts, p->n, committed, now, tl->cfg.max_extrapolate_s, lag_s))
+    return 0;
+  enum skpi_timelag_method m = committed >= p->pts[p->n - 1].off ? SKPI_TL_CURRENT
+                               : committed >= p->pts[0].off      ? SKPI_TL_INTERPOLATED
+                                                                 : SKPI_TL_EXTRAPOLATED;
+  if(m == SKPI_TL_EXTRAPOLATED) {
+    /* Older than the history: the message's own timestamp, when it was read,
+     * replaces the extrapolation.  The message existed when the oldest point
+     * was taken, so a producer clock ahead of ours cannot make it younger. */
+    const tlexact *e = find_exact(tl, topic, partition, committed);
+    if(e) {
+      double ts = e->ts < p->pts[0].t ? e->ts : p->pts[0].t;
+      double lag = now - ts;
+      *lag_s = isfinite(lag) && lag > 0 ? lag : 0;
+      m = e->method == SKPI_MSGTIME_NEXT ? SKPI_TL_NEXT : SKPI_TL_EXACT;
+    }
+  }
+  if(how)
+    *how = m;
+  return 1;
+}
+
+int skpi_timelag_estimate(const skpi_timelag *tl, const char *topic, int32_t partition,
+                          int64_t committed, double now, double *lag_s) {
+  return skpi_timelag_estimate_how(tl, topic, partition, committed, now, lag_s, NULL);
 }
 
 /* The time lag of one commit of sample s; 0 when it cannot be estimated. */
@@ -288,8 +450,17 @@ skpi_err skpi_timelag_render(const skpi_timelag *tl, const skpi_ksample *s, doub
                                "committed offset.");
   int f_max = skpi_mset_family(m, "kafka_consumergroup_lag_seconds_max", SKPI_MT_GAUGE,
                                "Largest estimated time lag over the group's partitions.");
-  if(f_lag < 0 || f_max < 0)
+  int f_reads = skpi_mset_family(m, "streamkpi_kafka_message_time_reads_total", SKPI_MT_COUNTER,
+                                 "Committed messages whose timestamp was read from the broker "
+                                 "to time a commit older than the watermark history.");
+  int f_fb = skpi_mset_family(m, "streamkpi_kafka_message_time_fallbacks_total", SKPI_MT_COUNTER,
+                              "Of those reads, committed offsets that no longer existed "
+                              "(compacted or deleted), timed by the next message instead.");
+  if(f_lag < 0 || f_max < 0 || f_reads < 0 || f_fb < 0)
     return SKPI_ENOMEM;
+  if((rc = skpi_mset_add(m, f_reads, (double)tl->reads, "cluster", tl->cluster)) != SKPI_OK ||
+     (rc = skpi_mset_add(m, f_fb, (double)tl->fallbacks, "cluster", tl->cluster)) != SKPI_OK)
+    return rc;
   for(size_t gi = 0; gi < s->ngroups; gi++) {
     const skpi_kgroup *g = &s->groups[gi];
     int any = 0;
@@ -302,18 +473,50 @@ skpi_err skpi_timelag_render(const skpi_timelag *tl, const skpi_ksample *s, doub
       const char *topic = s->topics[c->topic].name;
       char part[16];
       snprintf(part, sizeof(part), "%d", (int)c->partition);
-      if((rc = skpi_mset_add(m, f_lag, lag, "cluster", tl->cluster, "consumergroup", g->id,
-                             "topic", topic, "partition", part)) != SKPI_OK)
+      if((rc = skpi_mset_add(m, f_lag, lag, "cluster", tl->cluster, "consumergroup", g->id, "topic",
+                             topic, "partition", part)) != SKPI_OK)
         return rc;
       if(!any || lag > mx)
         mx = lag;
       any = 1;
     }
-    if(any && (rc = skpi_mset_add(m, f_max, mx, "cluster", tl->cluster, "consumergroup",
-                                  g->id)) != SKPI_OK)
+    if(any && (rc = skpi_mset_add(m, f_max, mx, "cluster", tl->cluster, "consumergroup", g->id)) !=
+                  SKPI_OK)
       return rc;
   }
   return rc;
+}
+
+void skpi_timelag_time_counts(const skpi_timelag *tl, uint64_t *reads, uint64_t *fallbacks) {
+  *reads = tl->reads;
+  *fallbacks = tl->fallbacks;
+}
+
+json_t *skpi_timelag_json(const skpi_timelag *tl, const skpi_ksample *s, double now) {
+  json_t *arr = json_array();
+  if(!arr)
+    return NULL;
+  for(size_t gi = 0; gi < s->ngroups; gi++) {
+    const skpi_kgroup *g = &s->groups[gi];
+    for(size_t i = 0; i < g->ncommits; i++) {
+      const skpi_kcommit *c = &g->commits[i];
+      if(c->topic < 0 || (size_t)c->topic >= s->ntopics)
+        continue;
+      const char *topic = s->topics[c->topic].name;
+      double lag;
+      enum skpi_timelag_method how;
+      if(!skpi_timelag_estimate_how(tl, topic, c->partition, c->offset, now, &lag, &how))
+        continue;
+      json_t *o = json_pack("{s:s,s:s,s:i,s:I,s:f,s:s}", "group", g->id, "topic", topic,
+                            "partition", (int)c->partition, "offset", (json_int_t)c->offset,
+                            "lag_seconds", lag, "method", skpi_timelag_method_name(how));
+      if(!o || json_array_append_new(arr, o) != 0) {
+        json_decref(arr);
+        return NULL;
+      }
+    }
+  }
+  return arr;
 }
 
 size_t skpi_timelag_partitions(const skpi_timelag *tl) {
@@ -489,6 +692,13 @@ static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, s
 
 static void kpi_observe(void *self, const skpi_event *ev) {
   tl_kpi *k = self;
+  if(ev->kind == SKPI_EV_MSG_TIMES) {
+    skpi_err rc = skpi_timelag_add_times(k->tl, ev->u.msg_times.items, ev->u.msg_times.n);
+    if(rc != SKPI_OK)
+      skpi_log(SKPI_WARN, "time lag dropped message timestamps", "cluster", ev->cluster, "error",
+               skpi_strerror(rc));
+    return;
+  }
   if(ev->kind != SKPI_EV_SAMPLE)
     return;
   skpi_ksample_ref((skpi_ksample *)ev->u.sample);
@@ -498,6 +708,7 @@ static void kpi_observe(void *self, const skpi_event *ev) {
   if(rc != SKPI_OK)
     skpi_log(SKPI_WARN, "time lag rejected a sample", "cluster", ev->cluster, "error",
              skpi_strerror(rc));
+  skpi_timelag_keep_times(k->tl, ev->u.sample);
 }
 
 static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
@@ -513,6 +724,11 @@ int skpi_timelag_kpi_group_max(const void *inst, const char *group, double now, 
 
 const skpi_timelag *skpi_timelag_kpi_engine(const void *inst) {
   return inst ? ((const tl_kpi *)inst)->tl : NULL;
+}
+
+json_t *skpi_timelag_kpi_json(const void *inst, double now) {
+  const tl_kpi *k = inst;
+  return k && k->last ? skpi_timelag_json(k->tl, k->last, now) : json_array();
 }
 
 static json_t *kpi_save(void *self, double now) { return skpi_timelag_save(((tl_kpi *)self)->tl); }

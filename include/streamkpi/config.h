@@ -326,6 +326,7 @@ typedef struct skpi_cluster_cfg {
   double request_timeout_s; /* default 10: bound on one Kafka request */
   int max_inflight;         /* default 10: group requests in flight */
   int chunk_size;           /* default 2000: partitions per ListOffsets call */
+  int message_time_reads;   /* default 1000: message timestamps read per cycle, 0 off */
   char *probe_topic;        /* the canary topic when the probe runs, else NULL: the
                                Kafka source marks it internal, so it counts as no
                                data stream */

@@ -13,6 +13,7 @@
 #define STREAMKPI_EVENTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "streamkpi/health.h"
 #include "streamkpi/sample.h"
@@ -34,6 +35,9 @@ enum skpi_event_kind {
   SKPI_EV_TICK,
   /* One topic and broker configuration audit of a cluster: ev->u.configs. */
   SKPI_EV_TOPIC_CONFIGS,
+  /* Timestamps of the messages at committed offsets, read from the brokers:
+   * ev->u.msg_times.  Delivered just before the sample they belong to. */
+  SKPI_EV_MSG_TIMES,
 };
 
 /* A probe cycle as the health rule judged it.  The interval [t0, t1] is the
@@ -65,6 +69,27 @@ typedef struct skpi_connect_event {
   size_t tasks_running; /* of those, in state RUNNING */
 } skpi_connect_event;
 
+/* How a message timestamp was found. */
+enum skpi_msgtime_method {
+  SKPI_MSGTIME_EXACT = 0, /* the message at the committed offset itself */
+  SKPI_MSGTIME_NEXT,      /* that offset is gone (compacted, deleted, a control
+                             record): the next message after it */
+};
+
+/* The timestamp of the message at (topic, partition, offset). */
+typedef struct skpi_msgtime {
+  const char *topic;
+  int32_t partition;
+  int64_t offset;   /* the committed offset that was asked for */
+  double timestamp; /* unix seconds, the message's own timestamp */
+  enum skpi_msgtime_method method;
+} skpi_msgtime;
+
+typedef struct skpi_msgtimes_event {
+  const skpi_msgtime *items;
+  size_t n;
+} skpi_msgtimes_event;
+
 typedef struct skpi_event {
   enum skpi_event_kind kind;
   double now;          /* unix seconds */
@@ -78,6 +103,7 @@ typedef struct skpi_event {
     skpi_coverage_event coverage;
     skpi_connect_event connect;
     const skpi_topic_configs *configs;
+    skpi_msgtimes_event msg_times;
   } u;
 } skpi_event;
 

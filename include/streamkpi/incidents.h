@@ -58,6 +58,12 @@ typedef struct skpi_incidents skpi_incidents;
 skpi_incidents *skpi_inc_new(unsigned open_after, unsigned resolve_after, size_t max_kept);
 void skpi_inc_free(skpi_incidents *inc);
 
+/* Declares a cluster whose counters (opened, resolved, open, recovery
+ * histogram, per source) are rendered at 0 before its first incident.
+ * Declarations survive skpi_inc_load.  SKPI_EINVAL for an empty or too long
+ * name, SKPI_ETOOBIG past the series cap, SKPI_ENOMEM. */
+skpi_err skpi_inc_declare(skpi_incidents *inc, const char *cluster);
+
 /* Feeds one sampled interval [t_start, t_end) of cluster: cause NONE is a
  * healthy interval.  SKPI_EINVAL on bad times, an empty or too long cluster
  * name; SKPI_ENOMEM.  Nothing changes on error. */

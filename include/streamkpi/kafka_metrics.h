@@ -34,10 +34,10 @@
 #include "streamkpi/sample.h"
 
 /* Appends the sample's families to m (every family is declared, even when
- * it gets no sample).  lag_clamped_total is the running count of clamps the
- * source keeps across cycles.  Returns SKPI_EINVAL when a family cannot be
- * declared in m (a clash with an earlier declaration, or out of memory), or
- * the error of skpi_mset_add; m then holds a partial set the caller drops. */
+ * it gets no sample).  lag_clamped_total is the number of distinct clamped
+ * commits the source has seen (skpi_lag_clamps_update).  Returns SKPI_EINVAL when a family cannot
+ * be declared in m (a clash with an earlier declaration, or out of memory), or the error of
+ * skpi_mset_add; m then holds a partial set the caller drops. */
 skpi_err skpi_kmetrics_render(const skpi_ksample *s, uint64_t lag_clamped_total, skpi_mset *m);
 
 #endif

@@ -12,6 +12,7 @@
 #define STREAMKPI_KAFKA_SOURCE_H
 
 #include "streamkpi/config.h"
+#include "streamkpi/events.h"
 #include "streamkpi/sample.h"
 #include "streamkpi/registry.h"
 
@@ -32,6 +33,15 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
 /* Adds an observer; call before the first cycle completes (right after
  * start is fine: observers added later just miss earlier cycles). */
 void skpi_kafka_source_observe(skpi_kafka_source *src, skpi_ksample_observer fn, void *user);
+
+/* Called on the source thread after each successful cycle, before the
+ * sample observers, with the message timestamps read in that cycle (see
+ * kafka_msgtime.h); n may be 0.  The sample and items are valid during the
+ * call.  One such observer per source: a second call replaces the first. */
+typedef void (*skpi_kmsgtime_observer)(const skpi_ksample *s, const skpi_msgtime *items, size_t n,
+                                       void *user);
+void skpi_kafka_source_observe_times(skpi_kafka_source *src, skpi_kmsgtime_observer fn,
+                                     void *user);
 
 /* Asks the thread to stop, joins it, frees everything.  Returns within
  * about one request timeout plus a second; a cycle cut short by the stop is

@@ -5,7 +5,10 @@
  * high watermark reached c.  t(c) is interpolated linearly between the two
  * history points that bracket c; a commit at or above the newest watermark
  * has lag 0; a commit older than the whole history is extrapolated from the
- * history's mean rate, at most max_extrapolate_s before its oldest point.
+ * history's mean rate, at most max_extrapolate_s before its oldest point,
+ * unless the timestamp of the committed message itself was read from the
+ * broker (skpi_timelag_add_times): then t(c) is that timestamp.  Which way a
+ * value was found is its method (skpi_timelag_method).
  * The result is never NaN and never negative.
  *
  * Each partition keeps at most `points` points.  A watermark that does not
@@ -30,6 +33,7 @@
 #include <stdint.h>
 
 #include "streamkpi/err.h"
+#include "streamkpi/events.h"
 #include "streamkpi/expo.h"
 #include "streamkpi/sample.h"
 
@@ -74,6 +78,42 @@ int skpi_timelag_estimate(const skpi_timelag *tl, const char *topic, int32_t par
 int skpi_timelag_interp(const skpi_tlpoint *pts, size_t n, int64_t committed, double now,
                         double max_extrapolate_s, double *lag_s);
 
+/* How an estimate was found. */
+enum skpi_timelag_method {
+  SKPI_TL_CURRENT = 0,  /* commit at or above the newest watermark: lag 0 */
+  SKPI_TL_INTERPOLATED, /* between two history points */
+  SKPI_TL_EXTRAPOLATED, /* older than the history, no message timestamp */
+  SKPI_TL_EXACT,        /* older than the history: the message's timestamp */
+  SKPI_TL_NEXT,         /* likewise, the next message's (the offset is gone) */
+};
+
+/* "current", "interpolated", "extrapolated", "exact" or "next". */
+const char *skpi_timelag_method_name(enum skpi_timelag_method m);
+
+/* skpi_timelag_estimate, also telling how (how may be NULL). */
+int skpi_timelag_estimate_how(const skpi_timelag *tl, const char *topic, int32_t partition,
+                              int64_t committed, double now, double *lag_s,
+                              enum skpi_timelag_method *how);
+
+/* Remembers the message timestamps read for committed offsets (the items
+ * are copied).  At most max_partitions are kept; past that, and for a
+ * malformed item (no topic, negative offset, timestamp not finite), the item
+ * is skipped and SKPI_ETOOBIG or SKPI_EINVAL returned after the others are
+ * taken.  SKPI_ENOMEM leaves the engine consistent. */
+skpi_err skpi_timelag_add_times(skpi_timelag *tl, const skpi_msgtime *items, size_t n);
+
+/* Forgets the timestamps of offsets no commit of s points at any more. */
+void skpi_timelag_keep_times(skpi_timelag *tl, const skpi_ksample *s);
+
+/* Message timestamps received so far, and how many of them came from the
+ * next message because the committed one was gone. */
+void skpi_timelag_time_counts(const skpi_timelag *tl, uint64_t *reads, uint64_t *fallbacks);
+
+/* Returns a new JSON array (caller decrefs; NULL on OOM) with one object per
+ * commit of s that has an estimate: {"group","topic","partition","offset",
+ * "lag_seconds","method"}. */
+json_t *skpi_timelag_json(const skpi_timelag *tl, const skpi_ksample *s, double now);
+
 /* Largest time lag over the commits of group g (which belongs to s).
  * Returns 1 and sets *max_s, or 0 when no commit has history. */
 int skpi_timelag_group_max(const skpi_timelag *tl, const skpi_ksample *s, const skpi_kgroup *g,
@@ -81,7 +121,10 @@ int skpi_timelag_group_max(const skpi_timelag *tl, const skpi_ksample *s, const 
 
 /* Adds kafka_consumergroup_lag_seconds{cluster,consumergroup,topic,partition}
  * and kafka_consumergroup_lag_seconds_max{cluster,consumergroup} for the
- * commits of s to m.  Errors come from the metric set. */
+ * commits of s to m, and the counters
+ * streamkpi_kafka_message_time_reads_total{cluster} and
+ * streamkpi_kafka_message_time_fallbacks_total{cluster} (present from the
+ * start).  Errors come from the metric set. */
 skpi_err skpi_timelag_render(const skpi_timelag *tl, const skpi_ksample *s, double now,
                              skpi_mset *m);
 
@@ -99,13 +142,16 @@ json_t *skpi_timelag_save(const skpi_timelag *tl);
  * longer than the configured ring keep their newest points. */
 skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc);
 
-
 /* For the KPI instance inst of this family: the largest time lag of group in
  * the newest sample (see skpi_timelag_group_max).  0 when unknown. */
 int skpi_timelag_kpi_group_max(const void *inst, const char *group, double now, double *max_s);
 
 /* The engine inside the KPI instance inst of this family (NULL for NULL). */
 const skpi_timelag *skpi_timelag_kpi_engine(const void *inst);
+
+/* For the KPI instance inst of this family: skpi_timelag_json over the
+ * newest sample, or an empty array before the first one.  NULL on OOM. */
+json_t *skpi_timelag_kpi_json(const void *inst, double now);
 
 /* The KPI family (kpi.h): see the table in exporter/kpi/table.c. */
 struct skpi_kpi_ops;

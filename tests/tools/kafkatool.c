@@ -5,9 +5,9 @@
  *     brokers                                  print the broker count
  *     create TOPIC PARTITIONS [RF] [--if-not-exists]
  *     delete TOPIC [--if-exists]
+ *     truncate TOPIC PARTITION OFFSET         delete the records before OFFSET
  *     produce TOPIC PARTITION COUNT [--rate N/s]  (PARTITION -1: any)
  *     commit GROUP TOPIC PARTITION OFFSET      commit without joining
- *     truncate TOPIC PARTITION OFFSET          delete the records before OFFSET
  *     consume GROUP TOPIC --max N [--hold SECONDS]
  *     follow GROUP TOPIC [--delay MS]          consume+commit until SIGTERM
  *
@@ -78,9 +78,9 @@ static void usage(void) {
         "  brokers\n"
         "  create TOPIC PARTITIONS [RF] [--if-not-exists]\n"
         "  delete TOPIC [--if-exists]\n"
+        "  truncate TOPIC PARTITION OFFSET\n"
         "  produce TOPIC PARTITION COUNT [--rate N/s]\n"
         "  commit GROUP TOPIC PARTITION OFFSET\n"
-        "  truncate TOPIC PARTITION OFFSET\n"
         "  consume GROUP TOPIC --max N [--hold SECONDS]\n"
         "  follow GROUP TOPIC [--delay MS]\n",
         stderr);
@@ -430,8 +430,9 @@ static int cmd_produce(const opts *o, int argc, char **argv) {
   int rc = EXIT_KAFKA;
   dr_count dc = {0, 0, RD_KAFKA_RESP_ERR_NO_ERROR};
   char tmo[32];
-  const char *kv[] = {"acks", "all", "enable.idempotence", "true", "message.timeout.ms", tmo,
-                      "linger.ms", "5", NULL};
+  const char *kv[] = {
+      "acks", "all", "enable.idempotence", "true", "message.timeout.ms", tmo, "linger.ms",
+      "5",    NULL};
   rd_kafka_t *rk = NULL;
   double start, deadline;
   if(argc == 5 && strcmp(argv[3], "--rate") == 0) {
@@ -702,8 +703,7 @@ static int cmd_consume(const opts *o, int argc, char **argv) {
     rd_kafka_message_t *m;
     if(now_mono() > deadline) {
       fail("consume %s: %s within %lds (consumed %ld)", argv[1],
-           cs.joined ? "end of partitions not reached" : "no assignment", o->timeout_s,
-           consumed);
+           cs.joined ? "end of partitions not reached" : "no assignment", o->timeout_s, consumed);
       goto out;
     }
     if(!(m = rd_kafka_consumer_poll(rk, 100)))
@@ -840,14 +840,14 @@ int main(int argc, char **argv) {
     rc = cmd_brokers(&o);
   else if(strcmp(cmd, "create") == 0)
     rc = cmd_create(&o, argc, argv);
+  else if(strcmp(cmd, "truncate") == 0)
+    rc = cmd_truncate(&o, argc, argv);
   else if(strcmp(cmd, "delete") == 0)
     rc = cmd_delete(&o, argc, argv);
   else if(strcmp(cmd, "produce") == 0)
     rc = cmd_produce(&o, argc, argv);
   else if(strcmp(cmd, "commit") == 0)
     rc = cmd_commit(&o, argc, argv);
-  else if(strcmp(cmd, "truncate") == 0)
-    rc = cmd_truncate(&o, argc, argv);
   else if(strcmp(cmd, "consume") == 0)
     rc = cmd_consume(&o, argc, argv);
   else if(strcmp(cmd, "follow") == 0)

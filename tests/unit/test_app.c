@@ -225,6 +225,40 @@ static void probe_events_feed_availability_incidents_and_slo(void **state) {
   assert_true(found);
 }
 
+/* Waits (bounded) until the published text holds every string of want. */
+static int published_has_all(skpi_app *a, const char *const *want, size_t n) {
+  for(int i = 0; i < 400; i++) {
+    skpi_snapshot *snap = skpi_registry_acquire(skpi_app_registry(a));
+    const char *body;
+    size_t len, hits = 0;
+    if(skpi_snapshot_body(snap, SKPI_FMT_TEXT, 0, &body, &len) == SKPI_OK)
+      for(size_t k = 0; k < n; k++)
+        hits += strstr(body, want[k]) != NULL;
+    skpi_snapshot_release(snap);
+    if(hits == n)
+      return 1;
+    usleep(25000);
+  }
+  return 0;
+}
+
+/* Every incident counter of every configured cluster and source exists at 0
+ * before any incident, so increase() sees the first one. */
+static void incident_counters_exist_from_the_start(void **state) {
+  fixture *f = *state;
+  write_config(f, NULL);
+  f->app = build(f);
+  static const char *const want[] = {
+      "streamkpi_incidents_opened_total{cluster=\"east\",source=\"health\"} 0",
+      "streamkpi_incidents_opened_total{cluster=\"east\",source=\"alertmanager\"} 0",
+      "streamkpi_incidents_opened_total{cluster=\"west\",source=\"health\"} 0",
+      "streamkpi_incidents_resolved_total{cluster=\"west\",source=\"alertmanager\"} 0",
+      "streamkpi_incidents_open{cluster=\"west\",source=\"health\"} 0",
+      "streamkpi_incident_recovery_seconds_count{cluster=\"east\",source=\"health\"} 0",
+  };
+  assert_true(published_has_all(f->app, want, sizeof(want) / sizeof(want[0])));
+}
+
 /* What the KPIs learned survives a stop and a new app on the same state. */
 static void state_survives_a_restart(void **state) {
   fixture *f = *state;
@@ -263,6 +297,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(probe_events_feed_availability_incidents_and_slo, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(state_survives_a_restart, setup, teardown),
+      cmocka_unit_test_setup_teardown(incident_counters_exist_from_the_start, setup, teardown),
       cmocka_unit_test_setup_teardown(unusable_config_is_refused, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

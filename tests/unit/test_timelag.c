@@ -19,23 +19,22 @@ static void interp_table(void **state) {
     int64_t committed;
     double now, maxx, want;
   } rows[] = {
-      {1000, 2000, 86400, 0},       /* at the newest watermark: caught up */
-      {5000, 2000, 86400, 0},       /* above it (stale watermark): caught up */
-      {150, 1100, 86400, 95},       /* halfway 1000..1010 -> t=1005 */
-      {200, 1100, 86400, 80},       /* last time still at 200: 1020 (idle is no lag) */
-      {199, 1100, 86400, 90.1},     /* 100@1000 .. 200@1010 -> 1009.9 */
-      {300, 1100, 86400, 75},       /* 200@1020 .. 400@1030 -> 1025 */
-      {700, 1100, 86400, 40},       /* 400@1030 .. 1000@1090 -> 1060 */
-      {100, 1100, 86400, 100},      /* the oldest point itself */
-      {10, 1100, 86400, 109},       /* rate 900/90s = 10/s: 9 s before 1000 */
-      {0, 1100, 5, 105},            /* extrapolation capped at 5 s */
-      {150, 900, 86400, 0},         /* now before the history: never negative */
+      {1000, 2000, 86400, 0},   /* at the newest watermark: caught up */
+      {5000, 2000, 86400, 0},   /* above it (stale watermark): caught up */
+      {150, 1100, 86400, 95},   /* halfway 1000..1010 -> t=1005 */
+      {200, 1100, 86400, 80},   /* last time still at 200: 1020 (idle is no lag) */
+      {199, 1100, 86400, 90.1}, /* 100@1000 .. 200@1010 -> 1009.9 */
+      {300, 1100, 86400, 75},   /* 200@1020 .. 400@1030 -> 1025 */
+      {700, 1100, 86400, 40},   /* 400@1030 .. 1000@1090 -> 1060 */
+      {100, 1100, 86400, 100},  /* the oldest point itself */
+      {10, 1100, 86400, 109},   /* rate 900/90s = 10/s: 9 s before 1000 */
+      {0, 1100, 5, 105},        /* extrapolation capped at 5 s */
+      {150, 900, 86400, 0},     /* now before the history: never negative */
   };
   for(size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
     double lag = -1;
-    assert_int_equal(skpi_timelag_interp(HIST, 5, rows[i].committed, rows[i].now, rows[i].maxx,
-                                         &lag),
-                     1);
+    assert_int_equal(
+        skpi_timelag_interp(HIST, 5, rows[i].committed, rows[i].now, rows[i].maxx, &lag), 1);
     assert_true(isfinite(lag));
     assert_float_equal(lag, rows[i].want, 1e-9);
   }
@@ -273,6 +272,137 @@ static void render_per_partition_and_max(void **state) {
   skpi_timelag_free(tl);
 }
 
+/* A consumer stalled before the watch: offset 10 of a partition whose
+ * history starts at 100 and stays flat (no rate to extrapolate with). */
+static skpi_timelag *stalled_before_watch(void) {
+  skpi_timelag *tl;
+  assert_int_equal(skpi_timelag_new("c1", NULL, &tl), SKPI_OK);
+  for(int i = 0; i < 3; i++) {
+    skpi_ksample *s = one_topic(1000.0 + 10 * i, 100);
+    assert_int_equal(skpi_timelag_observe(tl, s, 1000.0 + 10 * i), SKPI_OK);
+    ks_free(s);
+  }
+  return tl;
+}
+
+static void message_time_replaces_extrapolation(void **state) {
+  skpi_timelag *tl = stalled_before_watch();
+  double lag;
+  enum skpi_timelag_method how;
+  /* Without the message's time: the oldest point's time, marked so. */
+  assert_int_equal(skpi_timelag_estimate_how(tl, "orders", 0, 10, 1100, &lag, &how), 1);
+  assert_float_equal(lag, 100, 1e-9);
+  assert_int_equal(how, SKPI_TL_EXTRAPOLATED);
+  skpi_msgtime items[] = {
+      {"orders", 0, 10, 400.0, SKPI_MSGTIME_EXACT},
+      {"orders", 0, 20, 500.0, SKPI_MSGTIME_NEXT},
+  };
+  assert_int_equal(skpi_timelag_add_times(tl, items, 2), SKPI_OK);
+  assert_int_equal(skpi_timelag_estimate_how(tl, "orders", 0, 10, 1100, &lag, &how), 1);
+  assert_float_equal(lag, 700, 1e-9);
+  assert_int_equal(how, SKPI_TL_EXACT);
+  assert_string_equal(skpi_timelag_method_name(how), "exact");
+  /* It rises at one second per second. */
+  assert_int_equal(skpi_timelag_estimate(tl, "orders", 0, 10, 1130, &lag), 1);
+  assert_float_equal(lag, 730, 1e-9);
+  assert_int_equal(skpi_timelag_estimate_how(tl, "orders", 0, 20, 1100, &lag, &how), 1);
+  assert_float_equal(lag, 600, 1e-9);
+  assert_int_equal(how, SKPI_TL_NEXT);
+  /* Bracketed and caught-up commits keep their own methods. */
+  assert_int_equal(skpi_timelag_estimate_how(tl, "orders", 0, 100, 1100, &lag, &how), 1);
+  assert_int_equal(how, SKPI_TL_CURRENT);
+  assert_float_equal(lag, 0, 0);
+  uint64_t reads, fb;
+  skpi_timelag_time_counts(tl, &reads, &fb);
+  assert_int_equal(reads, 2);
+  assert_int_equal(fb, 1);
+  skpi_timelag_free(tl);
+}
+
+/* A producer clock ahead of ours never makes a message younger than the
+ * moment the watermark already covered it, and never gives a negative lag. */
+static void message_time_never_negative(void **state) {
+  skpi_timelag *tl = stalled_before_watch();
+  skpi_msgtime future = {"orders", 0, 10, 5000.0, SKPI_MSGTIME_EXACT};
+  assert_int_equal(skpi_timelag_add_times(tl, &future, 1), SKPI_OK);
+  double lag;
+  assert_int_equal(skpi_timelag_estimate(tl, "orders", 0, 10, 1100, &lag), 1);
+  assert_float_equal(lag, 100, 1e-9);
+  assert_int_equal(skpi_timelag_estimate(tl, "orders", 0, 10, 900, &lag), 1);
+  assert_float_equal(lag, 0, 0);
+  skpi_msgtime bad[] = {
+      {NULL, 0, 1, 1.0, SKPI_MSGTIME_EXACT},
+      {"orders", 0, -1, 1.0, SKPI_MSGTIME_EXACT},
+      {"orders", 0, 11, NAN, SKPI_MSGTIME_EXACT},
+  };
+  assert_int_equal(skpi_timelag_add_times(tl, bad, 3), SKPI_EINVAL);
+  uint64_t reads, fb;
+  skpi_timelag_time_counts(tl, &reads, &fb);
+  assert_int_equal(reads, 1);
+  skpi_timelag_free(tl);
+}
+
+/* Timestamps of offsets no commit points at any more are forgotten: a
+ * consumer that moves on is estimated from the history again. */
+static void message_times_follow_the_commits(void **state) {
+  skpi_timelag *tl = stalled_before_watch();
+  skpi_msgtime items[] = {{"orders", 0, 10, 400.0, SKPI_MSGTIME_EXACT}};
+  assert_int_equal(skpi_timelag_add_times(tl, items, 1), SKPI_OK);
+  skpi_ksample *s = one_topic(1030, 100);
+  int g = ks_group(s, "app", "Stable", 1);
+  ks_commit(s, g, 0, 0, 10);
+  skpi_timelag_keep_times(tl, s);
+  double lag;
+  enum skpi_timelag_method how;
+  assert_int_equal(skpi_timelag_estimate_how(tl, "orders", 0, 10, 1100, &lag, &how), 1);
+  assert_int_equal(how, SKPI_TL_EXACT);
+  s->groups[g].commits[0].offset = 11;
+  skpi_timelag_keep_times(tl, s);
+  ks_free(s);
+  assert_int_equal(skpi_timelag_estimate_how(tl, "orders", 0, 10, 1100, &lag, &how), 1);
+  assert_int_equal(how, SKPI_TL_EXTRAPOLATED);
+  skpi_timelag_free(tl);
+}
+
+/* The read counters exist at 0 before any read; the JSON names the method. */
+static void counters_and_json(void **state) {
+  skpi_timelag *tl = stalled_before_watch();
+  skpi_ksample *s = one_topic(1030, 100);
+  int g = ks_group(s, "app", "Stable", 1);
+  ks_commit(s, g, 0, 0, 10);
+  skpi_mset *m = skpi_mset_new();
+  assert_int_equal(skpi_timelag_render(tl, s, 1100, m), SKPI_OK);
+  char *text = kt_render(m);
+  assert_float_equal(kt_value(text, "streamkpi_kafka_message_time_reads_total{cluster=\"c1\"}"), 0,
+                     0);
+  assert_float_equal(kt_value(text, "streamkpi_kafka_message_time_fallbacks_total{cluster=\"c1\"}"),
+                     0, 0);
+  free(text);
+  skpi_mset_unref(m);
+  skpi_msgtime items[] = {{"orders", 0, 10, 400.0, SKPI_MSGTIME_NEXT}};
+  assert_int_equal(skpi_timelag_add_times(tl, items, 1), SKPI_OK);
+  m = skpi_mset_new();
+  assert_int_equal(skpi_timelag_render(tl, s, 1100, m), SKPI_OK);
+  text = kt_render(m);
+  assert_float_equal(kt_value(text, "streamkpi_kafka_message_time_fallbacks_total{cluster=\"c1\"}"),
+                     1, 0);
+  assert_float_equal(kt_value(text, "kafka_consumergroup_lag_seconds{cluster=\"c1\","
+                                    "consumergroup=\"app\",topic=\"orders\",partition=\"0\"}"),
+                     700, 1e-9);
+  free(text);
+  skpi_mset_unref(m);
+  json_t *j = skpi_timelag_json(tl, s, 1100);
+  assert_non_null(j);
+  assert_int_equal(json_array_size(j), 1);
+  json_t *o = json_array_get(j, 0);
+  assert_string_equal(json_string_value(json_object_get(o, "method")), "next");
+  assert_string_equal(json_string_value(json_object_get(o, "group")), "app");
+  assert_float_equal(json_real_value(json_object_get(o, "lag_seconds")), 700, 1e-9);
+  json_decref(j);
+  ks_free(s);
+  skpi_timelag_free(tl);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(interp_table),
@@ -284,6 +414,10 @@ int main(void) {
       cmocka_unit_test(load_garbage),
       cmocka_unit_test(memory_for_100k_partitions),
       cmocka_unit_test(render_per_partition_and_max),
+      cmocka_unit_test(message_time_replaces_extrapolation),
+      cmocka_unit_test(message_time_never_negative),
+      cmocka_unit_test(message_times_follow_the_commits),
+      cmocka_unit_test(counters_and_json),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,7 +85,8 @@ static const struct {
     [F_REQ_ERRS] = {"streamkpi_kafka_request_errors", SKPI_MT_GAUGE,
                     "Kafka calls that failed during the last sampling cycle, by kind."},
     [F_CLAMPED] = {"streamkpi_kafka_lag_clamped_total", SKPI_MT_COUNTER,
-                   "Committed offsets found above the high watermark (lag clamped to 0)."},
+                   "Commits found above the high watermark (lag reported as 0); each commit "
+                   "(group, topic, partition, offset) counts once, however long it stays."},
     [F_TOPICS_SEEN] = {"streamkpi_kafka_topics_seen", SKPI_MT_GAUGE,
                        "Topics seen in the last sampling cycle (after the topic filter)."},
     [F_GROUPS_SEEN] = {"streamkpi_kafka_groups_seen", SKPI_MT_GAUGE,

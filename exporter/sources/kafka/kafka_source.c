@@ -23,6 +23,7 @@
 #include "streamkpi/kafka_client.h"
 #include "streamkpi/kafka_lag.h"
 #include "streamkpi/kafka_metrics.h"
+#include "streamkpi/kafka_msgtime.h"
 #include "streamkpi/kafka_plan.h"
 #include "streamkpi/log.h"
 
@@ -31,7 +32,7 @@
 #define DESCRIBE_BATCH 32    /* groups per DescribeConsumerGroups call */
 #define MAX_GROUPS 100000    /* groups handled per cycle; more are ignored */
 #define DEFAULT_CHUNK 2000
-#define OFFSETS_GROUP_ID "streamkpi-exporter-offsets"
+#define OFFSETS_GROUP_ID SKPI_KAFKA_OWN_GROUP
 
 /* What one cycle needs; shared by the thread and skpi_kafka_source_cycle_once. */
 typedef struct kctx {
@@ -58,6 +59,10 @@ struct skpi_kafka_source {
   } obs[MAX_OBSERVERS];
   int nobs;
   uint64_t lag_clamped_total;
+  skpi_lag_clamps *clamps;    /* the clamped commits counted so far */
+  skpi_msgtime_reader *times; /* NULL when message_time_reads is 0 */
+  skpi_kmsgtime_observer times_fn;
+  void *times_user;
 };
 
 static int stopping(const kctx *k) { return skpi_stop_get(k->stop); }
@@ -158,8 +163,11 @@ static skpi_err collect_metadata(kctx *k, skpi_ksample *s, char *err, size_t err
         goto out;
     }
   }
-  /* The Metadata response just cached the controller: no extra request. */
-  s->controller = rd_kafka_controllerid(k->rk, 0);
+  /* The controller stays unknown (-1).  The Metadata reply's controller id
+   * is true on ZooKeeper clusters only: KRaft brokers answer with a random
+   * live broker (the active controller is not a broker there), and
+   * librdkafka 2.0.2 has neither DescribeCluster nor a way to tell the two
+   * kinds of cluster apart.  An id that may be random is not reported. */
 out:
   rd_kafka_metadata_destroy(md);
   if(rc != SKPI_OK)
@@ -790,9 +798,30 @@ static void notify(skpi_kafka_source *src, const skpi_ksample *s) {
     obs[i].fn(s, obs[i].user);
 }
 
+/* Reads the timestamps of commits older than the watch and hands them on;
+ * a failed read only leaves those commits estimated. */
+static void read_times(skpi_kafka_source *src, const skpi_ksample *s) {
+  const skpi_msgtime *items = NULL;
+  size_t n = 0;
+  skpi_err rc = SKPI_OK;
+  if(src->times)
+    rc = skpi_msgtime_reader_run(src->times, s, &src->stop, &items, &n);
+  if(rc != SKPI_OK)
+    skpi_log(SKPI_WARN, "reading message times failed", "cluster", src->k.cfg->name, "error",
+             skpi_strerror(rc));
+  pthread_mutex_lock(&src->mu);
+  skpi_kmsgtime_observer fn = src->times_fn;
+  void *user = src->times_user;
+  pthread_mutex_unlock(&src->mu);
+  if(fn)
+    fn(s, items, n, user);
+}
+
 static void publish(skpi_kafka_source *src, skpi_ksample *s) {
   skpi_mset *m = skpi_mset_new();
   skpi_err rc = m ? skpi_kmetrics_render(s, src->lag_clamped_total, m) : SKPI_ENOMEM;
+  if(rc == SKPI_OK && src->times)
+    rc = skpi_msgtime_reader_render(src->times, src->k.cfg->name, m);
   if(rc != SKPI_OK) {
     skpi_mset_unref(m);
     skpi_log(SKPI_ERROR, "rendering kafka metrics failed", "cluster", src->k.cfg->name, "error",
@@ -821,7 +850,8 @@ static void *source_main(void *arg) {
       break;
     }
     if(rc == SKPI_OK) {
-      src->lag_clamped_total += s->lag_clamped;
+      src->lag_clamped_total += skpi_lag_clamps_update(src->clamps, s);
+      read_times(src, s);
       notify(src, s);
       publish(src, s);
       skpi_ksample_unref(s);
@@ -849,7 +879,10 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   src->slot = -1;
   skpi_stop_set(&src->stop, 0);
   pthread_mutex_init(&src->mu, NULL);
-  if(!(src->k.rk = make_handle(cfg)))
+  if(!(src->k.rk = make_handle(cfg)) || !(src->clamps = skpi_lag_clamps_new()))
+    goto fail;
+  if(cfg->message_time_reads > 0 &&
+     skpi_msgtime_reader_new(cfg, (size_t)cfg->message_time_reads, &src->times) != SKPI_OK)
     goto fail;
   if(reg) {
     src->slot = skpi_registry_add_source(reg, cfg->name, "kafka", cfg->stale_ttl_s, 1);
@@ -864,10 +897,22 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   }
   return src;
 fail:
+  skpi_lag_clamps_free(src->clamps);
+  skpi_msgtime_reader_free(src->times);
   skpi_kafka_client_free(src->k.rk);
   pthread_mutex_destroy(&src->mu);
   free(src);
   return NULL;
+}
+
+void skpi_kafka_source_observe_times(skpi_kafka_source *src, skpi_kmsgtime_observer fn,
+                                     void *user) {
+  if(!src)
+    return;
+  pthread_mutex_lock(&src->mu);
+  src->times_fn = fn;
+  src->times_user = user;
+  pthread_mutex_unlock(&src->mu);
 }
 
 void skpi_kafka_source_observe(skpi_kafka_source *src, skpi_ksample_observer fn, void *user) {
@@ -890,6 +935,8 @@ void skpi_kafka_source_stop(skpi_kafka_source *src) {
   skpi_stop_set(&src->stop, 1);
   pthread_join(src->thread, NULL);
   free_strv(src->k.last_groups, src->k.nlast_groups);
+  skpi_lag_clamps_free(src->clamps);
+  skpi_msgtime_reader_free(src->times);
   skpi_kafka_client_free(src->k.rk);
   pthread_mutex_destroy(&src->mu);
   free(src);

@@ -464,8 +464,27 @@ static int topic_partitions(const skpi_probe *p, const rd_kafka_metadata_t *md, 
   return 0;
 }
 
+/* Returns 1 when the probe topic is in md and every one of its partitions
+ * has a leader. */
+static int topic_led(const skpi_probe *p, const rd_kafka_metadata_t *md) {
+  for(int t = 0; t < md->topic_cnt; t++) {
+    const rd_kafka_metadata_topic_t *mt = &md->topics[t];
+    if(!mt->topic || strcmp(mt->topic, p->topic) != 0)
+      continue;
+    if(mt->err || mt->partition_cnt <= 0)
+      return 0;
+    for(int i = 0; i < mt->partition_cnt; i++)
+      if(mt->partitions[i].leader < 0 || mt->partitions[i].err)
+        return 0;
+    return 1;
+  }
+  return 0;
+}
+
 /* Waits (bounded by the timeout) for a just-created topic to appear in
- * metadata with its partitions. */
+ * metadata with a leader for each partition: before that, reading its
+ * offsets fails and the first cycle would count a failure of a healthy
+ * cluster. */
 static int wait_topic(skpi_probe *p, int32_t *parts) {
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->prod, p->topic, NULL);
   int n = 0;
@@ -475,7 +494,8 @@ static int wait_topic(skpi_probe *p, int32_t *parts) {
   while(n == 0 && !skpi_stop_get(&p->stop) && skpi_mono() < end) {
     const rd_kafka_metadata_t *md = NULL;
     if(rd_kafka_metadata(p->prod, 0, rkt, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      n = topic_partitions(p, md, parts);
+      if(topic_led(p, md))
+        n = topic_partitions(p, md, parts);
       rd_kafka_metadata_destroy(md);
     }
     if(n == 0)
@@ -685,7 +705,9 @@ static void probe_topic(skpi_probe *p, cycle *c, const rd_kafka_metadata_t *md) 
   int32_t parts[SKPI_PROBE_MAX_PARTITIONS];
   char err[256];
   int n = topic_partitions(p, md, parts);
+  int created = 0;
   if(n == 0) {
+    created = 1;
     if(create_topic(p, md, err, sizeof(err)) != SKPI_OK) {
       skpi_log(SKPI_WARN, "probe: cannot create topic", "cluster", p->cluster, "topic", p->topic,
                "error", err);
@@ -706,7 +728,16 @@ static void probe_topic(skpi_probe *p, cycle *c, const rd_kafka_metadata_t *md) 
   } else if(n >= md->broker_cnt) {
     p->warned_short = 0;
   }
-  if(ensure_assigned(p, parts, n, err, sizeof(err)) != SKPI_OK) {
+  skpi_err rc = ensure_assigned(p, parts, n, err, sizeof(err));
+  /* A topic this cycle created may still be settling on its new leaders
+   * (they learn of their leadership a little after the metadata shows
+   * it): retry for up to the probe timeout before calling it a failure. */
+  double end = skpi_mono() + p->cfg.timeout_s;
+  while(rc != SKPI_OK && created && !p->stop && skpi_mono() < end) {
+    skpi_sleep(0.2, &p->stop);
+    rc = ensure_assigned(p, parts, n, err, sizeof(err));
+  }
+  if(rc != SKPI_OK) {
     fail(p, c, R_CONSUMER, "consumer: %s", err);
     return;
   }
