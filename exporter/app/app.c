@@ -614,6 +614,7 @@ static skpi_err build_web(skpi_app *a, const skpi_app_opts *opts, char *errbuf, 
   wo.telemetry_path =
       opts && opts->telemetry_path ? opts->telemetry_path : a->cfg->telemetry_path;
   wo.ready_max_age_s = 2 * max_interval + READY_SLACK_S;
+  wo.web_config_file = opts ? opts->web_config_file : NULL;
   a->web = skpi_web_new(&wo, a->reg, errbuf, errlen);
   return a->web ? add_routes(a) : SKPI_EINVAL;
 }
