@@ -178,7 +178,9 @@ static void load_state(skpi_app *a) {
       continue;
     err[0] = '\0';
     skpi_err rc = k->ops->load(k->self, doc, err, sizeof(err));
-    if(rc != SKPI_OK)
+    /* The state module logs where the refused section was kept. */
+    if(rc != SKPI_OK &&
+       skpi_state_set_aside(a->state, sec, err[0] ? err : skpi_strerror(rc), NULL, 0) == SKPI_ENOENT)
       skpi_log(SKPI_ERROR, "state section unreadable, starting it fresh", "section", sec, "error",
                err[0] ? err : skpi_strerror(rc));
     json_decref(doc);
