@@ -179,10 +179,10 @@ static void load_state(skpi_app *a) {
     err[0] = '\0';
     skpi_err rc = k->ops->load(k->self, doc, err, sizeof(err));
     /* The state module logs where the refused section was kept. */
-    if(rc != SKPI_OK &&
-       skpi_state_set_aside(a->state, sec, err[0] ? err : skpi_strerror(rc), NULL, 0) == SKPI_ENOENT)
+    const char *why = err[0] ? err : skpi_strerror(rc);
+    if(rc != SKPI_OK && skpi_state_set_aside(a->state, sec, why, NULL, 0) == SKPI_ENOENT)
       skpi_log(SKPI_ERROR, "state section unreadable, starting it fresh", "section", sec, "error",
-               err[0] ? err : skpi_strerror(rc));
+               why);
     json_decref(doc);
   }
 }

@@ -272,8 +272,7 @@ static void release_held(void *cls) {
   free(h);
 }
 
-/* Returns 1 when an Accept-Encoding header allows gzip (q > 0). */
-static int accepts_gzip(const char *ae) {
+int skpi_web_accepts_gzip(const char *ae) {
   if(!ae)
     return 0;
   const char *p = ae;
@@ -312,7 +311,7 @@ static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c) {
   const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
   const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
   enum skpi_format fmt = skpi_expo_negotiate(accept);
-  int gz = accepts_gzip(ae);
+  int gz = skpi_web_accepts_gzip(ae);
   skpi_snapshot *s = skpi_registry_acquire(w->reg);
   const char *data;
   size_t len;

@@ -141,11 +141,12 @@ static skpi_err parse_tls_version(loader *l, const yaml_node_t *n, const char *k
   return fail(l, n, key, "expected TLS10, TLS11, TLS12 or TLS13");
 }
 
-static skpi_err parse_tls(loader *l, yaml_node_t *map, skpi_webcfg *c) {
+/* at is the section's key, for errors about the section as a whole. */
+static skpi_err parse_tls(loader *l, const yaml_node_t *at, yaml_node_t *map, skpi_webcfg *c) {
   skpi_err rc;
   const yaml_node_t *ca_node = NULL, *auth_node = NULL;
   if(map->type != YAML_MAPPING_NODE)
-    return fail(l, map, "tls_server_config", "expected a mapping");
+    return fail(l, at, "tls_server_config", "expected a mapping");
   for(yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
     yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
     yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
@@ -195,14 +196,14 @@ static skpi_err parse_tls(loader *l, yaml_node_t *map, skpi_webcfg *c) {
     }
   }
   if(!c->cert_pem || !c->key_pem)
-    return fail(l, map, "tls_server_config", "cert_file and key_file are both required");
+    return fail(l, at, "tls_server_config", "cert_file and key_file are both required");
   if(c->client_auth != SKPI_CLIENT_NONE && !c->client_ca_pem)
     return fail(l, auth_node, "tls_server_config.client_auth_type",
                 "needs client_ca_file to verify client certificates");
   if(c->client_auth == SKPI_CLIENT_NONE && c->client_ca_pem)
     return fail(l, ca_node, "tls_server_config.client_ca_file", "set client_auth_type to use it");
   if(c->max_tls && c->max_tls < c->min_tls)
-    return fail(l, map, "tls_server_config.max_version", "below min_version");
+    return fail(l, at, "tls_server_config.max_version", "below min_version");
   return SKPI_OK;
 }
 
@@ -304,7 +305,7 @@ static skpi_err parse_root(loader *l, skpi_webcfg *c) {
     const char *sv = scalar(v);
     if(sv && !*sv)
       continue;
-    skpi_err rc = idx == 0   ? parse_tls(l, v, c)
+    skpi_err rc = idx == 0   ? parse_tls(l, k, v, c)
                   : idx == 1 ? parse_http(l, v, c)
                              : parse_users(l, v, c);
     if(rc != SKPI_OK)

@@ -77,6 +77,11 @@ skpi_err skpi_web_route(skpi_web *w, const char *method, const char *path, size_
  * beyond loopback and no Basic auth users are configured. */
 skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen);
 
+/* Returns 1 when an Accept-Encoding header value allows gzip (a gzip or
+ * x-gzip coding with q > 0), else 0; NULL gives 0.  Reads only up to the
+ * terminating NUL, whatever the input. */
+int skpi_web_accepts_gzip(const char *accept_encoding);
+
 /* The port actually bound (useful after listening on port 0). */
 unsigned skpi_web_port(const skpi_web *w);
 
