@@ -20,6 +20,7 @@ These scenarios need no Kafka: the web server answers whatever the sources
 say, so the cluster points at a closed port.
 """
 
+import base64
 import glob
 import json
 import os
@@ -27,13 +28,12 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 import warnings
 import http.client
 
 import pytest
 
-from conftest import CHROMIUM, EXPORTER, Exporter, _kill, _spawn, _STARTED, poll, require
+from conftest import CHROMIUM, EXPORTER, Exporter, HttpResponse, chromium_dump_dom, require
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
 import slowloris  # noqa: E402
@@ -116,19 +116,12 @@ def https_get(port, path, pki, auth=None, cert=None, timeout=10):
     c = http.client.HTTPSConnection("localhost", port, timeout=timeout, context=ctx)
     headers = {}
     if auth:
-        import base64
         headers["Authorization"] = "Basic " + base64.b64encode(
             f"{auth[0]}:{auth[1]}".encode()).decode()
     try:
         c.request("GET", path, headers=headers)
         r = c.getresponse()
-
-        class R:
-            pass
-        out = R()
-        out.status, out.headers, out.body = r.status, {k.lower(): v for k, v in
-                                                        r.getheaders()}, r.read()
-        return out
+        return HttpResponse(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
     finally:
         c.close()
 
@@ -202,20 +195,7 @@ def test_landing_page_in_chromium_over_tls(pki, tls_exporters, tmp_path):
        str(pki / "ca.crt"))
 
     def dump(url, home=home):
-        profile = tmp_path / f"profile{time.monotonic_ns()}"
-        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-               "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-               f"--user-data-dir={profile}", "--dump-dom", url]
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=dict(os.environ, HOME=str(home)), start_new_session=True)
-        _STARTED.append(p)
-        try:
-            out, _ = p.communicate(timeout=90)
-        except subprocess.TimeoutExpired:
-            _kill(p)
-            pytest.fail(f"chromium did not finish rendering {url} within 90s", pytrace=False)
-        return out.decode("utf-8", "replace")
+        return chromium_dump_dom(url, str(tmp_path), home=home)
 
     url = f"https://{USER}:{PASSWORD.replace(' ', '%20')}@localhost:{e.port}/"
     dom = dump(url)

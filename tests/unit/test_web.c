@@ -236,19 +236,28 @@ static void routes_bodies_and_limits(void **state) {
   free(big);
 }
 
-/* Sends raw bytes on a fresh connection and reads until the server closes
- * (or 10 s pass without a byte).  Returns what was read (malloc'd). */
-static char *raw(unsigned port, const char *req, size_t len) {
+/* A connected socket to 127.0.0.1:port; rcvbuf > 0 shrinks its receive
+ * buffer first (before connect, so the window stays small). */
+static int connect_local(unsigned port, int rcvbuf) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   assert_true(fd >= 0);
+  if(rcvbuf > 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   struct sockaddr_in a;
   memset(&a, 0, sizeof(a));
   a.sin_family = AF_INET;
   a.sin_port = htons((uint16_t)port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  return fd;
+}
+
+/* Sends raw bytes on a fresh connection and reads until the server closes
+ * (or 10 s pass without a byte).  Returns what was read (malloc'd). */
+static char *raw(unsigned port, const char *req, size_t len) {
+  int fd = connect_local(port, 0);
   struct timeval tv = {10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
   assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
   skpi_buf b;
   skpi_buf_init(&b, 1 << 20);
@@ -379,13 +388,7 @@ static void slow_head_cut_at_deadline(void **state) {
   skpi_web *w = skpi_web_new(&o, reg, err, sizeof(err));
   assert_non_null(w);
   assert_int_equal(skpi_web_start(w, err, sizeof(err)), SKPI_OK);
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)skpi_web_port(w));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  int fd = connect_local(skpi_web_port(w), 0);
   struct timeval tv = {0, 200000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   /* One header byte every 0.2 s keeps MHD's idle timer alive for ever; the
@@ -424,15 +427,7 @@ static void publish_big(skpi_registry *reg, int slot, int n_series, double v) {
 /* Opens a connection with a tiny receive window, asks for /metrics and
  * never reads: the answer stays pinned until the connection goes. */
 static int slow_reader(unsigned port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int small = 2048;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  int fd = connect_local(port, 2048);
   static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
   assert_int_equal(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
   return fd;
