@@ -556,9 +556,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     const char *why = client_cert_problem(w, c);
     if(why)
       return send_simple(w, c, MHD_HTTP_FORBIDDEN, "text/plain; charset=utf-8", why);
-    if(w->cfg &&
-       !skpi_webcfg_auth_ok(
-           w->cfg, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)))
+    enum skpi_auth auth = skpi_webcfg_auth_ok(
+        w->cfg, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
+    if(auth == SKPI_AUTH_BUSY)
+      return send_text(w, c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                       "busy checking credentials, retry\n", MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if(auth != SKPI_AUTH_OK)
       return send_text(w, c, MHD_HTTP_UNAUTHORIZED, "text/plain; charset=utf-8", "unauthorized\n",
                        MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                        "Basic realm=\"streamkpi\", charset=\"UTF-8\"");

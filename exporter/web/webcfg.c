@@ -27,6 +27,7 @@
 
 typedef struct skpi_webcfg_cache {
   pthread_mutex_t mu;
+  pthread_mutex_t gate;                /* held during a bcrypt check */
   unsigned char (*digest)[DIGEST_LEN]; /* per user: last verified password */
   unsigned char *valid;
 } cache_t;
@@ -364,6 +365,7 @@ skpi_err skpi_webcfg_load(const char *path, skpi_webcfg **out, char *errbuf, siz
     goto out;
   }
   pthread_mutex_init(&c->cache->mu, NULL);
+  pthread_mutex_init(&c->cache->gate, NULL);
   if(!(c->cache->digest = calloc(SKPI_WEBCFG_MAX_USERS, DIGEST_LEN)) ||
      !(c->cache->valid = calloc(SKPI_WEBCFG_MAX_USERS, 1))) {
     rc = SKPI_ENOMEM;
@@ -461,47 +463,52 @@ static int same_bytes(const void *a, const void *b, size_t n) {
   return d == 0;
 }
 
-int skpi_webcfg_auth_ok(skpi_webcfg *c, const char *auth) {
+enum skpi_auth skpi_webcfg_auth_ok(skpi_webcfg *c, const char *auth) {
   if(!c || c->nusers == 0)
-    return 1;
+    return SKPI_AUTH_OK;
   if(!auth)
-    return 0;
+    return SKPI_AUTH_REFUSED;
   while(*auth == ' ')
     auth++;
   /* The scheme is case-insensitive (RFC 7235). */
   if(strncasecmp(auth, "Basic ", 6) != 0)
-    return 0;
+    return SKPI_AUTH_REFUSED;
   auth += 6;
   while(*auth == ' ')
     auth++;
   char cred[2 * MAX_CRED + 2];
   long n = b64_decode(auth, cred, sizeof(cred));
   if(n < 0 || memchr(cred, '\0', (size_t)n))
-    return 0;
+    return SKPI_AUTH_REFUSED;
   char *colon = strchr(cred, ':');
   if(!colon)
-    return 0;
+    return SKPI_AUTH_REFUSED;
   *colon = '\0';
   const char *user = cred, *pass = colon + 1;
   size_t ui = 0;
   while(ui < c->nusers && strcmp(c->users[ui].name, user) != 0)
     ui++;
   if(ui == c->nusers)
-    return 0;
+    return SKPI_AUTH_REFUSED;
   unsigned char digest[DIGEST_LEN];
   if(gnutls_hash_fast(GNUTLS_DIG_SHA256, pass, strlen(pass), digest) != 0)
-    return 0;
+    return SKPI_AUTH_REFUSED;
   pthread_mutex_lock(&c->cache->mu);
   int cached = c->cache->valid[ui] && same_bytes(c->cache->digest[ui], digest, DIGEST_LEN);
   pthread_mutex_unlock(&c->cache->mu);
   if(cached)
-    return 1;
+    return SKPI_AUTH_OK;
   struct crypt_data *cd = calloc(1, sizeof(*cd));
   if(!cd)
-    return 0;
+    return SKPI_AUTH_REFUSED;
+  if(pthread_mutex_trylock(&c->cache->gate) != 0) {
+    free(cd);
+    return SKPI_AUTH_BUSY;
+  }
   const char *h = crypt_r(pass, c->users[ui].hash, cd);
   size_t hl = strlen(c->users[ui].hash);
   int ok = h && h[0] != '*' && strlen(h) == hl && same_bytes(h, c->users[ui].hash, hl);
+  pthread_mutex_unlock(&c->cache->gate);
   free(cd);
   if(ok) {
     pthread_mutex_lock(&c->cache->mu);
@@ -509,7 +516,7 @@ int skpi_webcfg_auth_ok(skpi_webcfg *c, const char *auth) {
     c->cache->valid[ui] = 1;
     pthread_mutex_unlock(&c->cache->mu);
   }
-  return ok;
+  return ok ? SKPI_AUTH_OK : SKPI_AUTH_REFUSED;
 }
 
 void skpi_webcfg_free(skpi_webcfg *c) {
@@ -525,6 +532,7 @@ void skpi_webcfg_free(skpi_webcfg *c) {
   }
   if(c->cache) {
     pthread_mutex_destroy(&c->cache->mu);
+    pthread_mutex_destroy(&c->cache->gate);
     free(c->cache->digest);
     free(c->cache->valid);
     free(c->cache);

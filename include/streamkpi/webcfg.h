@@ -71,13 +71,17 @@ typedef struct skpi_webcfg {
  * SKPI_ENOMEM, and errbuf holds one line "FILE:LINE: KEY: message". */
 skpi_err skpi_webcfg_load(const char *path, skpi_webcfg **out, char *errbuf, size_t errlen);
 
-/* Returns 1 when the Authorization header value auth carries the Basic
- * credentials of a configured user whose password matches its hash, else 0
- * (also for NULL or malformed auth).  Always 1 when no users are
- * configured.  Thread-safe; a bcrypt check costs what its cost factor says,
- * so a pair that verified is remembered (as a SHA-256 digest) and later
- * checks of the same pair are cheap. */
-int skpi_webcfg_auth_ok(skpi_webcfg *c, const char *auth);
+enum skpi_auth { SKPI_AUTH_BUSY = -1, SKPI_AUTH_REFUSED = 0, SKPI_AUTH_OK = 1 };
+
+/* Checks the Authorization header value auth against the users: OK when
+ * it carries the Basic credentials of a user whose password matches the
+ * hash (always OK when no users are configured), REFUSED otherwise (also
+ * for NULL or malformed auth).  A bcrypt check costs what its cost factor
+ * says, so a pair that verified is remembered (a SHA-256 digest per user)
+ * and checked cheaply after; and only one bcrypt check runs at a time: a
+ * second one is not queued but answered BUSY, so wrong passwords cannot
+ * take every server thread.  Thread-safe. */
+enum skpi_auth skpi_webcfg_auth_ok(skpi_webcfg *c, const char *auth);
 
 /* Frees c and all it owns.  NULL is fine. */
 void skpi_webcfg_free(skpi_webcfg *c);

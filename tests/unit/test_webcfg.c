@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 #include <crypt.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -187,6 +189,51 @@ static void basic_auth_checks(void **state) {
   skpi_webcfg_free(c);
 }
 
+typedef struct checker {
+  skpi_webcfg *c;
+  volatile int started;
+  enum skpi_auth got;
+} checker;
+
+static void *check_wrong(void *arg) {
+  checker *k = arg;
+  k->started = 1;
+  k->got = skpi_webcfg_auth_ok(k->c, "Basic YWxpY2U6cGE1Ng=="); /* alice:pa56 */
+  return NULL;
+}
+
+/* While one bcrypt check runs, another uncached one is answered BUSY at
+ * once, and a remembered pair still passes. */
+static void one_bcrypt_at_a_time(void **state) {
+  char salt[64], text[256];
+  struct crypt_data cd;
+  memset(&cd, 0, sizeof(cd));
+  assert_non_null(crypt_gensalt_rn("$2b$", 12, NULL, 0, salt, sizeof(salt)));
+  const char *slow = crypt_r("pa55", salt, &cd); /* cost 12: a long check */
+  assert_non_null(slow);
+  snprintf(text, sizeof(text), "basic_auth_users:\n  alice: '%s'\n", slow);
+  skpi_webcfg *c = NULL;
+  char err[512] = "";
+  assert_int_equal(load(text, &c, err, sizeof(err)), SKPI_OK);
+  assert_int_equal(skpi_webcfg_auth_ok(c, "Basic YWxpY2U6cGE1NQ=="), SKPI_AUTH_OK);
+  int busy = 0;
+  for(int round = 0; round < 20 && !busy; round++) {
+    checker k = {c, 0, SKPI_AUTH_OK};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, check_wrong, &k), 0);
+    while(!k.started)
+      sched_yield();
+    enum skpi_auth r = skpi_webcfg_auth_ok(c, "Basic YWxpY2U6d3Jvbmc="); /* alice:wrong */
+    busy = r == SKPI_AUTH_BUSY;
+    assert_true(r == SKPI_AUTH_BUSY || r == SKPI_AUTH_REFUSED);
+    assert_int_equal(skpi_webcfg_auth_ok(c, "Basic YWxpY2U6cGE1NQ=="), SKPI_AUTH_OK);
+    pthread_join(t, NULL);
+    assert_true(k.got == SKPI_AUTH_REFUSED || k.got == SKPI_AUTH_BUSY);
+  }
+  assert_true(busy);
+  skpi_webcfg_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(full_file_loads),
@@ -194,6 +241,7 @@ int main(void) {
       cmocka_unit_test(garbage_refused_with_line_and_key),
       cmocka_unit_test(unusable_file_refused),
       cmocka_unit_test(basic_auth_checks),
+      cmocka_unit_test(one_bcrypt_at_a_time),
   };
   return cmocka_run_group_tests_name("webcfg", tests, setup, teardown);
 }
