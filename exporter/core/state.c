@@ -41,38 +41,6 @@ static char *dir_of(const char *path) {
   return strndup(path, (size_t)(slash - path));
 }
 
-/* Reads the whole file into b.  SKPI_ENOENT when it does not exist,
- * SKPI_ETOOBIG past MAX_FILE, SKPI_EINVAL when it is not a regular file,
- * SKPI_EIO on other errors.  O_NONBLOCK keeps a FIFO from blocking the open
- * until a writer comes. */
-static skpi_err read_file(const char *path, skpi_buf *b) {
-  skpi_err rc = SKPI_OK;
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if(fd < 0)
-    return errno == ENOENT ? SKPI_ENOENT : SKPI_EIO;
-  struct stat st;
-  if(fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return SKPI_EINVAL;
-  }
-  char chunk[65536];
-  for(;;) {
-    ssize_t n = read(fd, chunk, sizeof(chunk));
-    if(n < 0 && errno == EINTR)
-      continue;
-    if(n < 0) {
-      rc = SKPI_EIO;
-      break;
-    }
-    if(n == 0)
-      break;
-    if((rc = skpi_buf_add(b, chunk, (size_t)n)) != SKPI_OK)
-      break;
-  }
-  close(fd);
-  return rc;
-}
-
 /* Checks the envelope; returns the sections object (borrowed) or NULL with
  * why set. */
 static json_t *check_envelope(json_t *doc, const char **why) {
@@ -147,7 +115,7 @@ skpi_err skpi_state_open(const char *path, skpi_state **out) {
     rc = SKPI_EIO;
     goto out;
   }
-  rc = read_file(path, &b);
+  rc = skpi_buf_read_file(&b, path);
   if(rc == SKPI_ENOENT) {
     rc = SKPI_OK;
     goto out;

@@ -8,15 +8,12 @@
 
 #include <crypt.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <gnutls/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml.h>
 
 #include "streamkpi/buf.h"
@@ -57,49 +54,26 @@ static const char *scalar(const yaml_node_t *n) {
   return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-/* Reads a whole regular file of at most max bytes into *out (malloc'd). */
+/* Reads a whole regular file of at most max bytes into *out (malloc'd);
+ * on failure *why says what went wrong. */
 static skpi_err slurp(const char *path, size_t max, char **out, const char **why) {
-  skpi_err rc = SKPI_OK;
   skpi_buf b;
   skpi_buf_init(&b, max);
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if(fd < 0) {
-    *why = strerror(errno);
-    return SKPI_EIO;
+  skpi_err rc = skpi_buf_read_file(&b, path);
+  switch(rc) {
+  case SKPI_OK: break;
+  case SKPI_EINVAL: *why = "not a regular file"; break;
+  case SKPI_ETOOBIG: *why = "file too large"; break;
+  case SKPI_ENOMEM: *why = "out of memory"; break;
+  default: *why = strerror(errno); break;
   }
-  struct stat st;
-  if(fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    *why = "not a regular file";
-    rc = SKPI_EIO;
-    goto out;
-  }
-  char chunk[8192];
-  for(;;) {
-    ssize_t n = read(fd, chunk, sizeof(chunk));
-    if(n < 0 && errno == EINTR)
-      continue;
-    if(n < 0) {
-      *why = strerror(errno);
-      rc = SKPI_EIO;
-      goto out;
-    }
-    if(n == 0)
-      break;
-    if((rc = skpi_buf_add(&b, chunk, (size_t)n)) != SKPI_OK) {
-      *why = rc == SKPI_ETOOBIG ? "file too large" : "out of memory";
-      goto out;
-    }
-  }
-  *out = skpi_buf_steal(&b, NULL);
-  if(!*out) {
+  if(rc == SKPI_OK && !(*out = skpi_buf_steal(&b, NULL))) {
     *why = "out of memory";
     rc = SKPI_ENOMEM;
   }
-out:
-  close(fd);
   skpi_buf_free(&b);
-  return rc;
+  return rc == SKPI_OK || rc == SKPI_ENOMEM ? rc : SKPI_EIO;
 }
 
 /* Reads the PEM file named by node n (relative to the config's directory). */
