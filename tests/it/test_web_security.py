@@ -24,6 +24,7 @@ import base64
 import glob
 import json
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -345,3 +346,25 @@ def test_refused_state_section_kept_aside(tmp_path):
     finally:
         e.stop()
         e.kill()
+
+
+def test_sigterm_ends_a_startup_stuck_on_a_fifo(tmp_path):
+    """A FIFO given as the configuration must not make the process deaf:
+    either it is refused, or SIGTERM ends the start that waits on it."""
+    require(EXPORTER, "run `make build/san/streamkpi_exporter`")
+    fifo = tmp_path / "config.fifo"
+    os.mkfifo(fifo)
+    p = subprocess.Popen([EXPORTER, f"--config.file={fifo}", "--web.listen-address=127.0.0.1:0"],
+                         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    try:
+        try:
+            p.wait(timeout=2)  # refused already, or still waiting on the FIFO
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode in (0, 2, -signal.SIGTERM), p.returncode
