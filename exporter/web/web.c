@@ -97,6 +97,7 @@ struct skpi_web {
   conn *conns;
   pin pins[MAX_PINS];
   size_t pinned;
+  skpi_web_counters counters;
   int stop;
   int reaper_started;
   pthread_t reaper;
@@ -142,6 +143,19 @@ static enum MHD_Result send_text(skpi_web *w, struct MHD_Connection *c, unsigned
 static enum MHD_Result send_simple(skpi_web *w, struct MHD_Connection *c, unsigned status,
                                    const char *ctype, const char *text) {
   return send_text(w, c, status, ctype, text, NULL, NULL);
+}
+
+/* Adds one to the counter at field (an unsigned long in w->counters). */
+static void count(skpi_web *w, unsigned long *field) {
+  pthread_mutex_lock(&w->mu);
+  (*field)++;
+  pthread_mutex_unlock(&w->mu);
+}
+
+void skpi_web_counters_get(skpi_web *w, skpi_web_counters *out) {
+  pthread_mutex_lock(&w->mu);
+  *out = w->counters;
+  pthread_mutex_unlock(&w->mu);
 }
 
 /* ---- connection deadlines ---- */
@@ -212,6 +226,7 @@ static void *reaper_main(void *arg) {
         k->deadline = now + w->opts.head_timeout_s; /* once per period at most */
         cut++;
       }
+    w->counters.deadline_closed += cut;
     if(cut) {
       char n[32];
       snprintf(n, sizeof(n), "%lu", cut);
@@ -330,6 +345,7 @@ static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c) {
   if(!pin_add(w, data, len)) {
     free(h);
     skpi_snapshot_release(s);
+    count(w, &w->counters.pinned_refused);
     skpi_log(SKPI_WARN, "metrics refused: answers still being sent hold the memory budget");
     return send_text(w, c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
                      "too many slow readers, retry later\n", MHD_HTTP_HEADER_RETRY_AFTER,
@@ -518,6 +534,7 @@ static int bad_framing(skpi_web *w, struct MHD_Connection *c, enum MHD_Result *r
      * says; refusing chunked bodies keeps a huge size from holding the
      * connection. */
     int chunked = strcasecmp(te, "chunked") == 0;
+    count(w, &w->counters.framing_refused);
     *ret = send_simple(w, c, chunked ? MHD_HTTP_LENGTH_REQUIRED : MHD_HTTP_NOT_IMPLEMENTED,
                        "text/plain; charset=utf-8",
                        chunked ? "a request body needs a Content-Length\n"
@@ -554,10 +571,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     set_deadline(w, c, w->opts.response_timeout_s);
     enum MHD_Result ret;
     const char *why = client_cert_problem(w, c);
-    if(why)
+    if(why) {
+      count(w, &w->counters.cert_refused);
       return send_simple(w, c, MHD_HTTP_FORBIDDEN, "text/plain; charset=utf-8", why);
+    }
     enum skpi_auth auth = skpi_webcfg_auth_ok(
         w->cfg, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
+    if(auth != SKPI_AUTH_OK)
+      count(w, auth == SKPI_AUTH_BUSY ? &w->counters.auth_busy : &w->counters.auth_refused);
     if(auth == SKPI_AUTH_BUSY)
       return send_text(w, c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
                        "busy checking credentials, retry\n", MHD_HTTP_HEADER_RETRY_AFTER, "1");

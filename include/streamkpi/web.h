@@ -82,6 +82,20 @@ skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen);
  * terminating NUL, whatever the input. */
 int skpi_web_accepts_gzip(const char *accept_encoding);
 
+/* What the server refused or cut since start, for the exporter's own
+ * metrics. */
+typedef struct skpi_web_counters {
+  unsigned long deadline_closed; /* connections cut past a deadline */
+  unsigned long pinned_refused;  /* scrapes answered 503: pinned bodies at the budget */
+  unsigned long auth_refused;    /* 401: missing or wrong Basic credentials */
+  unsigned long auth_busy;       /* 503: another bcrypt check was running */
+  unsigned long cert_refused;    /* 403: client certificate missing or untrusted */
+  unsigned long framing_refused; /* 411/501: body framing not supported */
+} skpi_web_counters;
+
+/* Copies the counters into *out.  Thread-safe. */
+void skpi_web_counters_get(skpi_web *w, skpi_web_counters *out);
+
 /* The port actually bound (useful after listening on port 0). */
 unsigned skpi_web_port(const skpi_web *w);
 

@@ -384,6 +384,9 @@ static void bad_framing_answered_once(void **state) {
   assert_true(strncmp(out, "HTTP/1.1 400 ", 13) == 0);
   free(out);
   assert_int_equal(g_calls, 0);
+  skpi_web_counters k;
+  skpi_web_counters_get(f->web, &k);
+  assert_int_equal(k.framing_refused, 2);
 }
 
 static void slow_head_cut_at_deadline(void **state) {
@@ -416,6 +419,9 @@ static void slow_head_cut_at_deadline(void **state) {
   }
   close(fd);
   assert_true(closed);
+  skpi_web_counters k;
+  skpi_web_counters_get(w, &k);
+  assert_true(k.deadline_closed >= 1);
   skpi_web_free(w);
   skpi_registry_free(reg);
 }
@@ -485,6 +491,9 @@ static void slow_readers_bounded(void **state) {
    * the first one. */
   publish_big(reg, slot, 300000, 2);
   assert_int_equal(wait_metrics_status(&f, "HEAD", 503), 503);
+  skpi_web_counters k;
+  skpi_web_counters_get(w, &k);
+  assert_true(k.pinned_refused >= 1);
   for(int i = 0; i < 8; i++)
     close(fds[i]);
   /* With the slow readers gone, the budget is free again. */
@@ -530,6 +539,9 @@ static void basic_auth_on_every_route(void **state) {
   }
   expect_status(&f, "POST", "/api/v1/echo", NULL, "{}", 401);
   assert_int_equal(calls, 0);
+  skpi_web_counters k;
+  skpi_web_counters_get(w, &k);
+  assert_int_equal(k.auth_refused, 11);
   /* alice:pa55, twice: the second check takes the remembered path. */
   for(int i = 0; i < 2; i++)
     expect_status(&f, "GET", "/healthz", "Authorization: Basic YWxpY2U6cGE1NQ==", NULL, 200);
