@@ -69,7 +69,7 @@ typedef struct route {
 typedef struct conn {
   struct conn *prev, *next;
   int fd;
-  double deadline; /* the reaper shuts the socket down past this */
+  double deadline; /* monotonic; the reaper shuts the socket down past it */
 } conn;
 
 typedef struct pin {
@@ -171,7 +171,7 @@ static void set_deadline(skpi_web *w, struct MHD_Connection *c, double seconds) 
   if(!k)
     return;
   pthread_mutex_lock(&w->mu);
-  k->deadline = skpi_now() + seconds;
+  k->deadline = skpi_mono() + seconds;
   pthread_mutex_unlock(&w->mu);
 }
 
@@ -188,7 +188,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     }
     k->fd = ci->connect_fd;
     pthread_mutex_lock(&w->mu);
-    k->deadline = skpi_now() + w->opts.head_timeout_s;
+    k->deadline = skpi_mono() + w->opts.head_timeout_s;
     k->next = w->conns;
     if(w->conns)
       w->conns->prev = k;
@@ -218,7 +218,7 @@ static void *reaper_main(void *arg) {
   skpi_web *w = arg;
   pthread_mutex_lock(&w->mu);
   while(!w->stop) {
-    double now = skpi_now();
+    double now = skpi_mono();
     unsigned long cut = 0;
     for(conn *k = w->conns; k; k = k->next)
       if(k->deadline < now) {
