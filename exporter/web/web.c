@@ -44,8 +44,12 @@
 #define MAX_ROUTES 32
 #define RESP_CAP ((size_t)64 << 20)
 #define TELEMETRY_MAX 128
-/* Distinct metric bodies that answers being sent may pin at once. */
+/* Distinct snapshots that answers being sent may pin at once (a table
+ * bound; the working bound is opts.pinned_snapshots).  A snapshot holds its
+ * sources' sets besides its bodies, several times the size of the text, so
+ * their number is bounded as well as the bytes of the bodies. */
 #define MAX_PINS 64
+#define DEFAULT_PINNED_SNAPSHOTS 4
 /* Defaults: room for 1,000 slow clients and the scrapers beside them. */
 #define DEFAULT_CONNECTION_LIMIT 4096
 #define DEFAULT_PER_IP_LIMIT 128
@@ -69,13 +73,16 @@ typedef struct route {
 typedef struct conn {
   struct conn *prev, *next;
   int fd;
-  double deadline; /* monotonic; the reaper shuts the socket down past it */
+  const skpi_snapshot *snap; /* pinned by the answer being sent, or NULL */
+  double deadline;           /* monotonic; the reaper shuts the socket down past it */
 } conn;
 
 typedef struct pin {
-  const char *data;
-  size_t len;
+  const skpi_snapshot *snap;
+  size_t len; /* the body of the first answer that pinned it */
   unsigned refs;
+  unsigned long seq; /* order of pinning: the lowest is the oldest */
+  int cut;           /* its readers were cut; it goes when they are freed */
 } pin;
 
 struct skpi_web {
@@ -96,7 +103,7 @@ struct skpi_web {
   pthread_cond_t cv;
   conn *conns;
   pin pins[MAX_PINS];
-  size_t pinned;
+  unsigned long pin_seq;
   skpi_web_counters counters;
   int stop;
   int reaper_started;
@@ -114,7 +121,6 @@ typedef struct req_ctx {
 typedef struct held {
   skpi_web *w;
   skpi_snapshot *snap;
-  const char *data;
 } held;
 
 /* Queues r with the configured extra headers; takes no ownership. */
@@ -166,12 +172,15 @@ static conn *conn_of(struct MHD_Connection *c) {
   return ci ? ci->socket_context : NULL;
 }
 
+/* Sets c's deadline seconds from now; the answer it was sending, if any,
+ * is done. */
 static void set_deadline(skpi_web *w, struct MHD_Connection *c, double seconds) {
   conn *k = conn_of(c);
   if(!k)
     return;
   pthread_mutex_lock(&w->mu);
   k->deadline = skpi_mono() + seconds;
+  k->snap = NULL;
   pthread_mutex_unlock(&w->mu);
 }
 
@@ -243,13 +252,45 @@ static void *reaper_main(void *arg) {
 
 /* ---- pinned metric bodies ---- */
 
-/* Counts one more answer holding data; 0 when it would pass the budget. */
-static int pin_add(skpi_web *w, const char *data, size_t len) {
+/* Cuts the readers of the oldest pinned snapshots until the ones not cut
+ * fit opts.pinned_snapshots and opts.pinned_max (caller holds w->mu).  The
+ * newest pin is never cut: scrapers of the current snapshot are served. */
+static void cut_oldest(skpi_web *w) {
+  for(int round = 0; round < MAX_PINS; round++) {
+    unsigned n = 0;
+    size_t bytes = 0;
+    pin *oldest = NULL, *newest = NULL;
+    for(size_t i = 0; i < MAX_PINS; i++) {
+      pin *p = &w->pins[i];
+      if(!p->refs || p->cut)
+        continue;
+      n++;
+      bytes += p->len;
+      if(!oldest || p->seq < oldest->seq)
+        oldest = p;
+      if(!newest || p->seq > newest->seq)
+        newest = p;
+    }
+    if((n <= w->opts.pinned_snapshots && bytes <= w->opts.pinned_max) || oldest == newest)
+      return;
+    oldest->cut = 1;
+    for(conn *k = w->conns; k; k = k->next)
+      if(k->snap == oldest->snap) {
+        shutdown(k->fd, SHUT_RDWR);
+        w->counters.slow_readers_cut++;
+      }
+  }
+}
+
+/* Counts one more answer on connection c holding snap; 0 when the pin
+ * table is full (MAX_PINS distinct snapshots). */
+static int pin_add(skpi_web *w, struct MHD_Connection *c, const skpi_snapshot *snap, size_t len) {
+  conn *k = conn_of(c);
   int ok = 0;
   pthread_mutex_lock(&w->mu);
   pin *freeslot = NULL;
   for(size_t i = 0; i < MAX_PINS; i++) {
-    if(w->pins[i].refs && w->pins[i].data == data) {
+    if(w->pins[i].refs && w->pins[i].snap == snap) {
       w->pins[i].refs++;
       ok = 1;
       goto out;
@@ -257,24 +298,24 @@ static int pin_add(skpi_web *w, const char *data, size_t len) {
     if(!w->pins[i].refs && !freeslot)
       freeslot = &w->pins[i];
   }
-  if(freeslot && w->pinned + len <= w->opts.pinned_max) {
-    freeslot->data = data;
-    freeslot->len = len;
-    freeslot->refs = 1;
-    w->pinned += len;
+  if(freeslot) {
+    *freeslot = (pin){snap, len, 1, ++w->pin_seq, 0};
     ok = 1;
   }
 out:
+  if(ok && k)
+    k->snap = snap;
+  if(ok)
+    cut_oldest(w);
   pthread_mutex_unlock(&w->mu);
   return ok;
 }
 
-static void pin_drop(skpi_web *w, const char *data) {
+static void pin_drop(skpi_web *w, const skpi_snapshot *snap) {
   pthread_mutex_lock(&w->mu);
   for(size_t i = 0; i < MAX_PINS; i++)
-    if(w->pins[i].refs && w->pins[i].data == data) {
-      if(--w->pins[i].refs == 0)
-        w->pinned -= w->pins[i].len;
+    if(w->pins[i].refs && w->pins[i].snap == snap) {
+      w->pins[i].refs--;
       break;
     }
   pthread_mutex_unlock(&w->mu);
@@ -282,7 +323,7 @@ static void pin_drop(skpi_web *w, const char *data) {
 
 static void release_held(void *cls) {
   held *h = cls;
-  pin_drop(h->w, h->data);
+  pin_drop(h->w, h->snap);
   skpi_snapshot_release(h->snap);
   free(h);
 }
@@ -342,16 +383,16 @@ static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c) {
     skpi_snapshot_release(s);
     return MHD_NO;
   }
-  if(!pin_add(w, data, len)) {
+  if(!pin_add(w, c, s, len)) {
     free(h);
     skpi_snapshot_release(s);
     count(w, &w->counters.pinned_refused);
-    skpi_log(SKPI_WARN, "metrics refused: answers still being sent hold the memory budget");
+    skpi_log(SKPI_WARN, "metrics refused: answers still being sent pin too many snapshots");
     return send_text(w, c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
                      "too many slow readers, retry later\n", MHD_HTTP_HEADER_RETRY_AFTER,
                      RETRY_AFTER);
   }
-  *h = (held){w, s, data};
+  *h = (held){w, s};
   /* For HEAD, MHD sends the headers of this same response (Content-Length
    * included) and leaves the body out. */
   struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
@@ -787,6 +828,8 @@ skpi_web *skpi_web_new(const skpi_web_opts *opts, skpi_registry *reg, char *errb
     w->opts.response_timeout_s = DEFAULT_RESPONSE_TIMEOUT_S;
   if(!w->opts.pinned_max)
     w->opts.pinned_max = DEFAULT_PINNED_MAX;
+  if(!w->opts.pinned_snapshots || w->opts.pinned_snapshots > MAX_PINS)
+    w->opts.pinned_snapshots = DEFAULT_PINNED_SNAPSHOTS;
   if(w->opts.ready_max_age_s <= 0)
     w->opts.ready_max_age_s = 60;
   return w;

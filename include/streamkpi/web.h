@@ -16,9 +16,12 @@
  * Hostile clients are bounded: a request head must arrive within
  * head_timeout_s of the connection opening (or of the previous answer plus
  * the idle timeout), an answer must be sent within response_timeout_s, and
- * the metric bodies pinned by answers still being sent hold at most
- * pinned_max bytes (beyond, 503 with Retry-After).  A request body must come
- * with a Content-Length: chunked bodies get 411, other transfer codings 501.
+ * answers still being sent pin at most pinned_snapshots distinct snapshots
+ * and pinned_max bytes of metric bodies: past either, the readers of the
+ * oldest pinned snapshot are disconnected (the newest is always served;
+ * 503 with Retry-After only when 64 distinct snapshots are pinned).  A
+ * request body must come with a Content-Length: chunked bodies get 411,
+ * other transfer codings 501.
  */
 #ifndef STREAMKPI_WEB_H
 #define STREAMKPI_WEB_H
@@ -42,6 +45,7 @@ typedef struct skpi_web_opts {
   unsigned head_timeout_s;       /* default 10 when 0 */
   unsigned response_timeout_s;   /* default 120 when 0 */
   size_t pinned_max;             /* default 256 MiB when 0 */
+  unsigned pinned_snapshots;     /* default 4 when 0 (at most 64) */
   const char *web_config_file;   /* exporter-toolkit web config, or NULL */
 } skpi_web_opts;
 
@@ -85,12 +89,13 @@ int skpi_web_accepts_gzip(const char *accept_encoding);
 /* What the server refused or cut since start, for the exporter's own
  * metrics. */
 typedef struct skpi_web_counters {
-  unsigned long deadline_closed; /* connections cut past a deadline */
-  unsigned long pinned_refused;  /* scrapes answered 503: pinned bodies at the budget */
-  unsigned long auth_refused;    /* 401: missing or wrong Basic credentials */
-  unsigned long auth_busy;       /* 503: another bcrypt check was running */
-  unsigned long cert_refused;    /* 403: client certificate missing or untrusted */
-  unsigned long framing_refused; /* 411/501: body framing not supported */
+  unsigned long deadline_closed;  /* connections cut past a deadline */
+  unsigned long slow_readers_cut; /* readers of an old snapshot cut to free it */
+  unsigned long pinned_refused;   /* scrapes answered 503: the pin table was full */
+  unsigned long auth_refused;     /* 401: missing or wrong Basic credentials */
+  unsigned long auth_busy;        /* 503: another bcrypt check was running */
+  unsigned long cert_refused;     /* 403: client certificate missing or untrusted */
+  unsigned long framing_refused;  /* 411/501: body framing not supported */
 } skpi_web_counters;
 
 /* Copies the counters into *out.  Thread-safe. */

@@ -438,21 +438,6 @@ static void publish_big(skpi_registry *reg, int slot, int n_series, double v) {
   skpi_registry_publish(reg, slot, m, NULL, 0.1);
 }
 
-/* Polls method /metrics until it answers want (at most 500 tries, 20 ms
- * apart); returns the last status. */
-static long wait_metrics_status(fixture *f, const char *method, long want) {
-  long status = 0;
-  for(int i = 0; i < 500 && status != want; i++) {
-    reply r;
-    request(f, method, "/metrics", NULL, NULL, &r);
-    status = r.status;
-    skpi_buf_free(&r.body);
-    if(status != want)
-      skpi_sleep(0.02, NULL);
-  }
-  return status;
-}
-
 /* Opens a connection with a tiny receive window, asks for /metrics and
  * never reads: the answer stays pinned until the connection goes. */
 static int slow_reader(unsigned port) {
@@ -462,13 +447,30 @@ static int slow_reader(unsigned port) {
   return fd;
 }
 
+/* Reads fd until the server ends the connection; fails when it does not
+ * within 10 s of silence or 64 MiB. */
+static void read_until_closed(int fd) {
+  struct timeval tv = {10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[65536];
+  for(size_t total = 0; total < ((size_t)64 << 20);) {
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if(n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE)))
+      return;
+    if(n < 0)
+      fail_msg("connection not ended: %s", strerror(errno));
+    total += (size_t)n;
+  }
+  fail_msg("connection not ended after 64 MiB");
+}
+
 static void slow_readers_bounded(void **state) {
   skpi_registry *reg = skpi_registry_new();
   int slot = skpi_registry_add_source(reg, "c1", "kafka", 60, 1);
   skpi_web_opts o;
   memset(&o, 0, sizeof(o));
   o.listen_address = "127.0.0.1:0";
-  o.pinned_max = 12 << 20; /* room for one body of ~8 MB, not two */
+  o.pinned_snapshots = 1; /* a reader of an older snapshot is cut at once */
   char err[256];
   skpi_web *w = skpi_web_new(&o, reg, err, sizeof(err));
   assert_non_null(w);
@@ -485,19 +487,27 @@ static void slow_readers_bounded(void **state) {
   }
   assert_true(r.clen >= (5 << 20));
   int fds[8];
-  for(int i = 0; i < 8; i++) /* the same body: one pin shared by all */
+  for(int i = 0; i < 8; i++) /* the same snapshot: one pin shared by all */
     fds[i] = slow_reader(f.port);
-  /* A new snapshot needs a second pin, beyond the budget while they hold
-   * the first one. */
-  publish_big(reg, slot, 300000, 2);
-  assert_int_equal(wait_metrics_status(&f, "HEAD", 503), 503);
   skpi_web_counters k;
   skpi_web_counters_get(w, &k);
-  assert_true(k.pinned_refused >= 1);
-  for(int i = 0; i < 8; i++)
+  assert_int_equal(k.slow_readers_cut, 0);
+  /* A scrape of a newer snapshot is served, and the readers of the old
+   * one are cut to free it. */
+  publish_big(reg, slot, 300001, 2);
+  for(int i = 0; i < 500 && k.slow_readers_cut == 0; i++) {
+    expect_status(&f, "HEAD", "/metrics", NULL, NULL, 200);
+    skpi_web_counters_get(w, &k);
+    if(k.slow_readers_cut == 0)
+      skpi_sleep(0.02, NULL);
+  }
+  assert_int_equal(k.slow_readers_cut, 8);
+  for(int i = 0; i < 8; i++) {
+    read_until_closed(fds[i]);
     close(fds[i]);
-  /* With the slow readers gone, the budget is free again. */
-  assert_int_equal(wait_metrics_status(&f, "GET", 200), 200);
+  }
+  expect_status(&f, "GET", "/metrics", NULL, NULL, 200);
+  assert_int_equal(k.pinned_refused, 0);
   skpi_web_free(w);
   skpi_registry_free(reg);
 }
