@@ -9,7 +9,7 @@ CC      ?= cc
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS    := rdkafka libmicrohttpd libcurl jansson yaml-0.1 zlib
+PKGS    := rdkafka libmicrohttpd libcurl jansson yaml-0.1 zlib gnutls libxcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

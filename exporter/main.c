@@ -25,6 +25,7 @@ typedef struct flags {
   const char *brokers;
   const char *listen_address;
   const char *telemetry_path;
+  const char *web_config_file;
   const char *log_level;
   const char *log_format;
   int check_only;
@@ -38,6 +39,7 @@ static void usage(FILE *f) {
           "  --kafka.brokers=HOST:PORT,…  quick start: one cluster named \"default\"\n"
           "  --web.listen-address=ADDR    [host]:port to listen on (default :10308)\n"
           "  --web.telemetry-path=PATH    metrics path (default /metrics)\n"
+          "  --web.config.file=FILE       TLS and basic auth (exporter-toolkit format)\n"
           "  --log.level=LEVEL            debug, info, warn or error (default info)\n"
           "  --log.format=FORMAT          logfmt or json (default logfmt)\n"
           "  --config.check               validate the configuration and exit\n"
@@ -48,13 +50,14 @@ static void usage(FILE *f) {
 /* Returns 0 to run, 1 to exit 0 (version/help), -1 on a usage error. */
 static int parse_flags(int argc, char **argv, flags *fl) {
   enum { F_CONFIG = 256, F_BROKERS, F_LISTEN, F_PATH, F_LEVEL, F_FORMAT, F_CHECK, F_VERSION,
-         F_HELP };
+         F_HELP, F_WEBCFG };
   static const struct option opts[] = {
       {"config.file", required_argument, NULL, F_CONFIG},
       {"kafka.brokers", required_argument, NULL, F_BROKERS},
       {"kafka.server", required_argument, NULL, F_BROKERS},
       {"web.listen-address", required_argument, NULL, F_LISTEN},
       {"web.telemetry-path", required_argument, NULL, F_PATH},
+      {"web.config.file", required_argument, NULL, F_WEBCFG},
       {"log.level", required_argument, NULL, F_LEVEL},
       {"log.format", required_argument, NULL, F_FORMAT},
       {"config.check", no_argument, NULL, F_CHECK},
@@ -72,6 +75,7 @@ static int parse_flags(int argc, char **argv, flags *fl) {
     case F_BROKERS: fl->brokers = optarg; break;
     case F_LISTEN: fl->listen_address = optarg; break;
     case F_PATH: fl->telemetry_path = optarg; break;
+    case F_WEBCFG: fl->web_config_file = optarg; break;
     case F_LEVEL: fl->log_level = optarg; break;
     case F_FORMAT: fl->log_format = optarg; break;
     case F_CHECK: fl->check_only = 1; break;
@@ -138,7 +142,8 @@ int main(int argc, char **argv) {
     skpi_config_free(cfg);
     return EXIT_USAGE;
   }
-  skpi_app_opts ao = {fl.listen_address, fl.telemetry_path, fl.check_only};
+  skpi_app_opts ao = {fl.listen_address, fl.telemetry_path, fl.check_only,
+                     fl.web_config_file};
   skpi_app *app = skpi_app_new(cfg, &ao, err, sizeof(err));
   if(!app) {
     fprintf(stderr, "streamkpi_exporter: %s\n", err);

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 APT_PKGS=(build-essential pkg-config librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev
   libjansson-dev libcmocka-dev libyaml-dev zlib1g-dev kcat prometheus prometheus-alertmanager
-  wrk curl maven openjdk-17-jre-headless chromium poppler-utils python3)
+  wrk curl maven openjdk-17-jre-headless chromium poppler-utils python3
+  libcrypt-dev libgnutls28-dev openssl libnss3-tools)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -67,6 +67,7 @@ struct skpi_app {
   pthread_t thread;
   int running;
   int built;   /* skpi_app_new completed: the state may be written */
+  int check_only; /* a configuration check: nothing is ever written */
   int stopped; /* skpi_app_stop ran */
   skpi_stop stop;
   skpi_state *state;
@@ -179,6 +180,15 @@ static json_t *legacy_slo_section(skpi_app *a) {
   return doc;
 }
 
+/* A section its loader refused: kept aside with the reason by the state
+ * module (which logs where), except in a configuration check, which writes
+ * nothing. */
+static void refused(skpi_app *a, const char *sec, const char *why) {
+  if(a->check_only || skpi_state_set_aside(a->state, sec, why, NULL, 0) == SKPI_ENOENT)
+    skpi_log(SKPI_ERROR, "state section unreadable, starting it fresh", "section", sec, "error",
+             why);
+}
+
 static void load_history(skpi_app *a) {
   char err[256] = "";
   json_t *doc = skpi_state_get(a->state, HISTORY_SECTION);
@@ -186,8 +196,7 @@ static void load_history(skpi_app *a) {
     return;
   skpi_err rc = skpi_assess_history_load(a->history, doc, err, sizeof(err));
   if(rc != SKPI_OK)
-    skpi_log(SKPI_ERROR, "state section unreadable, starting it fresh", "section",
-             HISTORY_SECTION, "error", err[0] ? err : skpi_strerror(rc));
+    refused(a, HISTORY_SECTION, err[0] ? err : skpi_strerror(rc));
   json_decref(doc);
 }
 
@@ -207,8 +216,7 @@ static void load_state(skpi_app *a) {
     err[0] = '\0';
     skpi_err rc = k->ops->load(k->self, doc, err, sizeof(err));
     if(rc != SKPI_OK)
-      skpi_log(SKPI_ERROR, "state section unreadable, starting it fresh", "section", sec, "error",
-               err[0] ? err : skpi_strerror(rc));
+      refused(a, sec, err[0] ? err : skpi_strerror(rc));
     json_decref(doc);
   }
 }
@@ -329,6 +337,30 @@ static void render_self(const skpi_app *a, skpi_mset *m) {
   static const char *const codes[WH_N] = {"200", "400", "401", "413", "other"};
   for(size_t i = 0; f_wh >= 0 && i < WH_N; i++)
     skpi_mset_add(m, f_wh, (double)a->webhook_codes[i], "code", codes[i]);
+  int f_rej = skpi_mset_family(m, "streamkpi_state_rejected_sections_total", SKPI_MT_COUNTER,
+                               "State sections their loader refused, kept aside with the reason.");
+  int f_sup = skpi_mset_family(m, "streamkpi_log_lines_suppressed_total", SKPI_MT_COUNTER,
+                               "Log lines left out by the repeat limit.");
+  int f_web = skpi_mset_family(m, "streamkpi_web_refused_total", SKPI_MT_COUNTER,
+                               "HTTP requests or connections the server refused or cut, by "
+                               "reason.");
+  if(f_rej >= 0)
+    skpi_mset_add(m, f_rej, (double)skpi_state_rejected_count(a->state));
+  if(f_sup >= 0)
+    skpi_mset_add(m, f_sup, (double)skpi_log_suppressed());
+  skpi_web_counters k;
+  memset(&k, 0, sizeof(k));
+  if(a->web)
+    skpi_web_counters_get(a->web, &k);
+  const struct {
+    const char *reason;
+    unsigned long n;
+  } web[] = {{"deadline", k.deadline_closed},  {"slow_reader", k.slow_readers_cut},
+             {"pinned", k.pinned_refused},     {"auth", k.auth_refused},
+             {"auth_busy", k.auth_busy},       {"client_cert", k.cert_refused},
+             {"framing", k.framing_refused}};
+  for(size_t i = 0; f_web >= 0 && i < sizeof(web) / sizeof(web[0]); i++)
+    skpi_mset_add(m, f_web, (double)web[i].n, "reason", web[i].reason);
 }
 
 /* Renders every KPI instance into a new set and publishes it (mutex held). */
@@ -917,6 +949,7 @@ static skpi_err build_web(skpi_app *a, const skpi_app_opts *opts, char *errbuf, 
   wo.telemetry_path =
       opts && opts->telemetry_path ? opts->telemetry_path : a->cfg->telemetry_path;
   wo.ready_max_age_s = 2 * max_interval + READY_SLACK_S;
+  wo.web_config_file = opts ? opts->web_config_file : NULL;
   a->web = skpi_web_new(&wo, a->reg, errbuf, errlen);
   return a->web ? add_routes(a) : SKPI_EINVAL;
 }
@@ -934,6 +967,7 @@ skpi_app *skpi_app_new(const skpi_config *cfg, const skpi_app_opts *opts, char *
   skpi_stop_set(&a->stop, 0);
   a->cfg = cfg;
   a->slot = -1;
+  a->check_only = opts && opts->check_only;
   skpi_err rc = SKPI_ENOMEM;
   if(!(a->reg = skpi_registry_new()))
     goto fail;
@@ -967,7 +1001,7 @@ skpi_app *skpi_app_new(const skpi_config *cfg, const skpi_app_opts *opts, char *
   pthread_mutex_lock(&a->mu);
   publish(a);
   pthread_mutex_unlock(&a->mu);
-  a->built = !(opts && opts->check_only);
+  a->built = !a->check_only;
   return a;
 fail:
   if(!errbuf[0])

@@ -173,7 +173,7 @@ static int local(const opts *o, int *level) {
     fprintf(stderr, "%s\n", err[0] ? err : skpi_strerror(rc));
     return -1;
   }
-  skpi_app_opts ao = {NULL, NULL, 1};
+  skpi_app_opts ao = {.check_only = 1};
   skpi_app *app = skpi_app_new(cfg, &ao, err, sizeof(err));
   int ret = -1;
   if(!app) {

@@ -1,9 +1,13 @@
 /* buf.c: growable byte buffer with a hard cap. */
 #include "streamkpi/buf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void skpi_buf_init(skpi_buf *b, size_t max) {
   b->data = NULL;
@@ -60,9 +64,13 @@ skpi_err skpi_buf_add(skpi_buf *b, const void *p, size_t n) {
   return SKPI_OK;
 }
 
-skpi_err skpi_buf_addstr(skpi_buf *b, const char *s) { return skpi_buf_add(b, s, strlen(s)); }
+skpi_err skpi_buf_addstr(skpi_buf *b, const char *s) {
+  return skpi_buf_add(b, s, strlen(s));
+}
 
-skpi_err skpi_buf_addc(skpi_buf *b, char c) { return skpi_buf_add(b, &c, 1); }
+skpi_err skpi_buf_addc(skpi_buf *b, char c) {
+  return skpi_buf_add(b, &c, 1);
+}
 
 skpi_err skpi_buf_vprintf(skpi_buf *b, const char *fmt, va_list ap) {
   va_list ap2;
@@ -102,4 +110,36 @@ char *skpi_buf_steal(skpi_buf *b, size_t *len) {
   b->len = 0;
   b->alloc = 0;
   return p;
+}
+
+skpi_err skpi_buf_read_file(skpi_buf *b, const char *path) {
+  skpi_err rc = SKPI_OK;
+  /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+   * writer. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if(fd < 0)
+    return errno == ENOENT ? SKPI_ENOENT : SKPI_EIO;
+  struct stat st;
+  if(fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return SKPI_EINVAL;
+  }
+  char chunk[65536];
+  for(;;) {
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if(n < 0 && errno == EINTR)
+      continue;
+    if(n < 0) {
+      rc = SKPI_EIO;
+      break;
+    }
+    if(n == 0)
+      break;
+    if((rc = skpi_buf_add(b, chunk, (size_t)n)) != SKPI_OK)
+      break;
+  }
+  int e = errno;
+  close(fd);
+  errno = e;
+  return rc;
 }

@@ -2,8 +2,8 @@
 #include "streamkpi/state.h"
 
 #include <errno.h>
-#include <math.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +28,7 @@ struct skpi_state {
   char *dir;
   json_t *sections; /* object: section name -> document */
   unsigned long corrupt;
+  unsigned long rejected;
   unsigned long write_errors;
 };
 
@@ -38,31 +39,6 @@ static char *dir_of(const char *path) {
   if(slash == path)
     return strdup("/");
   return strndup(path, (size_t)(slash - path));
-}
-
-/* Reads the whole file into b.  SKPI_ENOENT when it does not exist,
- * SKPI_ETOOBIG past MAX_FILE, SKPI_EIO on other errors. */
-static skpi_err read_file(const char *path, skpi_buf *b) {
-  skpi_err rc = SKPI_OK;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if(fd < 0)
-    return errno == ENOENT ? SKPI_ENOENT : SKPI_EIO;
-  char chunk[65536];
-  for(;;) {
-    ssize_t n = read(fd, chunk, sizeof(chunk));
-    if(n < 0 && errno == EINTR)
-      continue;
-    if(n < 0) {
-      rc = SKPI_EIO;
-      break;
-    }
-    if(n == 0)
-      break;
-    if((rc = skpi_buf_add(b, chunk, (size_t)n)) != SKPI_OK)
-      break;
-  }
-  close(fd);
-  return rc;
 }
 
 /* Checks the envelope; returns the sections object (borrowed) or NULL with
@@ -139,13 +115,17 @@ skpi_err skpi_state_open(const char *path, skpi_state **out) {
     rc = SKPI_EIO;
     goto out;
   }
-  rc = read_file(path, &b);
+  rc = skpi_buf_read_file(&b, path);
   if(rc == SKPI_ENOENT) {
     rc = SKPI_OK;
     goto out;
   }
   const char *why = NULL;
-  if(rc == SKPI_ETOOBIG) {
+  if(rc == SKPI_EINVAL) {
+    skpi_log(SKPI_ERROR, "state path is not a regular file; refusing it", "path", path);
+    rc = SKPI_EIO;
+    goto out;
+  } else if(rc == SKPI_ETOOBIG) {
     why = "file too large";
   } else if(rc != SKPI_OK) {
     skpi_log(SKPI_ERROR, "state file unreadable", "path", path, "error", strerror(errno));
@@ -215,6 +195,16 @@ static skpi_err fsync_dir(const char *dir) {
   return r == 0 ? SKPI_OK : SKPI_EIO;
 }
 
+/* Creates path as a new file only: a name left by a crashed writer is
+ * removed first (unlink removes a symlink itself, never its target). */
+static int create_new(const char *path) {
+  int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = open(path, flags, 0600);
+  if(fd < 0 && errno == EEXIST && unlink(path) == 0)
+    fd = open(path, flags, 0600);
+  return fd;
+}
+
 skpi_err skpi_state_flush(skpi_state *s) {
   skpi_err rc = SKPI_OK;
   char *text = NULL;
@@ -233,7 +223,7 @@ skpi_err skpi_state_flush(skpi_state *s) {
     rc = SKPI_ENOMEM;
     goto out;
   }
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  fd = create_new(tmp);
   if(fd < 0) {
     rc = SKPI_EIO;
     goto out;
@@ -271,10 +261,82 @@ out:
   return rc;
 }
 
+skpi_err skpi_state_set_aside(skpi_state *s, const char *section, const char *reason, char *out,
+                              size_t outlen) {
+  skpi_err rc = SKPI_OK;
+  char *text = NULL;
+  json_t *rec = NULL;
+  char name[256], file[4096];
+  int fd = -1;
+  snprintf(name, sizeof(name), "%s", section);
+  for(char *p = name; *p; p++)
+    if(!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+         *p == '-' || *p == '_' || *p == '.'))
+      *p = '_';
+  pthread_mutex_lock(&s->mu);
+  json_t *doc = json_object_get(s->sections, section);
+  if(!doc) {
+    rc = SKPI_ENOENT;
+    goto out;
+  }
+  long now = (long)time(NULL);
+  rec = json_pack("{s:s, s:s, s:I, s:O}", "section", section, "reason", reason ? reason : "",
+                  "set_aside_at", (json_int_t)now, "document", doc);
+  if(!rec || !(text = json_dumps(rec, JSON_COMPACT))) {
+    rc = SKPI_ENOMEM;
+    goto out;
+  }
+  for(int i = 0; i < MAX_ASIDE_TRIES && fd < 0; i++) {
+    int n = i == 0
+                ? snprintf(file, sizeof(file), "%s.rejected-%s-%ld.json", s->path, name, now)
+                : snprintf(file, sizeof(file), "%s.rejected-%s-%ld-%d.json", s->path, name, now, i);
+    if(n < 0 || (size_t)n >= sizeof(file))
+      break;
+    fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if(fd < 0 && errno != EEXIST)
+      break;
+  }
+  if(fd < 0) {
+    rc = SKPI_EIO;
+    goto out;
+  }
+  rc = write_all(fd, text, strlen(text));
+  if(rc == SKPI_OK && fsync(fd) != 0)
+    rc = SKPI_EIO;
+  if(close(fd) != 0 && rc == SKPI_OK)
+    rc = SKPI_EIO;
+  if(rc != SKPI_OK) {
+    unlink(file);
+    goto out;
+  }
+  json_object_del(s->sections, section);
+  s->rejected++;
+  if(out)
+    snprintf(out, outlen, "%s", file);
+out:
+  pthread_mutex_unlock(&s->mu);
+  if(rc == SKPI_OK)
+    skpi_log(SKPI_ERROR, "state section refused, kept aside; starting it fresh", "section", section,
+             "reason", reason ? reason : "", "kept_in", file);
+  else if(rc != SKPI_ENOENT)
+    skpi_log(SKPI_ERROR, "state section refused and cannot be kept aside", "section", section,
+             "reason", reason ? reason : "", "error", skpi_strerror(rc));
+  free(text);
+  json_decref(rec);
+  return rc;
+}
+
 /* The counters change under the mutex; the casts only drop const to lock. */
 unsigned long skpi_state_corrupt_count(const skpi_state *s) {
   pthread_mutex_lock((pthread_mutex_t *)&s->mu);
   unsigned long v = s->corrupt;
+  pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
+  return v;
+}
+
+unsigned long skpi_state_rejected_count(const skpi_state *s) {
+  pthread_mutex_lock((pthread_mutex_t *)&s->mu);
+  unsigned long v = s->rejected;
   pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
   return v;
 }

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "streamkpi/rfc3339.h"
 
@@ -177,7 +179,8 @@ int skpi_am_bearer_ok(const char *authorization, const char *token) {
     return 0;
   static const char prefix[] = "Bearer ";
   size_t tl = strlen(token), al = strlen(authorization);
-  if(al != sizeof(prefix) - 1 + tl || strncmp(authorization, prefix, sizeof(prefix) - 1) != 0)
+  /* The scheme name is case-insensitive (RFC 7235); the token is not. */
+  if(al != sizeof(prefix) - 1 + tl || strncasecmp(authorization, prefix, sizeof(prefix) - 1) != 0)
     return 0;
   /* Constant time over the token so its content does not leak by timing. */
   unsigned char diff = 0;

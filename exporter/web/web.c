@@ -6,25 +6,61 @@
  * bodies are accumulated into a capped buffer; a Content-Length above the
  * route's cap is refused with 413 before any byte is read.
  */
+/* web.c: the HTTP face, on libmicrohttpd.
+ *
+ * Handlers run on MHD's threads and only read ready data: /metrics hands out
+ * the newest snapshot's bytes (the response holds a snapshot reference until
+ * MHD has sent it), /ready and / read the registry's slot status.  Request
+ * bodies are accumulated into a capped buffer; a Content-Length above the
+ * route's cap is refused with 413 before any byte is read.
+ *
+ * MHD's own timeout is an idle timeout that every received byte restarts, so
+ * a client sending one header byte now and then would hold its connection
+ * for ever.  Each connection is therefore tracked with a deadline of its
+ * own (head, then answer), and a reaper thread shuts down the socket of any
+ * connection past it; MHD then sees the peer gone and frees it.
+ */
 #include "streamkpi/web.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "streamkpi/clock.h"
 #include "streamkpi/log.h"
+#include "streamkpi/webcfg.h"
 
 #define MAX_ROUTES 32
 #define RESP_CAP ((size_t)64 << 20)
 #define QUERY_CAP 4096
+#define TELEMETRY_MAX 128
+/* Distinct snapshots that answers being sent may pin at once (a table
+ * bound; the working bound is opts.pinned_snapshots).  A snapshot holds its
+ * sources' sets besides its bodies, several times the size of the text, so
+ * their number is bounded as well as the bytes of the bodies. */
+#define MAX_PINS 64
+#define DEFAULT_PINNED_SNAPSHOTS 4
+/* Defaults: room for 1,000 slow clients and the scrapers beside them. */
+#define DEFAULT_CONNECTION_LIMIT 4096
+#define DEFAULT_PER_IP_LIMIT 128
+#define DEFAULT_HEAD_TIMEOUT_S 10
+#define DEFAULT_RESPONSE_TIMEOUT_S 120
+#define DEFAULT_PINNED_MAX ((size_t)256 << 20)
+/* File descriptors kept for everything but client connections. */
+#define FD_RESERVE 256
+/* Seconds a refused client is asked to wait before retrying. */
+#define RETRY_AFTER "5"
 
 typedef struct route {
   char method[8];
@@ -34,11 +70,28 @@ typedef struct route {
   void *user;
 } route;
 
+/* One client connection; linked while MHD has it open. */
+typedef struct conn {
+  struct conn *prev, *next;
+  int fd;
+  const skpi_snapshot *snap; /* pinned by the answer being sent, or NULL */
+  double deadline;           /* monotonic; the reaper shuts the socket down past it */
+} conn;
+
+typedef struct pin {
+  const skpi_snapshot *snap;
+  size_t len; /* the body of the first answer that pinned it */
+  unsigned refs;
+  unsigned long seq; /* order of pinning: the lowest is the oldest */
+  int cut;           /* its readers were cut; it goes when they are freed */
+} pin;
+
 struct skpi_web {
   skpi_web_opts opts;
   char listen[256];
-  char telemetry[128];
+  char telemetry[TELEMETRY_MAX];
   skpi_registry *reg;
+  skpi_webcfg *cfg; /* NULL without a web config file */
   struct MHD_Daemon *mhd;
   route routes[MAX_ROUTES];
   size_t nroutes;
@@ -47,6 +100,17 @@ struct skpi_web {
   struct sockaddr_storage addr;
   int dual_stack;
   uint16_t port;
+  char *priorities;
+
+  pthread_mutex_t mu; /* guards conns, pins, stop */
+  pthread_cond_t cv;
+  conn *conns;
+  pin pins[MAX_PINS];
+  unsigned long pin_seq;
+  skpi_web_counters counters;
+  int stop;
+  int reaper_started;
+  pthread_t reaper;
 };
 
 /* Per-request state kept across MHD's calls for one request. */
@@ -56,22 +120,218 @@ typedef struct req_ctx {
   int too_big;
 } req_ctx;
 
-static enum MHD_Result send_simple(struct MHD_Connection *c, unsigned status, const char *ctype,
-                                   const char *text) {
+/* What a /metrics answer holds until MHD has sent it. */
+typedef struct held {
+  skpi_web *w;
+  skpi_snapshot *snap;
+} held;
+
+/* Queues r with the configured extra headers; takes no ownership. */
+static enum MHD_Result queue(skpi_web *w, struct MHD_Connection *c, unsigned status,
+                             struct MHD_Response *r) {
+  for(size_t i = 0; w->cfg && i < w->cfg->nheaders; i++)
+    MHD_add_response_header(r, w->cfg->headers[i].name, w->cfg->headers[i].value);
+  return MHD_queue_response(c, status, r);
+}
+
+static enum MHD_Result send_text(skpi_web *w, struct MHD_Connection *c, unsigned status,
+                                 const char *ctype, const char *text, const char *hname,
+                                 const char *hvalue) {
   struct MHD_Response *r =
       MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
   if(!r)
     return MHD_NO;
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-  enum MHD_Result ret = MHD_queue_response(c, status, r);
+  if(hname)
+    MHD_add_response_header(r, hname, hvalue);
+  enum MHD_Result ret = queue(w, c, status, r);
   MHD_destroy_response(r);
   return ret;
 }
 
-static void release_snapshot(void *cls) { skpi_snapshot_release(cls); }
+static enum MHD_Result send_simple(skpi_web *w, struct MHD_Connection *c, unsigned status,
+                                   const char *ctype, const char *text) {
+  return send_text(w, c, status, ctype, text, NULL, NULL);
+}
 
-/* Returns 1 when an Accept-Encoding header allows gzip (q > 0). */
-static int accepts_gzip(const char *ae) {
+/* Adds one to the counter at field (an unsigned long in w->counters). */
+static void count(skpi_web *w, unsigned long *field) {
+  pthread_mutex_lock(&w->mu);
+  (*field)++;
+  pthread_mutex_unlock(&w->mu);
+}
+
+void skpi_web_counters_get(skpi_web *w, skpi_web_counters *out) {
+  pthread_mutex_lock(&w->mu);
+  *out = w->counters;
+  pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- connection deadlines ---- */
+
+static conn *conn_of(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+/* Sets c's deadline seconds from now; the answer it was sending, if any,
+ * is done. */
+static void set_deadline(skpi_web *w, struct MHD_Connection *c, double seconds) {
+  conn *k = conn_of(c);
+  if(!k)
+    return;
+  pthread_mutex_lock(&w->mu);
+  k->deadline = skpi_mono() + seconds;
+  k->snap = NULL;
+  pthread_mutex_unlock(&w->mu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  skpi_web *w = cls;
+  if(toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    conn *k = calloc(1, sizeof(*k));
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if(!k || !ci) {
+      free(k);
+      return;
+    }
+    k->fd = ci->connect_fd;
+    pthread_mutex_lock(&w->mu);
+    k->deadline = skpi_mono() + w->opts.head_timeout_s;
+    k->next = w->conns;
+    if(w->conns)
+      w->conns->prev = k;
+    w->conns = k;
+    pthread_mutex_unlock(&w->mu);
+    *socket_context = k;
+    return;
+  }
+  conn *k = *socket_context;
+  if(!k)
+    return;
+  /* MHD closes the socket after this returns, so under the mutex the
+   * reaper never touches a descriptor that may be reused. */
+  pthread_mutex_lock(&w->mu);
+  if(k->prev)
+    k->prev->next = k->next;
+  else
+    w->conns = k->next;
+  if(k->next)
+    k->next->prev = k->prev;
+  pthread_mutex_unlock(&w->mu);
+  free(k);
+  *socket_context = NULL;
+}
+
+static void *reaper_main(void *arg) {
+  skpi_web *w = arg;
+  pthread_mutex_lock(&w->mu);
+  while(!w->stop) {
+    double now = skpi_mono();
+    unsigned long cut = 0;
+    for(conn *k = w->conns; k; k = k->next)
+      if(k->deadline < now) {
+        shutdown(k->fd, SHUT_RDWR);
+        k->deadline = now + w->opts.head_timeout_s; /* once per period at most */
+        cut++;
+      }
+    w->counters.deadline_closed += cut;
+    if(cut) {
+      char n[32];
+      snprintf(n, sizeof(n), "%lu", cut);
+      skpi_log(SKPI_WARN, "closed connections past their deadline", "count", n);
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* ---- pinned metric bodies ---- */
+
+/* Cuts the readers of the oldest pinned snapshots until the ones not cut
+ * fit opts.pinned_snapshots and opts.pinned_max (caller holds w->mu).  The
+ * newest pin is never cut: scrapers of the current snapshot are served. */
+static void cut_oldest(skpi_web *w) {
+  for(int round = 0; round < MAX_PINS; round++) {
+    unsigned n = 0;
+    size_t bytes = 0;
+    pin *oldest = NULL, *newest = NULL;
+    for(size_t i = 0; i < MAX_PINS; i++) {
+      pin *p = &w->pins[i];
+      if(!p->refs || p->cut)
+        continue;
+      n++;
+      bytes += p->len;
+      if(!oldest || p->seq < oldest->seq)
+        oldest = p;
+      if(!newest || p->seq > newest->seq)
+        newest = p;
+    }
+    if((n <= w->opts.pinned_snapshots && bytes <= w->opts.pinned_max) || oldest == newest)
+      return;
+    oldest->cut = 1;
+    for(conn *k = w->conns; k; k = k->next)
+      if(k->snap == oldest->snap) {
+        shutdown(k->fd, SHUT_RDWR);
+        w->counters.slow_readers_cut++;
+      }
+  }
+}
+
+/* Counts one more answer on connection c holding snap; 0 when the pin
+ * table is full (MAX_PINS distinct snapshots). */
+static int pin_add(skpi_web *w, struct MHD_Connection *c, const skpi_snapshot *snap, size_t len) {
+  conn *k = conn_of(c);
+  int ok = 0;
+  pthread_mutex_lock(&w->mu);
+  pin *freeslot = NULL;
+  for(size_t i = 0; i < MAX_PINS; i++) {
+    if(w->pins[i].refs && w->pins[i].snap == snap) {
+      w->pins[i].refs++;
+      ok = 1;
+      goto out;
+    }
+    if(!w->pins[i].refs && !freeslot)
+      freeslot = &w->pins[i];
+  }
+  if(freeslot) {
+    *freeslot = (pin){snap, len, 1, ++w->pin_seq, 0};
+    ok = 1;
+  }
+out:
+  if(ok && k)
+    k->snap = snap;
+  if(ok)
+    cut_oldest(w);
+  pthread_mutex_unlock(&w->mu);
+  return ok;
+}
+
+static void pin_drop(skpi_web *w, const skpi_snapshot *snap) {
+  pthread_mutex_lock(&w->mu);
+  for(size_t i = 0; i < MAX_PINS; i++)
+    if(w->pins[i].refs && w->pins[i].snap == snap) {
+      w->pins[i].refs--;
+      break;
+    }
+  pthread_mutex_unlock(&w->mu);
+}
+
+static void release_held(void *cls) {
+  held *h = cls;
+  pin_drop(h->w, h->snap);
+  skpi_snapshot_release(h->snap);
+  free(h);
+}
+
+int skpi_web_accepts_gzip(const char *ae) {
   if(!ae)
     return 0;
   const char *p = ae;
@@ -94,8 +354,9 @@ static int accepts_gzip(const char *ae) {
           char *end;
           q = strtod(p + 2, &end);
           p = end;
-          continue;
         }
+        /* The parameter may end the header: never step past the NUL. */
+        continue;
       }
       p++;
     }
@@ -105,12 +366,11 @@ static int accepts_gzip(const char *ae) {
   return 0;
 }
 
-static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c, int head) {
+static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c) {
   const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-  const char *ae =
-      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+  const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
   enum skpi_format fmt = skpi_expo_negotiate(accept);
-  int gz = accepts_gzip(ae);
+  int gz = skpi_web_accepts_gzip(ae);
   skpi_snapshot *s = skpi_registry_acquire(w->reg);
   const char *data;
   size_t len;
@@ -118,13 +378,30 @@ static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c, int 
   if(rc) {
     skpi_snapshot_release(s);
     skpi_log(SKPI_ERROR, "cannot serve metrics", "error", skpi_strerror(rc));
-    return send_simple(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
+    return send_simple(w, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
                        "error rendering metrics\n");
   }
-  struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
-      head ? 0 : len, (void *)(uintptr_t)data, release_snapshot, s);
-  if(!r) {
+  held *h = malloc(sizeof(*h));
+  if(!h) {
     skpi_snapshot_release(s);
+    return MHD_NO;
+  }
+  if(!pin_add(w, c, s, len)) {
+    free(h);
+    skpi_snapshot_release(s);
+    count(w, &w->counters.pinned_refused);
+    skpi_log(SKPI_WARN, "metrics refused: answers still being sent pin too many snapshots");
+    return send_text(w, c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                     "too many slow readers, retry later\n", MHD_HTTP_HEADER_RETRY_AFTER,
+                     RETRY_AFTER);
+  }
+  *h = (held){w, s};
+  /* For HEAD, MHD sends the headers of this same response (Content-Length
+   * included) and leaves the body out. */
+  struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+      len, (void *)(uintptr_t)data, release_held, h);
+  if(!r) {
+    release_held(h);
     return MHD_NO;
   }
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -132,7 +409,7 @@ static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c, int 
   MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
   if(gz)
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-  enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+  enum MHD_Result ret = queue(w, c, MHD_HTTP_OK, r);
   MHD_destroy_response(r);
   return ret;
 }
@@ -219,8 +496,8 @@ static enum MHD_Result serve_landing(skpi_web *w, struct MHD_Connection *c) {
   skpi_buf_addstr(&b, "</table>\n</body></html>\n");
   free(st);
   if(!b.data)
-    return send_simple(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "out of memory\n");
-  enum MHD_Result ret = send_simple(c, MHD_HTTP_OK, "text/html; charset=utf-8", b.data);
+    return send_simple(w, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "out of memory\n");
+  enum MHD_Result ret = send_simple(w, c, MHD_HTTP_OK, "text/html; charset=utf-8", b.data);
   skpi_buf_free(&b);
   return ret;
 }
@@ -240,11 +517,15 @@ static void allowed_methods(skpi_web *w, const char *path, char *out, size_t len
     if(strcmp(w->routes[i].path, path) != 0)
       continue;
     size_t l = strlen(out);
-    snprintf(out + l, len - l, "%s%s", l ? ", " : "", w->routes[i].method);
+    snprintf(out + l, len - l, "%s%s%s", l ? ", " : "", w->routes[i].method,
+             strcmp(w->routes[i].method, "GET") == 0 ? ", HEAD" : "");
   }
 }
 
+/* HEAD is served by the GET route of the same path. */
 static const route *find_route(skpi_web *w, const char *method, const char *path) {
+  if(strcmp(method, "HEAD") == 0)
+    method = "GET";
   for(size_t i = 0; i < w->nroutes; i++)
     if(strcmp(w->routes[i].path, path) == 0 && strcmp(w->routes[i].method, method) == 0)
       return &w->routes[i];
@@ -284,7 +565,7 @@ static enum MHD_Result run_route(skpi_web *w, struct MHD_Connection *c, const ch
   skpi_buf_init(&resp.body, RESP_CAP);
   ctx->rt->fn(&req, &resp, ctx->rt->user);
   const char *text = resp.body.data ? resp.body.data : "";
-  enum MHD_Result ret = send_simple(c, (unsigned)resp.status,
+  enum MHD_Result ret = send_simple(w, c, (unsigned)resp.status,
                                     resp.content_type ? resp.content_type : "application/json",
                                     text);
   skpi_buf_free(&resp.body);
@@ -292,9 +573,62 @@ static enum MHD_Result run_route(skpi_web *w, struct MHD_Connection *c, const ch
   return ret;
 }
 
+/* Returns NULL when the client's certificate satisfies the configured
+ * client_auth_type, else why not. */
+static const char *client_cert_problem(skpi_web *w, struct MHD_Connection *c) {
+  if(!w->cfg || w->cfg->client_auth == SKPI_CLIENT_NONE)
+    return NULL;
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  if(!ci || !ci->tls_session)
+    return "no TLS session\n";
+  gnutls_session_t s = (gnutls_session_t)ci->tls_session;
+  unsigned n = 0;
+  const gnutls_datum_t *peers = gnutls_certificate_get_peers(s, &n);
+  if(!peers || n == 0)
+    return w->cfg->client_auth == SKPI_CLIENT_REQUIRE_VERIFY ? "client certificate required\n"
+                                                             : NULL;
+  unsigned status = 0;
+  if(gnutls_certificate_verify_peers2(s, &status) != GNUTLS_E_SUCCESS || status != 0)
+    return "client certificate not trusted\n";
+  return NULL;
+}
+
+/* Answers (1, *ret set) a request whose body comes other than by
+ * Content-Length, or whose Content-Length is not a number; 0 when the
+ * framing is fine. */
+static int bad_framing(skpi_web *w, struct MHD_Connection *c, enum MHD_Result *ret) {
+  const char *te =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+  if(te) {
+    /* A chunk size is read by MHD, which waits for as many bytes as it
+     * says; refusing chunked bodies keeps a huge size from holding the
+     * connection. */
+    int chunked = strcasecmp(te, "chunked") == 0;
+    count(w, &w->counters.framing_refused);
+    *ret = send_simple(w, c, chunked ? MHD_HTTP_LENGTH_REQUIRED : MHD_HTTP_NOT_IMPLEMENTED,
+                       "text/plain; charset=utf-8",
+                       chunked ? "a request body needs a Content-Length\n"
+                               : "transfer coding not supported\n");
+    return 1;
+  }
+  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if(!cl)
+    return 0;
+  const char *p = cl;
+  while(*p >= '0' && *p <= '9')
+    p++;
+  if(p == cl || *p) {
+    *ret = send_simple(w, c, MHD_HTTP_BAD_REQUEST, "text/plain; charset=utf-8",
+                       "bad Content-Length\n");
+    return 1;
+  }
+  return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls) {
   skpi_web *w = cls;
   req_ctx *ctx = *con_cls;
   int get = strcmp(method, "GET") == 0, head = strcmp(method, "HEAD") == 0;
@@ -305,6 +639,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if(!ctx)
       return MHD_NO;
     *con_cls = ctx;
+    set_deadline(w, c, w->opts.response_timeout_s);
+    enum MHD_Result ret;
+    const char *why = client_cert_problem(w, c);
+    if(why) {
+      count(w, &w->counters.cert_refused);
+      return send_simple(w, c, MHD_HTTP_FORBIDDEN, "text/plain; charset=utf-8", why);
+    }
+    enum skpi_auth auth = skpi_webcfg_auth_ok(
+        w->cfg, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
+    if(auth != SKPI_AUTH_OK)
+      count(w, auth == SKPI_AUTH_BUSY ? &w->counters.auth_busy : &w->counters.auth_refused);
+    if(auth == SKPI_AUTH_BUSY)
+      return send_text(w, c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                       "busy checking credentials, retry\n", MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if(auth != SKPI_AUTH_OK)
+      return send_text(w, c, MHD_HTTP_UNAUTHORIZED, "text/plain; charset=utf-8", "unauthorized\n",
+                       MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                       "Basic realm=\"streamkpi\", charset=\"UTF-8\"");
+    if(bad_framing(w, c, &ret))
+      return ret;
     ctx->rt = find_route(w, method, url);
     if(ctx->rt) {
       skpi_buf_init(&ctx->body, ctx->rt->max_body);
@@ -314,8 +668,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         char *end;
         errno = 0;
         unsigned long long v = strtoull(cl, &end, 10);
-        if(errno || end == cl || v > ctx->rt->max_body)
-          return send_simple(c, MHD_HTTP_CONTENT_TOO_LARGE, "text/plain; charset=utf-8",
+        if(errno || v > ctx->rt->max_body)
+          return send_simple(w, c, MHD_HTTP_CONTENT_TOO_LARGE, "text/plain; charset=utf-8",
                              "request body too large\n");
       }
     }
@@ -325,8 +679,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   if(*upload_size) {
     /* Bodies of requests without a route are read and dropped: MHD wants
      * the upload consumed before the answer. */
-    if(ctx->rt && !ctx->too_big &&
-       skpi_buf_add(&ctx->body, upload_data, *upload_size) != SKPI_OK)
+    if(ctx->rt && !ctx->too_big && skpi_buf_add(&ctx->body, upload_data, *upload_size) != SKPI_OK)
       ctx->too_big = 1;
     *upload_size = 0;
     return MHD_YES;
@@ -334,7 +687,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
   if(ctx->rt) {
     if(ctx->too_big)
-      return send_simple(c, MHD_HTTP_CONTENT_TOO_LARGE, "text/plain; charset=utf-8",
+      return send_simple(w, c, MHD_HTTP_CONTENT_TOO_LARGE, "text/plain; charset=utf-8",
                          "request body too large\n");
     return run_route(w, c, method, url, ctx);
   }
@@ -343,12 +696,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 strcmp(url, "/ready") == 0 || strcmp(url, "/") == 0;
   if(builtin && (get || head)) {
     if(strcmp(url, w->telemetry) == 0)
-      return serve_metrics(w, c, head);
+      return serve_metrics(w, c);
     if(strcmp(url, "/healthz") == 0)
-      return send_simple(c, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n");
+      return send_simple(w, c, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n");
     if(strcmp(url, "/ready") == 0) {
       int ok = skpi_registry_ready(w->reg, w->opts.ready_max_age_s);
-      return send_simple(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+      return send_simple(w, c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
                          "text/plain; charset=utf-8", ok ? "ready\n" : "not ready\n");
     }
     return serve_landing(w, c);
@@ -357,26 +710,51 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   char allow[128];
   allowed_methods(w, url, allow, sizeof(allow));
   if(!allow[0])
-    return send_simple(c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", "not found\n");
-  struct MHD_Response *r = MHD_create_response_from_buffer(
-      strlen("method not allowed\n"), (void *)"method not allowed\n", MHD_RESPMEM_PERSISTENT);
-  if(!r)
-    return MHD_NO;
-  MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-  enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
-  MHD_destroy_response(r);
-  return ret;
+    return send_simple(w, c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", "not found\n");
+  return send_text(w, c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
+                   "method not allowed\n", MHD_HTTP_HEADER_ALLOW, allow);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
+  skpi_web *w = cls;
+  /* A kept-alive connection may stay idle for the idle timeout, then has
+   * the head timeout for its next request. */
+  set_deadline(w, c, w->opts.connection_timeout_s + w->opts.head_timeout_s);
   req_ctx *ctx = *con_cls;
   if(!ctx)
     return;
   skpi_buf_free(&ctx->body);
   free(ctx);
   *con_cls = NULL;
+}
+
+static int hexval(char ch) {
+  if(ch >= '0' && ch <= '9')
+    return ch - '0';
+  if(ch >= 'a' && ch <= 'f')
+    return ch - 'a' + 10;
+  if(ch >= 'A' && ch <= 'F')
+    return ch - 'A' + 10;
+  return -1;
+}
+
+/* Decodes %HH in place, except %00: an encoded NUL would cut the path short
+ * ("/metrics%00x" read as "/metrics"), so it stays as it is and matches no
+ * route. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+  char *o = s;
+  for(const char *p = s; *p; p++) {
+    int hi, lo;
+    if(p[0] == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0 && (hi | lo)) {
+      *o++ = (char)(hi * 16 + lo);
+      p += 2;
+    } else {
+      *o++ = *p;
+    }
+  }
+  *o = '\0';
+  return (size_t)(o - s);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -439,39 +817,55 @@ static int parse_listen(skpi_web *w, const char *spec, char *errbuf, size_t errl
   return 0;
 }
 
-skpi_web *skpi_web_new(const skpi_web_opts *opts, skpi_registry *reg, char *errbuf,
-                       size_t errlen) {
+skpi_web *skpi_web_new(const skpi_web_opts *opts, skpi_registry *reg, char *errbuf, size_t errlen) {
   skpi_web *w = calloc(1, sizeof(*w));
   if(!w) {
     snprintf(errbuf, errlen, "out of memory");
     return NULL;
   }
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
   w->opts = *opts;
   w->reg = reg;
-  snprintf(w->listen, sizeof(w->listen), "%s", opts->listen_address ? opts->listen_address
-                                                                      : ":10308");
-  snprintf(w->telemetry, sizeof(w->telemetry), "%s",
-           opts->telemetry_path ? opts->telemetry_path : "/metrics");
+  snprintf(w->listen, sizeof(w->listen), "%s",
+           opts->listen_address ? opts->listen_address : ":10308");
+  const char *tp = opts->telemetry_path ? opts->telemetry_path : "/metrics";
+  if(strlen(tp) >= sizeof(w->telemetry)) {
+    snprintf(errbuf, errlen, "--web.telemetry-path: longer than %d characters", TELEMETRY_MAX - 1);
+    goto fail;
+  }
+  snprintf(w->telemetry, sizeof(w->telemetry), "%s", tp);
   if(w->telemetry[0] != '/' || strcmp(w->telemetry, "/") == 0) {
     snprintf(errbuf, errlen, "--web.telemetry-path: must start with / and not be /");
-    free(w);
-    return NULL;
+    goto fail;
   }
-  if(parse_listen(w, w->listen, errbuf, errlen) != 0) {
-    free(w);
-    return NULL;
-  }
+  if(parse_listen(w, w->listen, errbuf, errlen) != 0)
+    goto fail;
+  if(opts->web_config_file &&
+     skpi_webcfg_load(opts->web_config_file, &w->cfg, errbuf, errlen) != SKPI_OK)
+    goto fail;
   if(!w->opts.connection_timeout_s)
     w->opts.connection_timeout_s = 30;
   if(!w->opts.connection_limit)
-    w->opts.connection_limit = 256;
+    w->opts.connection_limit = DEFAULT_CONNECTION_LIMIT;
   if(!w->opts.per_ip_limit)
-    w->opts.per_ip_limit = 64;
+    w->opts.per_ip_limit = DEFAULT_PER_IP_LIMIT;
   if(!w->opts.threads)
     w->opts.threads = 2;
+  if(!w->opts.head_timeout_s)
+    w->opts.head_timeout_s = DEFAULT_HEAD_TIMEOUT_S;
+  if(!w->opts.response_timeout_s)
+    w->opts.response_timeout_s = DEFAULT_RESPONSE_TIMEOUT_S;
+  if(!w->opts.pinned_max)
+    w->opts.pinned_max = DEFAULT_PINNED_MAX;
+  if(!w->opts.pinned_snapshots || w->opts.pinned_snapshots > MAX_PINS)
+    w->opts.pinned_snapshots = DEFAULT_PINNED_SNAPSHOTS;
   if(w->opts.ready_max_age_s <= 0)
     w->opts.ready_max_age_s = 60;
   return w;
+fail:
+  skpi_web_free(w);
+  return NULL;
 }
 
 skpi_err skpi_web_route(skpi_web *w, const char *method, const char *path, size_t max_body,
@@ -488,13 +882,59 @@ skpi_err skpi_web_route(skpi_web *w, const char *method, const char *path, size_
   return SKPI_OK;
 }
 
+/* Makes room for the connection limit in the descriptor limit, raising the
+ * soft limit up to the hard one, or lowers the connection limit. */
+static void fit_fd_limit(skpi_web *w) {
+  struct rlimit rl;
+  if(getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return;
+  rlim_t want = (rlim_t)w->opts.connection_limit + FD_RESERVE;
+  if(rl.rlim_cur < want) {
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if(rl.rlim_cur < want) {
+    unsigned fit = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE) : FD_RESERVE;
+    char have[32], now[32];
+    snprintf(have, sizeof(have), "%lu", (unsigned long)rl.rlim_cur);
+    snprintf(now, sizeof(now), "%u", fit);
+    skpi_log(SKPI_WARN, "descriptor limit too low for the connection limit; lowered", "nofile",
+             have, "connection_limit", now);
+    w->opts.connection_limit = fit;
+  }
+}
+
+static int is_loopback(const skpi_web *w) {
+  if(w->dual_stack)
+    return 0;
+  if(w->addr.ss_family == AF_INET)
+    return (ntohl(((const struct sockaddr_in *)&w->addr)->sin_addr.s_addr) >> 24) == 127;
+  if(w->addr.ss_family == AF_INET6)
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)&w->addr)->sin6_addr);
+  return 0;
+}
+
+/* GnuTLS priorities for the configured version range. */
+static skpi_err tls_priorities(skpi_web *w) {
+  skpi_buf b;
+  skpi_buf_init(&b, 256);
+  skpi_buf_addstr(&b, "NORMAL:-VERS-ALL");
+  int max = w->cfg->max_tls ? w->cfg->max_tls : 13;
+  for(int v = max; v >= w->cfg->min_tls; v--)
+    skpi_buf_printf(&b, ":+VERS-TLS1.%d", v - 10);
+  w->priorities = skpi_buf_steal(&b, NULL);
+  return w->priorities ? SKPI_OK : SKPI_ENOMEM;
+}
+
 skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen) {
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
   if(w->dual_stack)
     flags |= MHD_USE_DUAL_STACK;
   else if(w->addr.ss_family == AF_INET6)
     flags |= MHD_USE_IPv6;
-  struct MHD_OptionItem ops[10];
+  fit_fd_limit(w);
+  struct MHD_OptionItem ops[20];
   int i = 0;
   /* The logger goes first so that MHD routes everything after it through. */
   ops[i++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
@@ -504,18 +944,49 @@ skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen) {
                                      (intptr_t)w->opts.connection_limit, NULL};
   ops[i++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                                      (intptr_t)w->opts.per_ip_limit, NULL};
-  ops[i++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)w->opts.threads,
-                                     NULL};
+  ops[i++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)w->opts.threads, NULL};
   ops[i++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, w};
+  ops[i++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, w};
+  ops[i++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, w};
+  if(w->cfg && w->cfg->cert_pem) {
+    if(MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+      snprintf(errbuf, errlen, "%s: TLS configured but libmicrohttpd has no TLS support",
+               w->cfg->path);
+      return SKPI_EINVAL;
+    }
+    if(tls_priorities(w) != SKPI_OK) {
+      snprintf(errbuf, errlen, "out of memory");
+      return SKPI_ENOMEM;
+    }
+    flags |= MHD_USE_TLS;
+    ops[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, w->cfg->cert_pem};
+    ops[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, w->cfg->key_pem};
+    ops[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, w->priorities};
+    if(w->cfg->client_ca_pem)
+      ops[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, w->cfg->client_ca_pem};
+  }
   if(!w->dual_stack)
     ops[i++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &w->addr};
   ops[i++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
   w->mhd = MHD_start_daemon(flags, w->port, NULL, NULL, on_request, w, MHD_OPTION_ARRAY, ops,
                             MHD_OPTION_END);
   if(!w->mhd) {
-    snprintf(errbuf, errlen, "cannot listen on %s (address in use or not permitted)", w->listen);
+    snprintf(errbuf, errlen,
+             "cannot listen on %s (address in use or not permitted, or TLS key and "
+             "certificate refused)",
+             w->listen);
     return SKPI_EIO;
   }
+  if(pthread_create(&w->reaper, NULL, reaper_main, w) != 0) {
+    snprintf(errbuf, errlen, "cannot start the connection reaper thread");
+    return SKPI_EIO;
+  }
+  w->reaper_started = 1;
+  if(!is_loopback(w) && (!w->cfg || w->cfg->nusers == 0))
+    skpi_log(SKPI_WARN,
+             "listening beyond loopback without authentication: anyone who reaches the port "
+             "can read the metrics; set basic_auth_users in --web.config.file",
+             "address", w->listen);
   return SKPI_OK;
 }
 
@@ -529,7 +1000,18 @@ unsigned skpi_web_port(const skpi_web *w) {
 void skpi_web_free(skpi_web *w) {
   if(!w)
     return;
+  if(w->reaper_started) {
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->reaper, NULL);
+  }
   if(w->mhd)
     MHD_stop_daemon(w->mhd);
+  skpi_webcfg_free(w->cfg);
+  free(w->priorities);
+  pthread_cond_destroy(&w->cv);
+  pthread_mutex_destroy(&w->mu);
   free(w);
 }

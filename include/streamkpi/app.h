@@ -38,6 +38,7 @@ typedef struct skpi_app_opts {
   const char *listen_address;
   const char *telemetry_path;
   int check_only; /* --config.check: build and load, never write the state */
+  const char *web_config_file; /* --web.config.file (TLS, basic auth), or NULL */
 } skpi_app_opts;
 
 /* Builds the app from a validated config, which must outlive it.  Opens and

@@ -29,8 +29,7 @@ void skpi_buf_init(skpi_buf *b, size_t max);
 skpi_err skpi_buf_add(skpi_buf *b, const void *p, size_t n);
 skpi_err skpi_buf_addstr(skpi_buf *b, const char *s);
 skpi_err skpi_buf_addc(skpi_buf *b, char c);
-skpi_err skpi_buf_printf(skpi_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+skpi_err skpi_buf_printf(skpi_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 skpi_err skpi_buf_vprintf(skpi_buf *b, const char *fmt, va_list ap);
 
 /* Empties the buffer but keeps its allocation. */
@@ -42,5 +41,12 @@ void skpi_buf_free(skpi_buf *b);
 /* Hands the malloc'd data to the caller (who frees it) and empties b.
  * Returns an empty malloc'd string when nothing was appended; NULL on OOM. */
 char *skpi_buf_steal(skpi_buf *b, size_t *len);
+
+/* Appends the whole regular file at path (up to the cap).  Returns
+ * SKPI_ENOENT when it does not exist, SKPI_EINVAL when it is not a regular
+ * file (a FIFO, a directory, a device: opened without blocking and never
+ * read), SKPI_ETOOBIG past the cap, SKPI_EIO on other errors (errno set),
+ * SKPI_ENOMEM. */
+skpi_err skpi_buf_read_file(skpi_buf *b, const char *path);
 
 #endif

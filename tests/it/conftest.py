@@ -584,16 +584,18 @@ def promtool_check_metrics(text):
     return r.returncode, r.stdout + r.stderr
 
 
-def chromium_dump_dom(url, workdir):
-    """The DOM of url after headless Chromium rendered it."""
+def chromium_dump_dom(url, workdir, home=None):
+    """The DOM of url after headless Chromium rendered it.  home, when set,
+    is Chromium's $HOME: its .pki/nssdb holds the certificates it trusts."""
     require(CHROMIUM, "run scripts/deps.sh (Debian package chromium)")
     profile = tempfile.mkdtemp(prefix="chromium-", dir=workdir)
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
            "--dump-dom", url]
+    env = dict(os.environ, HOME=str(home)) if home else None
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         start_new_session=True)
+                         start_new_session=True, env=env)
     _STARTED.append(p)
     try:
         out, err = p.communicate(timeout=90)

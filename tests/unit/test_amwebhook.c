@@ -70,7 +70,10 @@ static void bearer(void **state) {
   assert_false(skpi_am_bearer_ok("Bearer s3cret2", "s3cret"));
   assert_false(skpi_am_bearer_ok("Bearer s3creT", "s3cret"));
   assert_false(skpi_am_bearer_ok("Basic s3cret", "s3cret"));
-  assert_false(skpi_am_bearer_ok("bearer s3cret", "s3cret"));
+  /* The scheme is case-insensitive (RFC 7235), the token is not. */
+  assert_true(skpi_am_bearer_ok("bearer s3cret", "s3cret"));
+  assert_true(skpi_am_bearer_ok("BEARER s3cret", "s3cret"));
+  assert_false(skpi_am_bearer_ok("bearer S3CRET", "s3cret"));
 }
 
 static void parse_firing(void **state) {

@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -179,7 +181,9 @@ static void corrupt_sections_not_object(void **state) {
   check_moved_aside(*state, t, strlen(t));
 }
 
-static void corrupt_empty_file(void **state) { check_moved_aside(*state, "", 0); }
+static void corrupt_empty_file(void **state) {
+  check_moved_aside(*state, "", 0);
+}
 
 static void corrupt_twice_keeps_both(void **state) {
   fixture *f = *state;
@@ -233,6 +237,94 @@ static void number_reader(void **state) {
   json_decref(big);
 }
 
+/* A FIFO at the state path would block a plain open until a writer comes;
+ * the alarm turns such a hang into a failure. */
+static void fifo_refused(void **state) {
+  fixture *f = *state;
+  assert_int_equal(mkfifo(f->path, 0600), 0);
+  alarm(10);
+  skpi_state *s = (skpi_state *)1;
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_EIO);
+  alarm(0);
+  assert_null(s);
+  struct stat st;
+  assert_int_equal(stat(f->path, &st), 0);
+  assert_true(S_ISFIFO(st.st_mode)); /* left alone, not moved aside */
+}
+
+static void directory_at_path_refused(void **state) {
+  fixture *f = *state;
+  assert_int_equal(mkdir(f->path, 0700), 0);
+  skpi_state *s = (skpi_state *)1;
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_EIO);
+  assert_null(s);
+  rmdir(f->path);
+}
+
+static void temp_file_new_private_and_never_through_symlink(void **state) {
+  fixture *f = *state;
+  char victim[256], tmp[256];
+  snprintf(victim, sizeof(victim), "%s/victim", f->dir);
+  write_bytes(victim, "keep", 4);
+  snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", f->path, (long)getpid());
+  assert_int_equal(symlink(victim, tmp), 0);
+  skpi_state *s = NULL;
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_OK);
+  skpi_state_put(s, "incidents", json_pack("{s:i}", "opened", 1));
+  assert_int_equal(skpi_state_flush(s), SKPI_OK);
+  skpi_state_close(s);
+  size_t len;
+  char *v = read_only_match(f->dir, "victim", &len);
+  assert_non_null(v);
+  assert_int_equal(len, 4);
+  assert_memory_equal(v, "keep", 4);
+  free(v);
+  struct stat st;
+  assert_int_equal(lstat(f->path, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void section_set_aside_with_reason(void **state) {
+  fixture *f = *state;
+  skpi_state *s = NULL;
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_OK);
+  skpi_state_put(s, "incidents/c1", json_pack("{s:s}", "bad", "entry"));
+  skpi_state_put(s, "slo", json_pack("[i]", 3));
+  char where[512];
+  assert_int_equal(
+      skpi_state_set_aside(s, "incidents/c1", "entry 0: empty alertname", where, sizeof(where)),
+      SKPI_OK);
+  assert_non_null(strstr(where, "state.json.rejected-incidents_c1-"));
+  assert_int_equal(skpi_state_rejected_count(s), 1);
+  assert_null(skpi_state_get(s, "incidents/c1"));
+  assert_int_equal(skpi_state_set_aside(s, "nope", "x", NULL, 0), SKPI_ENOENT);
+  size_t len;
+  char *text = read_only_match(f->dir, ".rejected-incidents_c1-", &len);
+  assert_non_null(text);
+  json_t *rec = json_loadb(text, len, 0, NULL);
+  assert_non_null(rec);
+  assert_string_equal(json_string_value(json_object_get(rec, "reason")),
+                      "entry 0: empty alertname");
+  assert_string_equal(json_string_value(json_object_get(rec, "section")), "incidents/c1");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "document"), "bad")),
+                      "entry");
+  json_decref(rec);
+  free(text);
+  struct stat st;
+  assert_int_equal(stat(where, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  /* The next write does not carry the refused section; the others stay. */
+  assert_int_equal(skpi_state_flush(s), SKPI_OK);
+  skpi_state_close(s);
+  assert_int_equal(skpi_state_open(f->path, &s), SKPI_OK);
+  assert_null(skpi_state_get(s, "incidents/c1"));
+  json_t *slo = skpi_state_get(s, "slo");
+  assert_non_null(slo);
+  json_decref(slo);
+  skpi_state_close(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(missing_file_starts_empty, setup, teardown),
@@ -247,6 +339,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(corrupt_empty_file, setup, teardown),
       cmocka_unit_test_setup_teardown(corrupt_twice_keeps_both, setup, teardown),
       cmocka_unit_test_setup_teardown(flush_failure_counted, setup, teardown),
+      cmocka_unit_test_setup_teardown(fifo_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(directory_at_path_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(temp_file_new_private_and_never_through_symlink, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(section_set_aside_with_reason, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
