@@ -24,7 +24,7 @@
 #include "streamkpi/probe.h"
 #include "streamkpi/refcnt.h"
 #include "streamkpi/state.h"
-#include "streamkpi/topic_configs.h"
+#include "streamkpi/configs_source.h"
 #include "streamkpi/timelag.h"
 #include "streamkpi/web.h"
 

@@ -69,11 +69,11 @@ static const skpi_criterion rows[] = {
      "Make replication factor 3 with min.insync.replicas 2 the platform default and fix the "
      "existing topics.",
      HOW_CONFIGS},
-    {"l3_tech_connectors", A, 3, TECH, SKPI_FACT_CONNECTORS_RUNNING, ANY, SKPI_CMP_GE, 1, "count",
+    {"l3_tech_connectors", A, 3, TECH, SKPI_FACT_CONNECTORS_RUNNING, ORG, SKPI_CMP_GE, 1, "count",
      "Reusable connectors run on the platform",
      "Offer Kafka Connect as a shared service so teams reuse connectors instead of writing "
      "their own.",
-     "Add the Kafka Connect REST endpoint as an http target of the cluster."},
+     "Add the Kafka Connect REST endpoint as a target of kind connect."},
     {"l3_gov_schemas", A, 3, GOV, SKPI_FACT_SCHEMA_COVERAGE, CL, SKPI_CMP_GE, 0.8, "ratio",
      "Schemas registered for active topics",
      "Introduce a schema registry and data contracts, and register a schema for every active "

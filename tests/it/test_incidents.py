@@ -113,6 +113,10 @@ def test_webhook_refuses_bad_bodies_and_changes_nothing(kafka, exporter_factory,
         return {k: v for k, v in s.items() if k[0].startswith("streamkpi_incident")
                 or k[0].startswith("streamkpi_mttr")
                 or k[0] == "streamkpi_alertmanager_unknown_resolved_total"}
+    # /metrics is composed asynchronously: the reference is a snapshot that
+    # already counts the good incident.
+    e.wait_metrics("the good incident counted", lambda s: one(
+        s, "streamkpi_incidents_opened_total", cluster=CLUSTER, source="alertmanager") == 1)
     before = counters()
 
     another = webhook_payload("firing", [("fp-new", {"alertname": "New", "cluster": CLUSTER},

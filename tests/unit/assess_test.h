@@ -40,7 +40,7 @@ static inline skpi_facts *at_platform(void) {
   at_put(f, SKPI_FACT_DLQ_COVERAGE, "prod", 0.6, "ratio");
   at_put(f, SKPI_FACT_SCHEMA_COVERAGE, "prod", 0.3, "ratio");
   at_put(f, SKPI_FACT_DURABLE_TOPICS, "prod", 0.85, "ratio");
-  at_put(f, SKPI_FACT_CONNECTORS_RUNNING, "prod", 1, "count");
+  at_put(f, SKPI_FACT_CONNECTORS_RUNNING, NULL, 1, "count");
   at_put(f, SKPI_FACT_CLUSTERS, NULL, 1, "count");
   at_put(f, SKPI_FACT_INCIDENTS_TRACKED, NULL, 1, "bool");
   at_put(f, SKPI_FACT_SLOS_DEFINED, NULL, 2, "count");

@@ -204,7 +204,7 @@ static void met_higher_level_above_unmet_lower_does_not_count(void **state) {
   at_put(f, SKPI_FACT_ACTIVE_STREAMS, "prod", 2, "count"); /* level 2 wants 3 */
   at_put(f, SKPI_FACT_BROKERS, "prod", 5, "count");
   at_put(f, SKPI_FACT_DURABLE_TOPICS, "prod", 1, "ratio");
-  at_put(f, SKPI_FACT_CONNECTORS_RUNNING, "prod", 3, "count");
+  at_put(f, SKPI_FACT_CONNECTORS_RUNNING, NULL, 3, "count");
   skpi_assessment *a = at_run(NULL, f);
   assert_int_equal(res(a, "l3_tech_brokers")->status, SKPI_ST_MET);
   assert_int_equal(res(a, "l3_tech_durable")->status, SKPI_ST_MET);
@@ -308,7 +308,7 @@ static void unknown_is_never_met(void **state) {
   assert_int_equal(
       skpi_facts_unknown(f, SKPI_FACT_ACTIVE_STREAMS, "b", "count", "groups could not be listed"),
       SKPI_OK);
-  at_put(f, SKPI_FACT_CONNECTORS_RUNNING, "a", 0, "count");
+  at_put(f, SKPI_FACT_STATEFUL_APPS, "a", 0, "count");
   assert_int_equal(skpi_facts_unknown(f, SKPI_FACT_MTTR, NULL, "seconds", "no incident yet"),
                    SKPI_OK);
   skpi_assessment *a = at_run(NULL, f);
@@ -320,17 +320,17 @@ static void unknown_is_never_met(void **state) {
   assert_non_null(strstr(r->reason, "Cluster b"));
   assert_int_equal(a->dims[SKPI_DIM_TECHNOLOGY].level, 0);
   /* Any-cluster scope: unmet on a, unknown on b stays unknown. */
-  assert_int_equal(res(a, "l3_tech_connectors")->status, SKPI_ST_UNKNOWN);
+  assert_int_equal(res(a, "l4_tech_stateful")->status, SKPI_ST_UNKNOWN);
   r = res(a, "l4_ops_mttr");
   assert_int_equal(r->status, SKPI_ST_UNKNOWN);
   assert_non_null(strstr(r->reason, "no incident yet"));
   assert_non_null(strstr(r->reason, r->c->how));
   skpi_assess_free(a);
   /* A known zero is a known value: unmet, evidence 0. */
-  at_put(f, SKPI_FACT_CONNECTORS_RUNNING, "b", 0, "count");
+  at_put(f, SKPI_FACT_STATEFUL_APPS, "b", 0, "count");
   a = at_run(NULL, f);
-  assert_int_equal(res(a, "l3_tech_connectors")->status, SKPI_ST_UNMET);
-  assert_float_equal(res(a, "l3_tech_connectors")->value, 0, 0);
+  assert_int_equal(res(a, "l4_tech_stateful")->status, SKPI_ST_UNMET);
+  assert_float_equal(res(a, "l4_tech_stateful")->value, 0, 0);
   skpi_assess_free(a);
   skpi_facts_free(f);
 }

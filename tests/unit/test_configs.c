@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "streamkpi/topic_configs.h"
+#include "streamkpi/configs_source.h"
 
 static void value_build_sort_find_and_names(void **state) {
   (void)state;

@@ -6,7 +6,7 @@
  * once on the next broker when its call fails, and one call per broker for
  * its own configuration.  At most max_inflight calls are out at once.
  */
-#include "streamkpi/topic_configs.h"
+#include "streamkpi/configs_source.h"
 
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
@@ -25,180 +25,6 @@
 #define DEFAULT_TOPICS_PER_REQUEST 200
 #define DEFAULT_MAX_INFLIGHT 4
 #define MAX_TOPICS 1000000 /* topics audited per cycle; more are ignored */
-
-static const char *const topic_keys[SKPI_TC_NKEYS] = {
-    "retention.ms", "cleanup.policy", "min.insync.replicas", "unclean.leader.election.enable",
-    "max.message.bytes"};
-static const char *const broker_keys[SKPI_BC_NKEYS] = {"auto.create.topics.enable",
-                                                       "min.insync.replicas"};
-
-const char *skpi_tc_key_name(enum skpi_tc_key k) {
-  return (unsigned)k < SKPI_TC_NKEYS ? topic_keys[k] : "";
-}
-
-const char *skpi_bc_key_name(enum skpi_bc_key k) {
-  return (unsigned)k < SKPI_BC_NKEYS ? broker_keys[k] : "";
-}
-
-const char *skpi_cfg_source_name(enum skpi_cfg_source s) {
-  switch(s) {
-  case SKPI_CFGSRC_DEFAULT: return "default";
-  case SKPI_CFGSRC_STATIC: return "static";
-  case SKPI_CFGSRC_DYNAMIC_BROKER: return "dynamic_broker";
-  case SKPI_CFGSRC_DYNAMIC_TOPIC: return "dynamic_topic";
-  default: return "unknown";
-  }
-}
-
-/* ---- the value --------------------------------------------------------- */
-
-skpi_topic_configs *skpi_topic_configs_new(const char *cluster) {
-  skpi_topic_configs *c = calloc(1, sizeof(*c));
-  if(!c)
-    return NULL;
-  skpi_refcnt_init(&c->refcnt, 1);
-  c->cluster = strdup(cluster ? cluster : "");
-  if(!c->cluster) {
-    free(c);
-    return NULL;
-  }
-  return c;
-}
-
-static void free_values(skpi_tc_value *v, size_t n) {
-  for(size_t i = 0; i < n; i++)
-    free(v[i].value);
-}
-
-static void configs_free(skpi_topic_configs *c) {
-  for(size_t i = 0; i < c->ntopics; i++) {
-    free(c->topics[i].name);
-    free(c->topics[i].error);
-    free_values(c->topics[i].v, SKPI_TC_NKEYS);
-  }
-  for(size_t i = 0; i < c->nbrokers; i++) {
-    free(c->brokers[i].error);
-    free_values(c->brokers[i].v, SKPI_BC_NKEYS);
-  }
-  free(c->topics);
-  free(c->brokers);
-  free(c->cluster);
-  free(c);
-}
-
-void skpi_topic_configs_ref(skpi_topic_configs *c) {
-  if(c)
-    skpi_refcnt_inc(&c->refcnt);
-}
-
-void skpi_topic_configs_unref(skpi_topic_configs *c) {
-  if(c && skpi_refcnt_dec(&c->refcnt))
-    configs_free(c);
-}
-
-/* Grows an array of n elements of size sz so that one more fits.  The
- * capacity is implied by n: 8, then doubled each time n reaches it.
- * Returns 0, or -1 on OOM (the array unchanged). */
-static int grow(void **arr, size_t n, size_t sz) {
-  if(n != 0 && (n < 8 || (n & (n - 1)) != 0))
-    return 0;
-  size_t cap = n == 0 ? 8 : n * 2;
-  void *p = realloc(*arr, cap * sz);
-  if(!p)
-    return -1;
-  *arr = p;
-  return 0;
-}
-
-skpi_tc_topic *skpi_topic_configs_add_topic(skpi_topic_configs *c, const char *name, int internal,
-                                            int partitions, int rf) {
-  if(!c || !name || grow((void **)&c->topics, c->ntopics, sizeof(*c->topics)))
-    return NULL;
-  skpi_tc_topic *t = &c->topics[c->ntopics];
-  memset(t, 0, sizeof(*t));
-  if(!(t->name = strdup(name)))
-    return NULL;
-  t->internal = internal;
-  t->partitions = partitions;
-  t->rf = rf;
-  t->ok = 1;
-  c->ntopics++;
-  return t;
-}
-
-skpi_tc_broker *skpi_topic_configs_add_broker(skpi_topic_configs *c, int32_t id) {
-  if(!c || grow((void **)&c->brokers, c->nbrokers, sizeof(*c->brokers)))
-    return NULL;
-  skpi_tc_broker *b = &c->brokers[c->nbrokers++];
-  memset(b, 0, sizeof(*b));
-  b->id = id;
-  b->ok = 1;
-  return b;
-}
-
-skpi_err skpi_tc_set(skpi_tc_value *v, const char *value, enum skpi_cfg_source source) {
-  char *copy = NULL;
-  if(value && !(copy = strdup(value)))
-    return SKPI_ENOMEM;
-  free(v->value);
-  v->value = copy;
-  v->source = value ? source : SKPI_CFGSRC_UNKNOWN;
-  return SKPI_OK;
-}
-
-static skpi_err set_error(char **dst, const char *reason) {
-  char *copy = strdup(reason ? reason : "unknown error");
-  if(!copy)
-    return SKPI_ENOMEM;
-  free(*dst);
-  *dst = copy;
-  return SKPI_OK;
-}
-
-skpi_err skpi_tc_topic_fail(skpi_tc_topic *t, const char *reason) {
-  t->ok = 0;
-  for(size_t i = 0; i < SKPI_TC_NKEYS; i++)
-    skpi_tc_set(&t->v[i], NULL, SKPI_CFGSRC_UNKNOWN);
-  return set_error(&t->error, reason);
-}
-
-skpi_err skpi_tc_broker_fail(skpi_tc_broker *b, const char *reason) {
-  b->ok = 0;
-  for(size_t i = 0; i < SKPI_BC_NKEYS; i++)
-    skpi_tc_set(&b->v[i], NULL, SKPI_CFGSRC_UNKNOWN);
-  return set_error(&b->error, reason);
-}
-
-static int topic_cmp(const void *a, const void *b) {
-  return strcmp(((const skpi_tc_topic *)a)->name, ((const skpi_tc_topic *)b)->name);
-}
-
-static int broker_cmp(const void *a, const void *b) {
-  int32_t x = ((const skpi_tc_broker *)a)->id, y = ((const skpi_tc_broker *)b)->id;
-  return (x > y) - (x < y);
-}
-
-void skpi_topic_configs_sort(skpi_topic_configs *c) {
-  if(c->ntopics > 1)
-    qsort(c->topics, c->ntopics, sizeof(*c->topics), topic_cmp);
-  if(c->nbrokers > 1)
-    qsort(c->brokers, c->nbrokers, sizeof(*c->brokers), broker_cmp);
-}
-
-const skpi_tc_topic *skpi_topic_configs_topic(const skpi_topic_configs *c, const char *name) {
-  size_t lo = 0, hi = c ? c->ntopics : 0;
-  while(lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int r = strcmp(c->topics[mid].name, name);
-    if(r == 0)
-      return &c->topics[mid];
-    if(r < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return NULL;
-}
 
 void skpi_configs_opts_default(skpi_configs_opts *opts) {
   opts->interval_s = DEFAULT_INTERVAL_S;
@@ -338,7 +164,11 @@ static enum skpi_cfg_source map_source(rd_kafka_ConfigSource_t s) {
 }
 
 /* Copies the kept keys of one described resource into v. */
-static skpi_err copy_entries(const rd_kafka_ConfigResource_t *r, const char *const *keys,
+static const char *topic_key(int k) { return skpi_tc_key_name((enum skpi_tc_key)k); }
+static const char *broker_key(int k) { return skpi_bc_key_name((enum skpi_bc_key)k); }
+
+/* key_name names the nkeys kept keys (skpi_tc_key_name or skpi_bc_key_name). */
+static skpi_err copy_entries(const rd_kafka_ConfigResource_t *r, const char *(*key_name)(int),
                              size_t nkeys, skpi_tc_value *v) {
   size_t n = 0;
   const rd_kafka_ConfigEntry_t **e = rd_kafka_ConfigResource_configs(r, &n);
@@ -347,7 +177,7 @@ static skpi_err copy_entries(const rd_kafka_ConfigResource_t *r, const char *con
     if(!name)
       continue;
     for(size_t kx = 0; kx < nkeys; kx++) {
-      if(strcmp(name, keys[kx]) != 0)
+      if(strcmp(name, key_name((int)kx)) != 0)
         continue;
       skpi_err rc = skpi_tc_set(&v[kx], rd_kafka_ConfigEntry_value(e[i]),
                                 map_source(rd_kafka_ConfigEntry_source(e[i])));
@@ -380,13 +210,13 @@ static skpi_err on_result(skpi_topic_configs *c, dcall *d, rd_kafka_event_t *ev)
       why = rd_kafka_err2str(e);
     if(d->broker_ix >= 0) {
       skpi_tc_broker *b = &c->brokers[d->broker_ix];
-      rc = e ? skpi_tc_broker_fail(b, why) : copy_entries(rs[i], broker_keys, SKPI_BC_NKEYS, b->v);
+      rc = e ? skpi_tc_broker_fail(b, why) : copy_entries(rs[i], broker_key, SKPI_BC_NKEYS, b->v);
       continue;
     }
     skpi_tc_topic *t = name ? find_topic_mut(c, name, d->first, d->count) : NULL;
     if(!t)
       continue;
-    rc = e ? skpi_tc_topic_fail(t, why) : copy_entries(rs[i], topic_keys, SKPI_TC_NKEYS, t->v);
+    rc = e ? skpi_tc_topic_fail(t, why) : copy_entries(rs[i], topic_key, SKPI_TC_NKEYS, t->v);
   }
   return rc;
 }

@@ -27,7 +27,7 @@
 #include "streamkpi/log.h"
 #include "streamkpi/policy.h"
 #include "streamkpi/timelag.h"
-#include "streamkpi/topic_configs.h"
+#include "streamkpi/configs_source.h"
 
 static void usage(void) {
   fputs("usage: policytool -b BROKERS [-t TIMEOUT_S] [--cluster NAME] [--per-request N]\n"
