@@ -299,3 +299,58 @@ def test_report_in_chromium_with_history(kafka, exporter_factory, tmp_path):
     assert "A4" in pages or "595" in pages, pages
     for c in doc["criteria"]:
         assert c["id"] in text, c["id"]
+
+
+def test_history_survives_kill_and_a_corrupt_section_is_kept_aside(kafka, exporter_factory,
+                                                                   tmp_path):
+    """Two years of history in the state file load with the exporter; after
+    kill -9 and a restart the history is still there (today included); a
+    corrupt history section is set aside with the reason and the exporter
+    starts with an empty history."""
+    workdir = str(tmp_path)
+    state = os.path.join(workdir, "state.json")
+    ids = ["l1_tech_reachable", "l1_tech_streams"]
+    days_back = list(range(730, 0, -1))
+    section = history_section((3, 2, 1), ids)
+    today = int(time.time() // 86400)
+    n = len(days_back)
+    section.update({"day": [today - d for d in days_back], "level": [1] * n, "stage": [1] * n,
+                    "dims": [[1, 1, 1, 1, 1]] * n, "status": ["mm"] * n,
+                    "evidence": [[1.0, 1.0]] * n})
+    with open(state, "w") as f:
+        json.dump({"format": "streamkpi-state", "version": 1, "written": time.time(),
+                   "sections": {"maturity": section}}, f)
+    cfg = (f"state:\n  path: {state}\n  persist_interval: 1s\n"
+           f"clusters:\n  - name: hist\n    bootstrap_servers: \"{kafka.bootstrap}\"\n"
+           f"    sample_interval: 1s\n")
+    exp = exporter_factory(cfg)
+    hist = json.loads(exp.get("/api/v1/assessment/history").body)
+    assert len(hist["days"]) == 731, len(hist["days"])
+
+    # Wait for a state write that holds today, then kill -9 and restart.
+    def persisted_today():
+        with open(state) as f:
+            doc = json.load(f)
+        return today in doc["sections"]["maturity"]["day"]
+    poll("today's assessment in the state file", persisted_today, timeout=60)
+    exp.kill()
+    exp.proc = None  # killed on purpose: no clean-exit check
+    exp2 = exporter_factory(cfg)
+    hist = json.loads(exp2.get("/api/v1/assessment/history").body)
+    assert len(hist["days"]) == 731, len(hist["days"])
+    exp2.stop()
+
+    # A corrupt history section: kept aside with the reason, history empty.
+    with open(state) as f:
+        doc = json.load(f)
+    doc["sections"]["maturity"]["level"] = "garbage"
+    with open(state, "w") as f:
+        json.dump(doc, f)
+    exp3 = exporter_factory(cfg)
+    hist = json.loads(exp3.get("/api/v1/assessment/history").body)
+    assert len(hist["days"]) <= 1, hist["days"]
+    kept = [p for p in os.listdir(workdir) if p.startswith("state.json.rejected-maturity")]
+    assert len(kept) == 1, os.listdir(workdir)
+    with open(os.path.join(workdir, kept[0])) as f:
+        aside = json.load(f)
+    assert "garbage" in json.dumps(aside)
