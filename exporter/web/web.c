@@ -67,6 +67,7 @@ typedef struct route {
   char path[128];
   size_t max_body;
   skpi_web_handler fn;
+  skpi_web_guard guard; /* NULL: none */
   void *user;
 } route;
 
@@ -565,9 +566,9 @@ static enum MHD_Result run_route(skpi_web *w, struct MHD_Connection *c, const ch
   skpi_buf_init(&resp.body, RESP_CAP);
   ctx->rt->fn(&req, &resp, ctx->rt->user);
   const char *text = resp.body.data ? resp.body.data : "";
-  enum MHD_Result ret = send_simple(w, c, (unsigned)resp.status,
-                                    resp.content_type ? resp.content_type : "application/json",
-                                    text);
+  enum MHD_Result ret =
+      send_simple(w, c, (unsigned)resp.status,
+                  resp.content_type ? resp.content_type : "application/json", text);
   skpi_buf_free(&resp.body);
   skpi_buf_free(&query);
   return ret;
@@ -660,6 +661,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if(bad_framing(w, c, &ret))
       return ret;
     ctx->rt = find_route(w, method, url);
+    if(ctx->rt && ctx->rt->guard) {
+      /* Refused before a byte of the body is read or buffered. */
+      const char *msg = "";
+      int status = ctx->rt->guard(
+          MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+          ctx->rt->user, &msg);
+      if(status)
+        return send_simple(w, c, (unsigned)status, "application/json", msg);
+    }
     if(ctx->rt) {
       skpi_buf_init(&ctx->body, ctx->rt->max_body);
       const char *cl =
@@ -878,8 +888,19 @@ skpi_err skpi_web_route(skpi_web *w, const char *method, const char *path, size_
   snprintf(rt->path, sizeof(rt->path), "%s", path);
   rt->max_body = max_body;
   rt->fn = fn;
+  rt->guard = NULL;
   rt->user = user;
   return SKPI_OK;
+}
+
+skpi_err skpi_web_route_guard(skpi_web *w, const char *method, const char *path,
+                              skpi_web_guard guard) {
+  for(size_t i = 0; i < w->nroutes; i++)
+    if(strcmp(w->routes[i].method, method) == 0 && strcmp(w->routes[i].path, path) == 0) {
+      w->routes[i].guard = guard;
+      return SKPI_OK;
+    }
+  return SKPI_ENOENT;
 }
 
 /* Makes room for the connection limit in the descriptor limit, raising the
