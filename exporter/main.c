@@ -123,8 +123,9 @@ static skpi_err load_config(const flags *fl, skpi_config **cfg, char *err, size_
 /* Builds an app from a fresh read of the configuration and swaps it for
  * *app; on any failure before the swap the old app keeps running and
  * records the failure.  The old app persists its state when it stops and
- * the new one reads it back, so nothing is lost between them.  The port is
- * closed only from the old server's end to the new server's bind. */
+ * the new one reads it back, so nothing is lost between them.  On the same
+ * address the new server takes over the old one's listening socket, so no
+ * connection is refused; on another it binds after the old one closed. */
 static void reload(const flags *fl, const skpi_app_opts *ao, skpi_app **app, skpi_config **cfg) {
   char err[1024] = "";
   skpi_config *ncfg = NULL;
@@ -139,17 +140,24 @@ static void reload(const flags *fl, const skpi_app_opts *ao, skpi_app **app, skp
     skpi_app_set_reload_status(*app, 0, 0);
     return;
   }
-  skpi_app_stop(*app);
+  skpi_app_stop(*app); /* the old server keeps answering meanwhile */
   if(skpi_app_reload_state(next) != SKPI_OK)
     skpi_log(SKPI_ERROR, "reload: cannot read the state the old configuration wrote");
-  double t0 = skpi_mono();
-  skpi_app_free(*app);
-  skpi_config_free(*cfg);
+  skpi_app *old = *app;
+  skpi_config *old_cfg = *cfg;
   *app = next;
   *cfg = ncfg;
+  int handed = skpi_app_take_listener(next, old) == 0;
+  double t0 = skpi_mono();
+  if(!handed) {
+    skpi_app_free(old); /* another address, or no socket to hand: the port is free first */
+    old = NULL;
+  }
   rc = skpi_app_start(next, err, sizeof(err));
   char gap[32];
   snprintf(gap, sizeof(gap), "%.1f", (skpi_mono() - t0) * 1000.0);
+  skpi_app_free(old);
+  skpi_config_free(old_cfg);
   if(rc != SKPI_OK) {
     /* The new app is as good as its config check; only the port or Kafka
      * can fail here, and the old app is gone: stop like a failed start. */
@@ -158,7 +166,8 @@ static void reload(const flags *fl, const skpi_app_opts *ao, skpi_app **app, skp
     return;
   }
   skpi_app_set_reload_status(next, 1, skpi_now());
-  skpi_log(SKPI_INFO, "configuration reloaded", "not_listening_ms", gap);
+  skpi_log(SKPI_INFO, "configuration reloaded", "listener", handed ? "handed over" : "rebound",
+           "switch_ms", gap);
 }
 
 int main(int argc, char **argv) {

@@ -87,6 +87,7 @@ struct skpi_app {
   char *token;
   int webhook_open; /* a token is configured, or the webhook was opened without one */
   int lifecycle;    /* POST /-/reload is served */
+  char listen[256]; /* the listen address as given, to know if a reload keeps it */
   unsigned long webhook_codes[WH_N]; /* atomic: the webhook guard counts without the mutex */
   int dirty;                         /* a change waits for the app thread to publish it */
   int reload_ok;                     /* the last configuration reload succeeded */
@@ -1011,6 +1012,7 @@ static skpi_err build_web(skpi_app *a, const skpi_app_opts *opts, char *errbuf, 
   wo.telemetry_path =
       opts && opts->telemetry_path ? opts->telemetry_path : a->cfg->telemetry_path;
   wo.ready_max_age_s = 2 * max_interval + READY_SLACK_S;
+  snprintf(a->listen, sizeof(a->listen), "%s", wo.listen_address);
   wo.web_config_file = opts ? opts->web_config_file : NULL;
   a->web = skpi_web_new(&wo, a->reg, errbuf, errlen);
   return a->web ? add_routes(a) : SKPI_EINVAL;
@@ -1196,6 +1198,12 @@ void skpi_app_free(skpi_app *a) {
   pthread_cond_destroy(&a->cond);
   pthread_mutex_destroy(&a->mu);
   free(a);
+}
+
+int skpi_app_take_listener(skpi_app *next, skpi_app *old) {
+  if(strcmp(next->listen, old->listen) != 0)
+    return -1;
+  return skpi_web_handover(old->web, next->web);
 }
 
 skpi_err skpi_app_reload_state(skpi_app *a) {

@@ -86,6 +86,12 @@ skpi_err skpi_app_assessment(skpi_app *a, const char *format, skpi_buf *out, int
  * skpi_state_open (the app keeps its state then). */
 skpi_err skpi_app_reload_state(skpi_app *a);
 
+/* For a reload to the same listen address: next (not started) takes old's
+ * listening socket (skpi_web_handover), so no scrape is refused while the
+ * apps change.  Returns 0, or -1 when the addresses differ or old does not
+ * listen (next binds its own then). */
+int skpi_app_take_listener(skpi_app *next, skpi_app *old);
+
 /* Records the outcome of a configuration reload for
  * streamkpi_config_last_reload_successful and, when ok, its time `when`
  * (unix seconds) for streamkpi_config_last_reload_success_timestamp_seconds.

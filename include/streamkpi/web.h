@@ -101,6 +101,14 @@ void skpi_web_set_summary(skpi_web *w, skpi_web_summary fn, void *user);
  * beyond loopback and no Basic auth users are configured. */
 skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen);
 
+/* Hands the listening socket of the running server `from` to `to`, which
+ * is not started yet and listens on it when skpi_web_start runs instead of
+ * binding: connections that arrive in between wait in the socket's backlog,
+ * so none is refused.  `from` accepts nothing more but finishes the
+ * connections it has until it is freed.  Returns 0, or -1 (nothing changed)
+ * when `from` is not running or `to` already has a socket. */
+int skpi_web_handover(skpi_web *from, skpi_web *to);
+
 /* Returns 1 when an Accept-Encoding header value allows gzip (a gzip or
  * x-gzip coding with q > 0), else 0; NULL gives 0.  Reads only up to the
  * terminating NUL, whatever the input. */
