@@ -89,7 +89,7 @@ struct skpi_app {
   int lifecycle;    /* POST /-/reload is served */
   char listen[256]; /* the listen address as given, to know if a reload keeps it */
   unsigned long webhook_codes[WH_N]; /* atomic: the webhook guard counts without the mutex */
-  int dirty;                         /* a change waits for the app thread to publish it */
+  int dirty;                         /* atomic: a change waits for the app thread to publish it */
   int reload_ok;                     /* the last configuration reload succeeded */
   double reload_ts;                  /* unix time of the last successful (re)load */
   skpi_incidents *inc;               /* the incidents family's instance */
@@ -648,10 +648,8 @@ static void *app_thread(void *arg) {
     tick.kind = SKPI_EV_TICK;
     tick.now = now;
     deliver(a, &tick);
-    if(a->dirty || now - a->last_render >= RERENDER_S) {
-      a->dirty = 0;
+    if(__atomic_exchange_n(&a->dirty, 0, __ATOMIC_RELAXED) || now - a->last_render >= RERENDER_S)
       publish(a);
-    }
     if(skpi_mono() >= next_persist) {
       pthread_mutex_unlock(&a->mu);
       persist(a);
@@ -696,6 +694,7 @@ static void count_webhook(skpi_app *a, int code) {
             : code == 503 ? WH_503
                           : WH_OTHER;
   __atomic_fetch_add(&a->webhook_codes[idx], 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&a->dirty, 1, __ATOMIC_RELAXED);
   if(code != 200) {
     char status[16];
     snprintf(status, sizeof(status), "%d", code);
@@ -728,8 +727,6 @@ static void route_alertmanager(const skpi_web_req *req, skpi_web_resp *resp, voi
                             skpi_now(), &resp->body);
   /* The app thread publishes within a tick: a burst of webhooks costs one
    * render, not one each. */
-  if(code == 200)
-    a->dirty = 1;
   pthread_mutex_unlock(&a->mu);
   resp->status = code;
   count_webhook(a, code);
@@ -1225,8 +1222,8 @@ void skpi_app_set_reload_status(skpi_app *a, int ok, double when) {
   a->reload_ok = ok;
   if(ok)
     a->reload_ts = when;
-  a->dirty = 1;
   pthread_mutex_unlock(&a->mu);
+  __atomic_store_n(&a->dirty, 1, __ATOMIC_RELAXED);
 }
 
 skpi_registry *skpi_app_registry(skpi_app *a) {

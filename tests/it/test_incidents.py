@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import poll, promtool_check_metrics, value
+from conftest import exporter_config, poll, promtool_check_metrics, value
 from helpers_avail import (TOKEN, alertmanager_config, alertmanager_factory,  # noqa: F401
                            amtool_check_config, incidents, kpi_config, one, post_webhook,
                            rfc3339, webhook_payload)
@@ -171,3 +171,28 @@ def _with_durations(old, new):
             j["duration_seconds"] = dur[i["id"]]
         out.append(j)
     return out
+
+
+def test_webhook_closed_without_token_and_foreign_clusters_share_a_bucket(
+        kafka, exporter_factory, tmp_path):
+    base = exporter_config(kafka.bootstrap, cluster=CLUSTER,
+                           extra=f"state:\n  path: \"{tmp_path / 'state.json'}\"\n")
+    now = int(time.time())
+    body = webhook_payload("firing", [("fp-x", {"alertname": "X", "cluster": "forged"},
+                                       now - 60, None, "firing")])
+    closed = exporter_factory(base)
+    r = post_webhook(closed, body, token=None)
+    assert r.status == 403, (r.status, r.body)
+    assert b"webhook_open" in r.body
+    assert incidents(closed) == []
+    closed.stop()
+
+    opened = exporter_factory(base + "incidents:\n  webhook_open: true\n")
+    r = post_webhook(opened, body, token=None)
+    assert r.status == 200, (r.status, r.body)
+    assert [(i["fingerprint"], i["cluster"]) for i in incidents(opened)] == [("fp-x", "other")]
+    # Times before 2000 or far ahead are refused with the reason.
+    future = webhook_payload("firing", [("fp-y", {"alertname": "Y", "cluster": CLUSTER},
+                                         now + 10 * 86400, None, "firing")])
+    r = post_webhook(opened, future, token=None)
+    assert r.status == 400 and b"ahead" in r.body, (r.status, r.body)
