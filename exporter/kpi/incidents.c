@@ -970,9 +970,7 @@ static skpi_err kpi_load(void *self, const json_t *doc, char *errbuf, size_t err
   return skpi_inc_load(self, doc, errbuf, errlen);
 }
 
-static void kpi_free(void *self) {
-  skpi_inc_free(self);
-}
+static void kpi_free(void *self) { skpi_inc_free(self); }
 
 const skpi_kpi_ops skpi_kpi_incidents = {
     "incidents", 0, kpi_create, kpi_observe, kpi_facts, kpi_render, kpi_save, kpi_load, kpi_free,
