@@ -3,9 +3,11 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "streamkpi/amwebhook.h"
 #include "streamkpi/assess.h"
@@ -56,7 +58,7 @@ typedef struct ccluster {
   skpi_configs_source *configs; /* topic and broker configs, for the policy audit */
 } ccluster;
 
-enum { WH_200, WH_400, WH_401, WH_413, WH_OTHER, WH_N };
+enum { WH_200, WH_400, WH_401, WH_403, WH_413, WH_503, WH_OTHER, WH_N };
 
 struct skpi_app {
   const skpi_config *cfg;
@@ -83,8 +85,14 @@ struct skpi_app {
   skpi_maint *maint;
   size_t nmaint;
   char *token;
-  unsigned long webhook_codes[WH_N];
-  skpi_incidents *inc; /* the incidents family's instance */
+  int webhook_open; /* a token is configured, or the webhook was opened without one */
+  int lifecycle;    /* POST /-/reload is served */
+  char listen[256]; /* the listen address as given, to know if a reload keeps it */
+  unsigned long webhook_codes[WH_N]; /* atomic: the webhook guard counts without the mutex */
+  int dirty;                         /* atomic: a change waits for the app thread to publish it */
+  int reload_ok;                     /* the last configuration reload succeeded */
+  double reload_ts;                  /* unix time of the last successful (re)load */
+  skpi_incidents *inc;               /* the incidents family's instance */
   /* The maturity assessment: its settings, the newest result, the daily
    * history (state section "maturity"). */
   skpi_assess_cfg acfg;
@@ -334,9 +342,19 @@ static void render_self(const skpi_app *a, skpi_mset *m) {
     skpi_mset_add(m, f_werr, (double)skpi_state_write_errors(a->state));
   if(f_wts >= 0 && a->last_write > 0)
     skpi_mset_add(m, f_wts, a->last_write);
-  static const char *const codes[WH_N] = {"200", "400", "401", "413", "other"};
+  static const char *const codes[WH_N] = {"200", "400", "401", "403", "413", "503", "other"};
   for(size_t i = 0; f_wh >= 0 && i < WH_N; i++)
-    skpi_mset_add(m, f_wh, (double)a->webhook_codes[i], "code", codes[i]);
+    skpi_mset_add(m, f_wh, (double)__atomic_load_n(&a->webhook_codes[i], __ATOMIC_RELAXED), "code",
+                  codes[i]);
+  int f_rok = skpi_mset_family(m, "streamkpi_config_last_reload_successful", SKPI_MT_GAUGE,
+                               "Whether the last configuration reload succeeded (1) or not (0).");
+  int f_rts =
+      skpi_mset_family(m, "streamkpi_config_last_reload_success_timestamp_seconds", SKPI_MT_GAUGE,
+                       "Unix time of the last successful configuration load or reload.");
+  if(f_rok >= 0)
+    skpi_mset_add(m, f_rok, a->reload_ok ? 1.0 : 0.0);
+  if(f_rts >= 0)
+    skpi_mset_add(m, f_rts, a->reload_ts);
   int f_rej = skpi_mset_family(m, "streamkpi_state_rejected_sections_total", SKPI_MT_COUNTER,
                                "State sections their loader refused, kept aside with the reason.");
   int f_sup = skpi_mset_family(m, "streamkpi_log_lines_suppressed_total", SKPI_MT_COUNTER,
@@ -630,7 +648,7 @@ static void *app_thread(void *arg) {
     tick.kind = SKPI_EV_TICK;
     tick.now = now;
     deliver(a, &tick);
-    if(now - a->last_render >= RERENDER_S)
+    if(__atomic_exchange_n(&a->dirty, 0, __ATOMIC_RELAXED) || now - a->last_render >= RERENDER_S)
       publish(a);
     if(skpi_mono() >= next_persist) {
       pthread_mutex_unlock(&a->mu);
@@ -667,26 +685,62 @@ static void route_incidents(const skpi_web_req *req, skpi_web_resp *resp, void *
   reply_json(resp, doc);
 }
 
+static void count_webhook(skpi_app *a, int code) {
+  int idx = code == 200   ? WH_200
+            : code == 400 ? WH_400
+            : code == 401 ? WH_401
+            : code == 403 ? WH_403
+            : code == 413 ? WH_413
+            : code == 503 ? WH_503
+                          : WH_OTHER;
+  __atomic_fetch_add(&a->webhook_codes[idx], 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&a->dirty, 1, __ATOMIC_RELAXED);
+  if(code != 200) {
+    char status[16];
+    snprintf(status, sizeof(status), "%d", code);
+    skpi_log(SKPI_WARN, "alertmanager webhook refused", "status", status);
+  }
+}
+
+/* Runs before the body is read, without the mutex: a closed webhook or a
+ * wrong token costs neither the body nor the KPIs' lock. */
+static int webhook_guard(const char *authorization, void *user, const char **msg) {
+  skpi_app *a = user;
+  int code = 0;
+  if(!a->webhook_open) {
+    code = 403;
+    *msg = "{\"status\":\"error\",\"error\":\"the webhook is closed: configure "
+           "incidents.webhook_token or incidents.webhook_open\"}\n";
+  } else if(!skpi_am_bearer_ok(authorization, a->token)) {
+    code = 401;
+    *msg = "{\"status\":\"error\",\"error\":\"missing or wrong bearer token\"}\n";
+  }
+  if(code)
+    count_webhook(a, code);
+  return code;
+}
+
 static void route_alertmanager(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
   skpi_app *a = user;
   pthread_mutex_lock(&a->mu);
   int code = skpi_am_handle(a->inc, a->token, req->authorization, req->body, req->body_len,
                             skpi_now(), &resp->body);
-  resp->status = code;
-  int idx = code == 200   ? WH_200
-            : code == 400 ? WH_400
-            : code == 401 ? WH_401
-            : code == 413 ? WH_413
-                          : WH_OTHER;
-  a->webhook_codes[idx]++;
-  if(code != 200)
-    skpi_log(SKPI_WARN, "alertmanager webhook refused", "status",
-             idx == WH_400   ? "400"
-             : idx == WH_401 ? "401"
-             : idx == WH_413 ? "413"
-                             : "error");
-  publish(a);
+  /* The app thread publishes within a tick: a burst of webhooks costs one
+   * render, not one each. */
   pthread_mutex_unlock(&a->mu);
+  resp->status = code;
+  count_webhook(a, code);
+}
+
+/* POST /-/reload: the reload itself runs on the main thread, which owns the
+ * app; the request only asks for it, as SIGHUP does. */
+static void route_reload(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
+  if(kill(getpid(), SIGHUP) != 0) {
+    resp->status = 500;
+    skpi_buf_addstr(&resp->body, "{\"status\":\"error\",\"error\":\"cannot signal\"}\n");
+    return;
+  }
+  skpi_buf_addstr(&resp->body, "{\"status\":\"reloading\"}\n");
 }
 
 /* Renders the newest assessment in format ("json", "text", "markdown",
@@ -854,7 +908,13 @@ static skpi_err add_routes(skpi_app *a) {
     return rc;
   if((rc = skpi_web_route(a->web, "GET", "/api/v1/timelag", 0, route_timelag, a)) != SKPI_OK)
     return rc;
-  return skpi_web_route(a->web, "POST", "/api/v1/alertmanager", max_body, route_alertmanager, a);
+  if(a->lifecycle &&
+     (rc = skpi_web_route(a->web, "POST", "/-/reload", 0, route_reload, a)) != SKPI_OK)
+    return rc;
+  if((rc = skpi_web_route(a->web, "POST", "/api/v1/alertmanager", max_body, route_alertmanager,
+                          a)) != SKPI_OK)
+    return rc;
+  return skpi_web_route_guard(a->web, "POST", "/api/v1/alertmanager", webhook_guard);
 }
 
 /* ---- construction ---- */
@@ -949,6 +1009,7 @@ static skpi_err build_web(skpi_app *a, const skpi_app_opts *opts, char *errbuf, 
   wo.telemetry_path =
       opts && opts->telemetry_path ? opts->telemetry_path : a->cfg->telemetry_path;
   wo.ready_max_age_s = 2 * max_interval + READY_SLACK_S;
+  snprintf(a->listen, sizeof(a->listen), "%s", wo.listen_address);
   wo.web_config_file = opts ? opts->web_config_file : NULL;
   a->web = skpi_web_new(&wo, a->reg, errbuf, errlen);
   return a->web ? add_routes(a) : SKPI_EINVAL;
@@ -968,6 +1029,10 @@ skpi_app *skpi_app_new(const skpi_config *cfg, const skpi_app_opts *opts, char *
   a->cfg = cfg;
   a->slot = -1;
   a->check_only = opts && opts->check_only;
+  a->lifecycle = opts && opts->enable_lifecycle;
+  a->webhook_open = cfg->incidents.webhook_token || cfg->incidents.webhook_open;
+  a->reload_ok = 1;
+  a->reload_ts = skpi_now();
   skpi_err rc = SKPI_ENOMEM;
   if(!(a->reg = skpi_registry_new()))
     goto fail;
@@ -1132,6 +1197,39 @@ void skpi_app_free(skpi_app *a) {
   free(a);
 }
 
-skpi_registry *skpi_app_registry(skpi_app *a) { return a->reg; }
+int skpi_app_take_listener(skpi_app *next, skpi_app *old) {
+  if(strcmp(next->listen, old->listen) != 0)
+    return -1;
+  return skpi_web_handover(old->web, next->web);
+}
 
-unsigned skpi_app_port(const skpi_app *a) { return skpi_web_port(a->web); }
+skpi_err skpi_app_reload_state(skpi_app *a) {
+  skpi_state *fresh = NULL;
+  skpi_err rc = skpi_state_open(a->state_path, &fresh);
+  if(rc != SKPI_OK)
+    return rc;
+  pthread_mutex_lock(&a->mu);
+  skpi_state_close(a->state);
+  a->state = fresh;
+  load_state(a);
+  publish(a);
+  pthread_mutex_unlock(&a->mu);
+  return SKPI_OK;
+}
+
+void skpi_app_set_reload_status(skpi_app *a, int ok, double when) {
+  pthread_mutex_lock(&a->mu);
+  a->reload_ok = ok;
+  if(ok)
+    a->reload_ts = when;
+  pthread_mutex_unlock(&a->mu);
+  __atomic_store_n(&a->dirty, 1, __ATOMIC_RELAXED);
+}
+
+skpi_registry *skpi_app_registry(skpi_app *a) {
+  return a->reg;
+}
+
+unsigned skpi_app_port(const skpi_app *a) {
+  return skpi_web_port(a->web);
+}

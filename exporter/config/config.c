@@ -1391,6 +1391,9 @@ static const field incidents_fields[] = {
     ROW("webhook_token_file", FT_STRING, F_NONEMPTY, NULL,
         "file holding that token (read at load, at most " SKPI__STR(
             SKPI_CONFIG_MAX_TOKEN_FILE) " bytes); not together with webhook_token"),
+    ROW("webhook_open", FT_BOOL, 0, "false",
+        "accept webhook requests without a token; without a token and this, "
+        "`POST /api/v1/alertmanager` is refused (403)"),
     RANGE("max_body", FT_INT, F_MIN | F_MAX, "1048576", 1, SKPI_CONFIG_MAX_BODY,
           "largest webhook body accepted, in bytes"),
 };
@@ -1914,6 +1917,7 @@ static skpi_err incidents_build(skpi_config *c, const json_t *o, int line, char 
   in->open_after = (unsigned)get_int(o, "open_after", 0);
   in->resolve_after = (unsigned)get_int(o, "resolve_after", 0);
   in->max_body = (size_t)get_int(o, "max_body", 0);
+  in->webhook_open = get_bool(o, "webhook_open", 0);
   in->line = line;
   if((rc = dup_opt(o, "webhook_token_file", &in->webhook_token_file)) != SKPI_OK)
     return rc;

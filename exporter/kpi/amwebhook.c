@@ -50,15 +50,6 @@ static int status_of(const json_t *v) {
   return -1;
 }
 
-/* Returns a label's value when present and short enough; sets *bad when it
- * is too long to keep. */
-static const char *label(const json_t *labels, const char *key, int *bad) {
-  const char *v = json_string_value(json_object_get(labels, key));
-  if(v && (strlen(v) > SKPI_INC_MAX_STR || (strcmp(key, "cluster") == 0 && !*v)))
-    *bad = 1;
-  return v;
-}
-
 skpi_err skpi_am_parse(const char *body, size_t len, skpi_am_payload *out, char *errbuf,
                        size_t errlen) {
   skpi_err rc = SKPI_EINVAL;
@@ -124,14 +115,9 @@ skpi_err skpi_am_parse(const char *body, size_t len, skpi_am_payload *out, char 
       seterr(errbuf, errlen, "labels and annotations must be objects of strings", i);
       goto out;
     }
-    int bad = 0;
-    x->alertname = label(labels, "alertname", &bad);
-    x->severity = label(labels, "severity", &bad);
-    x->cluster = label(labels, "cluster", &bad);
-    if(bad) {
-      seterr(errbuf, errlen, "label alertname, severity or cluster empty or too long", i);
-      goto out;
-    }
+    x->alertname = json_string_value(json_object_get(labels, "alertname"));
+    x->severity = json_string_value(json_object_get(labels, "severity"));
+    x->cluster = json_string_value(json_object_get(labels, "cluster"));
     if(skpi_am_parse_time(json_string_value(json_object_get(a, "startsAt")), &x->starts_at) ||
        skpi_am_parse_time(json_string_value(json_object_get(a, "endsAt")), &x->ends_at)) {
       seterr(errbuf, errlen, "startsAt and endsAt must be RFC 3339 times", i);
@@ -164,12 +150,9 @@ void skpi_am_payload_free(skpi_am_payload *p) {
   memset(p, 0, sizeof(*p));
 }
 
-skpi_err skpi_am_apply(const skpi_am_payload *p, skpi_incidents *inc, double now) {
-  skpi_err rc = SKPI_OK;
-  for(size_t i = 0; i < p->nalerts; i++)
-    if((rc = skpi_inc_alert_apply(inc, &p->alerts[i], now)) != SKPI_OK)
-      break;
-  return rc;
+skpi_err skpi_am_apply(const skpi_am_payload *p, skpi_incidents *inc, double now, char *errbuf,
+                       size_t errlen) {
+  return skpi_inc_alerts_apply(inc, p->alerts, p->nalerts, now, errbuf, errlen);
 }
 
 int skpi_am_bearer_ok(const char *authorization, const char *token) {
@@ -201,15 +184,17 @@ int skpi_am_handle(skpi_incidents *inc, const char *token, const char *authoriza
     skpi_am_payload p;
     skpi_err rc = skpi_am_parse(body, len, &p, err, sizeof(err));
     if(rc == SKPI_OK) {
-      rc = skpi_am_apply(&p, inc, now);
+      rc = skpi_am_apply(&p, inc, now, err, sizeof(err));
       size_t n = p.nalerts;
       skpi_am_payload_free(&p);
       if(rc == SKPI_OK) {
         skpi_buf_printf(resp, "{\"status\":\"ok\",\"alerts\":%zu}\n", n);
         return 200;
       }
-      snprintf(err, sizeof(err), "%s", skpi_strerror(rc));
-      status = 500;
+      /* A full list or no memory is a 5xx, which Alertmanager retries. */
+      status = rc == SKPI_EINVAL ? 400 : rc == SKPI_ETOOBIG ? 503 : 500;
+      if(!err[0])
+        snprintf(err, sizeof(err), "%s", skpi_strerror(rc));
     } else {
       status = rc == SKPI_ETOOBIG ? 413 : rc == SKPI_ENOMEM ? 500 : 400;
     }

@@ -9,9 +9,9 @@
 #include <time.h>
 
 #include "streamkpi/availability.h"
+#include "streamkpi/hist.h"
 #include "streamkpi/kpi.h"
 #include "streamkpi/log.h"
-#include "streamkpi/hist.h"
 #include "streamkpi/state.h"
 
 #define KEEP_S (31.0 * 86400.0)
@@ -20,6 +20,10 @@
  * input from growing them without limit. */
 #define MAX_SERIES 4096
 #define MAX_TRACKERS 1024
+/* Alert times before 2000 or more than a day ahead are mistakes or
+ * forgeries; either would distort the recovery histogram forever. */
+#define MIN_ALERT_TIME 946684800.0
+#define MAX_ALERT_AHEAD_S 86400.0
 
 enum { SRC_HEALTH = 0, SRC_AM, NSRC };
 static const char *const src_names[NSRC] = {"health", "alertmanager"};
@@ -59,6 +63,7 @@ struct skpi_incidents {
   size_t max_kept;
   uint64_t next_id;
   unsigned long unknown_resolved, dropped;
+  unsigned long load_dropped; /* entries of a loaded state refused one by one */
   inc_t *v;
   size_t n, cap;
   series_t *ser;
@@ -117,9 +122,15 @@ void skpi_inc_free(skpi_incidents *inc) {
   free(inc);
 }
 
-static int bad_str(const char *s) { return !s || !*s || strlen(s) > SKPI_INC_MAX_STR; }
-static int bad_opt_str(const char *s) { return s && strlen(s) > SKPI_INC_MAX_STR; }
-static int bad_time(double t) { return !isfinite(t) || t < 0 || t > MAX_TIME; }
+static int bad_str(const char *s) {
+  return !s || !*s || strlen(s) > SKPI_INC_MAX_STR;
+}
+static int bad_opt_str(const char *s) {
+  return s && strlen(s) > SKPI_INC_MAX_STR;
+}
+static int bad_time(double t) {
+  return !isfinite(t) || t < 0 || t > MAX_TIME;
+}
 
 static char *dup_opt(const char *s, int *oom) {
   if(!s)
@@ -201,9 +212,9 @@ static int make_room(skpi_incidents *inc) {
 }
 
 /* Appends an open incident with id (strings copied) without counting it. */
-static skpi_err append_incident(skpi_incidents *inc, uint64_t id, int source,
-                                const char *cluster, const char *cause, const char *fp,
-                                const char *alertname, const char *severity, double start) {
+static skpi_err append_incident(skpi_incidents *inc, uint64_t id, int source, const char *cluster,
+                                const char *cause, const char *fp, const char *alertname,
+                                const char *severity, double start) {
   if(make_room(inc) != 0)
     return inc->n >= inc->max_kept ? SKPI_ETOOBIG : SKPI_ENOMEM;
   inc_t x = {0};
@@ -225,15 +236,29 @@ static skpi_err append_incident(skpi_incidents *inc, uint64_t id, int source,
   return SKPI_OK;
 }
 
-/* Opens a new incident and counts it. */
+/* Open incidents of source. */
+static size_t count_open(const skpi_incidents *inc, int source) {
+  size_t k = 0;
+  for(size_t i = 0; i < inc->n; i++)
+    k += inc->v[i].open && inc->v[i].source == source;
+  return k;
+}
+
+/* Opens a new incident and counts it.  Alertmanager incidents may hold at
+ * most nine tenths of the kept list open, so a flood of alerts always
+ * leaves the probe room for its own incidents. */
 static skpi_err open_incident(skpi_incidents *inc, int source, const char *cluster,
                               const char *cause, const char *fp, const char *alertname,
                               const char *severity, double start) {
+  if(source == SRC_AM && count_open(inc, SRC_AM) >= inc->max_kept - inc->max_kept / 10) {
+    inc->dropped++;
+    return SKPI_ETOOBIG;
+  }
   series_t *s = get_series(inc, cluster, source, 1);
   if(!s)
     return SKPI_ENOMEM;
-  skpi_err rc = append_incident(inc, inc->next_id, source, cluster, cause, fp, alertname,
-                                severity, start);
+  skpi_err rc =
+      append_incident(inc, inc->next_id, source, cluster, cause, fp, alertname, severity, start);
   if(rc != SKPI_OK)
     return rc;
   inc->next_id++;
@@ -293,9 +318,9 @@ skpi_err skpi_inc_health(skpi_incidents *inc, const char *cluster, double t_star
       return SKPI_OK;
     }
     if(t->unhealthy >= inc->open_after) {
-      skpi_err rc = open_incident(inc, SRC_HEALTH, cluster,
-                                  skpi_cause_name((enum skpi_cause)t->cause), NULL, NULL, NULL,
-                                  t->streak_start);
+      skpi_err rc =
+          open_incident(inc, SRC_HEALTH, cluster, skpi_cause_name((enum skpi_cause)t->cause), NULL,
+                        NULL, NULL, t->streak_start);
       /* At the cap the streak stays pending and is retried next interval. */
       return rc == SKPI_ETOOBIG ? SKPI_OK : rc;
     }
@@ -315,12 +340,47 @@ skpi_err skpi_inc_health(skpi_incidents *inc, const char *cluster, double t_star
   return SKPI_OK;
 }
 
+static int bad_alert_time(double t, double now) {
+  return t != 0 && (!isfinite(t) || t < MIN_ALERT_TIME || t > now + MAX_ALERT_AHEAD_S);
+}
+
+/* The one rule for an alert, on input and on load: the reason it is
+ * refused, or NULL. */
+static const char *alert_problem(const char *fp, const char *alertname, const char *severity,
+                                 const char *cluster, double starts_at, double ends_at,
+                                 double now) {
+  if(bad_str(fp))
+    return "fingerprint empty or too long";
+  if((alertname && bad_str(alertname)) || (severity && bad_str(severity)) ||
+     (cluster && bad_str(cluster)))
+    return "label alertname, severity or cluster empty or too long";
+  if(bad_alert_time(starts_at, now) || bad_alert_time(ends_at, now))
+    return "startsAt or endsAt before 2000 or more than a day ahead";
+  return NULL;
+}
+
+const char *skpi_inc_alert_check(const skpi_inc_alert *a, double now) {
+  if(bad_time(now))
+    return "bad current time";
+  return alert_problem(a->fingerprint, a->alertname, a->severity, a->cluster, a->starts_at,
+                       a->ends_at, now);
+}
+
+static int declared(const skpi_incidents *inc, const char *cluster) {
+  for(size_t i = 0; i < inc->ndeclared; i++)
+    if(strcmp(inc->declared[i], cluster) == 0)
+      return 1;
+  return 0;
+}
+
 skpi_err skpi_inc_alert_apply(skpi_incidents *inc, const skpi_inc_alert *a, double now) {
-  if(bad_str(a->fingerprint) || bad_opt_str(a->alertname) || bad_opt_str(a->severity) ||
-     bad_opt_str(a->cluster) || (a->cluster && !*a->cluster) || bad_time(a->starts_at) ||
-     bad_time(a->ends_at) || bad_time(now))
+  if(skpi_inc_alert_check(a, now))
     return SKPI_EINVAL;
-  const char *cluster = a->cluster ? a->cluster : "unknown";
+  /* Labels are free text from the sender: clusters outside the configured
+   * ones share one bucket so they cannot grow the series. */
+  const char *cluster = !a->cluster                                    ? "unknown"
+                        : inc->ndeclared && !declared(inc, a->cluster) ? "other"
+                                                                       : a->cluster;
   inc_t *open = NULL;
   int seen = 0, seen_same_start = 0;
   for(size_t i = 0; i < inc->n; i++) {
@@ -338,9 +398,8 @@ skpi_err skpi_inc_alert_apply(skpi_incidents *inc, const skpi_inc_alert *a, doub
     if(open || seen_same_start)
       return SKPI_OK;
     double start = a->starts_at > 0 ? a->starts_at : now;
-    skpi_err rc = open_incident(inc, SRC_AM, cluster, a->alertname ? a->alertname : "alert",
-                                a->fingerprint, a->alertname, a->severity, start);
-    return rc == SKPI_ETOOBIG ? SKPI_OK : rc;
+    return open_incident(inc, SRC_AM, cluster, a->alertname ? a->alertname : "alert",
+                         a->fingerprint, a->alertname, a->severity, start);
   }
   if(open) {
     resolve_incident(inc, open, a->ends_at > 0 ? a->ends_at : now);
@@ -349,6 +408,38 @@ skpi_err skpi_inc_alert_apply(skpi_incidents *inc, const skpi_inc_alert *a, doub
   if(!seen)
     inc->unknown_resolved++;
   return SKPI_OK;
+}
+
+skpi_err skpi_inc_alerts_apply(skpi_incidents *inc, const skpi_inc_alert *alerts, size_t n,
+                               double now, char *errbuf, size_t errlen) {
+  for(size_t i = 0; i < n; i++) {
+    const char *why = skpi_inc_alert_check(&alerts[i], now);
+    if(why) {
+      if(errbuf && errlen)
+        snprintf(errbuf, errlen, "alerts[%zu]: %s", i, why);
+      return SKPI_EINVAL;
+    }
+  }
+  /* One alert changes nothing when it fails; more are undone from a copy. */
+  json_t *undo = n > 1 ? skpi_inc_save(inc) : NULL;
+  if(n > 1 && !undo)
+    return SKPI_ENOMEM;
+  skpi_err rc = SKPI_OK;
+  size_t i;
+  for(i = 0; i < n && rc == SKPI_OK; i++)
+    rc = skpi_inc_alert_apply(inc, &alerts[i], now);
+  if(rc != SKPI_OK && undo) {
+    unsigned long dropped = inc->dropped;
+    if(skpi_inc_load(inc, undo, NULL, 0) != SKPI_OK)
+      skpi_log(SKPI_ERROR, "cannot undo a partly applied webhook", "alerts_applied",
+               rc == SKPI_ETOOBIG ? "up to the cap" : "until memory ran out");
+    inc->dropped = dropped;
+  }
+  if(rc != SKPI_OK && errbuf && errlen)
+    snprintf(errbuf, errlen, "alerts[%zu]: %s", i - 1,
+             rc == SKPI_ETOOBIG ? "incident list full of open incidents" : skpi_strerror(rc));
+  json_decref(undo);
+  return rc;
 }
 
 void skpi_inc_prune(skpi_incidents *inc, double now) {
@@ -361,7 +452,9 @@ void skpi_inc_prune(skpi_incidents *inc, double now) {
   }
 }
 
-size_t skpi_inc_count(const skpi_incidents *inc) { return inc->n; }
+size_t skpi_inc_count(const skpi_incidents *inc) {
+  return inc->n;
+}
 
 int skpi_inc_get(const skpi_incidents *inc, size_t i, skpi_inc_info *out) {
   if(i >= inc->n)
@@ -397,7 +490,13 @@ unsigned long skpi_inc_unknown_resolved(const skpi_incidents *inc) {
   return inc->unknown_resolved;
 }
 
-unsigned long skpi_inc_dropped(const skpi_incidents *inc) { return inc->dropped; }
+unsigned long skpi_inc_dropped(const skpi_incidents *inc) {
+  return inc->dropped;
+}
+
+unsigned long skpi_inc_load_dropped(const skpi_incidents *inc) {
+  return inc->load_dropped;
+}
 
 skpi_err skpi_inc_declare(skpi_incidents *inc, const char *cluster) {
   if(!inc || bad_str(cluster))
@@ -448,25 +547,27 @@ static int cluster_seen_before(const skpi_incidents *inc, size_t upto) {
 
 skpi_err skpi_inc_render(const skpi_incidents *inc, double now, skpi_mset *m) {
   skpi_err rc = SKPI_OK;
-  int f_op = skpi_mset_family(m, "streamkpi_incidents_opened_total", SKPI_MT_COUNTER,
-                              "Incidents opened.");
+  int f_op =
+      skpi_mset_family(m, "streamkpi_incidents_opened_total", SKPI_MT_COUNTER, "Incidents opened.");
   int f_res = skpi_mset_family(m, "streamkpi_incidents_resolved_total", SKPI_MT_COUNTER,
                                "Incidents resolved.");
-  int f_open = skpi_mset_family(m, "streamkpi_incidents_open", SKPI_MT_GAUGE,
-                                "Incidents open now.");
+  int f_open =
+      skpi_mset_family(m, "streamkpi_incidents_open", SKPI_MT_GAUGE, "Incidents open now.");
   int f_rec = skpi_mset_family(m, "streamkpi_incident_recovery_seconds", SKPI_MT_HISTOGRAM,
                                "Time from incident start to resolution.");
   int f_mttr = skpi_mset_family(m, "streamkpi_mttr_seconds", SKPI_MT_GAUGE,
                                 "Mean time to recovery of incidents resolved in the window.");
   int f_old = skpi_mset_family(m, "streamkpi_incident_oldest_open_start_timestamp_seconds",
                                SKPI_MT_GAUGE, "Start time of the oldest open incident.");
-  int f_unk = skpi_mset_family(m, "streamkpi_alertmanager_unknown_resolved_total",
-                               SKPI_MT_COUNTER,
+  int f_unk = skpi_mset_family(m, "streamkpi_alertmanager_unknown_resolved_total", SKPI_MT_COUNTER,
                                "Resolved alerts for fingerprints never seen firing (ignored).");
-  int f_drop = skpi_mset_family(m, "streamkpi_incidents_dropped_total", SKPI_MT_COUNTER,
-                                "Incidents not recorded because the kept list was full of open ones.");
+  int f_drop =
+      skpi_mset_family(m, "streamkpi_incidents_dropped_total", SKPI_MT_COUNTER,
+                       "Incidents not recorded because the kept list was full of open ones.");
+  int f_ldrop = skpi_mset_family(m, "streamkpi_incidents_state_dropped_total", SKPI_MT_COUNTER,
+                                 "Incidents of the state file refused one by one at load.");
   if(f_op < 0 || f_res < 0 || f_open < 0 || f_rec < 0 || f_mttr < 0 || f_old < 0 || f_unk < 0 ||
-     f_drop < 0)
+     f_drop < 0 || f_ldrop < 0)
     return SKPI_ENOMEM;
   for(size_t i = 0; i < inc->nser; i++) {
     const series_t *s = &inc->ser[i];
@@ -508,7 +609,9 @@ skpi_err skpi_inc_render(const skpi_incidents *inc, double now, skpi_mset *m) {
   }
   if((rc = skpi_mset_add(m, f_unk, (double)inc->unknown_resolved)) != SKPI_OK)
     goto out;
-  rc = skpi_mset_add(m, f_drop, (double)inc->dropped);
+  if((rc = skpi_mset_add(m, f_drop, (double)inc->dropped)) != SKPI_OK)
+    goto out;
+  rc = skpi_mset_add(m, f_ldrop, (double)inc->load_dropped);
 out:
   return rc;
 }
@@ -565,10 +668,9 @@ json_t *skpi_inc_list_json(const skpi_incidents *inc, double now) {
     json_t *o = json_pack(
         "{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:o, s:o, s:f, s:b}", "id", (json_int_t)x->id,
         "cluster", x->cluster, "source", src_names[x->source], "cause", x->cause, "fingerprint",
-        x->fingerprint ? json_string(x->fingerprint) : json_null(), "labels", labels_of(x),
-        "start", iso_time(x->start), "start_unix", x->start, "end",
-        x->open ? json_null() : iso_time(x->end), "end_unix",
-        x->open ? json_null() : json_real(x->end), "duration_seconds",
+        x->fingerprint ? json_string(x->fingerprint) : json_null(), "labels", labels_of(x), "start",
+        iso_time(x->start), "start_unix", x->start, "end", x->open ? json_null() : iso_time(x->end),
+        "end_unix", x->open ? json_null() : json_real(x->end), "duration_seconds",
         end > x->start ? end - x->start : 0.0, "open", x->open);
     if(!o || json_array_append_new(arr, o) != 0)
       goto fail;
@@ -610,13 +712,13 @@ json_t *skpi_inc_save(const skpi_incidents *inc) {
   }
   for(size_t i = 0; i < inc->n; i++) {
     const inc_t *x = &inc->v[i];
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:b}", "id",
-                          (json_int_t)x->id, "source", src_names[x->source], "cluster",
-                          x->cluster, "cause", x->cause, "fingerprint",
-                          x->fingerprint ? json_string(x->fingerprint) : json_null(), "alertname",
-                          x->alertname ? json_string(x->alertname) : json_null(), "severity",
-                          x->severity ? json_string(x->severity) : json_null(), "start", x->start,
-                          "end", x->end, "open", x->open);
+    json_t *o =
+        json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:f, s:b}", "id", (json_int_t)x->id,
+                  "source", src_names[x->source], "cluster", x->cluster, "cause", x->cause,
+                  "fingerprint", x->fingerprint ? json_string(x->fingerprint) : json_null(),
+                  "alertname", x->alertname ? json_string(x->alertname) : json_null(), "severity",
+                  x->severity ? json_string(x->severity) : json_null(), "start", x->start, "end",
+                  x->end, "open", x->open);
     if(!o || json_array_append_new(list, o) != 0)
       goto fail;
   }
@@ -655,6 +757,46 @@ static const char *opt_string(const json_t *v, int *bad) {
   if(!s || bad_opt_str(s))
     *bad = 1;
   return s;
+}
+
+static const char OOM[] = "out of memory";
+
+/* Appends the incident entry o to fresh; returns why it was refused, OOM,
+ * or NULL.  Alertmanager entries pass the same rule as a webhook alert. */
+static const char *load_incident(skpi_incidents *fresh, const json_t *o, double now) {
+  int bad = 0;
+  json_int_t iv;
+  const char *c = json_string_value(json_object_get(o, "cluster"));
+  const char *cause = json_string_value(json_object_get(o, "cause"));
+  int src = source_of(json_string_value(json_object_get(o, "source")));
+  const char *fp = opt_string(json_object_get(o, "fingerprint"), &bad);
+  const char *an = opt_string(json_object_get(o, "alertname"), &bad);
+  const char *sv = opt_string(json_object_get(o, "severity"), &bad);
+  json_t *open = json_object_get(o, "open");
+  double start, end;
+  if(bad || bad_str(c) || bad_str(cause) || src < 0 || (src == SRC_AM) != (fp != NULL) ||
+     !json_is_boolean(open) || !uint_ok(json_object_get(o, "id"), INT64_MAX, &iv) ||
+     (uint64_t)iv >= fresh->next_id || !num_ok(json_object_get(o, "start"), &start) ||
+     !num_ok(json_object_get(o, "end"), &end))
+    return "malformed incident";
+  if(src == SRC_AM) {
+    const char *why = alert_problem(fp, an, sv, c, start, json_is_true(open) ? 0 : end, now);
+    if(why)
+      return why;
+  }
+  if(fresh->n && (uint64_t)iv <= fresh->v[fresh->n - 1].id)
+    return "incident ids not ascending";
+  if(!get_series(fresh, c, src, 0))
+    return "incident without series";
+  skpi_err rc = append_incident(fresh, (uint64_t)iv, src, c, cause, fp, an, sv, start);
+  if(rc == SKPI_ETOOBIG)
+    return "more incidents than kept";
+  if(rc != SKPI_OK)
+    return OOM;
+  inc_t *x = &fresh->v[fresh->n - 1];
+  x->open = json_is_true(open);
+  x->end = x->open ? 0 : end;
+  return NULL;
 }
 
 /* Fills fresh from doc; returns a static reason or NULL. */
@@ -726,30 +868,16 @@ static const char *load_into(skpi_incidents *fresh, const json_t *doc) {
       return "incidents: bad tracker values";
     t->cause = (int)iv;
   }
+  double now = (double)time(NULL);
   json_array_foreach(list, i, o) {
-    int bad = 0;
-    const char *c = json_string_value(json_object_get(o, "cluster"));
-    const char *cause = json_string_value(json_object_get(o, "cause"));
-    int src = source_of(json_string_value(json_object_get(o, "source")));
-    const char *fp = opt_string(json_object_get(o, "fingerprint"), &bad);
-    const char *an = opt_string(json_object_get(o, "alertname"), &bad);
-    const char *sv = opt_string(json_object_get(o, "severity"), &bad);
-    json_t *open = json_object_get(o, "open");
-    double start, end;
-    if(bad || bad_str(c) || bad_str(cause) || src < 0 || (src == SRC_AM) != (fp != NULL) ||
-       !json_is_boolean(open) || !uint_ok(json_object_get(o, "id"), INT64_MAX, &iv) ||
-       (uint64_t)iv >= fresh->next_id || !num_ok(json_object_get(o, "start"), &start) ||
-       !num_ok(json_object_get(o, "end"), &end))
-      return "incidents: bad incident";
-    if(fresh->n && (uint64_t)iv <= fresh->v[fresh->n - 1].id)
-      return "incidents: incident ids not ascending";
-    if(!get_series(fresh, c, src, 0))
-      return "incidents: incident without series";
-    if(append_incident(fresh, (uint64_t)iv, src, c, cause, fp, an, sv, start) != SKPI_OK)
-      return "incidents: too many incidents or out of memory";
-    inc_t *x = &fresh->v[fresh->n - 1];
-    x->open = json_is_true(open);
-    x->end = x->open ? 0 : end;
+    const char *why = load_incident(fresh, o, now);
+    if(!why)
+      continue;
+    if(strcmp(why, OOM) == 0)
+      return "incidents: out of memory";
+    /* One bad entry costs that entry, never the others. */
+    fresh->load_dropped++;
+    skpi_log(SKPI_WARN, "state: incident dropped", "reason", why);
   }
   return NULL;
 }
@@ -773,6 +901,7 @@ skpi_err skpi_inc_load(skpi_incidents *inc, const json_t *doc, char *errbuf, siz
   inc->max_kept = keep.max_kept;
   inc->declared = keep.declared;
   inc->ndeclared = keep.ndeclared;
+  inc->load_dropped += keep.load_dropped;
   free(fresh);
   return SKPI_OK;
 }

@@ -36,6 +36,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "streamkpi/clock.h"
 #include "streamkpi/log.h"
@@ -67,6 +68,7 @@ typedef struct route {
   char path[128];
   size_t max_body;
   skpi_web_handler fn;
+  skpi_web_guard guard; /* NULL: none */
   void *user;
 } route;
 
@@ -93,6 +95,7 @@ struct skpi_web {
   skpi_registry *reg;
   skpi_webcfg *cfg; /* NULL without a web config file */
   struct MHD_Daemon *mhd;
+  int adopted_fd; /* a listening socket handed over by another server, or -1 */
   route routes[MAX_ROUTES];
   size_t nroutes;
   skpi_web_summary summary; /* adds the landing page's summary, or NULL */
@@ -565,9 +568,9 @@ static enum MHD_Result run_route(skpi_web *w, struct MHD_Connection *c, const ch
   skpi_buf_init(&resp.body, RESP_CAP);
   ctx->rt->fn(&req, &resp, ctx->rt->user);
   const char *text = resp.body.data ? resp.body.data : "";
-  enum MHD_Result ret = send_simple(w, c, (unsigned)resp.status,
-                                    resp.content_type ? resp.content_type : "application/json",
-                                    text);
+  enum MHD_Result ret =
+      send_simple(w, c, (unsigned)resp.status,
+                  resp.content_type ? resp.content_type : "application/json", text);
   skpi_buf_free(&resp.body);
   skpi_buf_free(&query);
   return ret;
@@ -660,6 +663,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if(bad_framing(w, c, &ret))
       return ret;
     ctx->rt = find_route(w, method, url);
+    if(ctx->rt && ctx->rt->guard) {
+      /* Refused before a byte of the body is read or buffered. */
+      const char *msg = "";
+      int status = ctx->rt->guard(
+          MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+          ctx->rt->user, &msg);
+      if(status)
+        return send_simple(w, c, (unsigned)status, "application/json", msg);
+    }
     if(ctx->rt) {
       skpi_buf_init(&ctx->body, ctx->rt->max_body);
       const char *cl =
@@ -825,6 +837,7 @@ skpi_web *skpi_web_new(const skpi_web_opts *opts, skpi_registry *reg, char *errb
   }
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
+  w->adopted_fd = -1;
   w->opts = *opts;
   w->reg = reg;
   snprintf(w->listen, sizeof(w->listen), "%s",
@@ -878,8 +891,19 @@ skpi_err skpi_web_route(skpi_web *w, const char *method, const char *path, size_
   snprintf(rt->path, sizeof(rt->path), "%s", path);
   rt->max_body = max_body;
   rt->fn = fn;
+  rt->guard = NULL;
   rt->user = user;
   return SKPI_OK;
+}
+
+skpi_err skpi_web_route_guard(skpi_web *w, const char *method, const char *path,
+                              skpi_web_guard guard) {
+  for(size_t i = 0; i < w->nroutes; i++)
+    if(strcmp(w->routes[i].method, method) == 0 && strcmp(w->routes[i].path, path) == 0) {
+      w->routes[i].guard = guard;
+      return SKPI_OK;
+    }
+  return SKPI_ENOENT;
 }
 
 /* Makes room for the connection limit in the descriptor limit, raising the
@@ -928,7 +952,9 @@ static skpi_err tls_priorities(skpi_web *w) {
 }
 
 skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen) {
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+  /* ITC lets skpi_web_handover quiesce the server. */
+  unsigned flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
   if(w->dual_stack)
     flags |= MHD_USE_DUAL_STACK;
   else if(w->addr.ss_family == AF_INET6)
@@ -965,7 +991,9 @@ skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen) {
     if(w->cfg->client_ca_pem)
       ops[i++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, w->cfg->client_ca_pem};
   }
-  if(!w->dual_stack)
+  if(w->adopted_fd >= 0)
+    ops[i++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, w->adopted_fd, NULL};
+  else if(!w->dual_stack)
     ops[i++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &w->addr};
   ops[i++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
   w->mhd = MHD_start_daemon(flags, w->port, NULL, NULL, on_request, w, MHD_OPTION_ARRAY, ops,
@@ -982,6 +1010,7 @@ skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen) {
     return SKPI_EIO;
   }
   w->reaper_started = 1;
+  w->adopted_fd = -1; /* the daemon owns it now */
   if(!is_loopback(w) && (!w->cfg || w->cfg->nusers == 0))
     skpi_log(SKPI_WARN,
              "listening beyond loopback without authentication: anyone who reaches the port "
@@ -997,6 +1026,16 @@ unsigned skpi_web_port(const skpi_web *w) {
   return di ? di->port : 0;
 }
 
+int skpi_web_handover(skpi_web *from, skpi_web *to) {
+  if(!from->mhd || to->mhd || to->adopted_fd >= 0)
+    return -1;
+  MHD_socket fd = MHD_quiesce_daemon(from->mhd);
+  if(fd == MHD_INVALID_SOCKET)
+    return -1;
+  to->adopted_fd = fd;
+  return 0;
+}
+
 void skpi_web_free(skpi_web *w) {
   if(!w)
     return;
@@ -1009,6 +1048,8 @@ void skpi_web_free(skpi_web *w) {
   }
   if(w->mhd)
     MHD_stop_daemon(w->mhd);
+  if(w->adopted_fd >= 0)
+    close(w->adopted_fd);
   skpi_webcfg_free(w->cfg);
   free(w->priorities);
   pthread_cond_destroy(&w->cv);

@@ -5,7 +5,8 @@
  * so it doubles as the deepest configuration check (regexes compiled, token
  * file read, listen address parsed, every KPI family created).  Because an
  * app owns all it runs, reload is: build a new app, stop and free the old
- * one, start the new one (the state file carries what must survive).
+ * one, start the new one (the state file carries what must survive:
+ * skpi_app_reload_state).
  *
  * Event flow: each source reports on its own thread; the app turns the report
  * into an skpi_event (events.h), applies the health rule to probe results
@@ -37,8 +38,9 @@ typedef struct skpi_app skpi_app;
 typedef struct skpi_app_opts {
   const char *listen_address;
   const char *telemetry_path;
-  int check_only; /* --config.check: build and load, never write the state */
+  int check_only;              /* --config.check: build and load, never write the state */
   const char *web_config_file; /* --web.config.file (TLS, basic auth), or NULL */
+  int enable_lifecycle;        /* --web.enable-lifecycle: serve POST /-/reload */
 } skpi_app_opts;
 
 /* Builds the app from a validated config, which must outlive it.  Opens and
@@ -77,6 +79,24 @@ skpi_facts *skpi_app_facts(skpi_app *a, double now);
  * "html" (the report) into out, and sets *level (may be NULL) to its overall
  * level (SKPI_ASSESS_UNKNOWN when unknown).  Errors from the renderers. */
 skpi_err skpi_app_assessment(skpi_app *a, const char *format, skpi_buf *out, int *level);
+
+/* Re-reads the state file into every KPI and the history, and publishes:
+ * for a reload, where the new app is built while the old one still runs and
+ * must then take what the old one wrote when it stopped.  Errors of
+ * skpi_state_open (the app keeps its state then). */
+skpi_err skpi_app_reload_state(skpi_app *a);
+
+/* For a reload to the same listen address: next (not started) takes old's
+ * listening socket (skpi_web_handover), so no scrape is refused while the
+ * apps change.  Returns 0, or -1 when the addresses differ or old does not
+ * listen (next binds its own then). */
+int skpi_app_take_listener(skpi_app *next, skpi_app *old);
+
+/* Records the outcome of a configuration reload for
+ * streamkpi_config_last_reload_successful and, when ok, its time `when`
+ * (unix seconds) for streamkpi_config_last_reload_success_timestamp_seconds.
+ * An app starts as successfully loaded at its creation. */
+void skpi_app_set_reload_status(skpi_app *a, int ok, double when);
 
 /* The registry the app publishes into (owned by the app). */
 skpi_registry *skpi_app_registry(skpi_app *a);

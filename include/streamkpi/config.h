@@ -79,9 +79,9 @@ typedef struct skpi_kv {
 #define SKPI_CONFIG_MAX_CLEANUP_POLICIES 8       /* policy.allowed_cleanup_policies */
 #define SKPI_CONFIG_MAX_VIOLATION_SERIES 1000000 /* policy.max_violation_series */
 #define SKPI_CONFIG_MAX_CYCLES 1000              /* incidents.open_after / resolve_after */
-/* incidents.max_body: the webhook parser holds at most SKPI_AM_MAX_BODY
- * (amwebhook.h) today, so a larger setting is refused rather than ignored. */
-#define SKPI_CONFIG_MAX_BODY 1048576
+/* incidents.max_body, and the webhook parser's own cap (SKPI_AM_MAX_BODY
+ * is this value). */
+#define SKPI_CONFIG_MAX_BODY 16777216
 #define SKPI_CONFIG_MAX_TARGET_BYTES (1024 * 1024 * 1024) /* targets[].max_bytes */
 #define SKPI_CONFIG_MAX_TOKEN_FILE 4096 /* bytes of incidents.webhook_token_file */
 #define SKPI_CONFIG_MAX_PATH 127        /* global.telemetry_path */
@@ -143,6 +143,7 @@ typedef struct skpi_config_incidents {
    * is set. */
   char *webhook_token;
   char *webhook_token_file; /* the path as written, or NULL */
+  int webhook_open;         /* accept the webhook without a token */
   size_t max_body;
   int line;
 } skpi_config_incidents;

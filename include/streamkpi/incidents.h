@@ -13,7 +13,13 @@
  * startsAt), resolved closes it (end = endsAt, or now when unset); repeats
  * are idempotent; a resolve for a fingerprint never seen is counted and
  * ignored.  Their cause is the alertname; labels alertname, severity and
- * cluster are kept ("unknown" cluster when absent).
+ * cluster are kept ("unknown" cluster when absent, "other" for a cluster
+ * that was not declared while any is).  An alert is refused when its
+ * fingerprint is empty, a kept label is empty or longer than
+ * SKPI_INC_MAX_STR, or a time is before 2000 or more than a day ahead; the
+ * loader applies the same rule to every saved alert incident and drops (and
+ * counts) the ones it refuses, one by one.  Alertmanager incidents hold at
+ * most nine tenths of max_kept open.
  *
  * All open incidents plus resolved ones that ended within 31 days are kept,
  * at most max_kept (oldest resolved dropped first; when every kept incident
@@ -29,6 +35,7 @@
  *   streamkpi_incident_oldest_open_start_timestamp_seconds{cluster}
  *   streamkpi_alertmanager_unknown_resolved_total
  *   streamkpi_incidents_dropped_total
+ *   streamkpi_incidents_state_dropped_total
  * source is "health" or "alertmanager".
  *
  * Plain data structure: not thread-safe, the caller locks.  Time is always an
@@ -44,7 +51,6 @@
 #include "streamkpi/err.h"
 #include "streamkpi/expo.h"
 #include "streamkpi/health.h"
-
 
 /* Longest string kept for a cluster, fingerprint or label value. */
 #define SKPI_INC_MAX_STR 256
@@ -83,9 +89,21 @@ typedef struct skpi_inc_alert {
   double ends_at;
 } skpi_inc_alert;
 
-/* Applies one alert (see the top of this file).  SKPI_EINVAL when the
- * fingerprint is empty or a string is too long; SKPI_ENOMEM.  */
+/* Returns why a is refused at now (a static sentence), or NULL when it is
+ * acceptable (see the top of this file). */
+const char *skpi_inc_alert_check(const skpi_inc_alert *a, double now);
+
+/* Applies one alert (see the top of this file).  SKPI_EINVAL when
+ * skpi_inc_alert_check refuses it, SKPI_ETOOBIG when it would open an
+ * incident past the cap or the quota (counted as dropped), SKPI_ENOMEM.
+ * Nothing changes on error. */
 skpi_err skpi_inc_alert_apply(skpi_incidents *inc, const skpi_inc_alert *a, double now);
+
+/* Applies alerts[0..n) all or none: SKPI_EINVAL (nothing applied) when any
+ * is refused, else the first error of skpi_inc_alert_apply, after undoing
+ * the ones before it.  errbuf (may be NULL) names the alert and the reason. */
+skpi_err skpi_inc_alerts_apply(skpi_incidents *inc, const skpi_inc_alert *alerts, size_t n,
+                               double now, char *errbuf, size_t errlen);
 
 /* Drops resolved incidents that ended more than 31 days before now. */
 void skpi_inc_prune(skpi_incidents *inc, double now);
@@ -115,6 +133,8 @@ double skpi_inc_mttr(const skpi_incidents *inc, const char *cluster, double now,
 /* Resolves seen for unknown fingerprints, and incidents refused at the cap. */
 unsigned long skpi_inc_unknown_resolved(const skpi_incidents *inc);
 unsigned long skpi_inc_dropped(const skpi_incidents *inc);
+/* Saved incidents the loader refused one by one, since creation. */
+unsigned long skpi_inc_load_dropped(const skpi_incidents *inc);
 
 /* Adds the metrics above to m. */
 skpi_err skpi_inc_render(const skpi_incidents *inc, double now, skpi_mset *m);
@@ -129,10 +149,10 @@ json_t *skpi_inc_list_json(const skpi_incidents *inc, double now);
 /* State for state.c: everything above, counters included.  NULL on OOM. */
 json_t *skpi_inc_save(const skpi_incidents *inc);
 
-/* Replaces inc's state with doc.  SKPI_ESTATE (message in errbuf, may be
- * NULL) on anything malformed; inc is unchanged then. */
+/* Replaces inc's state with doc.  A refused incident entry is dropped and
+ * counted (skpi_inc_load_dropped); SKPI_ESTATE (message in errbuf, may be
+ * NULL) when the rest of the section is malformed; inc is unchanged then. */
 skpi_err skpi_inc_load(skpi_incidents *inc, const json_t *doc, char *errbuf, size_t errlen);
-
 
 /* The KPI family (kpi.h): see the table in exporter/kpi/table.c. */
 struct skpi_kpi_ops;

@@ -76,6 +76,18 @@ skpi_web *skpi_web_new(const skpi_web_opts *opts, skpi_registry *reg, char *errb
 skpi_err skpi_web_route(skpi_web *w, const char *method, const char *path, size_t max_body,
                         skpi_web_handler fn, void *user);
 
+/* Looks at a request's Authorization header (NULL when absent) before its
+ * body is read: returns 0 to read the body and run the route, or the HTTP
+ * status to answer at once with *msg (a static JSON text) as the body.  Runs
+ * on the server's threads. */
+typedef int (*skpi_web_guard)(const char *authorization, void *user, const char **msg);
+
+/* Sets the guard of the route method path added before (user is the
+ * route's).  SKPI_ENOENT when there is no such route.  Call before
+ * skpi_web_start. */
+skpi_err skpi_web_route_guard(skpi_web *w, const char *method, const char *path,
+                              skpi_web_guard guard);
+
 /* Adds HTML (already escaped) to the landing page, under its title; runs on
  * the server's thread at every request of "/", so it only reads ready data. */
 typedef void (*skpi_web_summary)(skpi_buf *html, void *user);
@@ -88,6 +100,14 @@ void skpi_web_set_summary(skpi_web *w, skpi_web_summary fn, void *user);
  * the TLS material is refused.  Logs a warning when the address reaches
  * beyond loopback and no Basic auth users are configured. */
 skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen);
+
+/* Hands the listening socket of the running server `from` to `to`, which
+ * is not started yet and listens on it when skpi_web_start runs instead of
+ * binding: connections that arrive in between wait in the socket's backlog,
+ * so none is refused.  `from` accepts nothing more but finishes the
+ * connections it has until it is freed.  Returns 0, or -1 (nothing changed)
+ * when `from` is not running or `to` already has a socket. */
+int skpi_web_handover(skpi_web *from, skpi_web *to);
 
 /* Returns 1 when an Accept-Encoding header value allows gzip (a gzip or
  * x-gzip coding with q > 0), else 0; NULL gives 0.  Reads only up to the

@@ -154,7 +154,9 @@ def test_dashboard_and_rules_against_live_exporter_and_prometheus(kafka, exporte
              f"slos:\n  - name: avail-{tag}\n    sli: probe_availability\n"
              f"    objective: 0.99\n    cluster: it-{tag}\n"
              f"  - name: lag-{tag}\n    sli: group_lag\n    objective: 0.95\n"
-             f"    threshold: 2m\n    group: {group}\n    cluster: it-{tag}\n")
+             f"    threshold: 2m\n    group: {group}\n    cluster: it-{tag}\n"
+             # The webhook is closed unless a token or this opens it.
+             f"incidents:\n  webhook_open: true\n")
     exp = exporter_factory(exporter_config(kafka.bootstrap, cluster=f"it-{tag}", extra=extra))
     # The first sample is the DLQ baseline; later traffic on both topics and a
     # group committing on the DLQ give its ratio and backlog.

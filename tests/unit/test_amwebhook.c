@@ -27,7 +27,8 @@ static const char *resolved =
     "{\"version\":\"4\",\"status\":\"resolved\",\"alerts\":[{"
     "\"status\":\"resolved\",\"labels\":{\"alertname\":\"KafkaDown\",\"severity\":\"critical\","
     "\"cluster\":\"prod\"},\"annotations\":{},"
-    "\"startsAt\":\"2023-11-14T23:00:00.123456789+01:00\",\"endsAt\":\"2023-11-14T22:25:30.123456789Z\","
+    "\"startsAt\":\"2023-11-14T23:00:00.123456789+01:00\",\"endsAt\":\"2023-11-14T22:25:30."
+    "123456789Z\","
     "\"fingerprint\":\"c3f1a0b2d4e5f607\"}]}";
 
 static void times(void **state) {
@@ -148,26 +149,33 @@ static void garbage_bodies_change_nothing(void **state) {
       "{\"version\":\"4\",\"status\":\"burning\",\"alerts\":[]}",
       "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":{}}",
       "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[1]}",
-      "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\",\"labels\":{\"a\":1},"
-      "\"annotations\":{},\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:00Z\","
+      "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\",\"labels\":{"
+      "\"a\":1},"
+      "\"annotations\":{},\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:"
+      "00Z\","
       "\"fingerprint\":\"f\"}]}",
       "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\",\"labels\":{},"
-      "\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:00Z\",\"fingerprint\":\"f\"}]}",
+      "\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:00Z\",\"fingerprint\":"
+      "\"f\"}]}",
       "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\",\"labels\":{},"
       "\"annotations\":{},\"startsAt\":\"yesterday\",\"endsAt\":\"0001-01-01T00:00:00Z\","
       "\"fingerprint\":\"f\"}]}",
       "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\",\"labels\":{},"
-      "\"annotations\":{},\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:00Z\","
+      "\"annotations\":{},\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:"
+      "00Z\","
       "\"fingerprint\":\"\"}]}",
       "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\",\"labels\":{},"
-      "\"annotations\":{},\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:00Z\","
+      "\"annotations\":{},\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:"
+      "00Z\","
       "\"fingerprint\":7}]}",
       "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{\"status\":\"pending\",\"labels\":{},"
-      "\"annotations\":{},\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:00Z\","
+      "\"annotations\":{},\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:"
+      "00Z\","
       "\"fingerprint\":\"f\"}]}",
       /* a valid first alert followed by a bad one: nothing is applied */
       "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\",\"labels\":{},"
-      "\"annotations\":{},\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:00Z\","
+      "\"annotations\":{},\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:"
+      "00Z\","
       "\"fingerprint\":\"new\"},{\"status\":\"firing\"}]}",
       "{\"version\":\"4\",\"version\":\"4\",\"status\":\"firing\",\"alerts\":[]}",
   };
@@ -183,8 +191,8 @@ static void garbage_bodies_change_nothing(void **state) {
   deep[2 * depth] = '\0';
   expect_rejected(inc, deep, 2 * depth, 400);
   free(deep);
-  /* 2 MB */
-  size_t big = 2 * 1024 * 1024;
+  /* one byte past the cap */
+  size_t big = SKPI_AM_MAX_BODY + 1;
   char *huge = malloc(big);
   memset(huge, ' ', big);
   huge[0] = '{';
@@ -208,7 +216,8 @@ static void garbage_bodies_change_nothing(void **state) {
 static void too_many_alerts(void **state) {
   skpi_buf b;
   skpi_buf_init(&b, SKPI_AM_MAX_BODY);
-  assert_int_equal(skpi_buf_addstr(&b, "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":["), SKPI_OK);
+  assert_int_equal(skpi_buf_addstr(&b, "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":["),
+                   SKPI_OK);
   for(unsigned i = 0; i <= SKPI_AM_MAX_ALERTS; i++)
     assert_int_equal(skpi_buf_addstr(&b, i ? ",{}" : "{}"), SKPI_OK);
   assert_int_equal(skpi_buf_addstr(&b, "]}"), SKPI_OK);
@@ -219,6 +228,86 @@ static void too_many_alerts(void **state) {
   skpi_buf_free(&b);
 }
 
+/* One alert of the payload as JSON text. */
+static void alert_json(skpi_buf *b, const char *fp, const char *alertname, const char *starts) {
+  skpi_buf_printf(b,
+                  "{\"status\":\"firing\",\"labels\":{\"alertname\":\"%s\",\"cluster\":\"prod\"},"
+                  "\"annotations\":{},\"startsAt\":\"%s\",\"endsAt\":\"0001-01-01T00:00:00Z\","
+                  "\"fingerprint\":\"%s\"}",
+                  alertname, starts, fp);
+}
+
+static int post(skpi_incidents *inc, const skpi_buf *body, skpi_buf *resp) {
+  skpi_buf_reset(resp);
+  return skpi_am_handle(inc, NULL, NULL, body->data, body->len, NOW, resp);
+}
+
+static void refused_like_the_loader(void **state) {
+  skpi_incidents *inc = skpi_inc_new(1, 1, 100);
+  skpi_buf b, r;
+  skpi_buf_init(&b, 4096);
+  skpi_buf_init(&r, 4096);
+  skpi_buf_addstr(&b, "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[");
+  alert_json(&b, "f1", "", "2023-11-14T22:00:00Z");
+  skpi_buf_addstr(&b, "]}");
+  assert_int_equal(post(inc, &b, &r), 400);
+  assert_non_null(strstr(r.data, "alertname"));
+  skpi_buf_reset(&b);
+  skpi_buf_addstr(&b, "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[");
+  alert_json(&b, "f2", "A", "9999-12-31T00:00:00Z");
+  skpi_buf_addstr(&b, "]}");
+  assert_int_equal(post(inc, &b, &r), 400);
+  assert_non_null(strstr(r.data, "2000"));
+  assert_int_equal(skpi_inc_count(inc), 0);
+  skpi_buf_free(&b);
+  skpi_buf_free(&r);
+  skpi_inc_free(inc);
+}
+
+static void full_list_is_retried(void **state) {
+  skpi_incidents *inc = skpi_inc_new(1, 1, 10);
+  skpi_buf b, r;
+  skpi_buf_init(&b, 1 << 16);
+  skpi_buf_init(&r, 4096);
+  skpi_buf_addstr(&b, "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[");
+  char fp[16];
+  for(int k = 0; k < 12; k++) {
+    snprintf(fp, sizeof(fp), "f%d", k);
+    if(k)
+      skpi_buf_addc(&b, ',');
+    alert_json(&b, fp, "A", "2023-11-14T22:00:00Z");
+  }
+  skpi_buf_addstr(&b, "]}");
+  assert_int_equal(post(inc, &b, &r), 503);
+  assert_non_null(strstr(r.data, "\"error\""));
+  assert_int_equal(skpi_inc_count(inc), 0);
+  skpi_buf_free(&b);
+  skpi_buf_free(&r);
+  skpi_inc_free(inc);
+}
+
+/* A body larger than the old hidden 1 MiB cap but within the configurable
+ * one is parsed and applied. */
+static void large_body_within_cap_accepted(void **state) {
+  skpi_incidents *inc = skpi_inc_new(1, 1, 100);
+  skpi_buf b, r;
+  size_t size = 1536 * 1024;
+  assert_true(size < SKPI_AM_MAX_BODY);
+  skpi_buf_init(&b, size + 4096);
+  skpi_buf_init(&r, 4096);
+  skpi_buf_addstr(&b, "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[");
+  alert_json(&b, "big", "A", "2023-11-14T22:00:00Z");
+  skpi_buf_addstr(&b, "],\"commonAnnotations\":{\"pad\":\"");
+  while(b.len < size)
+    skpi_buf_addc(&b, 'x');
+  skpi_buf_addstr(&b, "\"}}");
+  assert_int_equal(post(inc, &b, &r), 200);
+  assert_int_equal(skpi_inc_count(inc), 1);
+  skpi_buf_free(&b);
+  skpi_buf_free(&r);
+  skpi_inc_free(inc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(times),
@@ -227,6 +316,9 @@ int main(void) {
       cmocka_unit_test(firing_then_resolved_one_incident),
       cmocka_unit_test(garbage_bodies_change_nothing),
       cmocka_unit_test(too_many_alerts),
+      cmocka_unit_test(refused_like_the_loader),
+      cmocka_unit_test(full_list_is_retried),
+      cmocka_unit_test(large_body_within_cap_accepted),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

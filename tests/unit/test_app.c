@@ -273,6 +273,40 @@ static void state_survives_a_restart(void **state) {
   assert_true(fact(f->app, SKPI_FACT_AVAILABILITY, "west", t) == 1);
 }
 
+/* A reload builds the new app while the old one runs; the new one then
+ * takes what the old one wrote when it stopped, open incidents included,
+ * and publishes the reload outcome. */
+static void reload_takes_the_state_the_old_app_wrote(void **state) {
+  fixture *f = *state;
+  write_config(f, "incidents:\n  open_after: 2\n  resolve_after: 1\n");
+  f->app = build(f);
+  double t = T0;
+  for(int i = 0; i < 4; i++, t += 10)
+    dispatch_probe(f->app, 1, "west", t, t + 10, SKPI_CAUSE_NONE);
+  for(int i = 0; i < 3; i++, t += 10)
+    dispatch_probe(f->app, 0, "east", t, t + 10, SKPI_CAUSE_BROKER_DOWN);
+  skpi_config *cfg2 = NULL;
+  char err[512] = "";
+  assert_int_equal(skpi_config_load(f->cfgpath, &cfg2, err, sizeof(err)), SKPI_OK);
+  skpi_app *next = skpi_app_new(cfg2, NULL, err, sizeof(err));
+  assert_non_null(next);
+  teardown_app(f); /* the old app persists as it stops */
+  assert_int_equal(skpi_app_reload_state(next), SKPI_OK);
+  assert_true(fact(next, SKPI_FACT_AVAILABILITY_OBSERVED, "west", t) == 40);
+  skpi_app_set_reload_status(next, 0, 0);
+  static const char *const want[] = {
+      "streamkpi_incidents_open{cluster=\"east\",source=\"health\"} 1",
+      "streamkpi_config_last_reload_successful 0",
+  };
+  /* The app is not started: its thread would publish the mark, a dispatch
+   * does it here. */
+  dispatch_probe(next, 1, "west", t, t + 10, SKPI_CAUSE_NONE);
+  assert_true(published_has_all(next, want, sizeof(want) / sizeof(want[0])));
+  skpi_app_stop(next);
+  skpi_app_free(next);
+  skpi_config_free(cfg2);
+}
+
 /* A config the app cannot use fails with one line naming the key: here the
  * state file's directory does not exist. */
 static void unusable_config_is_refused(void **state) {
@@ -297,6 +331,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(probe_events_feed_availability_incidents_and_slo, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(state_survives_a_restart, setup, teardown),
+      cmocka_unit_test_setup_teardown(reload_takes_the_state_the_old_app_wrote, setup, teardown),
       cmocka_unit_test_setup_teardown(incident_counters_exist_from_the_start, setup, teardown),
       cmocka_unit_test_setup_teardown(unusable_config_is_refused, setup, teardown),
   };

@@ -131,8 +131,8 @@ static void values_past_32_bits(void **state) {
               "targets:\n  - name: t\n    url: http://h/\n    max_bytes: 18446744073709551617\n",
               "7: targets[0].max_bytes: must be at least 1 and at most 1073741824, got "
               "\"18446744073709551617\"");
-  expect_fail(HEAD "incidents:\n  max_body: 4194304\n",
-              "5: incidents.max_body: must be at least 1 and at most 1048576, got \"4194304\"");
+  expect_fail(HEAD "incidents:\n  max_body: 16777217\n",
+              "5: incidents.max_body: must be at least 1 and at most 16777216, got \"16777217\"");
   char tail[256];
   skpi_config *c = NULL;
   assert_int_equal(

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,9 +36,9 @@ static void play(skpi_incidents *inc, double from, double to) {
   for(double t = T0; t < T0 + 7200; t += 10) {
     if(t < from || t >= to || (t >= T0 + 1870 && t < T0 + 2470))
       continue;
-    assert_int_equal(
-        skpi_inc_health(inc, "prod", t, t + 10, cause_at(t), skpi_maint_active(maint, 1, "prod", t)),
-        SKPI_OK);
+    assert_int_equal(skpi_inc_health(inc, "prod", t, t + 10, cause_at(t),
+                                     skpi_maint_active(maint, 1, "prod", t)),
+                     SKPI_OK);
   }
 }
 
@@ -201,7 +202,8 @@ static void cap_drops_oldest_resolved_then_refuses(void **state) {
   skpi_inc_get(inc, 0, &i);
   assert_string_equal(i.fingerprint, "b");
   skpi_inc_alert d = {1, "d", NULL, NULL, "c", T0 + 50, 0};
-  assert_int_equal(skpi_inc_alert_apply(inc, &d, T0 + 50), SKPI_OK); /* all open */
+  /* all open: refused so that the sender can retry, and counted */
+  assert_int_equal(skpi_inc_alert_apply(inc, &d, T0 + 50), SKPI_ETOOBIG);
   assert_int_equal(skpi_inc_count(inc), 2);
   assert_int_equal(skpi_inc_dropped(inc), 1);
   skpi_inc_free(inc);
@@ -281,15 +283,18 @@ static void metrics_and_restart(void **state) {
   char *m1 = render(inc, T0 + 1860);
   char *m2 = render(re, T0 + 1860);
   assert_string_equal(m1, m2);
-  assert_non_null(strstr(m1, "streamkpi_incidents_opened_total{cluster=\"prod\",source=\"health\"} 1\n"));
+  assert_non_null(
+      strstr(m1, "streamkpi_incidents_opened_total{cluster=\"prod\",source=\"health\"} 1\n"));
   assert_non_null(strstr(m1, "streamkpi_incidents_open{cluster=\"prod\",source=\"health\"} 1\n"));
-  assert_non_null(strstr(m1, "streamkpi_incidents_open{cluster=\"prod\",source=\"alertmanager\"} 0\n"));
-  assert_non_null(strstr(
-      m1, "streamkpi_incident_recovery_seconds_bucket{cluster=\"prod\",source=\"alertmanager\",le=\"300\"} 0\n"));
-  assert_non_null(strstr(
-      m1, "streamkpi_incident_recovery_seconds_bucket{cluster=\"prod\",source=\"alertmanager\",le=\"900\"} 1\n"));
+  assert_non_null(
+      strstr(m1, "streamkpi_incidents_open{cluster=\"prod\",source=\"alertmanager\"} 0\n"));
+  assert_non_null(strstr(m1, "streamkpi_incident_recovery_seconds_bucket{cluster=\"prod\",source="
+                             "\"alertmanager\",le=\"300\"} 0\n"));
+  assert_non_null(strstr(m1, "streamkpi_incident_recovery_seconds_bucket{cluster=\"prod\",source="
+                             "\"alertmanager\",le=\"900\"} 1\n"));
   assert_non_null(strstr(m1, "streamkpi_mttr_seconds{cluster=\"prod\",window=\"1h\"} 390\n"));
-  assert_non_null(strstr(m1, "streamkpi_incident_oldest_open_start_timestamp_seconds{cluster=\"prod\"} 1700001780\n"));
+  assert_non_null(strstr(
+      m1, "streamkpi_incident_oldest_open_start_timestamp_seconds{cluster=\"prod\"} 1700001780\n"));
   free(m1);
   free(m2);
 
@@ -299,7 +304,8 @@ static void metrics_and_restart(void **state) {
   m1 = render(inc, T0 + 7200);
   m2 = render(re, T0 + 7200);
   assert_string_equal(m1, m2);
-  assert_non_null(strstr(m1, "streamkpi_incidents_resolved_total{cluster=\"prod\",source=\"health\"} 1\n"));
+  assert_non_null(
+      strstr(m1, "streamkpi_incidents_resolved_total{cluster=\"prod\",source=\"health\"} 1\n"));
   assert_non_null(strstr(m1, "streamkpi_mttr_seconds{cluster=\"prod\",window=\"1d\"} 830\n"));
   assert_null(strstr(m1, "streamkpi_incident_oldest_open_start_timestamp_seconds{"));
   free(m1);
@@ -323,14 +329,16 @@ static void stored_histogram_loads(void **state) {
   json_decref(doc);
   char *m = render(inc, T0);
   assert_non_null(strstr(
-      m, "streamkpi_incident_recovery_seconds_bucket{cluster=\"c\",source=\"health\",le=\"60\"} 1\n"));
+      m,
+      "streamkpi_incident_recovery_seconds_bucket{cluster=\"c\",source=\"health\",le=\"60\"} 1\n"));
+  assert_non_null(strstr(m, "streamkpi_incident_recovery_seconds_bucket{cluster=\"c\",source="
+                            "\"health\",le=\"900\"} 3\n"));
+  assert_non_null(strstr(m, "streamkpi_incident_recovery_seconds_bucket{cluster=\"c\",source="
+                            "\"health\",le=\"86400\"} 3\n"));
+  assert_non_null(strstr(m, "streamkpi_incident_recovery_seconds_bucket{cluster=\"c\",source="
+                            "\"health\",le=\"+Inf\"} 4\n"));
   assert_non_null(strstr(
-      m, "streamkpi_incident_recovery_seconds_bucket{cluster=\"c\",source=\"health\",le=\"900\"} 3\n"));
-  assert_non_null(strstr(
-      m, "streamkpi_incident_recovery_seconds_bucket{cluster=\"c\",source=\"health\",le=\"86400\"} 3\n"));
-  assert_non_null(strstr(
-      m, "streamkpi_incident_recovery_seconds_bucket{cluster=\"c\",source=\"health\",le=\"+Inf\"} 4\n"));
-  assert_non_null(strstr(m, "streamkpi_incident_recovery_seconds_sum{cluster=\"c\",source=\"health\"} 100900\n"));
+      m, "streamkpi_incident_recovery_seconds_sum{cluster=\"c\",source=\"health\"} 100900\n"));
   free(m);
   /* Saved again, it is the same document. */
   json_t *again = skpi_inc_save(inc);
@@ -348,11 +356,10 @@ static void load_rejects_garbage(void **state) {
   const char *bad[] = {
       "[]",
       "{}",
-      "{\"next_id\":0,\"unknown_resolved\":0,\"dropped\":0,\"series\":[],\"trackers\":[],\"incidents\":[]}",
-      "{\"next_id\":1,\"unknown_resolved\":-1,\"dropped\":0,\"series\":[],\"trackers\":[],\"incidents\":[]}",
-      "{\"next_id\":5,\"unknown_resolved\":0,\"dropped\":0,\"series\":[],\"trackers\":[],"
-      "\"incidents\":[{\"id\":1,\"source\":\"health\",\"cluster\":\"c\",\"cause\":\"x\","
-      "\"fingerprint\":null,\"alertname\":null,\"severity\":null,\"start\":1,\"end\":0,\"open\":true}]}",
+      "{\"next_id\":0,\"unknown_resolved\":0,\"dropped\":0,\"series\":[],\"trackers\":[],"
+      "\"incidents\":[]}",
+      "{\"next_id\":1,\"unknown_resolved\":-1,\"dropped\":0,\"series\":[],\"trackers\":[],"
+      "\"incidents\":[]}",
       "{\"next_id\":5,\"unknown_resolved\":0,\"dropped\":0,\"series\":[{\"cluster\":\"c\","
       "\"source\":\"bogus\",\"opened\":1,\"resolved\":0,\"buckets\":[0,0,0,0,0,0,0,0,0],\"sum\":0,"
       "\"count\":0}],\"trackers\":[],\"incidents\":[]}",
@@ -386,6 +393,130 @@ static void load_rejects_garbage(void **state) {
   skpi_inc_free(inc);
 }
 
+/* An alert the loader would refuse is refused at input, and a saved entry
+ * the loader refuses costs that entry only. */
+static void bad_alert_entry_dropped_alone(void **state) {
+  skpi_incidents *inc = skpi_inc_new(1, 1, 10);
+  skpi_inc_alert empty = {1, "fp0", "", NULL, "c", T0, 0};
+  assert_int_equal(skpi_inc_alert_apply(inc, &empty, T0), SKPI_EINVAL);
+  empty.alertname = "A";
+  empty.severity = "";
+  assert_int_equal(skpi_inc_alert_apply(inc, &empty, T0), SKPI_EINVAL);
+  assert_int_equal(skpi_inc_count(inc), 0);
+  const char *doc_text =
+      "{\"next_id\":4,\"unknown_resolved\":0,\"dropped\":0,\"series\":[{\"cluster\":\"c\","
+      "\"source\":\"alertmanager\",\"opened\":3,\"resolved\":0,\"buckets\":[0,0,0,0,0,0,0,0,0],"
+      "\"sum\":0,\"count\":0}],\"trackers\":[],\"incidents\":["
+      "{\"id\":1,\"source\":\"alertmanager\",\"cluster\":\"c\",\"cause\":\"A\",\"fingerprint\":"
+      "\"f1\",\"alertname\":\"A\",\"severity\":null,\"start\":1700000000,\"end\":0,\"open\":true},"
+      "{\"id\":2,\"source\":\"alertmanager\",\"cluster\":\"c\",\"cause\":\"\",\"fingerprint\":"
+      "\"f2\",\"alertname\":\"\",\"severity\":null,\"start\":1700000000,\"end\":0,\"open\":true},"
+      "{\"id\":3,\"source\":\"alertmanager\",\"cluster\":\"c\",\"cause\":\"B\",\"fingerprint\":"
+      "\"f3\",\"alertname\":\"B\",\"severity\":null,\"start\":253402300000,\"end\":0,"
+      "\"open\":true}]}";
+  json_t *doc = json_loads(doc_text, 0, NULL);
+  assert_non_null(doc);
+  char err[128] = "";
+  assert_int_equal(skpi_inc_load(inc, doc, err, sizeof(err)), SKPI_OK);
+  json_decref(doc);
+  assert_int_equal(skpi_inc_count(inc), 1);
+  assert_int_equal(skpi_inc_load_dropped(inc), 2);
+  skpi_inc_info i;
+  skpi_inc_get(inc, 0, &i);
+  assert_string_equal(i.fingerprint, "f1");
+  skpi_inc_free(inc);
+}
+
+static void alert_times_bounded(void **state) {
+  skpi_incidents *inc = skpi_inc_new(1, 1, 10);
+  const double now = T0;
+  skpi_inc_alert a = {1, "fp", "A", NULL, "c", 253402300000.0 /* year 9999 */, 0};
+  assert_int_equal(skpi_inc_alert_apply(inc, &a, now), SKPI_EINVAL);
+  assert_non_null(skpi_inc_alert_check(&a, now));
+  a.starts_at = 631152000.0; /* 1990 */
+  assert_int_equal(skpi_inc_alert_apply(inc, &a, now), SKPI_EINVAL);
+  a.starts_at = now - 60;
+  a.ends_at = now + 2 * 86400.0;
+  assert_int_equal(skpi_inc_alert_apply(inc, &a, now), SKPI_EINVAL);
+  assert_int_equal(skpi_inc_count(inc), 0);
+  a.ends_at = now + 300; /* Alertmanager's usual endsAt of a firing alert */
+  assert_null(skpi_inc_alert_check(&a, now));
+  assert_int_equal(skpi_inc_alert_apply(inc, &a, now), SKPI_OK);
+  assert_int_equal(skpi_inc_count(inc), 1);
+  skpi_inc_free(inc);
+}
+
+static void undeclared_clusters_share_one_bucket(void **state) {
+  skpi_incidents *inc = skpi_inc_new(1, 1, 100);
+  assert_int_equal(skpi_inc_declare(inc, "prod"), SKPI_OK);
+  char fp[32], cl[32];
+  for(int k = 0; k < 50; k++) {
+    snprintf(fp, sizeof(fp), "fp%d", k);
+    snprintf(cl, sizeof(cl), "forged%d", k);
+    skpi_inc_alert a = {1, fp, "A", NULL, cl, T0, 0};
+    assert_int_equal(skpi_inc_alert_apply(inc, &a, T0), SKPI_OK);
+  }
+  skpi_inc_alert p = {1, "mine", "A", NULL, "prod", T0, 0};
+  assert_int_equal(skpi_inc_alert_apply(inc, &p, T0), SKPI_OK);
+  for(size_t k = 0; k < skpi_inc_count(inc); k++) {
+    skpi_inc_info i;
+    skpi_inc_get(inc, k, &i);
+    assert_string_equal(i.cluster, k < 50 ? "other" : "prod");
+  }
+  skpi_inc_free(inc);
+}
+
+static void alertmanager_quota_leaves_room_for_health(void **state) {
+  skpi_incidents *inc = skpi_inc_new(1, 1, 10);
+  char fp[32];
+  for(int k = 0; k < 9; k++) {
+    snprintf(fp, sizeof(fp), "fp%d", k);
+    skpi_inc_alert a = {1, fp, "A", NULL, "c", T0, 0};
+    assert_int_equal(skpi_inc_alert_apply(inc, &a, T0), SKPI_OK);
+  }
+  skpi_inc_alert over = {1, "over", "A", NULL, "c", T0, 0};
+  assert_int_equal(skpi_inc_alert_apply(inc, &over, T0), SKPI_ETOOBIG);
+  assert_int_equal(skpi_inc_dropped(inc), 1);
+  assert_int_equal(skpi_inc_health(inc, "c", T0, T0 + 10, SKPI_CAUSE_PROBE_FAILING, 0), SKPI_OK);
+  assert_int_equal(skpi_inc_count(inc), 10);
+  skpi_inc_free(inc);
+}
+
+static void batch_applies_all_or_none(void **state) {
+  skpi_incidents *inc = skpi_inc_new(1, 1, 10);
+  skpi_inc_alert keep = {1, "keep", "A", NULL, "c", T0, 0};
+  assert_int_equal(skpi_inc_alert_apply(inc, &keep, T0), SKPI_OK);
+  json_t *d0 = skpi_inc_save(inc);
+  char *before = json_dumps(d0, JSON_SORT_KEYS);
+  json_decref(d0);
+  /* Twelve new alerts: the ninth open one hits the quota mid-way. */
+  skpi_inc_alert batch[12];
+  char fps[12][16];
+  for(int k = 0; k < 12; k++) {
+    snprintf(fps[k], sizeof(fps[k]), "b%d", k);
+    batch[k] = (skpi_inc_alert){1, fps[k], "A", NULL, "c", T0, 0};
+  }
+  char err[128] = "";
+  assert_int_equal(skpi_inc_alerts_apply(inc, batch, 12, T0, err, sizeof(err)), SKPI_ETOOBIG);
+  assert_non_null(strstr(err, "full"));
+  assert_int_equal(skpi_inc_dropped(inc), 1);
+  json_t *d1 = skpi_inc_save(inc);
+  json_object_set_new(d1, "dropped", json_integer(0));
+  char *after = json_dumps(d1, JSON_SORT_KEYS);
+  json_decref(d1);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  /* A refused alert anywhere in the batch: nothing applied, the reason named. */
+  batch[5].starts_at = 253402300000.0;
+  assert_int_equal(skpi_inc_alerts_apply(inc, batch, 3 + 3, T0, err, sizeof(err)), SKPI_EINVAL);
+  assert_non_null(strstr(err, "alerts[5]"));
+  assert_int_equal(skpi_inc_count(inc), 1);
+  assert_int_equal(skpi_inc_alerts_apply(inc, batch, 5, T0, err, sizeof(err)), SKPI_OK);
+  assert_int_equal(skpi_inc_count(inc), 6);
+  skpi_inc_free(inc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(causes_by_priority),
@@ -401,6 +532,11 @@ int main(void) {
       cmocka_unit_test(metrics_and_restart),
       cmocka_unit_test(stored_histogram_loads),
       cmocka_unit_test(load_rejects_garbage),
+      cmocka_unit_test(bad_alert_entry_dropped_alone),
+      cmocka_unit_test(alert_times_bounded),
+      cmocka_unit_test(undeclared_clusters_share_one_bucket),
+      cmocka_unit_test(alertmanager_quota_leaves_room_for_health),
+      cmocka_unit_test(batch_applies_all_or_none),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

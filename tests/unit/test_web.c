@@ -115,6 +115,16 @@ static void json_handler(const skpi_web_req *req, skpi_web_resp *resp, void *use
 
 static int g_calls;
 
+/* Lets only "Bearer s3cret" through; counts its calls in g_guarded. */
+static int g_guarded;
+static int bearer_guard(const char *authorization, void *user, const char **msg) {
+  g_guarded++;
+  if(authorization && strcmp(authorization, "Bearer s3cret") == 0)
+    return 0;
+  *msg = "{\"error\":\"guarded\"}\n";
+  return 401;
+}
+
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof(*f));
   f->reg = skpi_registry_new();
@@ -131,6 +141,11 @@ static int setup(void **state) {
   assert_int_equal(skpi_web_route(f->web, "POST", "/api/v1/echo", 1024, echo_handler, &g_calls),
                    SKPI_OK);
   assert_int_equal(skpi_web_route(f->web, "GET", "/api/v1/list", 0, json_handler, NULL), SKPI_OK);
+  assert_int_equal(skpi_web_route(f->web, "POST", "/api/v1/guarded", 16, echo_handler, &g_calls),
+                   SKPI_OK);
+  assert_int_equal(skpi_web_route_guard(f->web, "POST", "/api/v1/guarded", bearer_guard), SKPI_OK);
+  assert_int_equal(skpi_web_route_guard(f->web, "POST", "/nowhere", bearer_guard), SKPI_ENOENT);
+  g_guarded = 0;
   assert_int_equal(skpi_web_start(f->web, err, sizeof(err)), SKPI_OK);
   f->port = skpi_web_port(f->web);
   assert_true(f->port > 0);
@@ -282,6 +297,31 @@ static char *raw(unsigned port, const char *req, size_t len) {
   char *out = skpi_buf_steal(&b, NULL);
   assert_non_null(out);
   return out;
+}
+
+/* The guard answers from the headers: a body over the route's cap and a
+ * body never sent both get the guard's answer, and the handler never runs. */
+static void guard_answers_before_the_body(void **state) {
+  fixture *f = *state;
+  reply r;
+  request(f, "POST", "/api/v1/guarded", "Authorization: Bearer wrong", "0123456789abcdefXYZ", &r);
+  assert_int_equal(r.status, 401);
+  assert_string_equal(r.body.data, "{\"error\":\"guarded\"}\n");
+  skpi_buf_free(&r.body);
+  assert_int_equal(g_calls, 0);
+  char req[256];
+  snprintf(req, sizeof(req),
+           "POST /api/v1/guarded HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n"
+           "Connection: close\r\n\r\n");
+  char *out = raw(f->port, req, strlen(req));
+  assert_non_null(strstr(out, "HTTP/1.1 401"));
+  free(out);
+  assert_int_equal(g_calls, 0);
+  request(f, "POST", "/api/v1/guarded", "Authorization: Bearer s3cret", "{}", &r);
+  assert_int_equal(r.status, 200);
+  skpi_buf_free(&r.body);
+  assert_int_equal(g_calls, 1);
+  assert_int_equal(g_guarded, 3);
 }
 
 static size_t count_of(const char *hay, const char *needle) {
@@ -576,6 +616,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(metrics_negotiation, setup, teardown),
       cmocka_unit_test_setup_teardown(unknown_paths_and_methods, setup, teardown),
       cmocka_unit_test_setup_teardown(routes_bodies_and_limits, setup, teardown),
+      cmocka_unit_test_setup_teardown(guard_answers_before_the_body, setup, teardown),
       cmocka_unit_test(accept_encoding_parameter_at_end),
       cmocka_unit_test(telemetry_path_too_long_refused),
       cmocka_unit_test_setup_teardown(encoded_nul_in_path_not_found, setup, teardown),
