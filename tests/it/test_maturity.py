@@ -58,16 +58,20 @@ def summary(doc):
     return ({d["name"]: d["level"] for d in doc["dimensions"]}, doc["stage"])
 
 
-def wait_for(exp, dims, stage, timeout=120):
-    """Polls the assessment until the dimension levels and the stage are the
-    expected ones; fails with what was last seen."""
+def wait_for(exp, dims, stage, timeout=120, criteria=None):
+    """Polls the assessment until the dimension levels, the stage and the
+    given criterion statuses are the expected ones; fails with what was last
+    seen."""
     want = (dict(zip(DIMS, dims)), stage)
+    criteria = criteria or {}
     seen = {}
 
     def check():
         doc = assessment(exp)
         seen["doc"] = doc
-        return doc if summary(doc) == want else None
+        st = statuses(doc)
+        ok = summary(doc) == want and all(st.get(k) == v for k, v in criteria.items())
+        return doc if ok else None
     try:
         return poll(f"assessment {want}", check, timeout=timeout, interval=1)
     except BaseException:
@@ -117,7 +121,8 @@ def test_platform_climbs_to_level_three_and_falls_back(kafka_cluster_factory, ex
 
     # Empty: reachable and probed, no stream; operations stops at level 3's
     # unknowns (no topic to check DLQs on, nothing onboarded yet).
-    doc = wait_for(exp, (0, 1, 3, 2, 1), 0)
+    doc = wait_for(exp, (0, 1, 3, 2, 1), 0,
+                   criteria={"l3_ops_availability": "met", "l1_ops_probe": "met"})
     st = statuses(doc)
     assert st["l1_tech_reachable"] == "met" and st["l1_tech_streams"] == "unmet"
     assert st["l1_ops_probe"] == "met" and st["l3_ops_availability"] == "met"
@@ -135,7 +140,9 @@ def test_platform_climbs_to_level_three_and_falls_back(kafka_cluster_factory, ex
     for t, g in STREAMS.items():
         k.tool("produce", t, 0, 10)
         k.tool("consume", g, t, "--max", 10)
-    doc = wait_for(exp, (2, 2, 3, 2, 2), 2)
+    doc = wait_for(exp, (2, 2, 3, 2, 2), 2,
+                   criteria={"l3_tech_durable": "unmet", "l3_gov_policy": "unmet",
+                             "l3_ops_dlq": "unmet", "l3_ops_self_service": "met"})
     st = statuses(doc)
     assert st["l2_tech_streams"] == "met" and st["l2_bv_teams"] == "met"
     assert st["l2_gov_naming"] == "met" and st["l3_tech_brokers"] == "met"
@@ -161,7 +168,8 @@ def test_platform_climbs_to_level_three_and_falls_back(kafka_cluster_factory, ex
                                "tasks.max": "1", "file": str(src), "topic": CONNECT_TOPIC})
     poll("connector running", lambda: worker.states().get("lines-in", ("",))[0] == "RUNNING",
          timeout=60)
-    doc = wait_for(exp, (3, 2, 3, 3, 2), 3, timeout=180)
+    doc = wait_for(exp, (3, 2, 3, 3, 2), 3, timeout=180,
+                   criteria={"l3_gov_policy": "met", "s3_durable": "met"})
     st = statuses(doc)
     assert st["l3_tech_durable"] == "met" and st["l3_tech_connectors"] == "met"
     assert st["l3_gov_policy"] == "met" and st["l3_ops_dlq"] == "met"
@@ -174,7 +182,8 @@ def test_platform_climbs_to_level_three_and_falls_back(kafka_cluster_factory, ex
     # A broker lost: fewer than three brokers, and the probe (min_brokers 3)
     # counts downtime, so availability misses 99.9%.
     k.stop_node(3)
-    doc = wait_for(exp, (2, 2, 3, 2, 2), 2, timeout=180)
+    doc = wait_for(exp, (2, 2, 3, 2, 2), 2, timeout=180,
+                   criteria={"l3_tech_brokers": "unmet", "l3_ops_availability": "unmet"})
     st = statuses(doc)
     assert st["l3_tech_brokers"] == "unmet" and st["l3_ops_availability"] == "unmet"
     assert st["l3_tech_durable"] == "met"
