@@ -483,7 +483,10 @@ out:
 
 typedef struct dlq_kpi {
   skpi_dlq *d;
-  skpi_ksample *last; /* newest sample, referenced */
+  skpi_ksample *last;   /* newest sample, referenced */
+  skpi_ksample *judged; /* newest sample with a group listing, referenced:
+                           the coverage fact does not flip to unknown when one cycle
+                           cannot list groups (a coordinator moving) */
 } dlq_kpi;
 
 static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, size_t errlen) {
@@ -514,6 +517,11 @@ static void kpi_observe(void *self, const skpi_event *ev) {
   skpi_ksample_ref((skpi_ksample *)ev->u.sample);
   skpi_ksample_unref(k->last);
   k->last = (skpi_ksample *)ev->u.sample;
+  if(ev->u.sample->groups_ok) {
+    skpi_ksample_ref((skpi_ksample *)ev->u.sample);
+    skpi_ksample_unref(k->judged);
+    k->judged = (skpi_ksample *)ev->u.sample;
+  }
   skpi_err rc = skpi_dlq_observe(k->d, ev->u.sample, ev->now);
   if(rc != SKPI_OK)
     skpi_log(SKPI_WARN, "dlq rejected a sample", "cluster", ev->cluster, "error",
@@ -525,9 +533,9 @@ static void kpi_observe(void *self, const skpi_event *ev) {
  * the sample maps to it. */
 static void kpi_facts(const void *self, double now, skpi_facts *out) {
   const dlq_kpi *k = self;
-  const skpi_ksample *s = k->last;
+  const skpi_ksample *s = k->judged;
   const char *c = k->d->cluster;
-  if(!s || !s->groups_ok) {
+  if(!s) {
     skpi_facts_unknown(out, SKPI_FACT_DLQ_COVERAGE, c, "ratio",
                        "no sample with consumer groups yet");
     return;
@@ -605,6 +613,7 @@ static void kpi_free(void *self) {
     return;
   skpi_dlq_free(k->d);
   skpi_ksample_unref(k->last);
+  skpi_ksample_unref(k->judged);
   free(k);
 }
 
