@@ -550,6 +550,26 @@ static void deliver_connect(skpi_app *a, skpi_event *ev) {
   deliver(a, ev);
 }
 
+/* Appends doc (taken over; NULL means out of memory) as one line of JSON. */
+static skpi_err json_into(json_t *doc, skpi_buf *out) {
+  char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+  json_decref(doc);
+  skpi_err rc = text ? skpi_buf_addstr(out, text) : SKPI_ENOMEM;
+  if(rc == SKPI_OK)
+    rc = skpi_buf_addc(out, '\n');
+  free(text);
+  return rc;
+}
+
+/* Answers doc (taken over; NULL means out of memory) as the JSON body. */
+static void reply_json(skpi_web_resp *resp, json_t *doc) {
+  if(json_into(doc, &resp->body) != SKPI_OK) {
+    resp->status = 500;
+    skpi_buf_reset(&resp->body);
+    skpi_buf_addstr(&resp->body, "{\"error\":\"out of memory\"}\n");
+  }
+}
+
 /* ---- message timestamps (time lag of commits older than the history) ---- */
 
 /* Delivers the timestamps read in a Kafka cycle.  The cycle's sample comes
@@ -589,17 +609,12 @@ static void route_timelag(const skpi_web_req *req, skpi_web_resp *resp, void *us
     bad = !arr || json_object_set_new(cl, k->cluster, arr) != 0;
   }
   pthread_mutex_unlock(&a->mu);
-  char *text = bad ? NULL : json_dumps(doc, JSON_COMPACT);
   json_decref(cl);
-  json_decref(doc);
-  if(!text) {
-    resp->status = 500;
-    skpi_buf_addstr(&resp->body, "{\"error\":\"out of memory\"}");
-    return;
+  if(bad) {
+    json_decref(doc);
+    doc = NULL;
   }
-  skpi_buf_addstr(&resp->body, text);
-  skpi_buf_addc(&resp->body, '\n');
-  free(text);
+  reply_json(resp, doc);
 }
 
 /* Application quality and Connect status (mutex held). */
@@ -662,20 +677,6 @@ static void *app_thread(void *arg) {
 }
 
 /* ---- web routes ---- */
-
-/* Writes doc (taken over; NULL means out of memory) as the JSON body. */
-static void reply_json(skpi_web_resp *resp, json_t *doc) {
-  char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-  json_decref(doc);
-  if(!text) {
-    resp->status = 500;
-    skpi_buf_addstr(&resp->body, "{\"error\":\"out of memory\"}");
-    return;
-  }
-  skpi_buf_addstr(&resp->body, text);
-  skpi_buf_addc(&resp->body, '\n');
-  free(text);
-}
 
 static void route_incidents(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
   skpi_app *a = user;
@@ -754,14 +755,7 @@ static skpi_err render_assessment(const skpi_app *a, const char *format, skpi_bu
     return skpi_assess_markdown(a->assessment, out);
   if(strcmp(format, "html") == 0)
     return skpi_assess_html(a->assessment, a->history, out);
-  json_t *doc = skpi_assess_json(a->assessment);
-  char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-  json_decref(doc);
-  skpi_err rc = text ? skpi_buf_addstr(out, text) : SKPI_ENOMEM;
-  if(rc == SKPI_OK)
-    rc = skpi_buf_addc(out, '\n');
-  free(text);
-  return rc;
+  return json_into(skpi_assess_json(a->assessment), out);
 }
 
 skpi_err skpi_app_assessment(skpi_app *a, const char *format, skpi_buf *out, int *level) {
@@ -819,12 +813,7 @@ static void route_history(const skpi_web_req *req, skpi_web_resp *resp, void *us
   pthread_mutex_lock(&a->mu);
   json_t *doc = skpi_assess_history_json(a->history);
   pthread_mutex_unlock(&a->mu);
-  char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-  json_decref(doc);
-  if(!text || skpi_buf_addstr(&resp->body, text) != SKPI_OK ||
-     skpi_buf_addc(&resp->body, '\n') != SKPI_OK)
-    fail_route(resp, 500, "{\"error\":\"out of memory\"}\n");
-  free(text);
+  reply_json(resp, doc);
 }
 
 static void route_report(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
@@ -845,12 +834,11 @@ static void route_policy(const skpi_web_req *req, skpi_web_resp *resp, void *use
     if(strcmp(a->kpis[i].ops->name, "policy") == 0)
       bad = json_array_append_new(list, skpi_policy_json(a->kpis[i].self, now)) != 0;
   pthread_mutex_unlock(&a->mu);
-  char *text = bad ? NULL : json_dumps(doc, JSON_COMPACT);
-  json_decref(doc);
-  if(!text || skpi_buf_addstr(&resp->body, text) != SKPI_OK ||
-     skpi_buf_addc(&resp->body, '\n') != SKPI_OK)
-    fail_route(resp, 500, "{\"error\":\"out of memory\"}\n");
-  free(text);
+  if(bad) {
+    json_decref(doc);
+    doc = NULL;
+  }
+  reply_json(resp, doc);
 }
 
 /* The landing page's line on the maturity level, linking the report. */
