@@ -338,8 +338,11 @@ skpi_err skpi_inc_alert_apply(skpi_incidents *inc, const skpi_inc_alert *a, doub
     if(open || seen_same_start)
       return SKPI_OK;
     double start = a->starts_at > 0 ? a->starts_at : now;
-    skpi_err rc = open_incident(inc, SRC_AM, cluster, a->alertname ? a->alertname : "alert",
-                                a->fingerprint, a->alertname, a->severity, start);
+    /* The cause must be non-empty, as the state loader requires of it: an
+     * empty alertname names no cause. */
+    const char *cause = a->alertname && *a->alertname ? a->alertname : "alert";
+    skpi_err rc = open_incident(inc, SRC_AM, cluster, cause, a->fingerprint, a->alertname,
+                                a->severity, start);
     return rc == SKPI_ETOOBIG ? SKPI_OK : rc;
   }
   if(open) {

@@ -205,6 +205,35 @@ static void garbage_bodies_change_nothing(void **state) {
   skpi_inc_free(inc);
 }
 
+/* An alert accepted from the webhook is saved in a form the state loader
+ * accepts too, even with an empty alertname. */
+static void empty_alertname_survives_restart(void **state) {
+  static const char body[] =
+      "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\","
+      "\"labels\":{\"alertname\":\"\",\"cluster\":\"prod\"},\"annotations\":{},"
+      "\"startsAt\":\"2023-11-14T22:00:00Z\",\"endsAt\":\"0001-01-01T00:00:00Z\","
+      "\"fingerprint\":\"f1\"}]}";
+  skpi_incidents *inc = skpi_inc_new(1, 1, 100);
+  skpi_buf r;
+  skpi_buf_init(&r, 4096);
+  assert_int_equal(skpi_am_handle(inc, NULL, NULL, body, strlen(body), NOW, &r), 200);
+  assert_int_equal(skpi_inc_count(inc), 1);
+  json_t *saved = skpi_inc_save(inc);
+  assert_non_null(saved);
+  skpi_incidents *back = skpi_inc_new(1, 1, 100);
+  char err[128] = "";
+  assert_int_equal(skpi_inc_load(back, saved, err, sizeof(err)), SKPI_OK);
+  assert_int_equal(skpi_inc_count(back), 1);
+  skpi_inc_info i;
+  skpi_inc_get(back, 0, &i);
+  assert_true(i.open);
+  assert_string_equal(i.cluster, "prod");
+  json_decref(saved);
+  skpi_inc_free(back);
+  skpi_buf_free(&r);
+  skpi_inc_free(inc);
+}
+
 static void too_many_alerts(void **state) {
   skpi_buf b;
   skpi_buf_init(&b, SKPI_AM_MAX_BODY);
@@ -227,6 +256,7 @@ int main(void) {
       cmocka_unit_test(firing_then_resolved_one_incident),
       cmocka_unit_test(garbage_bodies_change_nothing),
       cmocka_unit_test(too_many_alerts),
+      cmocka_unit_test(empty_alertname_survives_restart),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
