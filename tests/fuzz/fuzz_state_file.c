@@ -1,4 +1,5 @@
-/* The state file itself: opened, its sections read, written back. */
+/* The state file itself: opened and its sections read and put back.  No
+ * flush: its fsyncs would cut the rate a hundredfold for no parsing. */
 #include "fuzz.h"
 #include "streamkpi/state.h"
 
@@ -20,7 +21,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if(sec)
       skpi_state_put(s, SECTIONS[i], sec); /* put takes the reference */
   }
-  skpi_state_flush(s);
   skpi_state_close(s);
   return 0;
 }
