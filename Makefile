@@ -119,11 +119,14 @@ build/tsan/libstreamkpi.a: $(TSAN_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-build/tsan/unit/%: tests/unit/%.c build/tsan/libstreamkpi.a $(wildcard tests/unit/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_TSAN) -Itests/unit -o $@ $< build/tsan/libstreamkpi.a $(LIBS) -lcmocka
+# librdkafka's C11 threads made visible to ThreadSanitizer (see the file).
+TSAN_SHIM := build/tsan/tests/tsan/c11threads.o
 
-build/tsan/streamkpi_exporter: $(TSAN_OBJS) build/tsan/exporter/main.o
+build/tsan/unit/%: tests/unit/%.c build/tsan/libstreamkpi.a $(TSAN_SHIM) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_TSAN) -Itests/unit -o $@ $< $(TSAN_SHIM) build/tsan/libstreamkpi.a $(LIBS) -lcmocka
+
+build/tsan/streamkpi_exporter: $(TSAN_OBJS) build/tsan/exporter/main.o $(TSAN_SHIM)
 	$(CC) $(CFLAGS_TSAN) -o $@ $^ $(LIBS)
 
 build/tools/%: tests/tools/%.c $(HDRS)

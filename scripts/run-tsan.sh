@@ -9,8 +9,9 @@ set -u
 cd "$(dirname "$0")/.."
 reports=$PWD/build/tsan/reports
 rm -rf "$reports"; mkdir -p "$reports"
-# second_deadlock_stack gives both stacks of a lock-order report.
-export TSAN_OPTIONS="log_path=$reports/tsan:second_deadlock_stack=1:history_size=4"
+# second_deadlock_stack gives both stacks of a lock-order report; the
+# suppressions file says what librdkafka reports are ignored and why.
+export TSAN_OPTIONS="log_path=$reports/tsan:second_deadlock_stack=1:history_size=4:suppressions=$PWD/tests/tsan/suppressions.txt"
 ulog=$(mktemp); ilog=$(mktemp)
 trap 'rm -f "$ulog" "$ilog"' EXIT
 UNIT_JOBS=${UNIT_JOBS:-1} scripts/run-unit.sh "$@" 2>&1 | tee "$ulog"; urc=${PIPESTATUS[0]}
