@@ -70,7 +70,9 @@ int thrd_join(thrd_t thr, int *res) {
   return thrd_success;
 }
 
-int thrd_detach(thrd_t thr) { return pthread_detach((pthread_t)thr) == 0 ? thrd_success : thrd_error; }
+int thrd_detach(thrd_t thr) {
+  return pthread_detach((pthread_t)thr) == 0 ? thrd_success : thrd_error;
+}
 
 /* pthread error codes as C11 results. */
 static int c11(int rc) {
@@ -96,21 +98,37 @@ int mtx_init(mtx_t *m, int type) {
   return c11(rc);
 }
 
-int mtx_lock(mtx_t *m) { return c11(pthread_mutex_lock((pthread_mutex_t *)m)); }
-int mtx_trylock(mtx_t *m) { return c11(pthread_mutex_trylock((pthread_mutex_t *)m)); }
+int mtx_lock(mtx_t *m) {
+  return c11(pthread_mutex_lock((pthread_mutex_t *)m));
+}
+int mtx_trylock(mtx_t *m) {
+  return c11(pthread_mutex_trylock((pthread_mutex_t *)m));
+}
 int mtx_timedlock(mtx_t *restrict m, const struct timespec *restrict ts) {
   return c11(pthread_mutex_timedlock((pthread_mutex_t *)m, ts));
 }
-int mtx_unlock(mtx_t *m) { return c11(pthread_mutex_unlock((pthread_mutex_t *)m)); }
-void mtx_destroy(mtx_t *m) { pthread_mutex_destroy((pthread_mutex_t *)m); }
+int mtx_unlock(mtx_t *m) {
+  return c11(pthread_mutex_unlock((pthread_mutex_t *)m));
+}
+void mtx_destroy(mtx_t *m) {
+  pthread_mutex_destroy((pthread_mutex_t *)m);
+}
 
-int cnd_init(cnd_t *c) { return c11(pthread_cond_init((pthread_cond_t *)c, NULL)); }
-int cnd_signal(cnd_t *c) { return c11(pthread_cond_signal((pthread_cond_t *)c)); }
-int cnd_broadcast(cnd_t *c) { return c11(pthread_cond_broadcast((pthread_cond_t *)c)); }
+int cnd_init(cnd_t *c) {
+  return c11(pthread_cond_init((pthread_cond_t *)c, NULL));
+}
+int cnd_signal(cnd_t *c) {
+  return c11(pthread_cond_signal((pthread_cond_t *)c));
+}
+int cnd_broadcast(cnd_t *c) {
+  return c11(pthread_cond_broadcast((pthread_cond_t *)c));
+}
 int cnd_wait(cnd_t *c, mtx_t *m) {
   return c11(pthread_cond_wait((pthread_cond_t *)c, (pthread_mutex_t *)m));
 }
 int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restrict ts) {
   return c11(pthread_cond_timedwait((pthread_cond_t *)c, (pthread_mutex_t *)m, ts));
 }
-void cnd_destroy(cnd_t *c) { pthread_cond_destroy((pthread_cond_t *)c); }
+void cnd_destroy(cnd_t *c) {
+  pthread_cond_destroy((pthread_cond_t *)c);
+}
