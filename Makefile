@@ -34,10 +34,18 @@ LIBTOOL_SRCS := $(sort $(wildcard tests/tools/*/*.c))
 REL_OBJS  := $(LIB_SRCS:%.c=build/rel/%.o)
 SAN_OBJS  := $(LIB_SRCS:%.c=build/san/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/san/unit/%)
+# Fuzz harnesses: tests/fuzz/fuzz_<target>.c.  The replay binaries (gcc,
+# ASan+UBSan) run every committed corpus and crash input and are part of
+# the unit tests; the libFuzzer binaries (clang) only of `make fuzz`.
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_COMMON  := tests/fuzz/common.c tests/fuzz/fuzz.h
+REPLAY_BINS  := $(FUZZ_TARGETS:%=build/san/fuzz/%-replay)
+FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/bin/%)
 PLAIN_TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=build/tools/%)
 TOOL_BINS := $(PLAIN_TOOL_BINS) $(foreach f,$(LIBTOOL_SRCS),build/tools/$(notdir $(basename $(f))))
 
-.PHONY: all deps test unit it demo bench clean check-deps fmt config-doc FORCE
+.PHONY: all deps test unit it demo bench clean check-deps fmt config-doc fuzz tsan FORCE
 all: build/streamkpi_exporter
 
 # The revision is baked into the objects that print it; this stamp changes
@@ -72,6 +80,55 @@ build/san/unit/%: tests/unit/%.c build/san/libstreamkpi.a $(wildcard tests/unit/
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_SAN) -Itests/unit -o $@ $< build/san/libstreamkpi.a $(LIBS) -lcmocka
 
+build/san/fuzz/%-replay: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_COMMON) build/san/libstreamkpi.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SAN) -Itests/fuzz -DSKPI_FUZZ_TARGET='"$*"' -DSKPI_FUZZ_DIR='"$(CURDIR)/tests/fuzz"' \
+	  -o $@ $< tests/fuzz/replay.c tests/fuzz/common.c build/san/libstreamkpi.a $(LIBS)
+
+# libFuzzer builds (clang): the library with coverage, ASan and UBSan.
+FUZZ_CC     ?= clang
+CFLAGS_FUZZ := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS   := $(LIB_SRCS:%.c=build/fuzz/%.o)
+$(addprefix build/fuzz/,$(STAMPED)): build/revision.stamp
+
+build/fuzz/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_FUZZ) -c $< -o $@
+
+build/fuzz/libstreamkpi.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/bin/%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) build/fuzz/libstreamkpi.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -Itests/fuzz -o $@ $< tests/fuzz/common.c \
+	  build/fuzz/libstreamkpi.a $(LIBS)
+
+# ThreadSanitizer builds (gcc): library, unit tests and the exporter.
+CFLAGS_TSAN := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+TSAN_OBJS   := $(LIB_SRCS:%.c=build/tsan/%.o)
+TSAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tsan/unit/%)
+$(addprefix build/tsan/,$(STAMPED)): build/revision.stamp
+
+build/tsan/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_TSAN) -c $< -o $@
+
+build/tsan/libstreamkpi.a: $(TSAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# librdkafka's C11 threads made visible to ThreadSanitizer (see the file).
+TSAN_SHIM := build/tsan/tests/tsan/c11threads.o
+
+build/tsan/unit/%: tests/unit/%.c build/tsan/libstreamkpi.a $(TSAN_SHIM) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_TSAN) -Itests/unit -o $@ $< $(TSAN_SHIM) build/tsan/libstreamkpi.a $(LIBS) -lcmocka
+
+build/tsan/streamkpi_exporter: $(TSAN_OBJS) build/tsan/exporter/main.o $(TSAN_SHIM)
+	$(CC) $(CFLAGS_TSAN) -o $@ $^ $(LIBS)
+
 build/tools/%: tests/tools/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_REL) -o $@ $< $(LIBS)
@@ -88,17 +145,17 @@ $(foreach f,$(LIBTOOL_SRCS),$(eval $(call LIBTOOL_RULE,$(notdir $(basename $(f))
 deps:
 	@scripts/deps.sh
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(REPLAY_BINS)
 	@scripts/check-config-access.sh
-	@scripts/run-unit.sh $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS) $(REPLAY_BINS)
 
 it: build/san/streamkpi_exporter build/streamkpi_exporter $(TOOL_BINS)
 	@scripts/run-it.sh
 
 test: deps
-	@$(MAKE) --no-print-directory build/streamkpi_exporter build/san/streamkpi_exporter $(UNIT_BINS) $(TOOL_BINS)
+	@$(MAKE) --no-print-directory build/streamkpi_exporter build/san/streamkpi_exporter $(UNIT_BINS) $(REPLAY_BINS) $(TOOL_BINS)
 	@scripts/check-config-access.sh
-	@scripts/run-tests.sh $(UNIT_BINS)
+	@scripts/run-tests.sh $(UNIT_BINS) $(REPLAY_BINS)
 
 demo: deps
 	@$(MAKE) --no-print-directory build/streamkpi_exporter $(PLAIN_TOOL_BINS)
@@ -107,6 +164,18 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory build/streamkpi_exporter $(PLAIN_TOOL_BINS)
 	@bench/run.sh
+
+# Each fuzz target for FUZZ_SECONDS (default 60) on its committed corpus;
+# FUZZ_TARGETS=... picks some.  Needs clang (FUZZ_CC).
+fuzz:
+	@scripts/deps.sh --fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@scripts/run-fuzz.sh $(FUZZ_TARGETS)
+
+# Unit tests and one real-broker scenario under ThreadSanitizer.
+tsan: deps
+	@$(MAKE) --no-print-directory $(TSAN_UNIT_BINS) build/tsan/streamkpi_exporter $(TOOL_BINS)
+	@scripts/run-tsan.sh $(TSAN_UNIT_BINS)
 
 # docs/config.md is rendered from the config schema table; a unit test
 # fails when the two differ.

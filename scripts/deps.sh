@@ -10,6 +10,11 @@ APT_PKGS=(build-essential pkg-config librdkafka-dev libmicrohttpd-dev libcurl4-o
   libjansson-dev libcmocka-dev libyaml-dev zlib1g-dev kcat prometheus prometheus-alertmanager
   wrk curl maven openjdk-17-jre-headless chromium poppler-utils python3
   libcrypt-dev libgnutls28-dev openssl libnss3-tools)
+# `make fuzz` (scripts/deps.sh --fuzz) also needs clang and its libFuzzer
+# runtime; `make test` replays the corpora with gcc and does not.
+if [ "${1:-}" = "--fuzz" ]; then
+  APT_PKGS+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -213,6 +213,8 @@ static void garbage_bodies_change_nothing(void **state) {
   skpi_inc_free(inc);
 }
 
+/* An alert accepted from the webhook is saved in a form the state loader
+ * accepts too, even with an empty alertname. */
 static void too_many_alerts(void **state) {
   skpi_buf b;
   skpi_buf_init(&b, SKPI_AM_MAX_BODY);

@@ -2,6 +2,7 @@
  * auth against its users. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -191,13 +192,13 @@ static void basic_auth_checks(void **state) {
 
 typedef struct checker {
   skpi_webcfg *c;
-  volatile int started;
+  atomic_int started; /* set by the checker thread, polled by the test */
   enum skpi_auth got;
 } checker;
 
 static void *check_wrong(void *arg) {
   checker *k = arg;
-  k->started = 1;
+  atomic_store(&k->started, 1);
   k->got = skpi_webcfg_auth_ok(k->c, "Basic YWxpY2U6cGE1Ng=="); /* alice:pa56 */
   return NULL;
 }
@@ -221,7 +222,7 @@ static void one_bcrypt_at_a_time(void **state) {
     checker k = {c, 0, SKPI_AUTH_OK};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, check_wrong, &k), 0);
-    while(!k.started)
+    while(!atomic_load(&k.started))
       sched_yield();
     enum skpi_auth r = skpi_webcfg_auth_ok(c, "Basic YWxpY2U6d3Jvbmc="); /* alice:wrong */
     busy = r == SKPI_AUTH_BUSY;

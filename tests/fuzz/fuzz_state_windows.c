@@ -1,0 +1,28 @@
+/* Rolling windows section of the state file: load, save, load again. */
+#include "fuzz.h"
+#include "streamkpi/windows.h"
+
+static void *make(void) {
+  return skpi_win_new(2, 60);
+}
+
+static int load(void *engine, const json_t *doc) {
+  skpi_win *e = engine;
+  return skpi_win_load(e, doc, NULL, 0) == SKPI_OK ? 0 : -1;
+}
+
+static json_t *save(const void *engine) {
+  const skpi_win *e = engine;
+  return skpi_win_save(e);
+}
+
+static void release(void *engine) {
+  skpi_win *e = engine;
+  skpi_win_free(e);
+}
+
+static const skpi_fuzz_section SECTION = {make, load, save, release};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  return skpi_fuzz_section_run(&SECTION, data, size);
+}
