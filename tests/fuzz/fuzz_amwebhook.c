@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   skpi_incidents *back = skpi_inc_new(1, 1, 64);
   if(!inc || !back)
     skpi_fuzz_fail("cannot make an incident list");
-  if(skpi_am_apply(&p, inc, 1.7e9) == SKPI_OK) {
+  if(skpi_am_apply(&p, inc, 1.7e9, err, sizeof(err)) == SKPI_OK) {
     json_t *saved = skpi_inc_save(inc);
     if(!saved)
       skpi_fuzz_fail("save failed");
