@@ -323,6 +323,22 @@ static void unusable_config_is_refused(void **state) {
   assert_non_null(strstr(err, "state.path"));
 }
 
+/* The shipped example passes the whole check a start runs (the assessment's
+ * criterion ids included), and a check writes no state. */
+static void example_passes_the_full_check(void **state) {
+  fixture *f = *state;
+  char err[512] = "";
+  assert_int_equal(skpi_config_load("examples/streamkpi.yml", &f->cfg, err, sizeof(err)),
+                   SKPI_OK);
+  skpi_app_opts o = {.check_only = 1};
+  skpi_app *a = skpi_app_new(f->cfg, &o, err, sizeof(err));
+  if(!a)
+    fail_msg("examples/streamkpi.yml: %s", err);
+  skpi_app_stop(a);
+  skpi_app_free(a);
+  assert_int_equal(access(f->cfg->state.path, F_OK), -1);
+}
+
 int main(void) {
   T0 = (double)time(NULL) - 300;
   const struct CMUnitTest tests[] = {
@@ -334,6 +350,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(reload_takes_the_state_the_old_app_wrote, setup, teardown),
       cmocka_unit_test_setup_teardown(incident_counters_exist_from_the_start, setup, teardown),
       cmocka_unit_test_setup_teardown(unusable_config_is_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(example_passes_the_full_check, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -485,13 +485,16 @@ static void example_loads(void **state) {
   assert_string_equal(c->targets[1].quality.family, "events_processed_total");
 
   assert_int_equal(c->maturity.nsurvey, 2);
-  assert_string_equal(c->maturity.survey[0].item, "skills");
+  assert_string_equal(c->maturity.survey[0].item, "training");
   assert_int_equal(c->maturity.survey[0].score, 3);
   assert_true(c->maturity.survey[0].date == 1714521600.0); /* 2024-05-01 */
   assert_true(c->maturity.survey[1].date == 1714554000.0); /* 09:00Z that day */
   assert_int_equal(c->maturity.nthresholds, 1);
-  assert_string_equal(c->maturity.thresholds[0].id, "active_teams_level3");
-  assert_true(c->maturity.thresholds[0].value == 5.0);
+  assert_string_equal(c->maturity.thresholds[0].id, "l2_bv_teams");
+  assert_true(c->maturity.thresholds[0].value == 3.0);
+  assert_int_equal(c->maturity.ncriteria, 1);
+  assert_string_equal(c->maturity.criteria[0].id, "l3_gov_schemas");
+  assert_false(c->maturity.criteria[0].enabled);
   assert_int_equal(c->catalog.ngroup_domains, 1);
   assert_string_equal(c->catalog.group_domains[0].regex, "^billing");
   assert_string_equal(c->catalog.group_domains[0].domain, "finance");
