@@ -442,23 +442,30 @@ static int in_maint(const skpi_app *a, const char *cluster, double t) {
   return skpi_maint_active(a->maint, a->nmaint, cluster, t);
 }
 
+/* An event of kind about cluster c at now; the maintenance windows are
+ * fixed when the app is built, so no lock is needed to read them. */
+static skpi_event cluster_event(const ccluster *c, enum skpi_event_kind kind, double now) {
+  skpi_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.kind = kind;
+  ev.now = now;
+  ev.cluster = c->cfg->name;
+  ev.cluster_idx = c->idx;
+  ev.maintenance = in_maint(c->app, ev.cluster, now);
+  return ev;
+}
+
 static void on_probe(const skpi_probe_result *r, void *user) {
   ccluster *c = user;
   skpi_app *a = c->app;
   skpi_health h = {r->ok, r->brokers_up, c->pcfg.min_brokers, r->offline_partitions};
-  skpi_event ev;
-  memset(&ev, 0, sizeof(ev));
-  ev.kind = SKPI_EV_PROBE;
-  ev.now = r->t_end;
-  ev.cluster = c->cfg->name;
-  ev.cluster_idx = c->idx;
+  skpi_event ev = cluster_event(c, SKPI_EV_PROBE, r->t_end);
   ev.u.probe.t1 = r->t_end;
   ev.u.probe.ok = r->ok;
   ev.u.probe.cause = skpi_health_cause(&h);
   ev.u.probe.roundtrip_latency_s = r->roundtrip_latency_s;
   ev.u.probe.metadata_only = c->pcfg.mode == SKPI_PROBE_METADATA_ONLY;
   pthread_mutex_lock(&a->mu);
-  ev.maintenance = in_maint(a, ev.cluster, r->t_end);
   ev.u.probe.t0 = skpi_health_interval_start(c->prev_probe_end, r->t_start, r->t_end,
                                              c->pcfg.interval_s, c->pcfg.timeout_s);
   c->prev_probe_end = r->t_end;
@@ -499,15 +506,9 @@ static void schema_coverage(skpi_app *a, const skpi_event *sev) {
 static void on_sample(const skpi_ksample *s, void *user) {
   ccluster *c = user;
   skpi_app *a = c->app;
-  skpi_event ev;
-  memset(&ev, 0, sizeof(ev));
-  ev.kind = SKPI_EV_SAMPLE;
-  ev.now = s->time;
-  ev.cluster = c->cfg->name;
-  ev.cluster_idx = c->idx;
+  skpi_event ev = cluster_event(c, SKPI_EV_SAMPLE, s->time);
   ev.u.sample = s;
   pthread_mutex_lock(&a->mu);
-  ev.maintenance = in_maint(a, ev.cluster, s->time);
   deliver(a, &ev);
   schema_coverage(a, &ev);
   publish(a);
@@ -517,15 +518,9 @@ static void on_sample(const skpi_ksample *s, void *user) {
 static void on_configs(const skpi_topic_configs *tc, void *user) {
   ccluster *c = user;
   skpi_app *a = c->app;
-  skpi_event ev;
-  memset(&ev, 0, sizeof(ev));
-  ev.kind = SKPI_EV_TOPIC_CONFIGS;
-  ev.now = skpi_now();
-  ev.cluster = c->cfg->name;
-  ev.cluster_idx = c->idx;
+  skpi_event ev = cluster_event(c, SKPI_EV_TOPIC_CONFIGS, skpi_now());
   ev.u.configs = tc;
   pthread_mutex_lock(&a->mu);
-  ev.maintenance = in_maint(a, ev.cluster, ev.now);
   deliver(a, &ev);
   publish(a);
   pthread_mutex_unlock(&a->mu);
@@ -579,16 +574,10 @@ static void on_msg_times(const skpi_ksample *s, const skpi_msgtime *items, size_
   skpi_app *a = c->app;
   if(n == 0)
     return;
-  skpi_event ev;
-  memset(&ev, 0, sizeof(ev));
-  ev.kind = SKPI_EV_MSG_TIMES;
-  ev.now = s->time;
-  ev.cluster = c->cfg->name;
-  ev.cluster_idx = c->idx;
+  skpi_event ev = cluster_event(c, SKPI_EV_MSG_TIMES, s->time);
   ev.u.msg_times.items = items;
   ev.u.msg_times.n = n;
   pthread_mutex_lock(&a->mu);
-  ev.maintenance = in_maint(a, ev.cluster, s->time);
   deliver(a, &ev);
   pthread_mutex_unlock(&a->mu);
 }
