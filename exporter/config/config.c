@@ -31,7 +31,7 @@
 
 #include "streamkpi/buf.h"
 #include "streamkpi/expo.h"
-#include "streamkpi/policy.h"
+#include "streamkpi/policy_rules.h"
 #include "streamkpi/regex.h"
 #include "streamkpi/rfc3339.h"
 

@@ -23,41 +23,8 @@
 #define OBS_LEN 512
 #define MAX_REGEX 4096
 
-static const skpi_policy_rule_def rule_table[SKPI_PR_COUNT] = {
-    [SKPI_PR_REPLICATION] = {"replication_factor", SKPI_PS_TOPIC,
-                             "replication factor, counted up to the cluster's size, at least "
-                             "the threshold",
-                             3},
-    [SKPI_PR_MIN_ISR] = {"min_insync_replicas", SKPI_PS_TOPIC,
-                         "min.insync.replicas at least the threshold and at most RF - 1", 2},
-    [SKPI_PR_UNCLEAN] = {"unclean_leader_election", SKPI_PS_TOPIC,
-                         "unclean.leader.election.enable is false", NAN},
-    [SKPI_PR_RETENTION] = {"retention", SKPI_PS_TOPIC,
-                           "retention.ms set explicitly and at most the threshold (ms); "
-                           "compacted topics are exempt",
-                           2592000000.0},
-    [SKPI_PR_CLEANUP] = {"cleanup_policy", SKPI_PS_TOPIC, "cleanup.policy in the allowed set", NAN},
-    [SKPI_PR_PARTITIONS] = {"partitions", SKPI_PS_TOPIC, "partition count at most the threshold",
-                            1000},
-    [SKPI_PR_MAX_MESSAGE] = {"max_message_bytes", SKPI_PS_TOPIC,
-                             "max.message.bytes at most the threshold", 10485760},
-    [SKPI_PR_NAMING] = {"naming", SKPI_PS_TOPIC, "topic name matches the naming regex", NAN},
-    [SKPI_PR_OWNER] = {"owner", SKPI_PS_TOPIC,
-                       "owning team known from the catalog or the team regex", NAN},
-    [SKPI_PR_SCHEMA] = {"schema", SKPI_PS_TOPIC,
-                        "a \"<topic>-value\" subject in the Schema Registry", NAN},
-    [SKPI_PR_BROKER_AUTO_CREATE] = {"broker_auto_create_topics", SKPI_PS_BROKER,
-                                    "auto.create.topics.enable is false", NAN},
-    [SKPI_PR_BROKER_MIN_ISR] = {"broker_min_insync_replicas", SKPI_PS_BROKER,
-                                "broker default min.insync.replicas at least the threshold", 2},
-};
-
 static const char *const default_cleanup[] = {"delete", "compact", "compact,delete"};
 static const char *const result_names[3] = {"pass", "fail", "unknown"};
-
-const skpi_policy_rule_def *skpi_policy_rules(void) {
-  return rule_table;
-}
 
 typedef struct prule {
   int enabled;
@@ -126,7 +93,7 @@ void skpi_policy_cfg_default(skpi_policy_cfg *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   for(size_t r = 0; r < SKPI_PR_COUNT; r++) {
     cfg->rules[r].enabled = 1;
-    cfg->rules[r].threshold = rule_table[r].threshold;
+    cfg->rules[r].threshold = skpi_policy_rules()[r].threshold;
   }
   cfg->naming_regex = DEFAULT_NAMING_REGEX;
   cfg->team_regex = DEFAULT_TEAM_REGEX;
@@ -265,9 +232,9 @@ skpi_err skpi_policy_new(const char *cluster, const skpi_policy_cfg *in, const s
     prule *pr = &p->rules[r];
     pr->enabled = rc_in->enabled;
     pr->threshold = rc_in->threshold;
-    if(!isnan(rule_table[r].threshold) && !(rc_in->threshold >= 0 && isfinite(rc_in->threshold))) {
+    if(!isnan(skpi_policy_rules()[r].threshold) && !(rc_in->threshold >= 0 && isfinite(rc_in->threshold))) {
       snprintf(errbuf, errlen, "policy.rules.%s.threshold: must be a number >= 0",
-               rule_table[r].id);
+               skpi_policy_rules()[r].id);
       rc = SKPI_EINVAL;
       goto out;
     }
@@ -278,7 +245,7 @@ skpi_err skpi_policy_new(const char *cluster, const skpi_policy_cfg *in, const s
       }
       for(size_t i = 0; i < rc_in->nexempt; i++) {
         char what[128];
-        snprintf(what, sizeof(what), "policy.rules.%s.exempt", rule_table[r].id);
+        snprintf(what, sizeof(what), "policy.rules.%s.exempt", skpi_policy_rules()[r].id);
         if(!rc_in->exempt[i] ||
            compile(&pr->exempt[i], rc_in->exempt[i], REG_NOSUB, what, errbuf, errlen)) {
           if(!rc_in->exempt[i])
@@ -390,7 +357,7 @@ skpi_err skpi_policy_from_config(const skpi_config *c, const char *cluster, cons
     for(size_t i = 0; i < pol->nrules; i++) {
       const skpi_config_policy_rule *pr = &pol->rules[i];
       for(size_t r = 0; r < SKPI_PR_COUNT; r++) {
-        if(strcmp(pr->id, rule_table[r].id) != 0)
+        if(strcmp(pr->id, skpi_policy_rules()[r].id) != 0)
           continue;
         cfg.rules[r].enabled = pr->enabled;
         if(!isnan(pr->threshold))
@@ -523,7 +490,7 @@ enum skpi_policy_result skpi_policy_judge_topic(const skpi_policy *p, enum skpi_
     why = &dummy;
   *why = NULL;
   obs(observed, olen, "%s", "");
-  if((unsigned)r >= SKPI_PR_COUNT || rule_table[r].scope != SKPI_PS_TOPIC || !p->rules[r].enabled ||
+  if((unsigned)r >= SKPI_PR_COUNT || skpi_policy_rules()[r].scope != SKPI_PS_TOPIC || !p->rules[r].enabled ||
      t->internal || exempt(&p->rules[r], t->name))
     return SKPI_POL_SKIP;
   double thr = p->rules[r].threshold;
@@ -660,7 +627,7 @@ enum skpi_policy_result skpi_policy_judge_broker(const skpi_policy *p, enum skpi
     why = &dummy;
   *why = NULL;
   obs(observed, olen, "%s", "");
-  if((unsigned)r >= SKPI_PR_COUNT || rule_table[r].scope != SKPI_PS_BROKER || !p->rules[r].enabled)
+  if((unsigned)r >= SKPI_PR_COUNT || skpi_policy_rules()[r].scope != SKPI_PS_BROKER || !p->rules[r].enabled)
     return SKPI_POL_SKIP;
   enum skpi_bc_key k = r == SKPI_PR_BROKER_AUTO_CREATE ? SKPI_BC_AUTO_CREATE : SKPI_BC_MIN_ISR;
   if(!b->ok) {
@@ -901,7 +868,7 @@ void skpi_policy_sample(skpi_policy *p, skpi_ksample *s) {
 int skpi_policy_counts(const skpi_policy *p, enum skpi_policy_rule r, size_t out[3]) {
   if(!p->last || (unsigned)r >= SKPI_PR_COUNT)
     return 0;
-  if(rule_table[r].scope == SKPI_PS_TOPIC) {
+  if(skpi_policy_rules()[r].scope == SKPI_PS_TOPIC) {
     memcpy(out, p->counts[r], 3 * sizeof(size_t));
     return 1;
   }
@@ -1073,9 +1040,9 @@ skpi_err skpi_policy_render(const skpi_policy *p, double now, skpi_mset *m) {
     size_t n[3];
     if(!p->rules[r].enabled || !skpi_policy_counts(p, (enum skpi_policy_rule)r, n))
       continue;
-    int fam = rule_table[r].scope == SKPI_PS_TOPIC ? ft : fb;
+    int fam = skpi_policy_rules()[r].scope == SKPI_PS_TOPIC ? ft : fb;
     for(size_t x = 0; x < 3; x++)
-      if((rc = skpi_mset_add(m, fam, (double)n[x], "cluster", cl, "rule", rule_table[r].id,
+      if((rc = skpi_mset_add(m, fam, (double)n[x], "cluster", cl, "rule", skpi_policy_rules()[r].id,
                              "result", result_names[x])) != SKPI_OK)
         return rc;
   }
@@ -1092,7 +1059,7 @@ skpi_err skpi_policy_render(const skpi_policy *p, double now, skpi_mset *m) {
          !skpi_ksample_topic(p->sample, p->last->topics[i].name))
         continue;
       if((rc = skpi_mset_add(m, fv, 1, "cluster", cl, "topic", p->last->topics[i].name, "rule",
-                             rule_table[r].id)) != SKPI_OK)
+                             skpi_policy_rules()[r].id)) != SKPI_OK)
         return rc;
       emitted++;
     }
@@ -1160,7 +1127,7 @@ json_t *skpi_policy_json(const skpi_policy *p, double now) {
       if(!e)
         goto fail;
       json_object_set_new(e, "topic", json_string(t->name));
-      json_object_set_new(e, "rule", json_string(rule_table[r].id));
+      json_object_set_new(e, "rule", json_string(skpi_policy_rules()[r].id));
       if(x == SKPI_POL_FAIL) {
         threshold_text(p, (enum skpi_policy_rule)r, t, th, sizeof(th));
         json_object_set_new(e, "observed", json_string(o));
@@ -1186,7 +1153,7 @@ json_t *skpi_policy_json(const skpi_policy *p, double now) {
       if(!e)
         goto fail;
       json_object_set_new(e, "broker", json_integer(p->last->brokers[b].id));
-      json_object_set_new(e, "rule", json_string(rule_table[r].id));
+      json_object_set_new(e, "rule", json_string(skpi_policy_rules()[r].id));
       if(x == SKPI_POL_FAIL) {
         json_object_set_new(e, "observed", json_string(o));
         json_object_set_new(e, "threshold", json_string(th));
