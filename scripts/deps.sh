@@ -36,10 +36,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import pytest' 2>/dev/null; then
-  echo "deps: installing pytest"
-  python3 -m pip install -q pytest 2>/dev/null || python3 -m pip install -q --break-system-packages pytest
-fi
+for mod in pytest:pytest xdist:pytest-xdist; do
+  if ! python3 -c "import ${mod%%:*}" 2>/dev/null; then
+    echo "deps: installing ${mod#*:}"
+    python3 -m pip install -q "${mod#*:}" 2>/dev/null ||
+      python3 -m pip install -q --break-system-packages "${mod#*:}"
+  fi
+done
 
 KLIBS=build/kafka/libs
 if [ ! -f "$KLIBS/.complete" ] || [ tests/kafka/pom.xml -nt "$KLIBS/.complete" ]; then

@@ -9,4 +9,16 @@ if ! python3 -c 'import pytest' 2>/dev/null; then
   echo "1 failed"
   exit 1
 fi
+# The scenarios mostly wait on brokers and clocks, so IT_WORKERS (default 3)
+# pytest-xdist workers run them side by side; each worker starts its own
+# shared broker.  IT_WORKERS=0 runs them one after the other.
+workers=${IT_WORKERS:-3}
+if [ "$workers" -gt 0 ]; then
+  if ! python3 -c 'import xdist' 2>/dev/null; then
+    echo "run-it: FAILED: pytest-xdist is not installed for python3 (run scripts/deps.sh)" >&2
+    echo "1 failed"
+    exit 1
+  fi
+  exec python3 -m pytest -q -p no:cacheprovider -n "$workers" --dist load tests/it "$@"
+fi
 exec python3 -m pytest -q -p no:cacheprovider tests/it "$@"

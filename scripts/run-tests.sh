@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# make test: unit tests (ASan+UBSan), then real-component scenarios.  Ends
+# make test: unit tests (ASan+UBSan) and real-component scenarios, side by side.  Ends
 # with one line "make test: N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 ulog=$(mktemp); ilog=$(mktemp)
 trap 'rm -f "$ulog" "$ilog"' EXIT
+# The scenarios start first, in the background (they mostly wait); the unit
+# tests run meanwhile and print as they finish; the scenarios' output follows.
+scripts/run-it.sh >"$ilog" 2>&1 &
+ipid=$!
 scripts/run-unit.sh "$@" 2>&1 | tee "$ulog"; urc=${PIPESTATUS[0]}
-scripts/run-it.sh 2>&1 | tee "$ilog"; irc=${PIPESTATUS[0]}
+wait "$ipid"; irc=$?
+cat "$ilog"
 up=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$ulog" | tail -1)
 uf=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$ulog" | tail -1)
 ip=$(tail -5 "$ilog" | grep -o '[0-9]* passed' | tail -1 | grep -o '[0-9]*' || true)

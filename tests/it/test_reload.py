@@ -24,11 +24,16 @@ SLO = "reload-up"
 def _scrape_until(e, stop, results):
     """Scrapes /metrics until stop is set, counting answers and failures."""
     while not stop.is_set():
+        t0 = time.monotonic()
         try:
             r = e.get("/metrics", timeout=10)
             results["ok" if r.status == 200 else "bad"] += 1
-        except OSError:
+            if r.status != 200:
+                results.setdefault("why", []).append(f"HTTP {r.status}")
+        except OSError as err:
             results["bad"] += 1
+            results.setdefault("why", []).append(
+                f"{type(err).__name__}: {err} after {time.monotonic() - t0:.1f} s")
 
 
 def _kept(e):
