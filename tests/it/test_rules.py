@@ -1,11 +1,13 @@
-"""The alerting/recording rules and the Grafana dashboard against reality.
+"""The alerting/recording rules and the Grafana dashboards against reality.
 
-promtool checks and unit-tests the rules; the dashboard must parse and every
-metric name in its expressions must be one the exporter really exposes (a live
-exporter on the shared broker with a probe, an SLO, a DLQ pipeline and an HTTP
-target configured) or one the recording rules define; a real Prometheus
-loading the rules and scraping that exporter must evaluate every group
-without error.
+promtool checks and unit-tests the rules, and every alert must have a unit
+test case that fires, one that stays silent, and a runbook section; the example
+Alertmanager configuration must pass amtool and route as documented; the
+dashboards must parse and every metric name in their expressions must be one
+the exporter really exposes (a live exporter on the shared broker with a probe,
+an SLO, a DLQ pipeline and an HTTP target configured) or one the recording
+rules define; a real Prometheus loading the rules and scraping that exporter
+must evaluate every group without error.
 """
 
 import glob
@@ -22,10 +24,15 @@ import yaml
 from conftest import (PROMTOOL, ROOT, exporter_config, families, free_port, poll, require,
                       select)
 
-RULES = sorted(glob.glob(os.path.join(ROOT, "alerts", "*.yml")))
+RULES = sorted(glob.glob(os.path.join(ROOT, "alerts", "*.rules.yml")))
 RULE_TESTS = sorted(glob.glob(os.path.join(ROOT, "alerts", "tests", "*.yml")))
-DASHBOARD = os.path.join(ROOT, "dashboards", "streamkpi-overview.json")
-README = os.path.join(ROOT, "alerts", "README.md")
+DASHBOARDS = sorted(glob.glob(os.path.join(ROOT, "dashboards", "*.json")))
+RUNBOOKS = os.path.join(ROOT, "docs", "runbooks.md")
+AM_EXAMPLE = os.path.join(ROOT, "alerts", "alertmanager.example.yml")
+AMTOOL = "/usr/bin/amtool"
+# Families another part of the exporter adds; the rules may read them before
+# they exist (their promtool tests use synthetic series).
+PENDING_PREFIX = "streamkpi_data_product_"
 
 # Words in a PromQL expression that are neither metric names nor functions
 # (functions are recognised by the "(" after them).
@@ -93,24 +100,85 @@ def load_rules():
     return groups
 
 
+def alerts():
+    return [r for g in load_rules() for r in g["rules"] if "alert" in r]
+
+
 def test_every_alert_is_annotated_and_has_a_runbook_section():
-    with open(README) as f:
+    with open(RUNBOOKS) as f:
         anchors = {re.sub(r"[^a-z0-9_-]", "", line[3:].strip().lower().replace(" ", "-"))
                    for line in f if line.startswith("## ")}
-    alerts = [r for g in load_rules() for r in g["rules"] if "alert" in r]
-    assert len(alerts) >= 13
-    for r in alerts:
-        assert r["labels"]["severity"] in ("critical", "warning", "info"), r["alert"]
+    missing = []
+    assert len(alerts()) >= 23
+    for r in alerts():
+        assert r["labels"]["severity"] in ("critical", "warning"), r["alert"]
         ann = r["annotations"]
         assert ann["summary"] and ann["description"], r["alert"]
         path, _, anchor = ann["runbook"].partition("#")
-        assert path == "alerts/README.md" and anchor == r["alert"].lower(), r["alert"]
-        assert anchor in anchors, f"{r['alert']}: no section '## {r['alert']}' in README"
+        assert path == "docs/runbooks.md" and anchor == r["alert"].lower(), r["alert"]
+        if anchor not in anchors:
+            missing.append(r["alert"])
+    assert not missing, f"no section '## <alert>' in docs/runbooks.md for {missing}"
+
+
+def test_every_alert_has_a_firing_and_a_silent_unit_test_case():
+    fires, silent = set(), set()
+    for path in RULE_TESTS:
+        with open(path) as f:
+            doc = yaml.safe_load(f)
+        for case in doc["tests"]:
+            for t in case.get("alert_rule_test", []):
+                (fires if t.get("exp_alerts") else silent).add(t["alertname"])
+    names = {r["alert"] for r in alerts()}
+    assert not names - fires, f"alerts without a firing test case: {sorted(names - fires)}"
+    assert not names - silent, f"alerts without a silent test case: {sorted(names - silent)}"
+
+
+def amtool(*args):
+    require(AMTOOL, "run scripts/deps.sh (Debian package prometheus-alertmanager)")
+    r = subprocess.run([AMTOOL, *args], capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_example_alertmanager_config_is_valid():
+    rc, out, err = amtool("check-config", AM_EXAMPLE)
+    assert rc == 0, out + err
+
+
+@pytest.mark.parametrize("labels,want", [
+    # Pages and tickets by severity; every alert but one back to the exporter.
+    (["alertname=KafkaClusterUnhealthy", "severity=critical", "cluster=a"], "streamkpi,page"),
+    (["alertname=ConsumerGroupStalled", "severity=warning", "cluster=a"], "streamkpi,ticket"),
+    # Raised from the exporter's own incidents: never sent back to it.
+    (["alertname=KafkaIncidentOpen", "severity=warning", "cluster=a"], "ticket"),
+])
+def test_example_alertmanager_config_routes_page_ticket_and_webhook(labels, want):
+    rc, out, err = amtool("config", "routes", "test", f"--config.file={AM_EXAMPLE}", *labels)
+    assert rc == 0, out + err
+    assert out.strip() == want, out + err
+
+
+def test_example_alertmanager_config_sends_to_the_exporter_webhook_with_a_token():
+    with open(AM_EXAMPLE) as f:
+        doc = yaml.safe_load(f)
+    hooks = [w for r in doc["receivers"] for w in r.get("webhook_configs", [])]
+    assert len(hooks) == 1
+    hook = hooks[0]
+    assert hook["url"].endswith("/api/v1/alertmanager") and hook["send_resolved"] is True
+    auth = hook["http_config"]["authorization"]
+    assert auth["type"] == "Bearer" and (auth.get("credentials_file") or auth.get("credentials"))
 
 
 def dashboard_exprs():
-    with open(DASHBOARD) as f:
-        dash = json.load(f)
+    assert DASHBOARDS, "no dashboards/*.json"
+    exprs = []
+    for path in DASHBOARDS:
+        with open(path) as f:
+            exprs += one_dashboard_exprs(json.load(f))
+    return exprs
+
+
+def one_dashboard_exprs(dash):
     assert 30 <= dash["schemaVersion"] <= 41
     names = [v["name"] for v in dash["templating"]["list"]]
     assert "datasource" in names and "cluster" in names
@@ -211,6 +279,8 @@ def test_dashboard_and_rules_against_live_exporter_and_prometheus(kafka, exporte
     for g in load_rules():
         for r in g["rules"]:
             for name in metric_names(r["expr"]) - known - {"up"}:
+                if name.startswith(PENDING_PREFIX):
+                    continue
                 unknown.append(f"{r.get('alert') or r.get('record')}: {name}")
     assert not unknown, "rules use names nobody exports:\n  " + "\n  ".join(unknown)
 
