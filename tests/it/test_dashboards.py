@@ -29,9 +29,11 @@ import time
 import uuid
 
 import pytest
+import yaml
 
 from conftest import (ROOT, ToolProc, exporter_config, families, free_port, poll)
-from helpers_avail import TOKEN, post_webhook, webhook_payload
+from helpers_avail import (TOKEN, alertmanager_factory, incidents, post_webhook,  # noqa: F401
+                           rfc3339, webhook_payload)
 from helpers_kpi import AppMetricsServer, servers  # noqa: F401
 import test_rules as rules
 
@@ -45,6 +47,7 @@ WANT_UIDS = {"streamkpi-maturity", "streamkpi-platform", "streamkpi-streams",
 SUBSTITUTE = {"cluster": ".*", "consumergroup": ".*", "product": ".*",
               "__rate_interval": "30s"}
 PRODUCT_PREFIX = "streamkpi_data_product_"
+AM_EXAMPLE = os.path.join(ROOT, "alerts", "alertmanager.example.yml")
 
 
 def generator():
@@ -218,8 +221,24 @@ def scenario_config(bootstrap, workdir, east, west, app_port, dead_port, tag):
     return exporter_config(bootstrap, cluster=east, extra=extra)
 
 
+def example_alertmanager_config(exporter_port, token_file):
+    """alerts/alertmanager.example.yml with its webhook pointed at the test's
+    exporter and token; the page and ticket receivers keep their routes but
+    send nowhere (no mail server or pager here)."""
+    with open(AM_EXAMPLE) as f:
+        doc = yaml.safe_load(f)
+    doc["global"] = {"resolve_timeout": doc["global"]["resolve_timeout"]}
+    doc["receivers"] = [r if r["name"] == "streamkpi" else {"name": r["name"]}
+                        for r in doc["receivers"]]
+    hook = next(r for r in doc["receivers"] if r["name"] == "streamkpi")["webhook_configs"][0]
+    hook["url"] = f"http://127.0.0.1:{exporter_port}/api/v1/alertmanager"
+    hook["http_config"]["authorization"]["credentials_file"] = token_file
+    return yaml.safe_dump(doc)
+
+
 def test_every_panel_query_returns_data_on_a_real_prometheus(kafka, exporter_factory,
                                                              prometheus_factory, servers,  # noqa: F811
+                                                             alertmanager_factory,  # noqa: F811
                                                              tmp_path):
     tag = uuid.uuid4().hex[:8]
     # Two cluster names on one broker: MirrorMaker 2 flows are found from topic
@@ -263,6 +282,16 @@ def test_every_panel_query_returns_data_on_a_real_prometheus(kafka, exporter_fac
                                              now - 300, ends, status)])
             r = post_webhook(exp, body)
             assert r.status == 200, f"webhook {status}: {r.status} {r.body[:300]!r}"
+        # The example Alertmanager configuration delivers a page to the
+        # exporter's webhook with the token: it becomes an open incident.
+        token_file = tmp_path / "streamkpi.token"
+        token_file.write_text(TOKEN)
+        am = alertmanager_factory(example_alertmanager_config(exp.port, str(token_file)))
+        am.push([{"labels": {"alertname": f"Page{tag}", "severity": "critical",
+                             "cluster": east}, "startsAt": rfc3339(time.time() - 30)}])
+        poll("the page through Alertmanager as an open incident", lambda: any(
+            i["cause"] == f"Page{tag}" and i["source"] == "alertmanager" and i["open"]
+            for i in incidents(exp)), timeout=30, interval=0.5)
 
         exprs = queries()
         seen, empty = {}, []

@@ -17,12 +17,12 @@ import pytest
 import yaml
 
 from conftest import PROMTOOL, ROOT, require
+from helpers_avail import AMTOOL
 
 RULES = sorted(glob.glob(os.path.join(ROOT, "alerts", "*.rules.yml")))
 RULE_TESTS = sorted(glob.glob(os.path.join(ROOT, "alerts", "tests", "*.yml")))
 RUNBOOKS = os.path.join(ROOT, "docs", "runbooks.md")
 AM_EXAMPLE = os.path.join(ROOT, "alerts", "alertmanager.example.yml")
-AMTOOL = "/usr/bin/amtool"
 # Families another part of the exporter adds; the rules may read them before
 # they exist (their promtool tests use synthetic series).
 PENDING_PREFIX = "streamkpi_data_product_"
