@@ -31,7 +31,8 @@ import uuid
 import pytest
 import yaml
 
-from conftest import (ROOT, ToolProc, exporter_config, families, free_port, poll)
+from conftest import (ROOT, ToolProc, exporter_config, families, free_port, poll,
+                      select)
 from helpers_avail import (TOKEN, alertmanager_factory, incidents, post_webhook,  # noqa: F401
                            rfc3339, webhook_payload)
 from helpers_kpi import AppMetricsServer, servers  # noqa: F401
@@ -50,12 +51,32 @@ PRODUCT_PREFIX = "streamkpi_data_product_"
 AM_EXAMPLE = os.path.join(ROOT, "alerts", "alertmanager.example.yml")
 
 
-def generator():
-    spec = importlib.util.spec_from_file_location("dash_generate",
-                                                  os.path.join(DASH_DIR, "generate.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+def generator(product_panels=None):
+    """dashboards/generate.py as a module; product_panels=True builds it with
+    the data-product panels switched on."""
+    path = os.path.join(DASH_DIR, "generate.py")
+    if product_panels is None:
+        spec = importlib.util.spec_from_file_location("dash_generate", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    with open(path) as f:
+        src = f.read()
+    flag = "\nPRODUCT_PANELS = False\n"
+    assert src.count(flag) == 1 or src.count(flag.replace("False", "True")) == 1
+    src = src.replace(flag, f"\nPRODUCT_PANELS = {product_panels}\n")
+    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader("dash_on", None))
+    exec(compile(src, path, "exec"), mod.__dict__)
     return mod
+
+
+def product_queries():
+    """The exprs of the data-product panels (generated with them on)."""
+    out = []
+    for dash in generator(product_panels=True).render().values():
+        out += [t["expr"] for p in panels_of(dash) for t in p.get("targets", [])
+                if PRODUCT_PREFIX in t["expr"]]
+    return out
 
 
 def load(path):
@@ -182,6 +203,18 @@ def test_panels_fit_the_grid_without_overlap(path):
                 cells[(x, y)] = p["title"]
 
 
+def test_product_panels_pass_the_lint_when_switched_on(tmp_path):
+    gen = generator(product_panels=True)
+    gen.main(["generate.py", str(tmp_path)])
+    streams = load(tmp_path / "streamkpi-streams.json")
+    assert "product" in {v["name"] for v in streams["templating"]["list"]}
+    assert len(product_queries()) >= 4
+    for path in glob.glob(str(tmp_path / "*.json")):
+        test_dashboard_variables_and_links(path)
+        test_every_panel_has_description_unit_datasource_and_sound_queries(path)
+        test_panels_fit_the_grid_without_overlap(path)
+
+
 def test_lint_catches_a_panel_without_description_or_rate_interval(tmp_path):
     """The checks above do fail: a panel broken on purpose is refused."""
     dash = load(DASHBOARDS[0])
@@ -273,6 +306,14 @@ def test_every_panel_query_returns_data_on_a_real_prometheus(kafka, exporter_fac
             kafka.tool("produce", checkpoints, 0, 1)
             time.sleep(1.5)
         kafka.tool("commit", f"reprocess-{tag}", dlq, 0, 1)
+        # A second onboarding once Prometheus has the first one's histogram
+        # series: their increase is what the onboarding panels show.
+        late = f"late-{tag}"
+        kafka.tool("create", late, 1, 1)
+        exp.wait_metrics("the late topic sampled",
+                         lambda ser: select(ser, "kafka_topic_partitions", topic=late))
+        kafka.tool("produce", late, 0, 5)
+        kafka.tool("commit", f"late-app-{tag}", late, 0, 5)
         # An incident opened and resolved through the webhook.
         now = time.time()
         for status, ends in (("firing", None), ("resolved", now - 60)):
@@ -345,6 +386,11 @@ def test_every_panel_query_returns_data_on_a_real_prometheus(kafka, exporter_fac
              interval=1.0)
     except BaseException:
         pytest.fail(f"rule groups not all healthy: {bad}", pytrace=False)
+
+    # The data-product queries are valid PromQL now (Prometheus parses them;
+    # they answer data once the family exists).
+    for e in product_queries():
+        prom.query(substitute(e))
 
     # The data-product panels are switched off until the family exists; once
     # the exporter exposes it they must be switched on and proven like the rest.
