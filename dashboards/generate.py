@@ -97,7 +97,7 @@ class Dashboard:
         self.x += w
         self.h = max(self.h, h)
 
-    def json(self, links):
+    def model(self, links):
         tvars = [{"name": "datasource", "label": "Data source", "type": "datasource",
                   "query": "prometheus", "current": {}, "hide": 0, "refresh": 1}]
         for v in self.variables:
@@ -363,6 +363,12 @@ if PRODUCT_PANELS:
     d.panel("table", "Product SLOs met",
             [(f"streamkpi_data_product_slo_met{{{P}}}", "")],
             "Per data product and SLO: 1 when met now, 0 when not.", "none", w=12, h=6)
+    d.panel("timeseries", "Product SLO burn rate",
+            [(f"product:streamkpi_burn_rate:rate1h{{{P}}}", "1h {{product}} {{slo}}"),
+             (f"product:streamkpi_burn_rate:rate1d{{{P}}}", "1d {{product}} {{slo}}")],
+            "How much faster than the objective allows each product SLO is missed; pages at "
+            "14.4x over 1h, tickets at 3x over 1d. Needs the recording rules of "
+            "alerts/streamkpi.rules.yml.", "none", w=24, h=8)
     d.panel("table", "Consuming domains",
             [(f"sum by (product, consumer_domain, cross_domain) "
               f"(streamkpi_data_product_consumers{{{P}}})", "")],
@@ -564,7 +570,7 @@ def links():
 
 def render():
     """{file name: dashboard dict} of every dashboard."""
-    return {f"{db.uid}.json": db.json(links()) for db in DASHBOARDS}
+    return {f"{db.uid}.json": db.model(links()) for db in DASHBOARDS}
 
 
 def main(argv):
