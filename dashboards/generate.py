@@ -254,7 +254,8 @@ d.panel("timeseries", "Recovery time p50 / p90 (7d)",
         [(f"histogram_quantile(0.5, sum by (cluster, le) "
           f"(increase(streamkpi_incident_recovery_seconds_bucket{{{C}}}[7d])))", "p50 {{cluster}}"),
          (f"histogram_quantile(0.9, sum by (cluster, le) "
-          f"(increase(streamkpi_incident_recovery_seconds_bucket{{{C}}}[7d])))", "p90 {{cluster}}")],
+          f"(increase(streamkpi_incident_recovery_seconds_bucket{{{C}}}[7d])))",
+          "p90 {{cluster}}")],
         "Distribution of the time from an incident's start to its resolution over 7 days.",
         "s", w=9, h=6)
 d.panel("timeseries", "MTTR by window", [(f"streamkpi_mttr_seconds{{{C}}}",

@@ -35,7 +35,7 @@ from conftest import (ROOT, ToolProc, exporter_config, families, free_port, poll
                       select)
 from helpers_avail import (TOKEN, alertmanager_factory, incidents, post_webhook,  # noqa: F401
                            rfc3339, webhook_payload)
-from helpers_kpi import AppMetricsServer, servers  # noqa: F401
+from helpers_kpi import AppMetricsServer, servers, wait_a_bit  # noqa: F401
 import test_rules as rules
 
 DASH_DIR = os.path.join(ROOT, "dashboards")
@@ -269,10 +269,8 @@ def example_alertmanager_config(exporter_port, token_file):
     return yaml.safe_dump(doc)
 
 
-def test_every_panel_query_returns_data_on_a_real_prometheus(kafka, exporter_factory,
-                                                             prometheus_factory, servers,  # noqa: F811
-                                                             alertmanager_factory,  # noqa: F811
-                                                             tmp_path):
+def test_every_panel_query_returns_data_on_a_real_prometheus(  # noqa: F811
+        kafka, exporter_factory, prometheus_factory, servers, alertmanager_factory, tmp_path):
     tag = uuid.uuid4().hex[:8]
     # Two cluster names on one broker: MirrorMaker 2 flows are found from topic
     # names, so west's "<east>.heartbeats" and "<east>.orders-..." make a flow.
@@ -304,7 +302,7 @@ def test_every_panel_query_returns_data_on_a_real_prometheus(kafka, exporter_fac
             kafka.tool("produce", dlq, 0, 2)
             kafka.tool("produce", beats, 0, 1)
             kafka.tool("produce", checkpoints, 0, 1)
-            time.sleep(1.5)
+            wait_a_bit(1.5)
         kafka.tool("commit", f"reprocess-{tag}", dlq, 0, 1)
         # A second onboarding once Prometheus has the first one's histogram
         # series: their increase is what the onboarding panels show.
