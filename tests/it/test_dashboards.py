@@ -14,9 +14,10 @@ one, an incident through the webhook, the maturity survey), has a real
 Prometheus with the rules of alerts/ scrape it, and runs every panel query
 with its variables substituted through Prometheus' HTTP API: each must
 return at least one series with a number (NaN, as from a quantile of a
-histogram that saw nothing, counts as no data).  On the same scenario every
-name the rules read is exported (or recorded by the rules) and every rule
-group evaluates without error.
+histogram that saw nothing, counts as no data), and every variable must
+offer values.  On the same scenario every name the rules read is exported
+(or recorded by the rules), every rule group evaluates without error, and
+the example Alertmanager configuration delivers an alert to the webhook.
 """
 
 import glob
@@ -103,6 +104,20 @@ def queries():
         for p in panels_of(dash):
             for t in p.get("targets", []):
                 out.append((dash["uid"], p["title"], t["expr"]))
+    return out
+
+
+def variable_queries():
+    """(dashboard uid, variable, metric selector, label) of every query
+    variable: label_values(selector, label)."""
+    out = []
+    for path in DASHBOARDS:
+        dash = load(path)
+        for v in dash["templating"]["list"]:
+            if v["type"] == "query":
+                m = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", v["definition"])
+                assert m, v["definition"]
+                out.append((dash["uid"], v["name"], m.group(1), m.group(2)))
     return out
 
 
@@ -350,6 +365,11 @@ def test_every_panel_query_returns_data_on_a_real_prometheus(  # noqa: F811
             pytest.fail("panels without data:\n  " + "\n  ".join(empty), pytrace=False)
     finally:
         live.stop()
+
+    # Every variable offers values: its selector has series with its label.
+    for uid, name, selector, label in variable_queries():
+        got = {labels.get(label) for labels, _ in prom.query(substitute(selector))} - {None}
+        assert got, f"{uid}: variable {name} would offer nothing ({selector})"
 
     # A query whose series carry a cluster label must follow the cluster
     # variable (or the selection would not narrow it).
