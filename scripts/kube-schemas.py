@@ -17,6 +17,8 @@ import json
 import os
 import sys
 
+QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+
 
 def kind_file(group, version, kind):
     first = group.split(".")[0] if group else ""
@@ -62,6 +64,9 @@ def inline(node, defs, stack):
         name = node["$ref"].split("/")[-1]
         if name in stack:
             return {}
+        if name == QUANTITY:
+            # The API server takes a quantity as a string or a number (cpu: 1).
+            return {"oneOf": [{"type": "string"}, {"type": "number"}]}
         return inline(defs[name], defs, stack | {name})
     return {k: inline(v, defs, stack) for k, v in node.items()}
 

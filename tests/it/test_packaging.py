@@ -351,11 +351,13 @@ def chart():
         if not os.path.exists(path):
             pytest.fail(f"{path} is missing: scripts/deps.sh downloads its Go module", pytrace=False)
     schemas = os.path.join(ROOT, "build", "kube-schemas", k8s)
-    if not os.path.isfile(os.path.join(schemas, ".complete")):
+    done = os.path.join(schemas, ".complete")
+    script = os.path.join(ROOT, "scripts", "kube-schemas.py")
+    if not os.path.isfile(done) or os.path.getmtime(script) > os.path.getmtime(done):
         shutil.rmtree(schemas, ignore_errors=True)
-        run(["python3", os.path.join(ROOT, "scripts", "kube-schemas.py"), schemas, swagger,
+        run(["python3", script, schemas, swagger,
              os.path.join(crds, "servicemonitors-crd.json"), os.path.join(crds, "prometheusrules-crd.json")])
-        open(os.path.join(schemas, ".complete"), "w").close()
+        open(done, "w").close()
     path = run([CHART_BUILD]).stdout.strip().splitlines()[-1]
     return {"helm": helm, "kubeconform": kubeconform, "schemas": schemas, "path": path}
 
