@@ -181,7 +181,7 @@ def test_deb_installs_runs_as_its_user_and_purges_without_leftovers(dpkg_lock):
         shutil.rmtree(ctl)
 
     before = system_files()
-    proc = None
+    proc = log = None
     try:
         run(["dpkg", "-i", deb])
         assert installed(PKG)
@@ -210,7 +210,7 @@ def test_deb_installs_runs_as_its_user_and_purges_without_leftovers(dpkg_lock):
         assert p.returncode == 0, p.stderr + p.stdout
 
         port = free_port()
-        log = open(os.path.join(tempfile.gettempdir(), f"skpi-deb-{port}.log"), "w+")
+        log = tempfile.TemporaryFile("w+")
         proc = subprocess.Popen(as_user + start.split() + [f"--web.listen-address=127.0.0.1:{port}"],
                                 cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
 
@@ -219,7 +219,12 @@ def test_deb_installs_runs_as_its_user_and_purges_without_leftovers(dpkg_lock):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                 return r.status == 200
 
-        poll("/healthz of the installed exporter", healthz)
+        try:
+            poll("/healthz of the installed exporter", healthz)
+        except BaseException:
+            log.seek(0)
+            print(log.read()[-4000:])
+            raise
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         proc = None
@@ -230,6 +235,8 @@ def test_deb_installs_runs_as_its_user_and_purges_without_leftovers(dpkg_lock):
         if proc is not None:
             proc.kill()
             proc.wait()
+        if log is not None:
+            log.close()
         purge = subprocess.run(["dpkg", "-P", PKG], capture_output=True, text=True)
     assert purge.returncode == 0, purge.stderr
     assert subprocess.run(["dpkg-query", "-W", PKG], capture_output=True).returncode != 0
