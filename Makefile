@@ -214,7 +214,7 @@ install: build/streamkpi_exporter
 	test -e $(DESTDIR)$(SYSCONFDIR)/streamkpi/streamkpi.yml || \
 	  install -m 0644 packaging/streamkpi.yml $(DESTDIR)$(SYSCONFDIR)/streamkpi/streamkpi.yml
 	install -d $(DESTDIR)$(DATADIR)/dashboards $(DESTDIR)$(DATADIR)/alerts $(DESTDIR)$(DOCDIR)/examples
-	install -m 0644 dashboards/*.json $(DESTDIR)$(DATADIR)/dashboards/
-	install -m 0644 alerts/*.yml $(DESTDIR)$(DATADIR)/alerts/
+	$(if $(wildcard dashboards/*.json),install -m 0644 $(wildcard dashboards/*.json) $(DESTDIR)$(DATADIR)/dashboards/)
+	$(if $(wildcard alerts/*.yml),install -m 0644 $(wildcard alerts/*.yml) $(DESTDIR)$(DATADIR)/alerts/)
 	install -m 0644 README.md docs/config.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 examples/streamkpi.yml $(DESTDIR)$(DOCDIR)/examples/

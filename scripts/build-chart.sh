@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the Helm chart to build/helm/streamkpi (prints the path): the chart
 # of packaging/helm/streamkpi plus files/prometheus-rules.yml, the rule groups
-# of every alerts/*.yml in one list, which templates/prometheusrule.yaml
+# of every alerts/*.yml that holds `groups` in one list, which templates/prometheusrule.yaml
 # wraps in a PrometheusRule.  So the chart carries whatever alerts/ holds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +18,10 @@ groups = []
 for path in sys.argv[2:]:
     with open(path) as f:
         doc = yaml.safe_load(f) or {}
-    if not isinstance(doc.get("groups"), list):
-        sys.exit(f"build-chart: {path} has no list of rule groups")
+    if "groups" not in doc:
+        continue  # not a rule file (e.g. an example Alertmanager configuration)
+    if not isinstance(doc["groups"], list):
+        sys.exit(f"build-chart: {path}: groups is not a list")
     groups += doc["groups"]
 names = [g["name"] for g in groups]
 dup = sorted({n for n in names if names.count(n) > 1})
