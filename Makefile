@@ -187,3 +187,34 @@ fmt:
 
 clean:
 	rm -rf build
+
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the binary, its man page, the
+# systemd unit (paths rewritten for PREFIX/SYSCONFDIR), sysusers/tmpfiles,
+# the configuration (never overwritten), dashboards and rules.
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+MANDIR        ?= $(PREFIX)/share/man
+DATADIR       ?= $(PREFIX)/share/streamkpi
+DOCDIR        ?= $(PREFIX)/share/doc/streamkpi
+SYSCONFDIR    ?= $(PREFIX)/etc
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
+.PHONY: install
+install: build/streamkpi_exporter
+	install -D -m 0755 build/streamkpi_exporter $(DESTDIR)$(BINDIR)/streamkpi_exporter
+	install -D -m 0644 packaging/streamkpi_exporter.1 $(DESTDIR)$(MANDIR)/man1/streamkpi_exporter.1
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/bin/|$(BINDIR)/|g' -e 's|/etc/streamkpi/|$(SYSCONFDIR)/streamkpi/|g' \
+	  packaging/streamkpi.service > $(DESTDIR)$(UNITDIR)/streamkpi.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/streamkpi.service
+	install -D -m 0644 packaging/streamkpi.sysusers $(DESTDIR)$(SYSUSERSDIR)/streamkpi.conf
+	install -D -m 0644 packaging/streamkpi.tmpfiles $(DESTDIR)$(TMPFILESDIR)/streamkpi.conf
+	install -d $(DESTDIR)$(SYSCONFDIR)/streamkpi
+	test -e $(DESTDIR)$(SYSCONFDIR)/streamkpi/streamkpi.yml || \
+	  install -m 0644 packaging/streamkpi.yml $(DESTDIR)$(SYSCONFDIR)/streamkpi/streamkpi.yml
+	install -d $(DESTDIR)$(DATADIR)/dashboards $(DESTDIR)$(DATADIR)/alerts $(DESTDIR)$(DOCDIR)/examples
+	$(if $(wildcard dashboards/*.json),install -m 0644 $(wildcard dashboards/*.json) $(DESTDIR)$(DATADIR)/dashboards/)
+	$(if $(wildcard alerts/*.yml),install -m 0644 $(wildcard alerts/*.yml) $(DESTDIR)$(DATADIR)/alerts/)
+	install -m 0644 README.md docs/config.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 examples/streamkpi.yml $(DESTDIR)$(DOCDIR)/examples/

@@ -10,6 +10,8 @@ APT_PKGS=(build-essential pkg-config librdkafka-dev libmicrohttpd-dev libcurl4-o
   libjansson-dev libcmocka-dev libyaml-dev zlib1g-dev kcat prometheus prometheus-alertmanager
   wrk curl maven openjdk-17-jre-headless chromium poppler-utils python3
   libcrypt-dev libgnutls28-dev openssl libnss3-tools)
+# The packaging tests: the Debian package, its man page, its unit check.
+APT_PKGS+=(debhelper dpkg-dev groff-base man-db systemd)
 # `make fuzz` (scripts/deps.sh --fuzz) also needs clang and its libFuzzer
 # runtime; `make test` replays the corpora with gcc and does not.
 if [ "${1:-}" = "--fuzz" ]; then
@@ -62,3 +64,23 @@ if [ ! -f "$CLIBS/.complete" ] || [ tests/connect/pom.xml -nt "$CLIBS/.complete"
   mvn -q -B -f tests/connect/pom.xml dependency:copy-dependencies -DoutputDirectory="$PWD/$CLIBS" >/dev/null
   touch "$CLIBS/.complete"
 fi
+
+# The Helm chart's checks: helm and kubeconform built from the Go module
+# proxy, and the modules whose files become kubeconform's schemas offline
+# (Kubernetes' OpenAPI document, the Prometheus Operator's CRDs).  Shared by
+# every checkout through the cache directory; scripts/pkg-tools.sh names them.
+. scripts/pkg-tools.sh
+for t in "kubeconform $KUBECONFORM_VERSION github.com/yannh/kubeconform/cmd/kubeconform" \
+         "helm $HELM_VERSION helm.sh/helm/v3/cmd/helm"; do
+  set -- $t
+  if [ ! -x "$PKG_TOOLS/$1-$2/$1" ]; then
+    echo "deps: building $1 $2 from the Go module proxy"
+    (cd / && GOFLAGS=-buildvcs=false GOBIN="$PKG_TOOLS/$1-$2" go install "$3@$2")
+  fi
+done
+for m in "k8s.io/kubernetes@$K8S_VERSION" "github.com/prometheus-operator/prometheus-operator@$PROM_OPERATOR_VERSION"; do
+  if [ ! -d "$GOMODCACHE/$m" ]; then
+    echo "deps: downloading the Go module $m"
+    (cd / && go mod download "$m")
+  fi
+done
