@@ -52,7 +52,10 @@ skpi_snapshot *skpi_registry_acquire(skpi_registry *r);
 void skpi_snapshot_release(skpi_snapshot *s);
 
 /* Gives the snapshot's body in the asked encoding, rendering and caching it
- * on first use.  The bytes belong to the snapshot: valid until released. */
+ * on first use.  The bytes belong to the snapshot: valid until released.
+ * SKPI_ENOENT when a newer snapshot replaced this one before that encoding
+ * was rendered (a replaced snapshot keeps its bodies, not its sets): acquire
+ * the newest and ask again. */
 skpi_err skpi_snapshot_body(skpi_snapshot *s, enum skpi_format fmt, int gzip, const char **data,
                             size_t *len);
 

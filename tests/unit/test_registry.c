@@ -53,7 +53,8 @@ static void publish_then_fail_keeps_stale(void **state) {
   assert_true(wait_body(r, "streamkpi_source_up{cluster=\"c1\",source=\"kafka\"} 0\n", 1));
   assert_true(wait_body(r, "streamkpi_source_stale{cluster=\"c1\",source=\"kafka\"} 1\n", 1));
   assert_true(wait_body(r, "test_value{cluster=\"c1\"} 42\n", 1));
-  assert_true(wait_body(r, "streamkpi_source_errors_total{cluster=\"c1\",source=\"kafka\"} 1\n", 1));
+  assert_true(
+      wait_body(r, "streamkpi_source_errors_total{cluster=\"c1\",source=\"kafka\"} 1\n", 1));
   assert_false(skpi_registry_ready(r, 60));
 
   skpi_source_status st[4];
@@ -87,8 +88,9 @@ static void same_family_from_two_sources_is_one_group(void **state) {
   skpi_mset_add(mb, fb, 1, "cluster", "b");
   skpi_registry_publish(r, a, ma, NULL, 0.1);
   skpi_registry_publish(r, b, mb, NULL, 0.1);
-  assert_true(wait_body(r, "# TYPE kafka_brokers gauge\nkafka_brokers{cluster=\"a\"} 3\n"
-                           "kafka_brokers{cluster=\"b\"} 1\n",
+  assert_true(wait_body(r,
+                        "# TYPE kafka_brokers gauge\nkafka_brokers{cluster=\"a\"} 3\n"
+                        "kafka_brokers{cluster=\"b\"} 1\n",
                         1));
   skpi_registry_free(r);
 }
@@ -140,6 +142,29 @@ static void snapshot_outlives_registry_swap(void **state) {
   skpi_registry_free(r);
 }
 
+/* A replaced snapshot keeps the text it rendered but no sets: an encoding
+ * it never rendered is refused with SKPI_ENOENT, and the newest renders it. */
+static void replaced_snapshot_keeps_only_its_text(void **state) {
+  skpi_registry *r = skpi_registry_new();
+  int id = skpi_registry_add_source(r, "c1", "kafka", 60, 1);
+  skpi_registry_publish(r, id, one_gauge("test_value", 1), NULL, 0.1);
+  assert_true(wait_body(r, "test_value{cluster=\"c1\"} 1\n", 1));
+  skpi_snapshot *old = skpi_registry_acquire(r);
+  skpi_registry_publish(r, id, one_gauge("test_value", 2), NULL, 0.1);
+  assert_true(wait_body(r, "test_value{cluster=\"c1\"} 2\n", 1));
+  const char *d;
+  size_t len;
+  assert_int_equal(skpi_snapshot_body(old, SKPI_FMT_TEXT, 0, &d, &len), SKPI_OK);
+  assert_non_null(strstr(d, "test_value{cluster=\"c1\"} 1\n"));
+  assert_int_equal(skpi_snapshot_body(old, SKPI_FMT_OPENMETRICS, 0, &d, &len), SKPI_ENOENT);
+  skpi_snapshot_release(old);
+  skpi_snapshot *s = skpi_registry_acquire(r);
+  assert_int_equal(skpi_snapshot_body(s, SKPI_FMT_OPENMETRICS, 0, &d, &len), SKPI_OK);
+  assert_non_null(strstr(d, "test_value{cluster=\"c1\"} 2\n"));
+  skpi_snapshot_release(s);
+  skpi_registry_free(r);
+}
+
 /* The registry is freed while a scrape still holds a snapshot: the snapshot
  * must stay fully usable (every encoding, rendered on demand) and its
  * release must not reach back into the freed registry. */
@@ -168,6 +193,7 @@ int main(void) {
       cmocka_unit_test(gzip_and_openmetrics_encodings),
       cmocka_unit_test(snapshot_outlives_registry_swap),
       cmocka_unit_test(snapshot_outlives_registry_free),
+      cmocka_unit_test(replaced_snapshot_keeps_only_its_text),
   };
   return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
 }
