@@ -137,15 +137,20 @@ static void ring_thins_and_keeps_oldest(void **state) {
   skpi_timelag_free(tl);
 }
 
-static void save_load_roundtrip(void **state) {
-  skpi_timelag *a, *b;
-  assert_int_equal(skpi_timelag_new("c1", NULL, &a), SKPI_OK);
-  assert_int_equal(skpi_timelag_new("c1", NULL, &b), SKPI_OK);
+/* Five samples of "orders" partition 0: 1000 messages per 100 s. */
+static void observe_five(skpi_timelag *a) {
   for(int i = 0; i < 5; i++) {
     skpi_ksample *s = one_topic(100.0 * i, 1000 * i);
     assert_int_equal(skpi_timelag_observe(a, s, 100.0 * i), SKPI_OK);
     ks_free(s);
   }
+}
+
+static void save_load_roundtrip(void **state) {
+  skpi_timelag *a, *b;
+  assert_int_equal(skpi_timelag_new("c1", NULL, &a), SKPI_OK);
+  assert_int_equal(skpi_timelag_new("c1", NULL, &b), SKPI_OK);
+  observe_five(a);
   json_t *doc = skpi_timelag_save(a);
   char *text = json_dumps(doc, JSON_COMPACT);
   json_decref(doc);
@@ -169,11 +174,7 @@ static void save_is_compact_and_version_1_loads(void **state) {
   skpi_timelag *a, *b;
   assert_int_equal(skpi_timelag_new("c1", NULL, &a), SKPI_OK);
   assert_int_equal(skpi_timelag_new("c1", NULL, &b), SKPI_OK);
-  for(int i = 0; i < 5; i++) {
-    skpi_ksample *s = one_topic(100.0 * i, 1000 * i);
-    assert_int_equal(skpi_timelag_observe(a, s, 100.0 * i), SKPI_OK);
-    ks_free(s);
-  }
+  observe_five(a);
   json_t *doc = skpi_timelag_save(a);
   assert_int_equal(json_integer_value(json_object_get(doc, "version")), 2);
   const json_t *t0 = json_array_get(json_object_get(doc, "topics"), 0);
