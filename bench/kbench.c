@@ -133,9 +133,11 @@ static int create_topics(rd_kafka_t *rk, const opts *o) {
   return rc;
 }
 
-/* Waits until metadata shows every bench topic with a leader everywhere. */
+/* Waits until metadata shows every bench topic with a leader everywhere.
+ * Up to 10 minutes: on a shared machine the controller creates 2,000
+ * topics in several minutes. */
 static int wait_leaders(rd_kafka_t *rk, const opts *o) {
-  for(int attempt = 0; attempt < 120; attempt++) {
+  for(int attempt = 0; attempt < 600; attempt++) {
     const struct rd_kafka_metadata *md = NULL;
     if(rd_kafka_metadata(rk, 1, NULL, &md, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       long ready = 0;
