@@ -53,10 +53,12 @@ static int parse_long(const char *s, long lo, long hi, long *out) {
   return 0;
 }
 
-static rd_kafka_t *mk(rd_kafka_type_t type, const opts *o, const char *extra_k, const char *extra_v) {
+static rd_kafka_t *mk(rd_kafka_type_t type, const opts *o, const char *extra_k,
+                      const char *extra_v) {
   char err[512];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  if(rd_kafka_conf_set(conf, "bootstrap.servers", o->brokers, err, sizeof(err)) != RD_KAFKA_CONF_OK ||
+  if(rd_kafka_conf_set(conf, "bootstrap.servers", o->brokers, err, sizeof(err)) !=
+         RD_KAFKA_CONF_OK ||
      rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err)) != RD_KAFKA_CONF_OK ||
      rd_kafka_conf_set(conf, "client.id", "kbench", err, sizeof(err)) != RD_KAFKA_CONF_OK ||
      (extra_k && rd_kafka_conf_set(conf, extra_k, extra_v, err, sizeof(err)) != RD_KAFKA_CONF_OK)) {
@@ -104,7 +106,8 @@ static int create_topics(rd_kafka_t *rk, const opts *o) {
     rd_kafka_CreateTopics(rk, nt, (size_t)n, ao, q);
     rd_kafka_event_t *ev = wait_event(q, 120000);
     if(!ev || rd_kafka_event_error(ev)) {
-      fprintf(stderr, "kbench: CreateTopics: %s\n", ev ? rd_kafka_event_error_string(ev) : "timeout");
+      fprintf(stderr, "kbench: CreateTopics: %s\n",
+              ev ? rd_kafka_event_error_string(ev) : "timeout");
       rc = -1;
     } else {
       size_t cnt = 0;
@@ -133,9 +136,11 @@ static int create_topics(rd_kafka_t *rk, const opts *o) {
   return rc;
 }
 
-/* Waits until metadata shows every bench topic with a leader everywhere. */
+/* Waits until metadata shows every bench topic with a leader everywhere.
+ * Up to 10 minutes: on a shared machine the controller creates 2,000
+ * topics in several minutes. */
 static int wait_leaders(rd_kafka_t *rk, const opts *o) {
-  for(int attempt = 0; attempt < 120; attempt++) {
+  for(int attempt = 0; attempt < 600; attempt++) {
     const struct rd_kafka_metadata *md = NULL;
     if(rd_kafka_metadata(rk, 1, NULL, &md, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       long ready = 0;
@@ -167,9 +172,10 @@ static int produce_all(rd_kafka_t *rk, const opts *o, long topics, long per_part
     for(long p = 0; p < o->parts; p++) {
       for(long m = 0; m < per_part; m++) {
         for(int tries = 0; tries < 1000; tries++) {
-          rd_kafka_resp_err_t e = rd_kafka_producev(
-              rk, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_PARTITION((int32_t)p),
-              RD_KAFKA_V_VALUE("bench", 5), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+          rd_kafka_resp_err_t e =
+              rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_PARTITION((int32_t)p),
+                                RD_KAFKA_V_VALUE("bench", 5),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
           if(e == RD_KAFKA_RESP_ERR_NO_ERROR)
             break;
           if(e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -305,10 +311,9 @@ static int cmd_traffic(const opts *o) {
     if(wait > 0)
       usleep((useconds_t)(wait * 1e6));
     snprintf(name, sizeof(name), TOPIC_FMT, (int)(rand_r(&seed) % o->topics));
-    rd_kafka_producev(p, RD_KAFKA_V_TOPIC(name),
-                      RD_KAFKA_V_PARTITION((int32_t)(rand_r(&seed) % o->parts)),
-                      RD_KAFKA_V_VALUE("traffic", 7), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                      RD_KAFKA_V_END);
+    rd_kafka_producev(
+        p, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_PARTITION((int32_t)(rand_r(&seed) % o->parts)),
+        RD_KAFKA_V_VALUE("traffic", 7), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     rd_kafka_poll(p, 0);
   }
   rd_kafka_flush(p, 10000);
@@ -377,8 +382,8 @@ static int groups_pass(rd_kafka_t *c, long inflight, double t[3], long *ngroups)
     return -1;
   }
   size_t n = 0;
-  const rd_kafka_ConsumerGroupListing_t **gl = rd_kafka_ListConsumerGroups_result_valid(
-      rd_kafka_event_ListConsumerGroups_result(ev), &n);
+  const rd_kafka_ConsumerGroupListing_t **gl =
+      rd_kafka_ListConsumerGroups_result_valid(rd_kafka_event_ListConsumerGroups_result(ev), &n);
   const char **ids = calloc(n ? n : 1, sizeof(*ids));
   for(size_t i = 0; i < n; i++)
     ids[i] = rd_kafka_ConsumerGroupListing_group_id(gl[i]);
@@ -399,7 +404,8 @@ static int groups_pass(rd_kafka_t *c, long inflight, double t[3], long *ngroups)
   double deadline = now_s() + 300;
   while(done < n && now_s() < deadline) {
     while(next < n && out_n < inflight) {
-      rd_kafka_ListConsumerGroupOffsets_t *lo = rd_kafka_ListConsumerGroupOffsets_new(ids[next++], NULL);
+      rd_kafka_ListConsumerGroupOffsets_t *lo =
+          rd_kafka_ListConsumerGroupOffsets_new(ids[next++], NULL);
       rd_kafka_AdminOptions_t *ao =
           rd_kafka_AdminOptions_new(c, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
       rd_kafka_AdminOptions_set_request_timeout(ao, 30000, err, sizeof(err));
@@ -504,7 +510,8 @@ static int cmd_offsets(const opts *o) {
       size_t cnt = 0;
       const rd_kafka_group_result_t **gr = rd_kafka_ListConsumerGroupOffsets_result_groups(
           rd_kafka_event_ListConsumerGroupOffsets_result(ev), &cnt);
-      const rd_kafka_topic_partition_list_t *pl = cnt ? rd_kafka_group_result_partitions(gr[0]) : NULL;
+      const rd_kafka_topic_partition_list_t *pl =
+          cnt ? rd_kafka_group_result_partitions(gr[0]) : NULL;
       if(pl && pl->cnt > 0 && !pl->elems[0].err)
         committed = pl->elems[0].offset;
     }
@@ -528,8 +535,15 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-  opts o = {.topics = 2000, .parts = 5, .groups = 500, .msgs = 18, .rate = 50, .seconds = 60,
-            .runs = 5, .chunk = 2000, .inflight = 10};
+  opts o = {.topics = 2000,
+            .parts = 5,
+            .groups = 500,
+            .msgs = 18,
+            .rate = 50,
+            .seconds = 60,
+            .runs = 5,
+            .chunk = 2000,
+            .inflight = 10};
   if(argc < 2) {
     usage();
     return 2;

@@ -189,7 +189,7 @@ def skpi_figures(name):
             "hwm_mb": hwm[0] / 1024 if hwm else None, "scrape": med(scr),
             "hwm_c_mb": hwm_c[0] / 1024 if hwm_c else None,
             "bytes": med(size), "gzbytes": gz[0] if gz else None, "own": own,
-            "broker": requests(win).get("streamkpi", {}), "nwin": ncyc}
+            "broker": requests(win).get("streamkpi", {}), "nwin": ncyc, "name": name}
 
 
 def peer_figures(name):
@@ -250,6 +250,54 @@ def agreement():
     return out, len(raw), ref_agree
 
 
+def series(name):
+    """Sample lines in the last scrape kept for a scenario."""
+    text = read("skpi-%s.scrape" % name)
+    if text is None:
+        return None
+    return sum(1 for line in text.splitlines() if line and line[0] != "#")
+
+
+def perf_top(name, n):
+    """The n heaviest rows of a perf report --stdio table: (percent, what)."""
+    rows = []
+    for line in (read(name) or "").splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+(.*\S)", line)
+        if m:
+            rows.append((float(m.group(1)), re.sub(r"\s+", " ", m.group(2))))
+    return rows[:n]
+
+
+def mock_section(p, title, nparts, f, fl, kcat_s, e):
+    p("## Scenario *%s*: librdkafka mock cluster, 3 brokers, %s partitions" % (title, nparts))
+    p("")
+    p("`bench/mockcluster.c` (librdkafka %s `rd_kafka_mock_cluster_new`) in its own process; "
+      "streamkpi runs against it as against a real cluster, with its state persisting. The mock "
+      "has **no ListGroups / DescribeGroups**: group collection is not measured here (streamkpi "
+      "counts one failed ListGroups per cycle). The mock has no request log, so requests come "
+      "from streamkpi's own count; the mock's messages are empty, so offsets are 0."
+      % e.get("librdkafka", "?"))
+    p("")
+    p("| figure | streamkpi | floor (raw requests) |")
+    p("|---|---|---|")
+    p("| one full scrape, curl (median) | %s (body %s) | — |" % (
+        fmt_s(f["scrape"]), "%s, gzip %s" % (fmt_b(f["bytes"]), fmt_b(f["gzbytes"]))))
+    total = fl["metadata_s"] + fl["list_offsets_s"] if fl else None
+    p("| collection cycle (median) | %s (%d cycles) | %s |" % (
+        fmt_s(f["cycle"]), f["ncycles"], fmt_s(total)))
+    if fl:
+        p("| floor detail | | metadata %s (kcat -L %s), ListOffsets both ends %s in %d calls of ≤ %d |" % (
+            fmt_s(fl["metadata_s"]), fmt_s(kcat_s), fmt_s(fl["list_offsets_s"]),
+            fl["list_offsets_calls"], fl["chunk"]))
+    p("| cycle ÷ floor | %s | 1× |" % fmt_ratio(f["cycle"], total))
+    p("| Kafka requests per cycle (`streamkpi_kafka_requests`) | %s | — |" % (
+        ", ".join("%s %g" % (k, v) for k, v in f["own"].items()) or "n/a"))
+    p("| peak RSS (VmHWM) | %s | — |" % ("%.1f MB" % f["hwm_mb"] if f["hwm_mb"] else "n/a"))
+    p("| CPU seconds per cycle | %s | — |" % ("%.3f s" % f["cpu"] if f["cpu"] is not None else "n/a"))
+    p("")
+    f["floor"] = total
+
+
 def floor(name):
     try:
         return json.loads(read(name) or "")
@@ -272,7 +320,7 @@ def main():
     agree, nsample, ref_agree = agreement()
     cfg = {}
     for line in (read("env.txt") or "").splitlines():
-        if line.startswith(("topics=", "mock_topics=")):
+        if line.startswith(("topics=", "mock_topics=", "huge_topics=")):
             cfg.update(t.split("=", 1) for t in line.split() if "=" in t)
     mcfg = cfg
     ntopics, nparts, ngroups = cfg.get("topics", "?"), cfg.get("parts", "?"), cfg.get("groups", "?")
@@ -392,30 +440,34 @@ def main():
     p("| kafka_exporter scrape ÷ streamkpi scrape (same run) | %s | | | |" % (
         "not run" if ke.get("failed") else fmt_ratio(sr, large_s["scrape"])))
     p("")
-    p("## Scenario *many partitions*: librdkafka mock cluster, 3 brokers, %s partitions" % mparts)
+    mock_section(p, "many partitions", mparts, mock_s, fm, kmk, e)
+    huge_s = skpi_figures("huge")
+    fh = floor("floor-huge.json")
+    hparts = "?"
+    try:
+        hparts = int(cfg.get("huge_topics")) * int(cfg.get("huge_parts"))
+    except (TypeError, ValueError):
+        pass
+    skipped = read("skpi-huge.skipped")
+    if skipped:
+        p("## Scenario *a million partitions*: librdkafka mock cluster, 3 brokers, %s partitions" % hparts)
+        p("")
+        p(skipped.strip() + ".")
+        p("")
+    else:
+        mock_section(p, "a million partitions", hparts, huge_s, fh,
+                     med(floats("kcat-huge.times")), e)
+    p("## Body size per scenario")
     p("")
-    p("`bench/mockcluster.c` (librdkafka %s `rd_kafka_mock_cluster_new`) in its own process; "
-      "streamkpi runs against it as against a real cluster. The mock has **no ListGroups / "
-      "DescribeGroups**: group collection is not measured here (streamkpi counts one failed "
-      "ListGroups per cycle). The mock has no request log, so requests come from streamkpi's "
-      "own count; the mock's messages are empty, so offsets are 0." % e.get("librdkafka", "?"))
-    p("")
-    p("| figure | streamkpi | floor (raw requests) |")
-    p("|---|---|---|")
-    p("| one full scrape, curl (median) | %s (body %s) | — |" % (
-        fmt_s(mock_s["scrape"]), "%s, gzip %s" % (fmt_b(mock_s["bytes"]), fmt_b(mock_s["gzbytes"]))))
-    fmt_total = fm["metadata_s"] + fm["list_offsets_s"] if fm else None
-    p("| collection cycle (median) | %s (%d cycles) | %s |" % (
-        fmt_s(mock_s["cycle"]), mock_s["ncycles"], fmt_s(fmt_total)))
-    if fm:
-        p("| floor detail | | metadata %s (kcat -L %s), ListOffsets both ends %s in %d calls of ≤ %d |" % (
-            fmt_s(fm["metadata_s"]), fmt_s(kmk), fmt_s(fm["list_offsets_s"]),
-            fm["list_offsets_calls"], fm["chunk"]))
-    p("| cycle ÷ floor | %s | 1× |" % fmt_ratio(mock_s["cycle"], fmt_total))
-    p("| Kafka requests per cycle (`streamkpi_kafka_requests`) | %s | — |" % (
-        ", ".join("%s %g" % (k, v) for k, v in mock_s["own"].items()) or "n/a"))
-    p("| peak RSS (VmHWM) | %s | — |" % ("%.1f MB" % mock_s["hwm_mb"] if mock_s["hwm_mb"] else "n/a"))
-    p("| CPU seconds per cycle | %s | — |" % ("%.3f s" % mock_s["cpu"] if mock_s["cpu"] is not None else "n/a"))
+    p("| scenario | partitions | series (lines) | text | gzip |")
+    p("|---|---|---|---|---|")
+    for label, parts_, f in (("large", total_parts, large_s), ("many partitions", mparts, mock_s),
+                             ("a million partitions", hparts, huge_s)):
+        if f["bytes"]:
+            p("| %s | %s | %s | %s | %s |" % (label, parts_, series(f["name"]) or "n/a",
+                                             fmt_b(f["bytes"]), fmt_b(f["gzbytes"])))
+        else:
+            p("| %s | %s | not run | not run | not run |" % (label, parts_))
     p("")
     p("## Targets")
     p("")
@@ -425,21 +477,38 @@ def main():
 
     p("| target | measured | verdict |")
     p("|---|---|---|")
-    p("| scrape p99 < 10 ms (large, wrk plain) | %s | %s |" % (
-        fmt_s(wp["p99"]) if wp else "n/a", verdict(wp["p99"] < 0.010 if wp and wp["p99"] else None)))
+    def mb(v):
+        return "%.1f MB" % v if v else "n/a"
+
+    def lt(v, bound):
+        return verdict(v < bound if v else None)
+
+    p("| scrape p99 < 10 ms at 16 clients (large, wrk plain) | %s (p50 %s; gzip p50 %s, p99 %s) | %s |" % (
+        fmt_s(wp["p99"]) if wp else "n/a", fmt_s(wp["p50"]) if wp else "n/a",
+        fmt_s(wg["p50"]) if wg else "n/a", fmt_s(wg["p99"]) if wg else "n/a",
+        verdict(wp["p99"] < 0.010 if wp and wp["p99"] else None)))
     ratio = sr / large_s["scrape"] if sr and large_s["scrape"] else None
     p("| ≥ 50× faster scrape than kafka_exporter | %s | %s |" % (
         "%.0f×" % ratio if ratio else "n/a", verdict(ratio >= 50 if ratio else None)))
+    p("| one scrape no slower than 14.3 ms (large) | %s | %s |" % (
+        fmt_s(large_s["scrape"]), lt(large_s["scrape"], 0.0143 + 1e-9)))
+    p("| cycle no slower than 630 ms (large) | %s (floor %s) | %s |" % (
+        fmt_s(large_s["cycle"]), fmt_s(floor_total), lt(large_s["cycle"], 0.630 + 1e-9)))
     p("| cycle < 2 s at %s partitions, %s groups | %s | %s |" % (
-        total_parts, ngroups, fmt_s(large_s["cycle"]), verdict(large_s["cycle"] < 2 if large_s["cycle"] else None)))
+        total_parts, ngroups, fmt_s(large_s["cycle"]), lt(large_s["cycle"], 2)))
     p("| cycle < 3 s on the %s-partition mock | %s | %s |" % (
-        mparts, fmt_s(mock_s["cycle"]), verdict(mock_s["cycle"] < 3 if mock_s["cycle"] else None)))
-    p("| peak RSS < 64 MB (large) | %s | %s |" % (
-        "%.1f MB" % large_s["hwm_mb"] if large_s["hwm_mb"] else "n/a",
-        verdict(large_s["hwm_mb"] < 64 if large_s["hwm_mb"] else None)))
-    p("| peak RSS < 256 MB (mock) | %s | %s |" % (
-        "%.1f MB" % mock_s["hwm_mb"] if mock_s["hwm_mb"] else "n/a",
-        verdict(mock_s["hwm_mb"] < 256 if mock_s["hwm_mb"] else None)))
+        mparts, fmt_s(mock_s["cycle"]), lt(mock_s["cycle"], 3)))
+    hr = huge_s["cycle"] / huge_s["floor"] if huge_s["cycle"] and huge_s.get("floor") else None
+    p("| cycle ≤ 1.5× the floor at %s partitions (mock) | %s | %s |" % (
+        hparts, "%s, %.2f× the floor %s" % (fmt_s(huge_s["cycle"]), hr, fmt_s(huge_s["floor"]))
+        if hr else "not run", verdict(hr <= 1.5 if hr else None)))
+    p("| peak RSS < 64 MB (large, under scrape load) | %s | %s |" % (
+        mb(large_s["hwm_mb"]), lt(large_s["hwm_mb"], 64)))
+    p("| peak RSS < 256 MB (%s-partition mock) | %s | %s |" % (
+        mparts, mb(mock_s["hwm_mb"]), lt(mock_s["hwm_mb"], 256)))
+    p("| peak RSS < 1.5 GB (%s-partition mock) | %s | %s |" % (
+        hparts, mb(huge_s["hwm_mb"]) if huge_s["hwm_mb"] else "not run",
+        lt(huge_s["hwm_mb"], 1536)))
     b = large_s["broker"]
     n = large_s["nwin"] or 0
     if b and n:
@@ -457,13 +526,20 @@ def main():
         p("- Scrape under load: %d clients on the same 2 cores as the exporter pull a %s body "
           "%.0f times a second, i.e. %.2f GB/s of /metrics. The body is rendered once per cycle in "
           "the background, so this load is byte copying to sockets (an inference from the "
-          "throughput: no CPU profile is taken by the bench). One "
+          "throughput and the profile below). One "
           "scrape at a time, as Prometheus does it, takes %s; with gzip the body is %s and the "
           "p50 under load %s. The p99 under load is the queueing of 16 concurrent %s transfers "
           "on 2 shared cores." % (16, fmt_b(large_s["bytes"]), wp["rps"],
                                   wp["rps"] * large_s["bytes"] / 1e9, fmt_s(large_s["scrape"]),
                                   fmt_b(large_s["gzbytes"]), fmt_s(wg["p50"]) if wg else "n/a",
                                   fmt_b(large_s["bytes"])))
+    top_dso = perf_top("perf-plain-dso.txt", 4)
+    top_sym = perf_top("perf-plain-sym.txt", 5)
+    if top_dso:
+        p("- CPU profile of the exporter during the plain run (`perf record -F 499 -g`, "
+          "`perf report --sort comm,dso`): %s. Heaviest symbols: %s." % (
+              "; ".join("%.1f%% %s" % r for r in top_dso),
+              "; ".join("%.1f%% %s" % r for r in top_sym)))
     if fl and large_s["cycle"]:
         p("- The floor adds its phases up one after the other; streamkpi overlaps them (groups "
           "in flight while offsets are fetched), so its cycle can be below 1× the floor.")
@@ -478,7 +554,9 @@ def main():
     p("## How to reproduce each row")
     p("")
     p("- Everything: `make bench` (BENCH_TOPICS, BENCH_PARTS, BENCH_GROUPS, BENCH_MOCK_TOPICS, "
-      "BENCH_MOCK_PARTS, BENCH_INTERVAL, BENCH_CYCLES, BENCH_SCRAPES, BENCH_WRK_SECONDS lower the sizes).")
+      "BENCH_MOCK_PARTS, BENCH_INTERVAL, BENCH_CYCLES, BENCH_SCRAPES, BENCH_WRK_SECONDS lower the "
+      "sizes); `BENCH_HUGE=1 make bench` adds the million-partition mock (BENCH_HUGE_TOPICS, "
+      "BENCH_HUGE_PARTS, BENCH_HUGE_INTERVAL).")
     p("- Setup: `build/bench/kbench setup -b BROKER -t %s -p %s -g %s -m %s`; traffic: "
       "`build/bench/kbench traffic -b BROKER -t 100 -r 50 -d 3600`." % (ntopics, nparts, ngroups, cfg.get("msgs", "?")))
     p("- streamkpi: `build/streamkpi_exporter --config.file=build/bench/run/skpi-large.yml` "

@@ -10,6 +10,9 @@
 #          against the same broker, plus wrk against streamkpi's /metrics.
 #   mock   librdkafka's mock cluster, 3 brokers, BENCH_MOCK_TOPICS x
 #          BENCH_MOCK_PARTS partitions (no group listing in the mock).
+#   huge   the same mock at BENCH_HUGE_TOPICS x BENCH_HUGE_PARTS (a million
+#          partitions: 10000 x 100); it takes several minutes and GBs of the
+#          mock's own memory, so it runs only when BENCH_HUGE=1.
 #
 # Raw measurements go to build/bench/run/ (kept for inspection); the report
 # is computed from them only.  Nothing listens beyond 127.0.0.1.
@@ -21,6 +24,10 @@ cd "$ROOT"
 . "$ROOT/bench/sizes.sh"
 MOCK_TOPICS=${BENCH_MOCK_TOPICS:-1000}
 MOCK_PARTS=${BENCH_MOCK_PARTS:-100}
+HUGE=${BENCH_HUGE:-0}
+HUGE_TOPICS=${BENCH_HUGE_TOPICS:-10000}
+HUGE_PARTS=${BENCH_HUGE_PARTS:-100}
+HUGE_INTERVAL=${BENCH_HUGE_INTERVAL:-60}
 CYCLES=${BENCH_CYCLES:-6}          # streamkpi cycles observed per scenario
 SCRAPES=${BENCH_SCRAPES:-20}       # curl scrapes of streamkpi (median)
 PEER_SCRAPES=${BENCH_PEER_SCRAPES:-5}
@@ -169,7 +176,23 @@ measure_streamkpi() {
     >"$RUN/skpi-$name.gzsize"
   if [ "$name" = large ]; then
     log "wrk against streamkpi /metrics (plain, then gzip)"
+    # A CPU profile of the exporter during the plain run says where the
+    # time under load goes (perf from Debian; skipped when absent).
+    local perfpid=
+    if command -v perf >/dev/null 2>&1; then
+      perf record -F 499 -g -p "$pid" -o "$RUN/perf-plain.data" -- sleep "$WRK_SECONDS" \
+        >"$RUN/perf-record.log" 2>&1 &
+      perfpid=$!
+    fi
     wrk -t2 -c16 -d"${WRK_SECONDS}s" --latency --timeout 10s "$url" >"$RUN/wrk-skpi-plain.txt" 2>&1
+    if [ -n "$perfpid" ]; then
+      wait "$perfpid" || true
+      perf report -i "$RUN/perf-plain.data" --no-children --sort comm,dso --stdio -g none \
+        >"$RUN/perf-plain-dso.txt" 2>/dev/null || true
+      perf report -i "$RUN/perf-plain.data" --no-children --sort dso,sym --stdio -g none \
+        >"$RUN/perf-plain-sym.txt" 2>/dev/null || true
+      rm -f "$RUN/perf-plain.data"
+    fi
     wrk -t2 -c16 -d"${WRK_SECONDS}s" --latency --timeout 10s -H 'Accept-Encoding: gzip' "$url" \
       >"$RUN/wrk-skpi-gzip.txt" 2>&1
   fi
@@ -256,6 +279,7 @@ main() {
     echo "wrk=$(wrk -v 2>&1 | head -1)"
     echo "go=$(go version 2>/dev/null || echo none)"
     echo "topics=$TOPICS parts=$PARTS groups=$GROUPS_N msgs=$MSGS interval=$INTERVAL traffic_topics=$TRAFFIC_TOPICS heap=$HEAP"
+    echo "huge_topics=$HUGE_TOPICS huge_parts=$HUGE_PARTS"
     echo "mock_topics=$MOCK_TOPICS mock_parts=$MOCK_PARTS scrapes=$SCRAPES peer_scrapes=$PEER_SCRAPES wrk_seconds=$WRK_SECONDS"
   } >"$RUN/env.txt"
 
@@ -346,6 +370,25 @@ EOF
   INTERVAL=$(( INTERVAL < 10 ? 10 : INTERVAL )) CYCLES=$(( CYCLES / 2 < 3 ? 3 : CYCLES / 2 )) \
     measure_streamkpi mock "$mboot"
   kill "$mpid" 2>/dev/null || true
+  wait "$mpid" 2>/dev/null || true
+
+  if [ "$HUGE" = 1 ]; then
+    log "huge mock cluster: $HUGE_TOPICS x $HUGE_PARTS partitions over 3 brokers"
+    "$MOCK" -b 3 -t "$HUGE_TOPICS" -p "$HUGE_PARTS" >"$RUN/huge.out" 2>"$RUN/huge.err" &
+    mpid=$!; PIDS+=("$mpid")
+    for _ in $(seq 1 1200); do [ -s "$RUN/huge.out" ] && break; sleep 0.5; done
+    [ -s "$RUN/huge.out" ] || die "huge mock cluster did not start"
+    mboot=$(head -1 "$RUN/huge.out")
+    "$KBENCH" floor -b "$mboot" -n 1 -c 2000 -i 10 >"$RUN/floor-huge.json" 2>"$RUN/floor-huge.err" ||
+      die "floor (huge) failed"
+    time_kcat_l "$mboot" 1 >"$RUN/kcat-huge.times"
+    SCRAPES=3 INTERVAL=$HUGE_INTERVAL CYCLES=2 measure_streamkpi huge "$mboot"
+    kill "$mpid" 2>/dev/null || true
+    wait "$mpid" 2>/dev/null || true
+  else
+    echo "not run: the million-partition mock runs with BENCH_HUGE=1 (several minutes)" \
+      >"$RUN/skpi-huge.skipped"
+  fi
 
   echo "bench_s=$((SECONDS - t_start))" >>"$RUN/env.txt"
   log "writing bench/RESULTS.md"

@@ -5,7 +5,9 @@
  * open-addressing hash.  Each family keeps a growable array of samples; a
  * sample is (suffix id, pre-escaped label string, value).  Label strings
  * live in a chunked arena owned by the set, so adding a sample costs no
- * malloc of its own and rendering is concatenation.
+ * malloc of its own and rendering is concatenation.  A label string is
+ * interned: the families of one partition or group share one copy, which
+ * at 100k partitions is most of a set's size.
  */
 #include "streamkpi/expo.h"
 
@@ -45,6 +47,13 @@ typedef struct family {
  * a chunk never wastes more than a quarter of its size. */
 #define CHUNK_SIZE (256 * 1024)
 
+/* One label string held in the arena, found by its hash. */
+typedef struct interned {
+  const char *p; /* NULL = empty entry */
+  uint32_t len;
+  uint32_t hash;
+} interned;
+
 typedef struct chunk {
   struct chunk *next;
   size_t used;
@@ -61,6 +70,9 @@ struct skpi_mset {
   size_t nslots;   /* power of two */
   chunk *arena;
   size_t nsamples;
+  struct interned *labels; /* open addressing, at most half full */
+  size_t nlabels;
+  size_t labcap; /* power of two, or 0 */
 };
 
 /* ---- names and escaping ---- */
@@ -238,6 +250,7 @@ void skpi_mset_unref(skpi_mset *m) {
   }
   free(m->fams);
   free(m->slots);
+  free(m->labels);
   chunk *c = m->arena;
   while(c) {
     chunk *next = c->next;
@@ -247,7 +260,16 @@ void skpi_mset_unref(skpi_mset *m) {
   free(m);
 }
 
-size_t skpi_mset_size(const skpi_mset *m) { return m ? m->nsamples : 0; }
+size_t skpi_mset_size(const skpi_mset *m) {
+  return m ? m->nsamples : 0;
+}
+
+size_t skpi_mset_label_bytes(const skpi_mset *m) {
+  size_t n = 0;
+  for(const chunk *c = m ? m->arena : NULL; c; c = c->next)
+    n += c->used;
+  return n;
+}
 
 static uint32_t hash_name(const char *s, size_t n) {
   uint32_t h = 2166136261u;
@@ -386,6 +408,49 @@ static char *arena_alloc(skpi_mset *m, size_t n) {
   return nc->data;
 }
 
+static void intern_put(interned *tab, size_t cap, interned e) {
+  size_t mask = cap - 1;
+  size_t i = e.hash & mask;
+  while(tab[i].p)
+    i = (i + 1) & mask;
+  tab[i] = e;
+}
+
+/* Returns the set's copy of the label string p[0..len), which was just
+ * written at the end of the arena's head chunk: an earlier equal string
+ * (and p's bytes are given back), else p itself, now remembered.  When the
+ * table cannot grow, p is kept unshared: interning only saves memory. */
+static const char *intern(skpi_mset *m, char *p, size_t len) {
+  uint32_t h = hash_name(p, len);
+  if(m->labcap) {
+    size_t mask = m->labcap - 1;
+    for(size_t i = h & mask; m->labels[i].p; i = (i + 1) & mask) {
+      const interned *e = &m->labels[i];
+      if(e->hash == h && e->len == len && memcmp(e->p, p, len) == 0) {
+        chunk *c = m->arena;
+        if(c->data + c->used == p + len)
+          c->used -= len;
+        return e->p;
+      }
+    }
+  }
+  if((m->nlabels + 1) * 2 > m->labcap) {
+    size_t cap = m->labcap ? m->labcap * 2 : 1024;
+    interned *tab = calloc(cap, sizeof(*tab));
+    if(!tab)
+      return p;
+    for(size_t i = 0; i < m->labcap; i++)
+      if(m->labels[i].p)
+        intern_put(tab, cap, m->labels[i]);
+    free(m->labels);
+    m->labels = tab;
+    m->labcap = cap;
+  }
+  intern_put(m->labels, m->labcap, (interned){p, (uint32_t)len, h});
+  m->nlabels++;
+  return p;
+}
+
 static skpi_err reserve_samples(skpi_mset *m, family *f, size_t k) {
   if(k > SKPI_EXPO_MAX_SAMPLES || m->nsamples > SKPI_EXPO_MAX_SAMPLES - k)
     return SKPI_ETOOBIG;
@@ -450,8 +515,7 @@ static void push(family *f, const char *labels, size_t lablen, enum suffix suf, 
   s->value = v;
 }
 
-skpi_err skpi_mset_addv(skpi_mset *m, int fam, double value, const char *const *kv,
-                        size_t npairs) {
+skpi_err skpi_mset_addv(skpi_mset *m, int fam, double value, const char *const *kv, size_t npairs) {
   if(!m || fam < 0 || (size_t)fam >= m->nfams)
     return SKPI_EINVAL;
   family *f = &m->fams[fam];
@@ -478,7 +542,7 @@ skpi_err skpi_mset_addv(skpi_mset *m, int fam, double value, const char *const *
       return SKPI_ENOMEM;
     write_labels(p, kv, npairs);
     p[len - 1] = '}';
-    labels = p;
+    labels = intern(m, p, len);
   }
   push(f, labels, len, SUF_NONE, value);
   m->nsamples++;
@@ -574,17 +638,12 @@ skpi_err skpi_mset_add_hist(skpi_mset *m, int fam, const skpi_hist *h, const cha
 
 static const char *type_name(enum skpi_mtype t, enum skpi_format fmt) {
   switch(t) {
-  case SKPI_MT_COUNTER:
-    return "counter";
-  case SKPI_MT_HISTOGRAM:
-    return "histogram";
-  case SKPI_MT_INFO:
-    return fmt == SKPI_FMT_OPENMETRICS ? "info" : "gauge";
-  case SKPI_MT_UNTYPED:
-    return fmt == SKPI_FMT_OPENMETRICS ? "unknown" : "untyped";
+  case SKPI_MT_COUNTER: return "counter";
+  case SKPI_MT_HISTOGRAM: return "histogram";
+  case SKPI_MT_INFO: return fmt == SKPI_FMT_OPENMETRICS ? "info" : "gauge";
+  case SKPI_MT_UNTYPED: return fmt == SKPI_FMT_OPENMETRICS ? "unknown" : "untyped";
   case SKPI_MT_GAUGE:
-  default:
-    return "gauge";
+  default: return "gauge";
   }
 }
 

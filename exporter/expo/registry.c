@@ -7,6 +7,10 @@
  * plain text are rendered on first use and cached in the snapshot; the
  * composer pre-renders, for the next snapshot, every encoding that was
  * asked for before, so steady-state scrapes only copy bytes.
+ *
+ * A snapshot replaced by a newer one is retired: it gives its sets back at
+ * once and keeps only the bodies already rendered, so an answer still being
+ * sent from it pins text, never the sources' sets.
  */
 #include "streamkpi/registry.h"
 
@@ -28,6 +32,8 @@
 /* Rendered output is capped so a runaway source cannot exhaust memory. */
 #define RENDER_CAP ((size_t)1 << 30)
 #define NENC 4 /* text, openmetrics, text+gzip, openmetrics+gzip */
+/* Publishes this close together are rendered once. */
+#define COALESCE_NS 100000000L
 
 typedef struct slot {
   char cluster[128];
@@ -57,7 +63,8 @@ struct skpi_snapshot {
   wanted *want;
   skpi_mset **sets; /* sets[0] is the self-metrics set */
   size_t nsets;
-  pthread_mutex_t mu; /* guards the lazily rendered encodings */
+  pthread_mutex_t mu; /* guards the lazily rendered encodings and sets */
+  int retired;        /* replaced: sets given back, no new encodings */
   char *body[NENC];
   size_t len[NENC];
 };
@@ -111,6 +118,8 @@ static skpi_err gzip_bytes(const char *in, size_t inlen, char **out, size_t *out
 static skpi_err render_enc(skpi_snapshot *s, int e) {
   if(s->body[e])
     return SKPI_OK;
+  if(s->retired)
+    return SKPI_ENOENT;
   skpi_err rc;
   if(e >= 2) {
     if((rc = render_enc(s, e - 2)) != SKPI_OK)
@@ -196,8 +205,8 @@ static skpi_err self_metrics(skpi_registry *r, const slot *slots, size_t n, skpi
                               "background (scrapes never wait for it).");
   int f_rb = skpi_mset_family(m, "streamkpi_exposition_bytes", SKPI_MT_GAUGE,
                               "Size of the previous snapshot's text exposition.");
-  if(f_build < 0 || f_up < 0 || f_stale < 0 || f_last < 0 || f_dur < 0 || f_err < 0 ||
-     f_cyc < 0 || f_rs < 0 || f_rb < 0)
+  if(f_build < 0 || f_up < 0 || f_stale < 0 || f_last < 0 || f_dur < 0 || f_err < 0 || f_cyc < 0 ||
+     f_rs < 0 || f_rb < 0)
     return SKPI_ENOMEM;
   if((rc = skpi_mset_add(m, f_build, 1, "version", SKPI_VERSION, "revision", SKPI_REVISION,
                          "librdkafka", rd_kafka_version_str())) != SKPI_OK)
@@ -213,8 +222,7 @@ static skpi_err self_metrics(skpi_registry *r, const slot *slots, size_t n, skpi
        (rc = skpi_mset_addv(m, f_err, (double)sl->errors, kv, 2)) != SKPI_OK ||
        (rc = skpi_mset_addv(m, f_cyc, (double)sl->cycles, kv, 2)) != SKPI_OK)
       return rc;
-    if(sl->last_success > 0 &&
-       (rc = skpi_mset_addv(m, f_last, sl->last_success, kv, 2)) != SKPI_OK)
+    if(sl->last_success > 0 && (rc = skpi_mset_addv(m, f_last, sl->last_success, kv, 2)) != SKPI_OK)
       return rc;
   }
   if(r->last_render_bytes) {
@@ -292,11 +300,22 @@ static skpi_snapshot *compose(skpi_registry *r) {
   return s;
 }
 
+/* Gives back the sets of a snapshot no longer current. */
+static void retire(skpi_snapshot *s) {
+  pthread_mutex_lock(&s->mu);
+  s->retired = 1;
+  for(size_t i = 0; i < s->nsets; i++)
+    skpi_mset_unref(s->sets[i]);
+  s->nsets = 0;
+  pthread_mutex_unlock(&s->mu);
+}
+
 static void install(skpi_registry *r, skpi_snapshot *s) {
   pthread_mutex_lock(&r->mu);
   skpi_snapshot *old = r->current;
   r->current = s;
   pthread_mutex_unlock(&r->mu);
+  retire(old);
   skpi_snapshot_release(old);
 }
 
@@ -310,6 +329,21 @@ static int ttl_due(skpi_registry *r, double now) {
   return 0;
 }
 
+/* Waits until COALESCE_NS have passed since the first publish of a burst
+ * (caller holds r->mu).  A Kafka cycle publishes its own set and, through
+ * the KPIs, the KPI set within milliseconds: one render serves both. */
+static void coalesce(skpi_registry *r) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_nsec += COALESCE_NS;
+  if(ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  while(!r->stop && pthread_cond_timedwait(&r->cond, &r->mu, &ts) == 0) {
+  }
+}
+
 static void *composer(void *arg) {
   skpi_registry *r = arg;
   pthread_mutex_lock(&r->mu);
@@ -321,6 +355,7 @@ static void *composer(void *arg) {
       pthread_cond_timedwait(&r->cond, &r->mu, &ts);
       continue;
     }
+    coalesce(r);
     pthread_mutex_unlock(&r->mu);
     skpi_snapshot *s = compose(r);
     if(s)

@@ -1,5 +1,6 @@
 /* timelag.c: per-partition watermark histories and time-lag estimates. */
 #include "streamkpi/timelag.h"
+#include "streamkpi/buf.h"
 #include "streamkpi/kpi.h"
 #include "streamkpi/log.h"
 #include "streamkpi/ntable.h"
@@ -535,16 +536,36 @@ size_t skpi_timelag_bytes(const skpi_timelag *tl) {
   return b;
 }
 
+/* One topic's histories as text, one line per partition: "ID OFF T OFF T
+ * ...".  A string per topic instead of a JSON node per number keeps the
+ * save's memory near the size of the file. */
+static json_t *parts_text(const tltopic *t) {
+  skpi_buf b;
+  skpi_buf_init(&b, (size_t)1 << 30);
+  skpi_err rc = SKPI_OK;
+  for(int j = 0; rc == SKPI_OK && j < t->nparts; j++) {
+    const tlpart *p = &t->parts[j];
+    if(!p->n)
+      continue;
+    rc = skpi_buf_printf(&b, "%s%d", b.len ? "\n" : "", j);
+    for(int k = 0; rc == SKPI_OK && k < p->n; k++)
+      rc = skpi_buf_printf(&b, " %lld %.17g", (long long)p->pts[k].off, p->pts[k].t);
+  }
+  json_t *out = rc == SKPI_OK ? json_stringn(b.len ? b.data : "", b.len) : NULL;
+  skpi_buf_free(&b);
+  return out;
+}
+
 json_t *skpi_timelag_save(const skpi_timelag *tl) {
   json_t *doc = json_object();
   json_t *topics = json_array();
-  if(!doc || !topics || json_object_set_new(doc, "version", json_integer(1)) != 0 ||
+  if(!doc || !topics || json_object_set_new(doc, "version", json_integer(2)) != 0 ||
      json_object_set(doc, "topics", topics) != 0)
     goto fail;
   for(size_t i = 0; i < skpi_ntable_len(&tl->topics); i++) {
     const tltopic *t = skpi_ntable_at(&tl->topics, i);
     json_t *jt = json_object();
-    json_t *parts = json_array();
+    json_t *parts = parts_text(t);
     if(!jt || !parts || json_array_append_new(topics, jt) != 0) {
       json_decref(jt);
       json_decref(parts);
@@ -554,18 +575,6 @@ json_t *skpi_timelag_save(const skpi_timelag *tl) {
        json_object_set_new(jt, "last_seen", json_real(t->h.last_seen)) != 0 ||
        json_object_set_new(jt, "parts", parts) != 0)
       goto fail;
-    for(int j = 0; j < t->nparts; j++) {
-      const tlpart *p = &t->parts[j];
-      if(!p->n)
-        continue;
-      json_t *a = json_array();
-      if(!a || json_array_append_new(parts, a) != 0 || json_array_append_new(a, json_integer(j)))
-        goto fail;
-      for(int k = 0; k < p->n; k++)
-        if(json_array_append_new(a, json_integer(p->pts[k].off)) != 0 ||
-           json_array_append_new(a, json_real(p->pts[k].t)) != 0)
-          goto fail;
-    }
   }
   json_decref(topics);
   return doc;
@@ -579,14 +588,54 @@ static int jnum(const json_t *j, double *out) {
   return skpi_state_number(j, -DBL_MAX, DBL_MAX, out);
 }
 
-/* Loads one partition array [id, off, t, ...] into t. */
-static skpi_err load_part(skpi_timelag *tl, tltopic *t, const json_t *a) {
+/* Where a partition's points come from: a JSON array [id, off, t, ...]
+ * (version 1) or a text line "id off t ..." (version 2). */
+typedef struct points_src {
+  const json_t *arr; /* version 1, or NULL */
+  const char *cur;   /* version 2: the next token */
+  const char *end;   /* version 2: end of the line */
+} points_src;
+
+/* Reads the next text token as an integer (is_int) or a finite number. */
+static int text_num(points_src *src, int is_int, int64_t *iv, double *dv) {
+  if(src->cur >= src->end || *src->cur == ' ' || *src->cur == '+')
+    return 0;
+  char tok[64];
+  const char *sp = memchr(src->cur, ' ', (size_t)(src->end - src->cur));
+  size_t n = (size_t)((sp ? sp : src->end) - src->cur);
+  if(n >= sizeof(tok))
+    return 0;
+  memcpy(tok, src->cur, n);
+  tok[n] = '\0';
+  src->cur += n + (sp ? 1 : 0);
+  char *e;
+  if(is_int) {
+    long long v = strtoll(tok, &e, 10);
+    *iv = (int64_t)v;
+  } else {
+    *dv = strtod(tok, &e);
+    if(!isfinite(*dv))
+      return 0;
+  }
+  return e == tok + n;
+}
+
+/* The k-th point of src (k counts up from 0, one call each). */
+static int next_point(points_src *src, size_t k, int64_t *off, double *t) {
+  if(src->arr) {
+    const json_t *jo = json_array_get(src->arr, 1 + 2 * k);
+    if(!json_is_integer(jo) || !jnum(json_array_get(src->arr, 2 + 2 * k), t))
+      return 0;
+    *off = json_integer_value(jo);
+    return 1;
+  }
+  return text_num(src, 1, off, NULL) && text_num(src, 0, NULL, t);
+}
+
+/* Loads partition id's npts points from src into t. */
+static skpi_err load_part(skpi_timelag *tl, tltopic *t, int64_t id, size_t npts, points_src *src) {
   skpi_err rc;
-  size_t n = json_array_size(a);
-  if(!json_is_array(a) || n < 3 || n % 2 == 0 || !json_is_integer(json_array_get(a, 0)))
-    return SKPI_EINVAL;
-  json_int_t id = json_integer_value(json_array_get(a, 0));
-  if(id < 0 || id >= MAX_PART_ID)
+  if(id < 0 || id >= MAX_PART_ID || npts == 0)
     return SKPI_EINVAL;
   if((rc = ensure_parts(t, (int)id + 1)) != SKPI_OK)
     return rc;
@@ -595,18 +644,16 @@ static skpi_err load_part(skpi_timelag *tl, tltopic *t, const json_t *a) {
     return SKPI_EINVAL;
   if(tl->npartitions >= tl->cfg.max_partitions)
     return SKPI_OK;
-  size_t npts = (n - 1) / 2;
   p->pts = malloc(npts * sizeof(skpi_tlpoint));
   if(!p->pts)
     return SKPI_ENOMEM;
   p->cap = (uint16_t)(npts > (size_t)tl->cfg.points ? (size_t)tl->cfg.points : npts);
   tl->npartitions++;
   for(size_t k = 0; k < npts; k++) {
-    const json_t *jo = json_array_get(a, 1 + 2 * k);
+    int64_t off;
     double tt;
-    if(!json_is_integer(jo) || !jnum(json_array_get(a, 2 + 2 * k), &tt))
+    if(!next_point(src, k, &off, &tt))
       return SKPI_EINVAL;
-    int64_t off = json_integer_value(jo);
     if(off < 0 || (k > 0 && (off < p->pts[k - 1].off || !(tt > p->pts[k - 1].t))))
       return SKPI_EINVAL;
     p->pts[k].off = off;
@@ -623,13 +670,55 @@ static skpi_err load_part(skpi_timelag *tl, tltopic *t, const json_t *a) {
   return SKPI_OK;
 }
 
+/* Version 1: parts is [[id, off, t, ...], ...]. */
+static skpi_err load_parts_json(skpi_timelag *tl, tltopic *t, const json_t *parts) {
+  if(!json_is_array(parts))
+    return SKPI_EINVAL;
+  for(size_t j = 0; j < json_array_size(parts); j++) {
+    const json_t *a = json_array_get(parts, j);
+    size_t n = json_array_size(a);
+    if(!json_is_array(a) || n < 3 || n % 2 == 0 || !json_is_integer(json_array_get(a, 0)))
+      return SKPI_EINVAL;
+    points_src src = {a, NULL, NULL};
+    skpi_err rc = load_part(tl, t, json_integer_value(json_array_get(a, 0)), (n - 1) / 2, &src);
+    if(rc != SKPI_OK)
+      return rc;
+  }
+  return SKPI_OK;
+}
+
+/* Version 2: parts is the text of parts_text. */
+static skpi_err load_parts_text(skpi_timelag *tl, tltopic *t, const json_t *parts) {
+  if(!json_is_string(parts))
+    return SKPI_EINVAL;
+  const char *s = json_string_value(parts), *end = s + json_string_length(parts);
+  while(s < end) {
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    const char *le = nl ? nl : end;
+    size_t tokens = 1;
+    for(const char *c = s; c < le; c++)
+      tokens += *c == ' ';
+    points_src src = {NULL, s, le};
+    int64_t id;
+    if(tokens < 3 || tokens % 2 == 0 || !text_num(&src, 1, &id, NULL))
+      return SKPI_EINVAL;
+    skpi_err rc = load_part(tl, t, id, (tokens - 1) / 2, &src);
+    if(rc != SKPI_OK)
+      return rc;
+    s = nl ? nl + 1 : end;
+  }
+  return SKPI_OK;
+}
+
 skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc) {
   skpi_err rc = SKPI_EINVAL;
   clear_all(tl);
   const json_t *topics = json_object_get(doc, "topics");
   const json_t *ver = json_object_get(doc, "version");
-  if(!json_is_object(doc) || !json_is_integer(ver) || json_integer_value(ver) != 1 ||
-     !json_is_array(topics))
+  if(!json_is_object(doc) || !json_is_integer(ver) || !json_is_array(topics))
+    goto out;
+  json_int_t version = json_integer_value(ver);
+  if(version != 1 && version != 2)
     goto out;
   size_t n = json_array_size(topics);
   if(n > tl->cfg.max_partitions) {
@@ -641,8 +730,7 @@ skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc) {
     const json_t *parts = json_object_get(jt, "parts");
     double seen;
     if(!json_is_string(name) || json_string_length(name) == 0 ||
-       json_string_length(name) > MAX_NAME || !json_is_array(parts) ||
-       !jnum(json_object_get(jt, "last_seen"), &seen)) {
+       json_string_length(name) > MAX_NAME || !jnum(json_object_get(jt, "last_seen"), &seen)) {
       rc = SKPI_EINVAL;
       goto out;
     }
@@ -656,9 +744,9 @@ skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc) {
       goto out;
     tltopic *t = e;
     t->h.last_seen = seen;
-    for(size_t j = 0; j < json_array_size(parts); j++)
-      if((rc = load_part(tl, t, json_array_get(parts, j))) != SKPI_OK)
-        goto out;
+    rc = version == 1 ? load_parts_json(tl, t, parts) : load_parts_text(tl, t, parts);
+    if(rc != SKPI_OK)
+      goto out;
   }
   skpi_ntable_sort(&tl->topics);
   rc = SKPI_OK;
@@ -731,7 +819,9 @@ json_t *skpi_timelag_kpi_json(const void *inst, double now) {
   return k && k->last ? skpi_timelag_json(k->tl, k->last, now) : json_array();
 }
 
-static json_t *kpi_save(void *self, double now) { return skpi_timelag_save(((tl_kpi *)self)->tl); }
+static json_t *kpi_save(void *self, double now) {
+  return skpi_timelag_save(((tl_kpi *)self)->tl);
+}
 
 static skpi_err kpi_load(void *self, const json_t *doc, char *errbuf, size_t errlen) {
   skpi_err rc = skpi_timelag_load(((tl_kpi *)self)->tl, doc);

@@ -47,11 +47,11 @@
 #define QUERY_CAP 4096
 #define TELEMETRY_MAX 128
 /* Distinct snapshots that answers being sent may pin at once (a table
- * bound; the working bound is opts.pinned_snapshots).  A snapshot holds its
- * sources' sets besides its bodies, several times the size of the text, so
- * their number is bounded as well as the bytes of the bodies. */
+ * bound; the working bound is opts.pinned_snapshots).  The default, 2,
+ * lets the readers of one older snapshot finish beside those of the newest;
+ * a replaced snapshot holds only its rendered bodies. */
 #define MAX_PINS 64
-#define DEFAULT_PINNED_SNAPSHOTS 4
+#define DEFAULT_PINNED_SNAPSHOTS 2
 /* Defaults: room for 1,000 slow clients and the scrapers beside them. */
 #define DEFAULT_CONNECTION_LIMIT 4096
 #define DEFAULT_PER_IP_LIMIT 128
@@ -378,6 +378,13 @@ static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c) {
   const char *data;
   size_t len;
   skpi_err rc = skpi_snapshot_body(s, fmt, gz, &data, &len);
+  /* A snapshot replaced between acquire and render has no sets left to
+   * render a new encoding from; the newest has.  Bounded: a swap per try. */
+  for(int retry = 0; rc == SKPI_ENOENT && retry < 3; retry++) {
+    skpi_snapshot_release(s);
+    s = skpi_registry_acquire(w->reg);
+    rc = skpi_snapshot_body(s, fmt, gz, &data, &len);
+  }
   if(rc) {
     skpi_snapshot_release(s);
     skpi_log(SKPI_ERROR, "cannot serve metrics", "error", skpi_strerror(rc));

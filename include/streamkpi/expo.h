@@ -98,6 +98,11 @@ skpi_err skpi_mset_add_hist(skpi_mset *m, int fam, const skpi_hist *h, const cha
 /* Number of samples in the set (all families). */
 size_t skpi_mset_size(const skpi_mset *m);
 
+/* Bytes of arena the set's label strings take.  Equal label strings added
+ * to any of the set's families are stored once, so this grows with the
+ * distinct label sets, not with the samples.  0 for NULL. */
+size_t skpi_mset_label_bytes(const skpi_mset *m);
+
 /* Renders the union of n sets into out (which it appends to).  Sets may be
  * NULL (skipped).  Returns SKPI_ETOOBIG when out's cap is hit (out is then
  * freed by skpi_buf, nothing else to clean up).  Same-named families form

@@ -4,7 +4,8 @@
  * engine) owns one slot.  At the end of a cycle it publishes an skpi_mset
  * (success) or an error (failure).  A composer thread turns the slots into
  * an immutable, refcounted skpi_snapshot whose 0.0.4 text is rendered in
- * the background; other encodings (OpenMetrics, gzip) are rendered on first
+ * the background (publishes within 100 ms of each other are rendered
+ * once); other encodings (OpenMetrics, gzip) are rendered on first
  * use and cached in that snapshot.  A scrape takes a reference to the newest
  * snapshot and writes its bytes: it never waits for a source.
  *
@@ -52,7 +53,10 @@ skpi_snapshot *skpi_registry_acquire(skpi_registry *r);
 void skpi_snapshot_release(skpi_snapshot *s);
 
 /* Gives the snapshot's body in the asked encoding, rendering and caching it
- * on first use.  The bytes belong to the snapshot: valid until released. */
+ * on first use.  The bytes belong to the snapshot: valid until released.
+ * SKPI_ENOENT when a newer snapshot replaced this one before that encoding
+ * was rendered (a replaced snapshot keeps its bodies, not its sets): acquire
+ * the newest and ask again. */
 skpi_err skpi_snapshot_body(skpi_snapshot *s, enum skpi_format fmt, int gzip, const char **data,
                             size_t *len);
 

@@ -133,11 +133,13 @@ size_t skpi_timelag_partitions(const skpi_timelag *tl);
 size_t skpi_timelag_bytes(const skpi_timelag *tl);
 
 /* Returns a new JSON document holding the histories (caller decrefs), or
- * NULL on OOM.  Format: {"version":1,"topics":[{"name":..,"parts":
- * [[id,off,t,off,t,...],...]},...]}. */
+ * NULL on OOM.  Format: {"version":2,"topics":[{"name":..,"last_seen":..,
+ * "parts":"id off t off t ...\nid off t ..."},...]}: one string per topic,
+ * a line per partition (few JSON nodes whatever the history's length). */
 json_t *skpi_timelag_save(const skpi_timelag *tl);
 
-/* Replaces the engine's histories with doc's.  On garbage returns
+/* Replaces the engine's histories with doc's, in the format above or the
+ * earlier version 1 ("parts":[[id,off,t,off,t,...],...]).  On garbage returns
  * SKPI_EINVAL and leaves the engine empty; SKPI_ENOMEM likewise.  Histories
  * longer than the configured ring keep their newest points. */
 skpi_err skpi_timelag_load(skpi_timelag *tl, const json_t *doc);

@@ -45,7 +45,7 @@ typedef struct skpi_web_opts {
   unsigned head_timeout_s;       /* default 10 when 0 */
   unsigned response_timeout_s;   /* default 120 when 0 */
   size_t pinned_max;             /* default 256 MiB when 0 */
-  unsigned pinned_snapshots;     /* default 4 when 0 (at most 64) */
+  unsigned pinned_snapshots;     /* default 2 when 0 (at most 64) */
   const char *web_config_file;   /* exporter-toolkit web config, or NULL */
 } skpi_web_opts;
 

@@ -72,8 +72,8 @@ static void numbers(void **state) {
 
 /* Values that need 17 digits still read back exactly. */
 static void numbers_round_trip(void **state) {
-  const double vals[] = {1.0 / 3.0, 2.0 / 3.0, 0.1 + 0.2, 1e-300, 123456.789e10, 5e-324,
-                         1.7976931348623157e308};
+  const double vals[] = {
+      1.0 / 3.0, 2.0 / 3.0, 0.1 + 0.2, 1e-300, 123456.789e10, 5e-324, 1.7976931348623157e308};
   for(size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
     char *s = value_text(vals[i]);
     char *end;
@@ -90,8 +90,8 @@ static void numbers_round_trip(void **state) {
 static void label_escaping(void **state) {
   skpi_mset *m = skpi_mset_new();
   int f = skpi_mset_family(m, "esc", SKPI_MT_GAUGE, NULL);
-  assert_int_equal(skpi_mset_add(m, f, 1, "a", "back\\slash", "b", "q\"uote", "c", "new\nline",
-                                 "d", "gr\xc3\xbc\xc3\x9f \xe2\x82\xac"),
+  assert_int_equal(skpi_mset_add(m, f, 1, "a", "back\\slash", "b", "q\"uote", "c", "new\nline", "d",
+                                 "gr\xc3\xbc\xc3\x9f \xe2\x82\xac"),
                    SKPI_OK);
   assert_int_equal(skpi_mset_add(m, f, 2, "bad", "x\xff\xc3(y"), SKPI_OK);
   char *s = render1(m, SKPI_FMT_TEXT);
@@ -469,11 +469,11 @@ static void build_fixture(skpi_mset **pa, skpi_mset **pb) {
   assert_true(info >= 0 && up >= 0 && lag >= 0 && req >= 0 && unused >= 0);
   assert_int_equal(skpi_mset_add(a, info, 1, "version", "0.1.0", "revision", "abc\"def"), SKPI_OK);
   assert_int_equal(skpi_mset_add(a, up, 1, "cluster", "prod", "source", "kafka"), SKPI_OK);
-  assert_int_equal(skpi_mset_add(a, lag, 42, "cluster", "prod", "group", "billing",
-                                 "topic", "orders", "partition", "0"),
+  assert_int_equal(skpi_mset_add(a, lag, 42, "cluster", "prod", "group", "billing", "topic",
+                                 "orders", "partition", "0"),
                    SKPI_OK);
-  assert_int_equal(skpi_mset_add(a, lag, 0, "cluster", "prod", "group", "g\\x\ny",
-                                 "topic", "caf\xc3\xa9", "partition", "1"),
+  assert_int_equal(skpi_mset_add(a, lag, 0, "cluster", "prod", "group", "g\\x\ny", "topic",
+                                 "caf\xc3\xa9", "partition", "1"),
                    SKPI_OK);
   assert_int_equal(skpi_mset_add(a, req, 1234567, "cluster", "prod"), SKPI_OK);
 
@@ -544,9 +544,13 @@ static void golden(enum skpi_format fmt, const char *path) {
   skpi_mset_unref(b);
 }
 
-static void golden_text(void **state) { golden(SKPI_FMT_TEXT, GOLDEN_DIR "expo.txt"); }
+static void golden_text(void **state) {
+  golden(SKPI_FMT_TEXT, GOLDEN_DIR "expo.txt");
+}
 
-static void golden_om(void **state) { golden(SKPI_FMT_OPENMETRICS, GOLDEN_DIR "expo.om"); }
+static void golden_om(void **state) {
+  golden(SKPI_FMT_OPENMETRICS, GOLDEN_DIR "expo.om");
+}
 
 /* 200k samples rendered under a small cap: SKPI_ETOOBIG, buffer freed;
  * the same set fits under a big cap and has one line per sample. */
@@ -623,8 +627,8 @@ static void long_labels(void **state) {
   char *s = render1(m, SKPI_FMT_TEXT);
   /* per label: separator, '=', two quotes, the doubled value; names n0..n19
    * take 10 * 2 + 10 * 3 bytes */
-  size_t want = strlen("# TYPE l gauge\n") + 1 + 20 * (4 + 2 * SKPI_EXPO_MAX_VALUE) + 50 + 1 +
-                3 + strlen("l{short=\"s\"} 8\n");
+  size_t want = strlen("# TYPE l gauge\n") + 1 + 20 * (4 + 2 * SKPI_EXPO_MAX_VALUE) + 50 + 1 + 3 +
+                strlen("l{short=\"s\"} 8\n");
   assert_int_equal(strlen(s), want);
   assert_non_null(strstr(s, "\\\"\\\"\"} 7\nl{short=\"s\"} 8\n"));
   free(s);
@@ -632,27 +636,53 @@ static void long_labels(void **state) {
   skpi_mset_unref(m);
 }
 
+/* The families of one partition share its label string: ten families over
+ * the same 1,000 label sets hold the bytes of one family's labels, and
+ * every sample still renders with its own labels. */
+static void interned_labels(void **state) {
+  skpi_mset *one = skpi_mset_new(), *ten = skpi_mset_new();
+  assert_non_null(one);
+  assert_non_null(ten);
+  int f1 = skpi_mset_family(one, "f0", SKPI_MT_GAUGE, NULL);
+  int fams[10];
+  for(int k = 0; k < 10; k++) {
+    char name[16];
+    snprintf(name, sizeof(name), "f%d", k);
+    fams[k] = skpi_mset_family(ten, name, SKPI_MT_GAUGE, NULL);
+    assert_true(fams[k] >= 0);
+  }
+  for(int p = 0; p < 1000; p++) {
+    char part[16];
+    snprintf(part, sizeof(part), "%d", p);
+    assert_int_equal(skpi_mset_add(one, f1, p, "topic", "t", "partition", part), SKPI_OK);
+    for(int k = 0; k < 10; k++)
+      assert_int_equal(skpi_mset_add(ten, fams[k], p, "topic", "t", "partition", part), SKPI_OK);
+  }
+  assert_true(skpi_mset_label_bytes(one) > 1000 * strlen("{topic=\"t\",partition=\"0\"}"));
+  assert_int_equal(skpi_mset_label_bytes(ten), skpi_mset_label_bytes(one));
+  char *s = render1(ten, SKPI_FMT_TEXT);
+  assert_non_null(strstr(s, "\nf0{topic=\"t\",partition=\"999\"} 999\n"));
+  assert_non_null(strstr(s, "\nf9{topic=\"t\",partition=\"0\"} 0\n"));
+  assert_non_null(strstr(s, "\nf9{topic=\"t\",partition=\"517\"} 517\n"));
+  /* A label string that differs in its last byte is its own. */
+  assert_null(strstr(s, "partition=\"517\"} 518"));
+  free(s);
+  skpi_mset_unref(one);
+  skpi_mset_unref(ten);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(numbers),
-      cmocka_unit_test(numbers_round_trip),
-      cmocka_unit_test(label_escaping),
-      cmocka_unit_test(help_escaping),
-      cmocka_unit_test(grouping),
-      cmocka_unit_test(grouping_type_clash),
-      cmocka_unit_test(histogram),
-      cmocka_unit_test(histogram_invalid),
-      cmocka_unit_test(names),
-      cmocka_unit_test(validation),
-      cmocka_unit_test(refcount),
-      cmocka_unit_test(empty_output),
-      cmocka_unit_test(many_families),
-      cmocka_unit_test(negotiate),
-      cmocka_unit_test(golden_text),
-      cmocka_unit_test(golden_om),
-      cmocka_unit_test(big_set_cap),
-      cmocka_unit_test(long_labels),
-      cmocka_unit_test(untyped_family),
+      cmocka_unit_test(numbers),        cmocka_unit_test(numbers_round_trip),
+      cmocka_unit_test(label_escaping), cmocka_unit_test(help_escaping),
+      cmocka_unit_test(grouping),       cmocka_unit_test(grouping_type_clash),
+      cmocka_unit_test(histogram),      cmocka_unit_test(histogram_invalid),
+      cmocka_unit_test(names),          cmocka_unit_test(validation),
+      cmocka_unit_test(refcount),       cmocka_unit_test(empty_output),
+      cmocka_unit_test(many_families),  cmocka_unit_test(negotiate),
+      cmocka_unit_test(golden_text),    cmocka_unit_test(golden_om),
+      cmocka_unit_test(big_set_cap),    cmocka_unit_test(long_labels),
+      cmocka_unit_test(untyped_family), cmocka_unit_test(interned_labels),
   };
   return cmocka_run_group_tests_name("expo", tests, NULL, NULL);
 }

@@ -53,7 +53,8 @@ static void publish_then_fail_keeps_stale(void **state) {
   assert_true(wait_body(r, "streamkpi_source_up{cluster=\"c1\",source=\"kafka\"} 0\n", 1));
   assert_true(wait_body(r, "streamkpi_source_stale{cluster=\"c1\",source=\"kafka\"} 1\n", 1));
   assert_true(wait_body(r, "test_value{cluster=\"c1\"} 42\n", 1));
-  assert_true(wait_body(r, "streamkpi_source_errors_total{cluster=\"c1\",source=\"kafka\"} 1\n", 1));
+  assert_true(
+      wait_body(r, "streamkpi_source_errors_total{cluster=\"c1\",source=\"kafka\"} 1\n", 1));
   assert_false(skpi_registry_ready(r, 60));
 
   skpi_source_status st[4];
@@ -87,8 +88,9 @@ static void same_family_from_two_sources_is_one_group(void **state) {
   skpi_mset_add(mb, fb, 1, "cluster", "b");
   skpi_registry_publish(r, a, ma, NULL, 0.1);
   skpi_registry_publish(r, b, mb, NULL, 0.1);
-  assert_true(wait_body(r, "# TYPE kafka_brokers gauge\nkafka_brokers{cluster=\"a\"} 3\n"
-                           "kafka_brokers{cluster=\"b\"} 1\n",
+  assert_true(wait_body(r,
+                        "# TYPE kafka_brokers gauge\nkafka_brokers{cluster=\"a\"} 3\n"
+                        "kafka_brokers{cluster=\"b\"} 1\n",
                         1));
   skpi_registry_free(r);
 }
@@ -136,7 +138,14 @@ static void snapshot_outlives_registry_swap(void **state) {
   size_t len;
   assert_int_equal(skpi_snapshot_body(old, SKPI_FMT_TEXT, 0, &d, &len), SKPI_OK);
   assert_non_null(strstr(d, "test_value{cluster=\"c1\"} 1\n"));
+  /* Replaced, it keeps its text but no sets: an encoding it never rendered
+   * is refused, and the newest snapshot renders it. */
+  assert_int_equal(skpi_snapshot_body(old, SKPI_FMT_OPENMETRICS, 0, &d, &len), SKPI_ENOENT);
   skpi_snapshot_release(old);
+  skpi_snapshot *s = skpi_registry_acquire(r);
+  assert_int_equal(skpi_snapshot_body(s, SKPI_FMT_OPENMETRICS, 0, &d, &len), SKPI_OK);
+  assert_non_null(strstr(d, "test_value{cluster=\"c1\"} 2\n"));
+  skpi_snapshot_release(s);
   skpi_registry_free(r);
 }
 
