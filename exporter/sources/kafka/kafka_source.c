@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "streamkpi/card.h"
 #include "streamkpi/clock.h"
 #include "streamkpi/expo.h"
 #include "streamkpi/kafka_client.h"
@@ -26,11 +27,12 @@
 #include "streamkpi/kafka_msgtime.h"
 #include "streamkpi/kafka_plan.h"
 #include "streamkpi/log.h"
+#include "streamkpi/shard.h"
 
 #define MAX_OBSERVERS 16
-#define WM_THREADS 4         /* leaders queried at once */
-#define DESCRIBE_BATCH 32    /* groups per DescribeConsumerGroups call */
-#define MAX_GROUPS 100000    /* groups handled per cycle; more are ignored */
+#define WM_THREADS 4      /* leaders queried at once */
+#define DESCRIBE_BATCH 32 /* groups per DescribeConsumerGroups call */
+#define MAX_GROUPS 100000 /* groups handled per cycle; more are ignored */
 #define DEFAULT_CHUNK 2000
 #define OFFSETS_GROUP_ID SKPI_KAFKA_OWN_GROUP
 
@@ -63,9 +65,12 @@ struct skpi_kafka_source {
   skpi_msgtime_reader *times; /* NULL when message_time_reads is 0 */
   skpi_kmsgtime_observer times_fn;
   void *times_user;
+  skpi_card *card; /* the cluster's family filter and series caps */
 };
 
-static int stopping(const kctx *k) { return skpi_stop_get(k->stop); }
+static int stopping(const kctx *k) {
+  return skpi_stop_get(k->stop);
+}
 
 /* ---- handle ------------------------------------------------------------ */
 
@@ -96,8 +101,8 @@ static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt,
   t->name = strdup(mt->topic);
   if(!t->name)
     return SKPI_ENOMEM;
-  t->internal = skpi_ksample_name_internal(mt->topic) ||
-                (probe_topic && strcmp(mt->topic, probe_topic) == 0);
+  t->internal =
+      skpi_ksample_name_internal(mt->topic) || (probe_topic && strcmp(mt->topic, probe_topic) == 0);
   if(mt->partition_cnt <= 0)
     return SKPI_OK;
   t->parts = calloc((size_t)mt->partition_cnt, sizeof(*t->parts));
@@ -256,8 +261,7 @@ static void run_unit(wm_job *j, const wm_unit *u) {
     /* A leader that timed out would only time out again: its other chunks
      * stay unknown this cycle instead of costing a timeout each. */
     if(e == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-      atomic_fetch_add_explicit(&j->errors, (unsigned)(u->nchunks - c - 1),
-                                memory_order_relaxed);
+      atomic_fetch_add_explicit(&j->errors, (unsigned)(u->nchunks - c - 1), memory_order_relaxed);
       return;
     }
   }
@@ -274,14 +278,17 @@ static void *wm_worker(void *arg) {
   return NULL;
 }
 
-static skpi_err collect_watermarks(kctx *k, skpi_ksample *s) {
+/* Reads the watermarks of every topic t with pick[t] set (all topics when
+ * pick is NULL). */
+static skpi_err collect_watermarks(kctx *k, skpi_ksample *s, const unsigned char *pick) {
   skpi_err rc = SKPI_OK;
   skpi_plan plan = {0};
   skpi_plan_item *items = NULL;
   wm_unit *units = NULL;
   size_t n = 0;
   for(size_t t = 0; t < s->ntopics; t++)
-    n += (size_t)s->topics[t].nparts;
+    if(!pick || pick[t])
+      n += (size_t)s->topics[t].nparts;
   if(n == 0)
     return SKPI_OK;
   items = malloc(n * sizeof(*items));
@@ -291,7 +298,7 @@ static skpi_err collect_watermarks(kctx *k, skpi_ksample *s) {
   }
   n = 0;
   for(size_t t = 0; t < s->ntopics; t++)
-    for(int p = 0; p < s->topics[t].nparts; p++) {
+    for(int p = 0; p < s->topics[t].nparts && (!pick || pick[t]); p++) {
       items[n].topic = (int32_t)t;
       items[n].partition = s->topics[t].parts[p].id;
       items[n].leader = s->topics[t].parts[p].leader;
@@ -428,7 +435,8 @@ static skpi_err list_groups(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q, char 
   }
   for(size_t i = 0; i < nvalid && n < MAX_GROUPS; i++) {
     const char *id = rd_kafka_ConsumerGroupListing_group_id(valid[i]);
-    if(!id || !strcmp(id, OFFSETS_GROUP_ID) || !skpi_filter_match(&k->cfg->groups, id))
+    if(!id || !strcmp(id, OFFSETS_GROUP_ID) || !skpi_filter_match(&k->cfg->groups, id) ||
+       !skpi_shard_owns(&k->cfg->shard, id))
       continue;
     if(!(v[n++] = strdup(id))) {
       rc = SKPI_ENOMEM;
@@ -720,6 +728,36 @@ static void count_clamps(skpi_ksample *s) {
   }
 }
 
+/* Watermarks of a sharded cycle.  Every shard holds the whole metadata,
+ * but reads the watermarks of its own topics only (second 0), then those
+ * of other shards' topics that its groups commit on (second 1), which the
+ * lag of its groups needs.  Unsharded, the first call reads everything. */
+static skpi_err collect_shard_watermarks(kctx *k, skpi_ksample *s, int second) {
+  const skpi_shard *sh = &k->cfg->shard;
+  if(sh->count <= 1)
+    return second ? SKPI_OK : collect_watermarks(k, s, NULL);
+  if(s->ntopics == 0)
+    return SKPI_OK;
+  unsigned char *pick = NULL;
+  if(second) {
+    /* Group commits point at topics by index; sort them first. */
+    skpi_ksample_sort(s);
+    if(!(pick = skpi_ksample_consumed(s, 0)))
+      return SKPI_ENOMEM;
+  } else if(!(pick = calloc(s->ntopics, 1))) {
+    return SKPI_ENOMEM;
+  }
+  size_t any = 0;
+  for(size_t t = 0; t < s->ntopics; t++) {
+    int own = skpi_shard_owns(sh, s->topics[t].name);
+    pick[t] = second ? (unsigned char)(pick[t] && !own) : (unsigned char)own;
+    any += pick[t];
+  }
+  skpi_err rc = any ? collect_watermarks(k, s, pick) : SKPI_OK;
+  free(pick);
+  return rc;
+}
+
 /* Runs one cycle.  On success *out holds a sample with one reference. */
 static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen) {
   skpi_err rc;
@@ -742,9 +780,11 @@ static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen)
     goto out;
   /* Sorted now so commits can find their topic by name. */
   skpi_ksample_sort(s);
-  if((rc = collect_watermarks(k, s)) != SKPI_OK)
+  if((rc = collect_shard_watermarks(k, s, 0)) != SKPI_OK)
     goto out;
   if(!stopping(k) && (rc = collect_groups(k, s)) != SKPI_OK)
+    goto out;
+  if(!stopping(k) && (rc = collect_shard_watermarks(k, s, 1)) != SKPI_OK)
     goto out;
   if(stopping(k)) {
     rc = SKPI_ETIMEOUT;
@@ -819,7 +859,9 @@ static void read_times(skpi_kafka_source *src, const skpi_ksample *s) {
 
 static void publish(skpi_kafka_source *src, skpi_ksample *s) {
   skpi_mset *m = skpi_mset_new();
-  skpi_err rc = m ? skpi_kmetrics_render(s, src->lag_clamped_total, m) : SKPI_ENOMEM;
+  const skpi_cluster_cfg *cfg = src->k.cfg;
+  skpi_kmetrics_opts o = {.granularity = cfg->granularity, .card = src->card, .shard = &cfg->shard};
+  skpi_err rc = m ? skpi_kmetrics_render_opts(s, src->lag_clamped_total, &o, m) : SKPI_ENOMEM;
   if(rc == SKPI_OK && src->times)
     rc = skpi_msgtime_reader_render(src->times, src->k.cfg->name, m);
   if(rc != SKPI_OK) {
@@ -866,6 +908,20 @@ static void *source_main(void *arg) {
   return NULL;
 }
 
+/* The cluster's cardinality rules (config.h), borrowed from cfg. */
+static skpi_card *make_card(const skpi_cluster_cfg *cfg) {
+  skpi_card_cap *caps = NULL;
+  if(cfg->nseries_caps && !(caps = calloc(cfg->nseries_caps, sizeof(*caps))))
+    return NULL;
+  for(size_t i = 0; i < cfg->nseries_caps; i++)
+    caps[i] = (skpi_card_cap){cfg->series_caps[i].family, cfg->series_caps[i].cap};
+  skpi_card *c = skpi_card_new(&cfg->families, cfg->series_cap, caps, cfg->nseries_caps);
+  free(caps);
+  if(!c)
+    skpi_log(SKPI_ERROR, "cannot set up the series caps", "cluster", cfg->name);
+  return c;
+}
+
 skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_registry *reg) {
   if(!cfg)
     return NULL;
@@ -879,7 +935,8 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   src->slot = -1;
   skpi_stop_set(&src->stop, 0);
   pthread_mutex_init(&src->mu, NULL);
-  if(!(src->k.rk = make_handle(cfg)) || !(src->clamps = skpi_lag_clamps_new()))
+  if(!(src->k.rk = make_handle(cfg)) || !(src->clamps = skpi_lag_clamps_new()) ||
+     !(src->card = make_card(cfg)))
     goto fail;
   if(cfg->message_time_reads > 0 &&
      skpi_msgtime_reader_new(cfg, (size_t)cfg->message_time_reads, &src->times) != SKPI_OK)
@@ -897,6 +954,7 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   }
   return src;
 fail:
+  skpi_card_free(src->card);
   skpi_lag_clamps_free(src->clamps);
   skpi_msgtime_reader_free(src->times);
   skpi_kafka_client_free(src->k.rk);
@@ -935,6 +993,7 @@ void skpi_kafka_source_stop(skpi_kafka_source *src) {
   skpi_stop_set(&src->stop, 1);
   pthread_join(src->thread, NULL);
   free_strv(src->k.last_groups, src->k.nlast_groups);
+  skpi_card_free(src->card);
   skpi_lag_clamps_free(src->clamps);
   skpi_msgtime_reader_free(src->times);
   skpi_kafka_client_free(src->k.rk);
