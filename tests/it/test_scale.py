@@ -7,7 +7,8 @@
   counted in streamkpi_series_dropped_total.
 - Three exporters started with --shard=0/3, 1/3 and 2/3 together serve
   exactly the series of one unsharded exporter, value for value, once the
-  offsets stopped moving; brokers come from shard 0 only.
+  offsets stopped moving; brokers come from shard 0 only; and each shard
+  sends the group requests of its own groups only.
 """
 
 import re
@@ -205,3 +206,12 @@ def test_shard_union_equals_single(kafka, exporter_factory, tmp_path):
               if whole[k] != union[k] and k[0] not in CLOCK_DEPENDENT}
     assert not differ, differ
     assert len(whole) > 50
+    # Each shard asks only for its own groups: the group requests of the
+    # shards add up to those of the single exporter, cycle for cycle.
+    for kind in ("describe_groups", "offset_fetch"):
+        one_cycle = one(single.metrics(), "streamkpi_kafka_requests", cluster=cluster,
+                        request=kind)
+        shares = [one(e.metrics(), "streamkpi_kafka_requests", cluster=cluster, request=kind)
+                  for e in shards]
+        assert one_cycle == len(GROUPS), (kind, one_cycle)
+        assert sum(shares) == one_cycle, (kind, shares, one_cycle)
