@@ -1725,6 +1725,10 @@ static const field cluster_fields[] = {
      .cap = SKPI_CONFIG_MAX_SERIES_CAPS,
      .check = check_series_caps,
      .doc = "family name -> its own series cap, over `series_cap` (0: no cap)"},
+    RANGE("describe_interval", FT_DURATION, 0, "0s", 0, 0,
+          "describe a consumer group again only after this long, or at once when the group "
+          "listing shows a new state or a new group (0: every cycle); the members and "
+          "assignments shown may be this old"),
 };
 SECTION(
     cluster_sect, "cluster", cluster_fields, NULL,
@@ -1967,6 +1971,7 @@ static skpi_err cluster_build(const linetab *lt, const json_t *o, const json_t *
                         ? SKPI_CONFIG_GRANULARITY_TOPIC
                         : SKPI_CONFIG_GRANULARITY_PARTITION;
   cc->series_cap = (long)get_int(o, "series_cap", 0);
+  cc->describe_interval_s = get_num(o, "describe_interval", 0);
   if((rc = filter_build(json_object_get(o, "families"), &cc->families)) != SKPI_OK ||
      (rc = series_caps_build(json_object_get(o, "series_caps"), cc)) != SKPI_OK)
     return rc;

@@ -354,7 +354,8 @@ typedef struct skpi_cluster_cfg {
   long series_cap;                     /* default 0: series per family and cycle, 0 no cap */
   skpi_config_series_cap *series_caps; /* per family, over series_cap */
   size_t nseries_caps;
-  skpi_shard shard; /* global.shard (or --shard), copied into every cluster */
+  skpi_shard shard;           /* global.shard (or --shard), copied into every cluster */
+  double describe_interval_s; /* default 0: describe every group every cycle */
   int line;
 } skpi_cluster_cfg;
 

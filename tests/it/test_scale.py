@@ -5,6 +5,10 @@
   documented maximum/minimum) of the per-partition truths read with kcat.
 - A family filter and a series cap cut the output, and the cap's overflow is
   counted in streamkpi_series_dropped_total.
+- With describe_interval, steady cycles send no DescribeGroups at all and
+  keep serving each group's last description, while a new group, and a
+  group whose listed state changes (its member leaves), are described at
+  once.
 - Three exporters started with --shard=0/3, 1/3 and 2/3 together serve
   exactly the series of one unsharded exporter, value for value, once the
   offsets stopped moving; brokers come from shard 0 only; and each shard
@@ -15,7 +19,7 @@ import re
 import subprocess
 import uuid
 
-from conftest import parse_metrics, poll, select
+from conftest import ToolProc, select
 from helpers_kpi import kpi_config, one
 
 # topic suffix -> messages per partition
@@ -215,3 +219,40 @@ def test_shard_union_equals_single(kafka, exporter_factory, tmp_path):
                   for e in shards]
         assert one_cycle == len(GROUPS), (kind, one_cycle)
         assert sum(shares) == one_cycle, (kind, shares, one_cycle)
+
+
+def test_describe_interval_skips_steady_groups(kafka, exporter_factory, tmp_path):
+    tag = uuid.uuid4().hex[:8]
+    cluster = f"desc{tag}"
+    build_world(kafka, tag)
+    e = exporter_factory(config(kafka, tmp_path, "e", cluster, tag,
+                                "    describe_interval: 1h\n"))
+
+    def requests(s):
+        return one(s, "streamkpi_kafka_requests", cluster=cluster, request="describe_groups")
+
+    # The first cycle describes every group; later ones none, while the
+    # members and state of every group are still served.
+    s = e.wait_metrics("a cycle without DescribeGroups",
+                       lambda s: cycles(s, cluster) >= 2 and requests(s) == 0, timeout=60)
+    for g in GROUPS:
+        group = f"sc{tag}-{g}"
+        assert one(s, "kafka_consumergroup_members", cluster=cluster, consumergroup=group) == 0
+        assert one(s, "kafka_consumergroup_state", cluster=cluster, consumergroup=group,
+                   state="Empty") == 1
+    # A new group with a live member is described at once, not in an hour.
+    live_group, topic = f"sc{tag}-live", f"sc{tag}.b"
+    live = ToolProc(kafka, ["consume", live_group, topic, "--max", "5", "--hold", "600"])
+    try:
+        live.wait_line(re.compile(r"^committed 5$"), timeout=60)
+        e.wait_metrics("the live member",
+                       lambda s: one(s, "kafka_consumergroup_members", cluster=cluster,
+                                     consumergroup=live_group) == 1, timeout=60)
+    finally:
+        live.stop()
+    # Its member left: the listing shows Empty, so it is described again.
+    s = e.wait_metrics("the member gone",
+                       lambda s: one(s, "kafka_consumergroup_members", cluster=cluster,
+                                     consumergroup=live_group) == 0, timeout=90)
+    assert one(s, "kafka_consumergroup_state", cluster=cluster, consumergroup=live_group,
+               state="Empty") == 1

@@ -36,6 +36,21 @@
 #define DEFAULT_CHUNK 2000
 #define OFFSETS_GROUP_ID SKPI_KAFKA_OWN_GROUP
 
+/* The last description of a group, reused until it is due again. */
+typedef struct gdesc {
+  char *id;
+  char *state;
+  char *protocol_type;
+  int nmembers, active_members, assigned_parts;
+  double at; /* skpi_mono() when described */
+} gdesc;
+
+/* A group's state as the last listing gave it (a librdkafka static name). */
+typedef struct glisted {
+  char *id;
+  const char *state;
+} glisted;
+
 /* What one cycle needs; shared by the thread and skpi_kafka_source_cycle_once. */
 typedef struct kctx {
   const skpi_cluster_cfg *cfg;
@@ -46,6 +61,12 @@ typedef struct kctx {
    * groups are not reported gone because a broker did not answer. */
   char **last_groups;
   size_t nlast_groups;
+  /* With describe_interval > 0: the groups' last descriptions and the
+   * states of the last listing, both sorted by id. */
+  gdesc *desc;
+  size_t ndesc;
+  glisted *listed;
+  size_t nlisted;
 } kctx;
 
 struct skpi_kafka_source {
@@ -378,6 +399,79 @@ static rd_kafka_AdminOptions_t *admin_opts(kctx *k, rd_kafka_admin_op_t op, void
   return o;
 }
 
+static int cmp_listed(const void *a, const void *b) {
+  return strcmp(((const glisted *)a)->id, ((const glisted *)b)->id);
+}
+
+static int cmp_desc(const void *a, const void *b) {
+  return strcmp(((const gdesc *)a)->id, ((const gdesc *)b)->id);
+}
+
+static void free_listed(kctx *k) {
+  for(size_t i = 0; i < k->nlisted; i++)
+    free(k->listed[i].id);
+  free(k->listed);
+  k->listed = NULL;
+  k->nlisted = 0;
+}
+
+static void free_gdesc(gdesc *d) {
+  free(d->id);
+  free(d->state);
+  free(d->protocol_type);
+}
+
+static void free_descs(kctx *k) {
+  for(size_t i = 0; i < k->ndesc; i++)
+    free_gdesc(&k->desc[i]);
+  free(k->desc);
+  k->desc = NULL;
+  k->ndesc = 0;
+}
+
+/* Keeps each listed group's state, for describe_interval: a group whose
+ * state changed since its description is described again at once. */
+static skpi_err remember_listing(kctx *k, const rd_kafka_ConsumerGroupListing_t **valid,
+                                 size_t nvalid) {
+  free_listed(k);
+  if(k->cfg->describe_interval_s <= 0 || nvalid == 0)
+    return SKPI_OK;
+  if(!(k->listed = calloc(nvalid, sizeof(*k->listed))))
+    return SKPI_ENOMEM;
+  for(size_t i = 0; i < nvalid; i++) {
+    const char *id = rd_kafka_ConsumerGroupListing_group_id(valid[i]);
+    if(!id)
+      continue;
+    glisted *l = &k->listed[k->nlisted];
+    if(!(l->id = strdup(id)))
+      return SKPI_ENOMEM;
+    l->state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupListing_state(valid[i]));
+    k->nlisted++;
+  }
+  qsort(k->listed, k->nlisted, sizeof(*k->listed), cmp_listed);
+  return SKPI_OK;
+}
+
+static const gdesc *find_desc(const kctx *k, const char *id) {
+  gdesc key = {.id = (char *)id};
+  return k->ndesc ? bsearch(&key, k->desc, k->ndesc, sizeof(*k->desc), cmp_desc) : NULL;
+}
+
+/* Whether group id must be described this cycle: always without
+ * describe_interval; else when it has no description, when its description
+ * is describe_interval old, or when the listing shows another state. */
+static int describe_due(const kctx *k, const char *id, double now) {
+  if(k->cfg->describe_interval_s <= 0)
+    return 1;
+  const gdesc *d = find_desc(k, id);
+  if(!d || now - d->at >= k->cfg->describe_interval_s)
+    return 1;
+  glisted key = {.id = (char *)id};
+  const glisted *l =
+      k->nlisted ? bsearch(&key, k->listed, k->nlisted, sizeof(*k->listed), cmp_listed) : NULL;
+  return l && (!d->state || strcmp(l->state, d->state) != 0);
+}
+
 /* Lists group ids into *ids (sorted, unique, filtered).  Sets
  * s->groups_ok.  Only allocation failures are errors. */
 static skpi_err list_groups(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q, char ***ids,
@@ -433,6 +527,8 @@ static skpi_err list_groups(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q, char 
       goto out;
     }
   }
+  if((rc = remember_listing(k, valid, nvalid)) != SKPI_OK)
+    goto out;
   for(size_t i = 0; i < nvalid && n < MAX_GROUPS; i++) {
     const char *id = rd_kafka_ConsumerGroupListing_group_id(valid[i]);
     if(!id || !strcmp(id, OFFSETS_GROUP_ID) || !skpi_filter_match(&k->cfg->groups, id) ||
@@ -495,6 +591,7 @@ out:
 typedef struct gcall {
   int describe; /* else offsets */
   size_t first, count;
+  const size_t *idx; /* describe: group indices are idx[first..first+count) */
   int done;
 } gcall;
 
@@ -540,8 +637,8 @@ static skpi_err on_describe(skpi_ksample *s, rd_kafka_event_t *ev, gcall *c) {
   /* A group the reply did not describe stays at nmembers -1.  err is only
    * ever set, never cleared: the offsets reply may have come first. */
   for(size_t i = 0; i < c->count; i++)
-    if(s->groups[c->first + i].nmembers < 0)
-      s->groups[c->first + i].err = 1;
+    if(s->groups[c->idx[c->first + i]].nmembers < 0)
+      s->groups[c->idx[c->first + i]].err = 1;
   return SKPI_OK;
 }
 
@@ -581,6 +678,68 @@ static skpi_err on_offsets(skpi_ksample *s, rd_kafka_event_t *ev, gcall *c) {
   return SKPI_OK;
 }
 
+/* With describe_interval: groups not described this cycle (todo holds the
+ * ndesc that were, ascending) take their last description, and the cache
+ * becomes this cycle's descriptions plus the reused ones.  A group whose
+ * describe failed has no entry, so the next cycle describes it again. */
+static skpi_err reuse_descriptions(kctx *k, skpi_ksample *s, const size_t *todo, size_t ndesc,
+                                   double now) {
+  if(k->cfg->describe_interval_s <= 0)
+    return SKPI_OK;
+  gdesc *next = s->ngroups ? calloc(s->ngroups, sizeof(*next)) : NULL;
+  size_t nnext = 0, t = 0;
+  if(s->ngroups && !next)
+    return SKPI_ENOMEM;
+  skpi_err rc = SKPI_OK;
+  for(size_t i = 0; i < s->ngroups; i++) {
+    skpi_kgroup *g = &s->groups[i];
+    int described = t < ndesc && todo[t] == i;
+    t += described;
+    gdesc *d = &next[nnext];
+    if(described) {
+      if(g->nmembers < 0 || !g->state)
+        continue;
+      d->at = now;
+      d->nmembers = g->nmembers;
+      d->active_members = g->active_members;
+      d->assigned_parts = g->assigned_parts;
+      if(!(d->id = strdup(g->id)) || !(d->state = strdup(g->state)) ||
+         !(d->protocol_type = strdup(g->protocol_type ? g->protocol_type : ""))) {
+        nnext++;
+        rc = SKPI_ENOMEM;
+        break;
+      }
+      nnext++;
+      continue;
+    }
+    const gdesc *old = find_desc(k, g->id);
+    if(!old)
+      continue;
+    free(g->state);
+    free(g->protocol_type);
+    g->state = strdup(old->state);
+    g->protocol_type = strdup(old->protocol_type);
+    g->nmembers = old->nmembers;
+    g->active_members = old->active_members;
+    g->assigned_parts = old->assigned_parts;
+    *d = *old;
+    d->id = strdup(old->id);
+    d->state = strdup(old->state);
+    d->protocol_type = strdup(old->protocol_type);
+    nnext++;
+    if(!g->state || !g->protocol_type || !d->id || !d->state || !d->protocol_type) {
+      rc = SKPI_ENOMEM;
+      break;
+    }
+  }
+  free_descs(k);
+  k->desc = next;
+  k->ndesc = nnext;
+  if(rc != SKPI_OK)
+    free_descs(k);
+  return rc;
+}
+
 /* Describes every group and fetches its offsets, with at most max_inflight
  * groups in flight (a describe batch weighs its number of groups). */
 static skpi_err describe_and_fetch(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q) {
@@ -591,26 +750,31 @@ static skpi_err describe_and_fetch(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q
   /* At most n describe calls plus n offset calls. */
   gcall *calls = calloc(2 * n, sizeof(*calls));
   const char **names = calloc(batch, sizeof(*names));
-  size_t ncalls = 0, inflight = 0, pending = 0, next_desc = 0, next_off = 0;
-  if(!calls || !names) {
+  size_t *todo = calloc(n ? n : 1, sizeof(*todo));
+  size_t ncalls = 0, inflight = 0, pending = 0, next_desc = 0, next_off = 0, ndesc = 0;
+  double now = skpi_mono();
+  if(!calls || !names || !todo) {
     rc = SKPI_ENOMEM;
     goto out;
   }
+  for(size_t g = 0; g < n; g++)
+    if(describe_due(k, s->groups[g].id, now))
+      todo[ndesc++] = g;
   for(;;) {
-    while(!stopping(k) && (next_desc < n || next_off < n)) {
+    while(!stopping(k) && (next_desc < ndesc || next_off < n)) {
       gcall *c = &calls[ncalls];
-      if(next_desc < n) {
-        size_t cnt = n - next_desc < batch ? n - next_desc : batch;
+      if(next_desc < ndesc) {
+        size_t cnt = ndesc - next_desc < batch ? ndesc - next_desc : batch;
         if(inflight + cnt > limit)
           break;
         for(size_t i = 0; i < cnt; i++)
-          names[i] = s->groups[next_desc + i].id;
+          names[i] = s->groups[todo[next_desc + i]].id;
         rd_kafka_AdminOptions_t *o = admin_opts(k, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, c);
         if(!o) {
           rc = SKPI_ENOMEM;
           goto out;
         }
-        *c = (gcall){.describe = 1, .first = next_desc, .count = cnt};
+        *c = (gcall){.describe = 1, .first = next_desc, .count = cnt, .idx = todo};
         rd_kafka_DescribeConsumerGroups(k->rk, names, cnt, o, q);
         rd_kafka_AdminOptions_destroy(o);
         s->reqs.describe_groups += (unsigned)cnt;
@@ -666,14 +830,16 @@ static skpi_err describe_and_fetch(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q
   for(size_t i = 0; i < ncalls; i++)
     if(!calls[i].done)
       for(size_t g = 0; g < calls[i].count; g++)
-        s->groups[calls[i].first + g].err = 1;
-  for(size_t g = next_desc; g < n; g++)
-    s->groups[g].err = 1;
+        s->groups[calls[i].describe ? todo[calls[i].first + g] : calls[i].first + g].err = 1;
+  for(size_t g = next_desc; g < ndesc; g++)
+    s->groups[todo[g]].err = 1;
   for(size_t g = next_off; g < n; g++)
     s->groups[g].err = 1;
+  rc = reuse_descriptions(k, s, todo, ndesc, now);
 out:
   free(calls);
   free(names);
+  free(todo);
   return rc;
 }
 
@@ -818,6 +984,8 @@ skpi_err skpi_kafka_source_cycle_once(const skpi_cluster_cfg *cfg, skpi_ksample 
   if(rc != SKPI_OK)
     skpi_log(SKPI_WARN, "kafka cycle failed", "cluster", cfg->name, "error", err);
   free_strv(k.last_groups, k.nlast_groups);
+  free_descs(&k);
+  free_listed(&k);
   skpi_kafka_client_free(k.rk);
   return rc;
 }
@@ -993,6 +1161,8 @@ void skpi_kafka_source_stop(skpi_kafka_source *src) {
   skpi_stop_set(&src->stop, 1);
   pthread_join(src->thread, NULL);
   free_strv(src->k.last_groups, src->k.nlast_groups);
+  free_descs(&src->k);
+  free_listed(&src->k);
   skpi_card_free(src->card);
   skpi_lag_clamps_free(src->clamps);
   skpi_msgtime_reader_free(src->times);
