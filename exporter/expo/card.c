@@ -4,9 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Families a card tracks; a render declares a few dozen. */
-#define MAX_TRACKED 4096
-
 typedef struct fam {
   char *name;
   int allowed;
@@ -88,7 +85,7 @@ skpi_err skpi_card_family(skpi_card *c, const char *name, int *handle) {
       *handle = c->fams[i].allowed ? (int)i : -1;
       return SKPI_OK;
     }
-  if(c->nfams == MAX_TRACKED)
+  if(c->nfams == SKPI_CARD_MAX_FAMILIES)
     return SKPI_ENOMEM;
   if(c->nfams == c->capfams) {
     size_t want = c->capfams ? c->capfams * 2 : 32;

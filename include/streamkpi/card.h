@@ -26,6 +26,9 @@
 #include "streamkpi/err.h"
 #include "streamkpi/expo.h"
 
+/* Families one card tracks; a render declares a few dozen. */
+#define SKPI_CARD_MAX_FAMILIES 4096
+
 typedef struct skpi_card skpi_card;
 
 /* One family's own cap (0: no cap, even when a default cap is set). */

@@ -16,7 +16,8 @@
  * streamkpi_kafka_requests{request} (requests sent in the last cycle),
  * streamkpi_kafka_request_errors{request} (calls that failed in it),
  * streamkpi_kafka_lag_clamped_total, streamkpi_kafka_topics_seen,
- * streamkpi_kafka_groups_seen, streamkpi_kafka_group_listing_ok.
+ * streamkpi_kafka_groups_seen, streamkpi_kafka_group_listing_ok, and with
+ * a card (skpi_kmetrics_render_opts) streamkpi_series_dropped_total.
  *
  * No series is emitted for an unknown value: no offset series for a
  * partition at -1, no leader series without a leader, no controller series
