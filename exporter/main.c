@@ -34,6 +34,7 @@ typedef struct flags {
   const char *log_format;
   int check_only;
   int enable_lifecycle;
+  const char *shard;
 } flags;
 
 static void usage(FILE *f) {
@@ -48,6 +49,7 @@ static void usage(FILE *f) {
              "  --log.level=LEVEL            debug, info, warn or error (default info)\n"
              "  --log.format=FORMAT          logfmt or json (default logfmt)\n"
              "  --config.check               validate the configuration and exit\n"
+             "  --shard=I/N                  sample share I of N of each cluster (docs/scale.md)\n"
              "  --version                    print version and revision\n"
              "  --help                       this text\n");
 }
@@ -65,7 +67,8 @@ static int parse_flags(int argc, char **argv, flags *fl) {
     F_VERSION,
     F_HELP,
     F_WEBCFG,
-    F_LIFECYCLE
+    F_LIFECYCLE,
+    F_SHARD
   };
   static const struct option opts[] = {
       {"config.file", required_argument, NULL, F_CONFIG},
@@ -78,6 +81,7 @@ static int parse_flags(int argc, char **argv, flags *fl) {
       {"log.level", required_argument, NULL, F_LEVEL},
       {"log.format", required_argument, NULL, F_FORMAT},
       {"config.check", no_argument, NULL, F_CHECK},
+      {"shard", required_argument, NULL, F_SHARD},
       {"version", no_argument, NULL, F_VERSION},
       {"help", no_argument, NULL, F_HELP},
       {NULL, 0, NULL, 0},
@@ -97,6 +101,7 @@ static int parse_flags(int argc, char **argv, flags *fl) {
     case F_FORMAT: fl->log_format = optarg; break;
     case F_CHECK: fl->check_only = 1; break;
     case F_LIFECYCLE: fl->enable_lifecycle = 1; break;
+    case F_SHARD: fl->shard = optarg; break;
     case F_VERSION:
       printf("streamkpi_exporter version %s (revision %s)\n", SKPI_VERSION, SKPI_REVISION);
       return 1;
@@ -115,9 +120,19 @@ static int parse_flags(int argc, char **argv, flags *fl) {
   return 0;
 }
 
+/* --shard wins over global.shard. */
 static skpi_err load_config(const flags *fl, skpi_config **cfg, char *err, size_t errlen) {
-  return fl->config_file ? skpi_config_load(fl->config_file, cfg, err, errlen)
-                         : skpi_config_from_brokers(fl->brokers, cfg, err, errlen);
+  char why[160];
+  skpi_err rc = fl->config_file ? skpi_config_load(fl->config_file, cfg, err, errlen)
+                                : skpi_config_from_brokers(fl->brokers, cfg, err, errlen);
+  if(rc != SKPI_OK || !fl->shard)
+    return rc;
+  if((rc = skpi_config_set_shard(*cfg, fl->shard, why, sizeof(why))) != SKPI_OK) {
+    snprintf(err, errlen, "--shard: %s", why);
+    skpi_config_free(*cfg);
+    *cfg = NULL;
+  }
+  return rc;
 }
 
 /* Builds an app from a fresh read of the configuration and swaps it for

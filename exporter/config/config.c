@@ -1171,6 +1171,46 @@ static skpi_err check_thresholds(vctx *v, const json_t *val, int line, const cha
   return SKPI_OK;
 }
 
+/* Values arrive as text (FT_STRMAP); a series cap is a whole number of
+ * series and its key a family name. */
+static skpi_err check_series_caps(vctx *v, const json_t *val, int line, const char *path) {
+  const char *k;
+  json_t *it, *n = NULL;
+  char kp[256], q[160];
+  double x;
+  skpi_err rc;
+  json_object_foreach((json_t *)val, k, it) {
+    join(kp, sizeof(kp), path, k);
+    if(!skpi_expo_valid_name(k)) {
+      quote(q, sizeof(q), k);
+      return vfail(v, line_of(v, it), kp, "expected a metric family name, got %s", q);
+    }
+    if(!json_is_string(it))
+      continue;
+    if(parse_number(json_string_value(it), &x) != 0 || x < 0 || x > SKPI_CONFIG_MAX_SERIES_CAP ||
+       x != (double)(long long)x) {
+      quote(q, sizeof(q), json_string_value(it));
+      return vfail(v, line_of(v, it), kp, "expected a whole number from 0 to %d, got %s",
+                   SKPI_CONFIG_MAX_SERIES_CAP, q);
+    }
+    if((rc = mark(v, n = json_integer((json_int_t)x), line_of(v, it))) != SKPI_OK ||
+       json_object_set_new((json_t *)val, k, n) != 0) {
+      json_decref(n);
+      return SKPI_ENOMEM;
+    }
+  }
+  return SKPI_OK;
+}
+
+/* "i/n", as --shard takes it. */
+static skpi_err check_shard(vctx *v, const json_t *val, int line, const char *path) {
+  skpi_shard sh;
+  char msg[160];
+  if(skpi_shard_parse(json_string_value(val), &sh, msg, sizeof(msg)) != SKPI_OK)
+    return vfail(v, line, path, "%s", msg);
+  return SKPI_OK;
+}
+
 /* Criteria stay text in the tree, so that each keeps its line (jansson's
  * true/false are shared and cannot carry one); the structs convert them. */
 static skpi_err check_criteria(vctx *v, const json_t *val, int line, const char *path) {
@@ -1346,6 +1386,13 @@ static const field global_fields[] = {
      .doc = "path of the metrics, starting with `/`"},
     ENUM("log_level", 0, "info", "debug|info|warn|error", "lowest level logged"),
     ENUM("log_format", 0, "logfmt", "logfmt|json", "log line format"),
+    {.key = "shard",
+     .type = FT_STRING,
+     .flags = F_NONEMPTY,
+     .dflt = "0/1",
+     .check = check_shard,
+     .doc = "`i/n`: this exporter samples share i of n of every cluster's topics and groups "
+            "(docs/scale.md); `--shard` overrides it"},
 };
 SECTION(global_sect, "global", global_fields, NULL,
         "Defaults for every cluster and the HTTP side.");
@@ -1664,6 +1711,24 @@ static const field cluster_fields[] = {
      .inherit = "policy",
      .doc = "keys of `policy`, overriding the top-level ones one by one (a rule named here "
             "overrides that rule's keys)"},
+    ENUM("granularity", 0, "partition", "partition|topic",
+         "`topic` emits the per-partition families once per topic, without the `partition` "
+         "label (docs/scale.md says how each one is folded)"),
+    SUB("families", FT_SECTION, 0, filter_sect,
+        "which metric families of the Kafka sampler are emitted (regexes over family names)"),
+    RANGE("series_cap", FT_INT, F_MIN | F_MAX, "0", 0, SKPI_CONFIG_MAX_SERIES_CAP,
+          "most series one family of the Kafka sampler emits per cycle (0: no cap); the rest is "
+          "counted in `streamkpi_series_dropped_total`"),
+    {.key = "series_caps",
+     .type = FT_STRMAP,
+     .what = "map family -> number",
+     .cap = SKPI_CONFIG_MAX_SERIES_CAPS,
+     .check = check_series_caps,
+     .doc = "family name -> its own series cap, over `series_cap` (0: no cap)"},
+    RANGE("describe_interval", FT_DURATION, 0, "0s", 0, 0,
+          "describe a consumer group again only after this long, or at once when the group "
+          "listing shows a new state or a new group (0: every cycle); the members and "
+          "assignments shown may be this old"),
 };
 SECTION(
     cluster_sect, "cluster", cluster_fields, NULL,
@@ -1859,6 +1924,23 @@ static skpi_err policy_build(const linetab *lt, const json_t *o, int line, skpi_
   return SKPI_OK;
 }
 
+static skpi_err series_caps_build(const json_t *o, skpi_cluster_cfg *cc) {
+  const char *k;
+  json_t *val;
+  if(!json_object_size(o))
+    return SKPI_OK;
+  if(!(cc->series_caps = calloc(json_object_size(o), sizeof(*cc->series_caps))))
+    return SKPI_ENOMEM;
+  json_object_foreach((json_t *)o, k, val) {
+    skpi_config_series_cap *sc = &cc->series_caps[cc->nseries_caps];
+    if(!(sc->family = strdup(k)))
+      return SKPI_ENOMEM;
+    sc->cap = (long)json_integer_value(val);
+    cc->nseries_caps++;
+  }
+  return SKPI_OK;
+}
+
 static skpi_err cluster_build(const linetab *lt, const json_t *o, const json_t *raw,
                               skpi_cluster_cfg *cc) {
   const json_t *props = json_object_get(o, "properties");
@@ -1885,6 +1967,14 @@ static skpi_err cluster_build(const linetab *lt, const json_t *o, const json_t *
   cc->max_inflight = (int)get_int(o, "max_inflight", 0);
   cc->chunk_size = (int)get_int(o, "chunk_size", 0);
   cc->message_time_reads = (int)get_int(o, "message_time_reads", 0);
+  cc->granularity = !strcmp(get_str(o, "granularity", ""), "topic")
+                        ? SKPI_CONFIG_GRANULARITY_TOPIC
+                        : SKPI_CONFIG_GRANULARITY_PARTITION;
+  cc->series_cap = (long)get_int(o, "series_cap", 0);
+  cc->describe_interval_s = get_num(o, "describe_interval", 0);
+  if((rc = filter_build(json_object_get(o, "families"), &cc->families)) != SKPI_OK ||
+     (rc = series_caps_build(json_object_get(o, "series_caps"), cc)) != SKPI_OK)
+    return rc;
   cc->line = node_line(lt, o);
   if((rc = dup_opt(o, "role", &cc->role)) != SKPI_OK ||
      (rc = probe_build(lt, json_object_get(o, "probe"), raw_line(lt, raw, "probe"), &cc->probe)) !=
@@ -1909,6 +1999,10 @@ static void cluster_free(skpi_cluster_cfg *cc) {
   free(cc->properties);
   filter_free(&cc->topics);
   filter_free(&cc->groups);
+  filter_free(&cc->families);
+  for(size_t j = 0; j < cc->nseries_caps; j++)
+    free(cc->series_caps[j].family);
+  free(cc->series_caps);
 }
 
 static skpi_err incidents_build(skpi_config *c, const json_t *o, int line, char **token) {
@@ -2104,6 +2198,8 @@ static skpi_err structs_build(skpi_config *c, const ltree *lt_, char **token) {
        SKPI_OK)
       return rc;
   }
+  if(skpi_config_set_shard(c, get_str(g, "shard", "0/1"), NULL, 0) != SKPI_OK)
+    return SKPI_EINVAL;
   o = json_object_get(t, "state");
   c->state.persist_interval_s = get_num(o, "persist_interval", 0);
   c->state.line = raw_line(lt, raw, "state");
@@ -2355,6 +2451,17 @@ out:
     return rc;
   }
   *out = c;
+  return SKPI_OK;
+}
+
+skpi_err skpi_config_set_shard(skpi_config *c, const char *text, char *errbuf, size_t errlen) {
+  skpi_shard sh;
+  skpi_err rc = skpi_shard_parse(text, &sh, errbuf, errlen);
+  if(rc != SKPI_OK)
+    return rc;
+  c->shard = sh;
+  for(size_t i = 0; i < c->nclusters; i++)
+    c->clusters[i].shard = sh;
   return SKPI_OK;
 }
 

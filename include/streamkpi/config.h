@@ -39,6 +39,7 @@
 
 #include "streamkpi/buf.h"
 #include "streamkpi/err.h"
+#include "streamkpi/shard.h"
 
 /* A list of include and exclude regexes (POSIX extended).  A name passes
  * when it matches some include (or there are none) and no exclude. */
@@ -83,8 +84,10 @@ typedef struct skpi_kv {
  * is this value). */
 #define SKPI_CONFIG_MAX_BODY 16777216
 #define SKPI_CONFIG_MAX_TARGET_BYTES (1024 * 1024 * 1024) /* targets[].max_bytes */
-#define SKPI_CONFIG_MAX_TOKEN_FILE 4096 /* bytes of incidents.webhook_token_file */
-#define SKPI_CONFIG_MAX_PATH 127        /* global.telemetry_path */
+#define SKPI_CONFIG_MAX_TOKEN_FILE 4096      /* bytes of incidents.webhook_token_file */
+#define SKPI_CONFIG_MAX_PATH 127             /* global.telemetry_path */
+#define SKPI_CONFIG_MAX_SERIES_CAP 100000000 /* clusters[].series_cap and series_caps */
+#define SKPI_CONFIG_MAX_SERIES_CAPS 256      /* entries of clusters[].series_caps */
 /* cluster, target and SLO names: "target:" + name fits a registry slot */
 #define SKPI_CONFIG_MAX_NAME 56
 
@@ -315,6 +318,16 @@ typedef struct skpi_config_policy {
   int line;
 } skpi_config_policy;
 
+typedef enum skpi_config_granularity {
+  SKPI_CONFIG_GRANULARITY_PARTITION = 0,
+  SKPI_CONFIG_GRANULARITY_TOPIC
+} skpi_config_granularity;
+
+typedef struct skpi_config_series_cap {
+  char *family;
+  long cap; /* 0: no cap */
+} skpi_config_series_cap;
+
 typedef struct skpi_cluster_cfg {
   char *name;
   char *bootstrap_servers;
@@ -336,6 +349,13 @@ typedef struct skpi_cluster_cfg {
   /* The cluster's policy keys over the top-level ones; a rule the cluster
    * names takes its keys over the top-level rule of that id. */
   skpi_config_policy policy;
+  skpi_config_granularity granularity; /* default partition */
+  skpi_filter families;                /* metric families of the Kafka sampler emitted */
+  long series_cap;                     /* default 0: series per family and cycle, 0 no cap */
+  skpi_config_series_cap *series_caps; /* per family, over series_cap */
+  size_t nseries_caps;
+  skpi_shard shard;           /* global.shard (or --shard), copied into every cluster */
+  double describe_interval_s; /* default 0: describe every group every cycle */
   int line;
 } skpi_cluster_cfg;
 
@@ -345,6 +365,7 @@ typedef struct skpi_config {
   char *telemetry_path; /* default "/metrics" */
   char *log_level;      /* default "info" */
   char *log_format;     /* default "logfmt" */
+  skpi_shard shard;     /* global.shard, default 0/1 (unsharded) */
   skpi_cluster_cfg *clusters;
   size_t nclusters;
   skpi_config_state state;
@@ -378,6 +399,12 @@ skpi_err skpi_config_load(const char *path, skpi_config **out, char *errbuf, siz
  * and one line in errbuf.  Ownership as for skpi_config_load. */
 skpi_err skpi_config_from_brokers(const char *brokers, skpi_config **out, char *errbuf,
                                   size_t errlen);
+
+/* Sets the shard ("i/n", see shard.h) of c and of every cluster in it: the
+ * loader applies global.shard, and main applies --shard over it.
+ * SKPI_EINVAL with one line in errbuf when text is malformed; c is then
+ * unchanged. */
+skpi_err skpi_config_set_shard(skpi_config *c, const char *text, char *errbuf, size_t errlen);
 
 /* Returns 1 when name passes the filter. */
 int skpi_filter_match(const skpi_filter *f, const char *name);

@@ -16,7 +16,8 @@
  * streamkpi_kafka_requests{request} (requests sent in the last cycle),
  * streamkpi_kafka_request_errors{request} (calls that failed in it),
  * streamkpi_kafka_lag_clamped_total, streamkpi_kafka_topics_seen,
- * streamkpi_kafka_groups_seen, streamkpi_kafka_group_listing_ok.
+ * streamkpi_kafka_groups_seen, streamkpi_kafka_group_listing_ok, and with
+ * a card (skpi_kmetrics_render_opts) streamkpi_series_dropped_total.
  *
  * No series is emitted for an unknown value: no offset series for a
  * partition at -1, no leader series without a leader, no controller series
@@ -29,6 +30,8 @@
 
 #include <stdint.h>
 
+#include "streamkpi/card.h"
+#include "streamkpi/config.h"
 #include "streamkpi/err.h"
 #include "streamkpi/expo.h"
 #include "streamkpi/sample.h"
@@ -39,5 +42,24 @@
  * be declared in m (a clash with an earlier declaration, or out of memory), or the error of
  * skpi_mset_add; m then holds a partial set the caller drops. */
 skpi_err skpi_kmetrics_render(const skpi_ksample *s, uint64_t lag_clamped_total, skpi_mset *m);
+
+/* How a cluster's families are cut down (all borrowed, all optional). */
+typedef struct skpi_kmetrics_opts {
+  /* topic: the per-partition families once per topic without the
+   * partition label (how each is folded: docs/scale.md). */
+  skpi_config_granularity granularity;
+  skpi_card *card;         /* family filter and series caps; NULL: none */
+  const skpi_shard *shard; /* NULL: unsharded */
+} skpi_kmetrics_opts;
+
+/* skpi_kmetrics_render with cardinality controls and sharding: only the
+ * families the card passes are declared, series past a family's cap are
+ * left out (and streamkpi_series_dropped_total is added); with a shard,
+ * only the topics and groups it owns get series, and brokers and offline
+ * partitions come from shard 0 alone.  The card is updated (counts), so
+ * one card serves one render at a time.  o may be NULL.  Errors as for
+ * skpi_kmetrics_render, plus SKPI_ENOMEM from the card. */
+skpi_err skpi_kmetrics_render_opts(const skpi_ksample *s, uint64_t lag_clamped_total,
+                                   const skpi_kmetrics_opts *o, skpi_mset *m);
 
 #endif

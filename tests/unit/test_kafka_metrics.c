@@ -1,5 +1,6 @@
 /* test_kafka_metrics.c: a hand-built sample (its sort/lookup too) rendered
  * to kafka_exporter-compatible series. */
+#include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -358,6 +359,143 @@ static void family_clash_fails(void **state) {
   skpi_ksample_free(s);
 }
 
+static char *render_opts(const skpi_ksample *s, const skpi_kmetrics_opts *o) {
+  skpi_mset *m = skpi_mset_new();
+  assert_non_null(m);
+  assert_int_equal(skpi_kmetrics_render_opts(s, 7, o, m), SKPI_OK);
+  skpi_buf b;
+  skpi_buf_init(&b, 1 << 20);
+  const skpi_mset *sets[] = {m};
+  assert_int_equal(skpi_expo_render(sets, 1, SKPI_FMT_TEXT, &b), SKPI_OK);
+  skpi_mset_unref(m);
+  char *text = skpi_buf_steal(&b, NULL);
+  assert_non_null(text);
+  return text;
+}
+
+static void topic_granularity_folds_partitions(void **state) {
+  skpi_ksample *s = build();
+  skpi_kmetrics_opts o = {.granularity = SKPI_CONFIG_GRANULARITY_TOPIC};
+  char *t = render_opts(s, &o);
+  /* No per-partition series remain. */
+  if(strstr(t, "partition=\""))
+    fail_msg("a partition label at topic granularity");
+  ABSENT(t, "kafka_topic_partition_leader{cluster=\"c1\",topic=\"orders\"}");
+  /* orders/1's watermarks are unknown: so are the topic's sums. */
+  ABSENT(t, "kafka_topic_partition_current_offset{cluster=\"c1\",topic=\"orders\"}");
+  ABSENT(t, "kafka_topic_partition_oldest_offset{cluster=\"c1\",topic=\"orders\"}");
+  PRESENT(t,
+          "kafka_topic_partition_current_offset{cluster=\"c1\",topic=\"__consumer_offsets\"} 50");
+  PRESENT(t, "kafka_topic_partition_replicas{cluster=\"c1\",topic=\"orders\"} 2");
+  PRESENT(t, "kafka_topic_partition_in_sync_replica{cluster=\"c1\",topic=\"orders\"} 1");
+  PRESENT(t, "kafka_topic_partition_leader_is_preferred{cluster=\"c1\",topic=\"orders\"} 0");
+  PRESENT(t, "kafka_topic_partition_under_replicated_partition{cluster=\"c1\",topic=\"orders\"} 1");
+  PRESENT(t, "kafka_topic_partitions{cluster=\"c1\",topic=\"orders\"} 2");
+  PRESENT(t, "kafka_brokers{cluster=\"c1\"} 2");
+  PRESENT(t, "kafka_consumergroup_current_offset{cluster=\"c1\",consumergroup=\"g1\",topic="
+             "\"orders\"} 45");
+  /* g1's lag on orders/1 is unknown, so the topic's lag is too; the
+   * _sum family keeps its partial sum as before. */
+  ABSENT(t, "kafka_consumergroup_lag{cluster=\"c1\",consumergroup=\"g1\",topic=\"orders\"}");
+  PRESENT(t, "kafka_consumergroup_lag_sum{cluster=\"c1\",consumergroup=\"g1\",topic=\"orders\"} "
+             "60");
+  PRESENT(t, "kafka_consumergroup_lag{cluster=\"c1\",consumergroup=\"g2\",topic=\"orders\"} 0");
+  free(t);
+
+  /* With every watermark known, the sums appear. */
+  skpi_ktopic *orders = (skpi_ktopic *)skpi_ksample_topic(s, "orders");
+  orders->parts[1].low = 5;
+  orders->parts[1].high = 30;
+  t = render_opts(s, &o);
+  PRESENT(t, "kafka_topic_partition_current_offset{cluster=\"c1\",topic=\"orders\"} 130");
+  PRESENT(t, "kafka_topic_partition_oldest_offset{cluster=\"c1\",topic=\"orders\"} 15");
+  PRESENT(t, "kafka_consumergroup_lag{cluster=\"c1\",consumergroup=\"g1\",topic=\"orders\"} 85");
+  PRESENT(t, "kafka_consumergroup_lag_sum{cluster=\"c1\",consumergroup=\"g1\",topic=\"orders\"} "
+             "85");
+  free(t);
+  skpi_ksample_free(s);
+}
+
+static void card_filters_families_and_caps_series(void **state) {
+  skpi_ksample *s = build();
+  regex_t exc;
+  assert_int_equal(regcomp(&exc, "^kafka_topic_partition_", REG_EXTENDED | REG_NOSUB), 0);
+  skpi_filter f = {.nexclude = 1, .exclude = &exc};
+  skpi_card_cap caps[] = {{"kafka_consumergroup_lag", 1}};
+  skpi_card *card = skpi_card_new(&f, 0, caps, 1);
+  assert_non_null(card);
+  skpi_kmetrics_opts o = {.card = card};
+  char *t = render_opts(s, &o);
+  if(strstr(t, "kafka_topic_partition_"))
+    fail_msg("a refused family was rendered");
+  PRESENT(t, "kafka_topic_partitions{cluster=\"c1\",topic=\"orders\"} 2");
+  /* Two lag series exist (g1 and g2 on orders/0); the cap keeps the first. */
+  PRESENT(t, "kafka_consumergroup_lag{cluster=\"c1\",consumergroup=\"g1\",topic=\"orders\","
+             "partition=\"0\"} 60");
+  ABSENT(t, "kafka_consumergroup_lag{cluster=\"c1\",consumergroup=\"g2\",topic=\"orders\","
+            "partition=\"0\"}");
+  PRESENT(t, "streamkpi_series_dropped_total{cluster=\"c1\",family=\"kafka_consumergroup_lag\"} 1");
+  free(t);
+  /* The next cycle drops the same series again: the counter adds up. */
+  t = render_opts(s, &o);
+  PRESENT(t, "streamkpi_series_dropped_total{cluster=\"c1\",family=\"kafka_consumergroup_lag\"} 2");
+  free(t);
+  skpi_card_free(card);
+  regfree(&exc);
+  skpi_ksample_free(s);
+}
+
+/* The self-metrics every shard reports about its own cycle. */
+static int self_line(const char *line) {
+  return !strncmp(line, "streamkpi_kafka_", 16) || line[0] == '#';
+}
+
+/* Counts how many of the texts hold exactly this line. */
+static int holders(char **texts, int n, const char *line) {
+  int k = 0;
+  for(int i = 0; i < n; i++)
+    k += has_line(texts[i], line);
+  return k;
+}
+
+static void shards_split_series_exactly(void **state) {
+  skpi_ksample *s = build();
+  skpi_shard sh[3] = {{0, 3}, {1, 3}, {2, 3}};
+  char *parts[3];
+  for(int i = 0; i < 3; i++) {
+    skpi_kmetrics_opts o = {.shard = &sh[i]};
+    parts[i] = render_opts(s, &o);
+  }
+  /* Brokers and offline partitions come from shard 0 only. */
+  assert_true(has_line(parts[0], "kafka_brokers{cluster=\"c1\"} 2"));
+  assert_true(has_line(parts[0], "kafka_offline_partitions{cluster=\"c1\"} 1"));
+  for(int i = 1; i < 3; i++)
+    assert_null(strstr(parts[i], "kafka_brokers{"));
+  char *whole = render(s, 7);
+  /* Every series of the unsharded output is in exactly one shard's. */
+  size_t checked = 0;
+  for(char *line = strtok(whole, "\n"); line; line = strtok(NULL, "\n")) {
+    if(self_line(line))
+      continue;
+    if(holders(parts, 3, line) != 1)
+      fail_msg("held by %d shards: %s", holders(parts, 3, line), line);
+    checked++;
+  }
+  assert_true(checked > 20);
+  /* And no shard has a series the unsharded output lacks. */
+  char *again = render(s, 7);
+  for(int i = 0; i < 3; i++) {
+    for(char *line = strtok(parts[i], "\n"); line; line = strtok(NULL, "\n"))
+      if(!self_line(line) && !has_line(again, line))
+        fail_msg("shard %d invented: %s", i, line);
+  }
+  free(again);
+  free(whole);
+  for(int i = 0; i < 3; i++)
+    free(parts[i]);
+  skpi_ksample_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sort_orders_and_remaps),
@@ -369,6 +507,9 @@ int main(void) {
       cmocka_unit_test(self_series),
       cmocka_unit_test(empty_and_unknown),
       cmocka_unit_test(family_clash_fails),
+      cmocka_unit_test(topic_granularity_folds_partitions),
+      cmocka_unit_test(card_filters_families_and_caps_series),
+      cmocka_unit_test(shards_split_series_exactly),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

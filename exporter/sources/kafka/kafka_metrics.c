@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "streamkpi/kafka_lag.h"
+#include "streamkpi/shard.h"
 
 /* Family indices, declared once per render in this order so the output
  * order is stable. */
@@ -98,16 +99,50 @@ static const struct {
 typedef struct ctx {
   skpi_mset *m;
   int fam[F_COUNT];
+  int card[F_COUNT]; /* the card's handle, -1 when the family is refused */
+  skpi_card *cards;
   const char *cluster;
+  int by_topic;
+  const skpi_shard *shard;
 } ctx;
 
+/* Adds one series with the cluster label first, unless the card refuses
+ * it (filtered family or cap reached).  kv holds npairs label pairs. */
+static skpi_err put(ctx *c, int f, double v, const char *const *kv, size_t npairs) {
+  const char *all[2 * 5];
+  if(c->card[f] < 0 || npairs > 4 || !skpi_card_admit(c->cards, c->card[f]))
+    return npairs > 4 ? SKPI_EINVAL : SKPI_OK;
+  all[0] = "cluster";
+  all[1] = c->cluster;
+  for(size_t i = 0; i < 2 * npairs; i++)
+    all[2 + i] = kv[i];
+  return skpi_mset_addv(c->m, c->fam[f], v, all, npairs + 1);
+}
+
 static skpi_err add0(ctx *c, int f, double v) {
-  return skpi_mset_add(c->m, c->fam[f], v, "cluster", c->cluster);
+  return put(c, f, v, NULL, 0);
+}
+
+static skpi_err add_topic(ctx *c, int f, double v, const char *topic) {
+  const char *kv[] = {"topic", topic};
+  return put(c, f, v, kv, 1);
 }
 
 static skpi_err add_topic_part(ctx *c, int f, double v, const char *topic, const char *part) {
-  return skpi_mset_add(c->m, c->fam[f], v, "cluster", c->cluster, "topic", topic, "partition",
-                       part);
+  const char *kv[] = {"topic", topic, "partition", part};
+  return put(c, f, v, kv, 2);
+}
+
+static skpi_err add_group(ctx *c, int f, double v, const char *group) {
+  const char *kv[] = {"consumergroup", group};
+  return put(c, f, v, kv, 1);
+}
+
+/* A group's series on one topic, on one partition when part is not NULL. */
+static skpi_err add_group_topic(ctx *c, int f, double v, const char *group, const char *topic,
+                                const char *part) {
+  const char *kv[] = {"consumergroup", group, "topic", topic, "partition", part};
+  return put(c, f, v, kv, part ? 3 : 2);
 }
 
 static skpi_err render_brokers(ctx *c, const skpi_ksample *s) {
@@ -119,14 +154,17 @@ static skpi_err render_brokers(ctx *c, const skpi_ksample *s) {
     const skpi_kbroker *b = &s->brokers[i];
     snprintf(id, sizeof(id), "%d", (int)b->id);
     snprintf(addr, sizeof(addr), "%s:%d", b->host ? b->host : "", b->port);
-    rc = skpi_mset_add(c->m, c->fam[F_BROKER_INFO], 1, "cluster", c->cluster, "id", id, "address",
-                       addr);
-    if(rc != SKPI_OK)
+    const char *kv[] = {"id", id, "address", addr};
+    if((rc = put(c, F_BROKER_INFO, 1, kv, 2)) != SKPI_OK)
       return rc;
   }
   if(s->controller >= 0 && (rc = add0(c, F_CONTROLLER, s->controller)) != SKPI_OK)
     return rc;
   return SKPI_OK;
+}
+
+static int preferred(const skpi_kpartition *p) {
+  return p->leader >= 0 && p->nreplicas > 0 && p->replicas[0] == p->leader;
 }
 
 static skpi_err render_partition(ctx *c, const skpi_ktopic *t, const skpi_kpartition *p) {
@@ -143,10 +181,45 @@ static skpi_err render_partition(ctx *c, const skpi_ktopic *t, const skpi_kparti
     return rc;
   if((rc = add_topic_part(c, F_ISR, p->nisrs, t->name, part)))
     return rc;
-  int preferred = p->leader >= 0 && p->nreplicas > 0 && p->replicas[0] == p->leader;
-  if((rc = add_topic_part(c, F_PREFERRED, preferred, t->name, part)))
+  if((rc = add_topic_part(c, F_PREFERRED, preferred(p), t->name, part)))
     return rc;
   return add_topic_part(c, F_UNDER_REP, p->nisrs < p->nreplicas, t->name, part);
+}
+
+/* The per-partition families folded into one series per topic: offsets
+ * summed (only when every partition's is known), replicas at their
+ * maximum, in-sync replicas and leader_is_preferred at their minimum (the
+ * weakest partition), under_replicated at its maximum (1 when any
+ * partition is).  The leader has no topic-level meaning and is left out. */
+static skpi_err render_topic_folded(ctx *c, const skpi_ktopic *t) {
+  skpi_err rc;
+  double high = 0, low = 0;
+  int high_known = t->nparts > 0, low_known = t->nparts > 0;
+  int replicas = 0, isr = 0, pref = 1, under = 0;
+  for(int i = 0; i < t->nparts; i++) {
+    const skpi_kpartition *p = &t->parts[i];
+    high_known = high_known && p->high >= 0;
+    low_known = low_known && p->low >= 0;
+    high += (double)p->high;
+    low += (double)p->low;
+    if(i == 0 || p->nreplicas > replicas)
+      replicas = p->nreplicas;
+    if(i == 0 || p->nisrs < isr)
+      isr = p->nisrs;
+    pref = pref && preferred(p);
+    under = under || p->nisrs < p->nreplicas;
+  }
+  if(t->nparts == 0)
+    return SKPI_OK;
+  if(high_known && (rc = add_topic(c, F_CUR_OFF, high, t->name)) != SKPI_OK)
+    return rc;
+  if(low_known && (rc = add_topic(c, F_OLD_OFF, low, t->name)) != SKPI_OK)
+    return rc;
+  if((rc = add_topic(c, F_REPLICAS, replicas, t->name)) != SKPI_OK ||
+     (rc = add_topic(c, F_ISR, isr, t->name)) != SKPI_OK ||
+     (rc = add_topic(c, F_PREFERRED, pref, t->name)) != SKPI_OK)
+    return rc;
+  return add_topic(c, F_UNDER_REP, under, t->name);
 }
 
 static skpi_err render_topics(ctx *c, const skpi_ksample *s) {
@@ -154,17 +227,27 @@ static skpi_err render_topics(ctx *c, const skpi_ksample *s) {
   size_t offline = 0;
   for(size_t i = 0; i < s->ntopics; i++) {
     const skpi_ktopic *t = &s->topics[i];
-    rc = skpi_mset_add(c->m, c->fam[F_TOPIC_PARTS], t->nparts, "cluster", c->cluster, "topic",
-                       t->name);
-    if(rc != SKPI_OK)
-      return rc;
-    for(int p = 0; p < t->nparts; p++) {
+    for(int p = 0; p < t->nparts; p++)
       if(t->parts[p].leader < 0)
         offline++;
+    /* The sample may hold other shards' topics (for the lag of this
+     * shard's groups); their series belong to their own shard. */
+    if(!skpi_shard_owns(c->shard, t->name))
+      continue;
+    if((rc = add_topic(c, F_TOPIC_PARTS, t->nparts, t->name)) != SKPI_OK)
+      return rc;
+    if(c->by_topic) {
+      if((rc = render_topic_folded(c, t)) != SKPI_OK)
+        return rc;
+      continue;
+    }
+    for(int p = 0; p < t->nparts; p++)
       if((rc = render_partition(c, t, &t->parts[p])) != SKPI_OK)
         return rc;
-    }
   }
+  /* Every shard sees the whole metadata; the count is cluster-wide. */
+  if(!skpi_shard_is_first(c->shard))
+    return SKPI_OK;
   return add0(c, F_OFFLINE, (double)offline);
 }
 
@@ -174,16 +257,16 @@ static skpi_err render_group_topic(ctx *c, const skpi_kgroup *g, const skpi_ktop
   skpi_err rc;
   char part[16];
   double offsum = 0, lagsum = 0;
-  size_t nlag = 0;
+  size_t nlag = 0, ncommits = 0;
   for(size_t i = 0; i < n; i++) {
     const skpi_kcommit *k = &commits[i];
     if(k->offset < 0)
       continue;
     snprintf(part, sizeof(part), "%d", (int)k->partition);
     offsum += (double)k->offset;
-    rc = skpi_mset_add(c->m, c->fam[F_CG_OFF], (double)k->offset, "cluster", c->cluster,
-                       "consumergroup", g->id, "topic", t->name, "partition", part);
-    if(rc != SKPI_OK)
+    ncommits++;
+    if(!c->by_topic &&
+       (rc = add_group_topic(c, F_CG_OFF, (double)k->offset, g->id, t->name, part)) != SKPI_OK)
       return rc;
     /* Lag of internal topics (e.g. __consumer_offsets readers) is noise. */
     if(t->internal)
@@ -200,31 +283,34 @@ static skpi_err render_group_topic(ctx *c, const skpi_kgroup *g, const skpi_ktop
       continue;
     lagsum += (double)lag;
     nlag++;
-    rc = skpi_mset_add(c->m, c->fam[F_CG_LAG], (double)lag, "cluster", c->cluster,
-                       "consumergroup", g->id, "topic", t->name, "partition", part);
-    if(rc != SKPI_OK)
+    if(!c->by_topic &&
+       (rc = add_group_topic(c, F_CG_LAG, (double)lag, g->id, t->name, part)) != SKPI_OK)
       return rc;
   }
-  rc = skpi_mset_add(c->m, c->fam[F_CG_OFF_SUM], offsum, "cluster", c->cluster, "consumergroup",
-                     g->id, "topic", t->name);
+  if(c->by_topic) {
+    /* Topic level: the committed offsets summed, and the lag summed when
+     * every committed partition's lag is known. */
+    if((rc = add_group_topic(c, F_CG_OFF, offsum, g->id, t->name, NULL)) != SKPI_OK)
+      return rc;
+    if(!t->internal && nlag == ncommits &&
+       (rc = add_group_topic(c, F_CG_LAG, lagsum, g->id, t->name, NULL)) != SKPI_OK)
+      return rc;
+  }
+  rc = add_group_topic(c, F_CG_OFF_SUM, offsum, g->id, t->name, NULL);
   if(rc != SKPI_OK || nlag == 0)
     return rc;
-  return skpi_mset_add(c->m, c->fam[F_CG_LAG_SUM], lagsum, "cluster", c->cluster,
-                       "consumergroup", g->id, "topic", t->name);
+  return add_group_topic(c, F_CG_LAG_SUM, lagsum, g->id, t->name, NULL);
 }
 
 static skpi_err render_group(ctx *c, const skpi_ksample *s, const skpi_kgroup *g) {
   skpi_err rc;
-  if(g->nmembers >= 0) {
-    rc = skpi_mset_add(c->m, c->fam[F_CG_MEMBERS], g->nmembers, "cluster", c->cluster,
-                       "consumergroup", g->id);
-    if(rc != SKPI_OK)
-      return rc;
-  }
+  if(!skpi_shard_owns(c->shard, g->id))
+    return SKPI_OK;
+  if(g->nmembers >= 0 && (rc = add_group(c, F_CG_MEMBERS, g->nmembers, g->id)) != SKPI_OK)
+    return rc;
   if(g->state && g->state[0]) {
-    rc = skpi_mset_add(c->m, c->fam[F_CG_STATE], 1, "cluster", c->cluster, "consumergroup", g->id,
-                       "state", g->state);
-    if(rc != SKPI_OK)
+    const char *kv[] = {"consumergroup", g->id, "state", g->state};
+    if((rc = put(c, F_CG_STATE, 1, kv, 2)) != SKPI_OK)
       return rc;
   }
   /* Commits are sorted by (topic, partition): walk runs of one topic. */
@@ -257,8 +343,8 @@ static skpi_err render_self(ctx *c, const skpi_ksample *s, uint64_t lag_clamped_
     unsigned v[] = {r[k]->metadata, r[k]->list_offsets, r[k]->list_groups, r[k]->describe_groups,
                     r[k]->offset_fetch};
     for(size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-      rc = skpi_mset_add(c->m, c->fam[fams[k]], v[i], "cluster", c->cluster, "request", kinds[i]);
-      if(rc != SKPI_OK)
+      const char *kv[] = {"request", kinds[i]};
+      if((rc = put(c, fams[k], v[i], kv, 1)) != SKPI_OK)
         return rc;
     }
   }
@@ -271,24 +357,41 @@ static skpi_err render_self(ctx *c, const skpi_ksample *s, uint64_t lag_clamped_
   return add0(c, F_GROUPS_OK, s->groups_ok ? 1 : 0);
 }
 
-skpi_err skpi_kmetrics_render(const skpi_ksample *s, uint64_t lag_clamped_total, skpi_mset *m) {
+skpi_err skpi_kmetrics_render_opts(const skpi_ksample *s, uint64_t lag_clamped_total,
+                                   const skpi_kmetrics_opts *o, skpi_mset *m) {
   skpi_err rc;
   ctx c;
   if(!s || !m)
     return SKPI_EINVAL;
   c.m = m;
   c.cluster = s->cluster ? s->cluster : "";
+  c.cards = o ? o->card : NULL;
+  c.by_topic = o && o->granularity == SKPI_CONFIG_GRANULARITY_TOPIC;
+  c.shard = o ? o->shard : NULL;
+  skpi_card_begin(c.cards);
   for(int f = 0; f < F_COUNT; f++) {
+    if((rc = skpi_card_family(c.cards, families[f].name, &c.card[f])) != SKPI_OK)
+      return rc;
+    c.fam[f] = -1;
+    if(c.card[f] < 0)
+      continue;
     c.fam[f] = skpi_mset_family(m, families[f].name, families[f].type, families[f].help);
     if(c.fam[f] < 0)
       return SKPI_EINVAL;
   }
-  if((rc = render_brokers(&c, s)) != SKPI_OK)
+  /* Brokers are cluster-wide: shard 0 speaks for them. */
+  if(skpi_shard_is_first(c.shard) && (rc = render_brokers(&c, s)) != SKPI_OK)
     return rc;
   if((rc = render_topics(&c, s)) != SKPI_OK)
     return rc;
   for(size_t i = 0; i < s->ngroups; i++)
     if((rc = render_group(&c, s, &s->groups[i])) != SKPI_OK)
       return rc;
-  return render_self(&c, s, lag_clamped_total);
+  if((rc = render_self(&c, s, lag_clamped_total)) != SKPI_OK)
+    return rc;
+  return skpi_card_render(c.cards, m, c.cluster);
+}
+
+skpi_err skpi_kmetrics_render(const skpi_ksample *s, uint64_t lag_clamped_total, skpi_mset *m) {
+  return skpi_kmetrics_render_opts(s, lag_clamped_total, NULL, m);
 }

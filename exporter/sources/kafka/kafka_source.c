@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "streamkpi/card.h"
 #include "streamkpi/clock.h"
 #include "streamkpi/expo.h"
 #include "streamkpi/kafka_client.h"
@@ -26,13 +27,29 @@
 #include "streamkpi/kafka_msgtime.h"
 #include "streamkpi/kafka_plan.h"
 #include "streamkpi/log.h"
+#include "streamkpi/shard.h"
 
 #define MAX_OBSERVERS 16
-#define WM_THREADS 4         /* leaders queried at once */
-#define DESCRIBE_BATCH 32    /* groups per DescribeConsumerGroups call */
-#define MAX_GROUPS 100000    /* groups handled per cycle; more are ignored */
+#define WM_THREADS 4      /* leaders queried at once */
+#define DESCRIBE_BATCH 32 /* groups per DescribeConsumerGroups call */
+#define MAX_GROUPS 100000 /* groups handled per cycle; more are ignored */
 #define DEFAULT_CHUNK 2000
 #define OFFSETS_GROUP_ID SKPI_KAFKA_OWN_GROUP
+
+/* The last description of a group, reused until it is due again. */
+typedef struct gdesc {
+  char *id;
+  char *state;
+  char *protocol_type;
+  int nmembers, active_members, assigned_parts;
+  double at; /* skpi_mono() when described */
+} gdesc;
+
+/* A group's state as the last listing gave it (a librdkafka static name). */
+typedef struct glisted {
+  char *id;
+  const char *state;
+} glisted;
 
 /* What one cycle needs; shared by the thread and skpi_kafka_source_cycle_once. */
 typedef struct kctx {
@@ -44,6 +61,12 @@ typedef struct kctx {
    * groups are not reported gone because a broker did not answer. */
   char **last_groups;
   size_t nlast_groups;
+  /* With describe_interval > 0: the groups' last descriptions and the
+   * states of the last listing, both sorted by id. */
+  gdesc *desc;
+  size_t ndesc;
+  glisted *listed;
+  size_t nlisted;
 } kctx;
 
 struct skpi_kafka_source {
@@ -63,9 +86,12 @@ struct skpi_kafka_source {
   skpi_msgtime_reader *times; /* NULL when message_time_reads is 0 */
   skpi_kmsgtime_observer times_fn;
   void *times_user;
+  skpi_card *card; /* the cluster's family filter and series caps */
 };
 
-static int stopping(const kctx *k) { return skpi_stop_get(k->stop); }
+static int stopping(const kctx *k) {
+  return skpi_stop_get(k->stop);
+}
 
 /* ---- handle ------------------------------------------------------------ */
 
@@ -96,8 +122,8 @@ static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt,
   t->name = strdup(mt->topic);
   if(!t->name)
     return SKPI_ENOMEM;
-  t->internal = skpi_ksample_name_internal(mt->topic) ||
-                (probe_topic && strcmp(mt->topic, probe_topic) == 0);
+  t->internal =
+      skpi_ksample_name_internal(mt->topic) || (probe_topic && strcmp(mt->topic, probe_topic) == 0);
   if(mt->partition_cnt <= 0)
     return SKPI_OK;
   t->parts = calloc((size_t)mt->partition_cnt, sizeof(*t->parts));
@@ -256,8 +282,7 @@ static void run_unit(wm_job *j, const wm_unit *u) {
     /* A leader that timed out would only time out again: its other chunks
      * stay unknown this cycle instead of costing a timeout each. */
     if(e == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-      atomic_fetch_add_explicit(&j->errors, (unsigned)(u->nchunks - c - 1),
-                                memory_order_relaxed);
+      atomic_fetch_add_explicit(&j->errors, (unsigned)(u->nchunks - c - 1), memory_order_relaxed);
       return;
     }
   }
@@ -274,14 +299,17 @@ static void *wm_worker(void *arg) {
   return NULL;
 }
 
-static skpi_err collect_watermarks(kctx *k, skpi_ksample *s) {
+/* Reads the watermarks of every topic t with pick[t] set (all topics when
+ * pick is NULL). */
+static skpi_err collect_watermarks(kctx *k, skpi_ksample *s, const unsigned char *pick) {
   skpi_err rc = SKPI_OK;
   skpi_plan plan = {0};
   skpi_plan_item *items = NULL;
   wm_unit *units = NULL;
   size_t n = 0;
   for(size_t t = 0; t < s->ntopics; t++)
-    n += (size_t)s->topics[t].nparts;
+    if(!pick || pick[t])
+      n += (size_t)s->topics[t].nparts;
   if(n == 0)
     return SKPI_OK;
   items = malloc(n * sizeof(*items));
@@ -291,7 +319,7 @@ static skpi_err collect_watermarks(kctx *k, skpi_ksample *s) {
   }
   n = 0;
   for(size_t t = 0; t < s->ntopics; t++)
-    for(int p = 0; p < s->topics[t].nparts; p++) {
+    for(int p = 0; p < s->topics[t].nparts && (!pick || pick[t]); p++) {
       items[n].topic = (int32_t)t;
       items[n].partition = s->topics[t].parts[p].id;
       items[n].leader = s->topics[t].parts[p].leader;
@@ -371,6 +399,79 @@ static rd_kafka_AdminOptions_t *admin_opts(kctx *k, rd_kafka_admin_op_t op, void
   return o;
 }
 
+static int cmp_listed(const void *a, const void *b) {
+  return strcmp(((const glisted *)a)->id, ((const glisted *)b)->id);
+}
+
+static int cmp_desc(const void *a, const void *b) {
+  return strcmp(((const gdesc *)a)->id, ((const gdesc *)b)->id);
+}
+
+static void free_listed(kctx *k) {
+  for(size_t i = 0; i < k->nlisted; i++)
+    free(k->listed[i].id);
+  free(k->listed);
+  k->listed = NULL;
+  k->nlisted = 0;
+}
+
+static void free_gdesc(gdesc *d) {
+  free(d->id);
+  free(d->state);
+  free(d->protocol_type);
+}
+
+static void free_descs(kctx *k) {
+  for(size_t i = 0; i < k->ndesc; i++)
+    free_gdesc(&k->desc[i]);
+  free(k->desc);
+  k->desc = NULL;
+  k->ndesc = 0;
+}
+
+/* Keeps each listed group's state, for describe_interval: a group whose
+ * state changed since its description is described again at once. */
+static skpi_err remember_listing(kctx *k, const rd_kafka_ConsumerGroupListing_t **valid,
+                                 size_t nvalid) {
+  free_listed(k);
+  if(k->cfg->describe_interval_s <= 0 || nvalid == 0)
+    return SKPI_OK;
+  if(!(k->listed = calloc(nvalid, sizeof(*k->listed))))
+    return SKPI_ENOMEM;
+  for(size_t i = 0; i < nvalid; i++) {
+    const char *id = rd_kafka_ConsumerGroupListing_group_id(valid[i]);
+    if(!id)
+      continue;
+    glisted *l = &k->listed[k->nlisted];
+    if(!(l->id = strdup(id)))
+      return SKPI_ENOMEM;
+    l->state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupListing_state(valid[i]));
+    k->nlisted++;
+  }
+  qsort(k->listed, k->nlisted, sizeof(*k->listed), cmp_listed);
+  return SKPI_OK;
+}
+
+static const gdesc *find_desc(const kctx *k, const char *id) {
+  gdesc key = {.id = (char *)id};
+  return k->ndesc ? bsearch(&key, k->desc, k->ndesc, sizeof(*k->desc), cmp_desc) : NULL;
+}
+
+/* Whether group id must be described this cycle: always without
+ * describe_interval; else when it has no description, when its description
+ * is describe_interval old, or when the listing shows another state. */
+static int describe_due(const kctx *k, const char *id, double now) {
+  if(k->cfg->describe_interval_s <= 0)
+    return 1;
+  const gdesc *d = find_desc(k, id);
+  if(!d || now - d->at >= k->cfg->describe_interval_s)
+    return 1;
+  glisted key = {.id = (char *)id};
+  const glisted *l =
+      k->nlisted ? bsearch(&key, k->listed, k->nlisted, sizeof(*k->listed), cmp_listed) : NULL;
+  return l && (!d->state || strcmp(l->state, d->state) != 0);
+}
+
 /* Lists group ids into *ids (sorted, unique, filtered).  Sets
  * s->groups_ok.  Only allocation failures are errors. */
 static skpi_err list_groups(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q, char ***ids,
@@ -426,9 +527,12 @@ static skpi_err list_groups(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q, char 
       goto out;
     }
   }
+  if((rc = remember_listing(k, valid, nvalid)) != SKPI_OK)
+    goto out;
   for(size_t i = 0; i < nvalid && n < MAX_GROUPS; i++) {
     const char *id = rd_kafka_ConsumerGroupListing_group_id(valid[i]);
-    if(!id || !strcmp(id, OFFSETS_GROUP_ID) || !skpi_filter_match(&k->cfg->groups, id))
+    if(!id || !strcmp(id, OFFSETS_GROUP_ID) || !skpi_filter_match(&k->cfg->groups, id) ||
+       !skpi_shard_owns(&k->cfg->shard, id))
       continue;
     if(!(v[n++] = strdup(id))) {
       rc = SKPI_ENOMEM;
@@ -487,6 +591,7 @@ out:
 typedef struct gcall {
   int describe; /* else offsets */
   size_t first, count;
+  const size_t *idx; /* describe: group indices are idx[first..first+count) */
   int done;
 } gcall;
 
@@ -532,8 +637,8 @@ static skpi_err on_describe(skpi_ksample *s, rd_kafka_event_t *ev, gcall *c) {
   /* A group the reply did not describe stays at nmembers -1.  err is only
    * ever set, never cleared: the offsets reply may have come first. */
   for(size_t i = 0; i < c->count; i++)
-    if(s->groups[c->first + i].nmembers < 0)
-      s->groups[c->first + i].err = 1;
+    if(s->groups[c->idx[c->first + i]].nmembers < 0)
+      s->groups[c->idx[c->first + i]].err = 1;
   return SKPI_OK;
 }
 
@@ -573,6 +678,68 @@ static skpi_err on_offsets(skpi_ksample *s, rd_kafka_event_t *ev, gcall *c) {
   return SKPI_OK;
 }
 
+/* With describe_interval: groups not described this cycle (todo holds the
+ * ndesc that were, ascending) take their last description, and the cache
+ * becomes this cycle's descriptions plus the reused ones.  A group whose
+ * describe failed has no entry, so the next cycle describes it again. */
+static skpi_err reuse_descriptions(kctx *k, skpi_ksample *s, const size_t *todo, size_t ndesc,
+                                   double now) {
+  if(k->cfg->describe_interval_s <= 0)
+    return SKPI_OK;
+  gdesc *next = s->ngroups ? calloc(s->ngroups, sizeof(*next)) : NULL;
+  size_t nnext = 0, t = 0;
+  if(s->ngroups && !next)
+    return SKPI_ENOMEM;
+  skpi_err rc = SKPI_OK;
+  for(size_t i = 0; i < s->ngroups; i++) {
+    skpi_kgroup *g = &s->groups[i];
+    int described = t < ndesc && todo[t] == i;
+    t += described;
+    gdesc *d = &next[nnext];
+    if(described) {
+      if(g->nmembers < 0 || !g->state)
+        continue;
+      d->at = now;
+      d->nmembers = g->nmembers;
+      d->active_members = g->active_members;
+      d->assigned_parts = g->assigned_parts;
+      if(!(d->id = strdup(g->id)) || !(d->state = strdup(g->state)) ||
+         !(d->protocol_type = strdup(g->protocol_type ? g->protocol_type : ""))) {
+        nnext++;
+        rc = SKPI_ENOMEM;
+        break;
+      }
+      nnext++;
+      continue;
+    }
+    const gdesc *old = find_desc(k, g->id);
+    if(!old)
+      continue;
+    free(g->state);
+    free(g->protocol_type);
+    g->state = strdup(old->state);
+    g->protocol_type = strdup(old->protocol_type);
+    g->nmembers = old->nmembers;
+    g->active_members = old->active_members;
+    g->assigned_parts = old->assigned_parts;
+    *d = *old;
+    d->id = strdup(old->id);
+    d->state = strdup(old->state);
+    d->protocol_type = strdup(old->protocol_type);
+    nnext++;
+    if(!g->state || !g->protocol_type || !d->id || !d->state || !d->protocol_type) {
+      rc = SKPI_ENOMEM;
+      break;
+    }
+  }
+  free_descs(k);
+  k->desc = next;
+  k->ndesc = nnext;
+  if(rc != SKPI_OK)
+    free_descs(k);
+  return rc;
+}
+
 /* Describes every group and fetches its offsets, with at most max_inflight
  * groups in flight (a describe batch weighs its number of groups). */
 static skpi_err describe_and_fetch(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q) {
@@ -583,26 +750,31 @@ static skpi_err describe_and_fetch(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q
   /* At most n describe calls plus n offset calls. */
   gcall *calls = calloc(2 * n, sizeof(*calls));
   const char **names = calloc(batch, sizeof(*names));
-  size_t ncalls = 0, inflight = 0, pending = 0, next_desc = 0, next_off = 0;
-  if(!calls || !names) {
+  size_t *todo = calloc(n ? n : 1, sizeof(*todo));
+  size_t ncalls = 0, inflight = 0, pending = 0, next_desc = 0, next_off = 0, ndesc = 0;
+  double now = skpi_mono();
+  if(!calls || !names || !todo) {
     rc = SKPI_ENOMEM;
     goto out;
   }
+  for(size_t g = 0; g < n; g++)
+    if(describe_due(k, s->groups[g].id, now))
+      todo[ndesc++] = g;
   for(;;) {
-    while(!stopping(k) && (next_desc < n || next_off < n)) {
+    while(!stopping(k) && (next_desc < ndesc || next_off < n)) {
       gcall *c = &calls[ncalls];
-      if(next_desc < n) {
-        size_t cnt = n - next_desc < batch ? n - next_desc : batch;
+      if(next_desc < ndesc) {
+        size_t cnt = ndesc - next_desc < batch ? ndesc - next_desc : batch;
         if(inflight + cnt > limit)
           break;
         for(size_t i = 0; i < cnt; i++)
-          names[i] = s->groups[next_desc + i].id;
+          names[i] = s->groups[todo[next_desc + i]].id;
         rd_kafka_AdminOptions_t *o = admin_opts(k, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, c);
         if(!o) {
           rc = SKPI_ENOMEM;
           goto out;
         }
-        *c = (gcall){.describe = 1, .first = next_desc, .count = cnt};
+        *c = (gcall){.describe = 1, .first = next_desc, .count = cnt, .idx = todo};
         rd_kafka_DescribeConsumerGroups(k->rk, names, cnt, o, q);
         rd_kafka_AdminOptions_destroy(o);
         s->reqs.describe_groups += (unsigned)cnt;
@@ -658,14 +830,16 @@ static skpi_err describe_and_fetch(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q
   for(size_t i = 0; i < ncalls; i++)
     if(!calls[i].done)
       for(size_t g = 0; g < calls[i].count; g++)
-        s->groups[calls[i].first + g].err = 1;
-  for(size_t g = next_desc; g < n; g++)
-    s->groups[g].err = 1;
+        s->groups[calls[i].describe ? todo[calls[i].first + g] : calls[i].first + g].err = 1;
+  for(size_t g = next_desc; g < ndesc; g++)
+    s->groups[todo[g]].err = 1;
   for(size_t g = next_off; g < n; g++)
     s->groups[g].err = 1;
+  rc = reuse_descriptions(k, s, todo, ndesc, now);
 out:
   free(calls);
   free(names);
+  free(todo);
   return rc;
 }
 
@@ -720,6 +894,36 @@ static void count_clamps(skpi_ksample *s) {
   }
 }
 
+/* Watermarks of a sharded cycle.  Every shard holds the whole metadata,
+ * but reads the watermarks of its own topics only (second 0), then those
+ * of other shards' topics that its groups commit on (second 1), which the
+ * lag of its groups needs.  Unsharded, the first call reads everything. */
+static skpi_err collect_shard_watermarks(kctx *k, skpi_ksample *s, int second) {
+  const skpi_shard *sh = &k->cfg->shard;
+  if(sh->count <= 1)
+    return second ? SKPI_OK : collect_watermarks(k, s, NULL);
+  if(s->ntopics == 0)
+    return SKPI_OK;
+  unsigned char *pick = NULL;
+  if(second) {
+    /* Group commits point at topics by index; sort them first. */
+    skpi_ksample_sort(s);
+    if(!(pick = skpi_ksample_consumed(s, 0)))
+      return SKPI_ENOMEM;
+  } else if(!(pick = calloc(s->ntopics, 1))) {
+    return SKPI_ENOMEM;
+  }
+  size_t any = 0;
+  for(size_t t = 0; t < s->ntopics; t++) {
+    int own = skpi_shard_owns(sh, s->topics[t].name);
+    pick[t] = second ? (unsigned char)(pick[t] && !own) : (unsigned char)own;
+    any += pick[t];
+  }
+  skpi_err rc = any ? collect_watermarks(k, s, pick) : SKPI_OK;
+  free(pick);
+  return rc;
+}
+
 /* Runs one cycle.  On success *out holds a sample with one reference. */
 static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen) {
   skpi_err rc;
@@ -742,9 +946,11 @@ static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen)
     goto out;
   /* Sorted now so commits can find their topic by name. */
   skpi_ksample_sort(s);
-  if((rc = collect_watermarks(k, s)) != SKPI_OK)
+  if((rc = collect_shard_watermarks(k, s, 0)) != SKPI_OK)
     goto out;
   if(!stopping(k) && (rc = collect_groups(k, s)) != SKPI_OK)
+    goto out;
+  if(!stopping(k) && (rc = collect_shard_watermarks(k, s, 1)) != SKPI_OK)
     goto out;
   if(stopping(k)) {
     rc = SKPI_ETIMEOUT;
@@ -778,6 +984,8 @@ skpi_err skpi_kafka_source_cycle_once(const skpi_cluster_cfg *cfg, skpi_ksample 
   if(rc != SKPI_OK)
     skpi_log(SKPI_WARN, "kafka cycle failed", "cluster", cfg->name, "error", err);
   free_strv(k.last_groups, k.nlast_groups);
+  free_descs(&k);
+  free_listed(&k);
   skpi_kafka_client_free(k.rk);
   return rc;
 }
@@ -819,7 +1027,9 @@ static void read_times(skpi_kafka_source *src, const skpi_ksample *s) {
 
 static void publish(skpi_kafka_source *src, skpi_ksample *s) {
   skpi_mset *m = skpi_mset_new();
-  skpi_err rc = m ? skpi_kmetrics_render(s, src->lag_clamped_total, m) : SKPI_ENOMEM;
+  const skpi_cluster_cfg *cfg = src->k.cfg;
+  skpi_kmetrics_opts o = {.granularity = cfg->granularity, .card = src->card, .shard = &cfg->shard};
+  skpi_err rc = m ? skpi_kmetrics_render_opts(s, src->lag_clamped_total, &o, m) : SKPI_ENOMEM;
   if(rc == SKPI_OK && src->times)
     rc = skpi_msgtime_reader_render(src->times, src->k.cfg->name, m);
   if(rc != SKPI_OK) {
@@ -866,6 +1076,20 @@ static void *source_main(void *arg) {
   return NULL;
 }
 
+/* The cluster's cardinality rules (config.h), borrowed from cfg. */
+static skpi_card *make_card(const skpi_cluster_cfg *cfg) {
+  skpi_card_cap *caps = NULL;
+  if(cfg->nseries_caps && !(caps = calloc(cfg->nseries_caps, sizeof(*caps))))
+    return NULL;
+  for(size_t i = 0; i < cfg->nseries_caps; i++)
+    caps[i] = (skpi_card_cap){cfg->series_caps[i].family, cfg->series_caps[i].cap};
+  skpi_card *c = skpi_card_new(&cfg->families, cfg->series_cap, caps, cfg->nseries_caps);
+  free(caps);
+  if(!c)
+    skpi_log(SKPI_ERROR, "cannot set up the series caps", "cluster", cfg->name);
+  return c;
+}
+
 skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_registry *reg) {
   if(!cfg)
     return NULL;
@@ -879,7 +1103,8 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   src->slot = -1;
   skpi_stop_set(&src->stop, 0);
   pthread_mutex_init(&src->mu, NULL);
-  if(!(src->k.rk = make_handle(cfg)) || !(src->clamps = skpi_lag_clamps_new()))
+  if(!(src->k.rk = make_handle(cfg)) || !(src->clamps = skpi_lag_clamps_new()) ||
+     !(src->card = make_card(cfg)))
     goto fail;
   if(cfg->message_time_reads > 0 &&
      skpi_msgtime_reader_new(cfg, (size_t)cfg->message_time_reads, &src->times) != SKPI_OK)
@@ -897,6 +1122,7 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   }
   return src;
 fail:
+  skpi_card_free(src->card);
   skpi_lag_clamps_free(src->clamps);
   skpi_msgtime_reader_free(src->times);
   skpi_kafka_client_free(src->k.rk);
@@ -935,6 +1161,9 @@ void skpi_kafka_source_stop(skpi_kafka_source *src) {
   skpi_stop_set(&src->stop, 1);
   pthread_join(src->thread, NULL);
   free_strv(src->k.last_groups, src->k.nlast_groups);
+  free_descs(&src->k);
+  free_listed(&src->k);
+  skpi_card_free(src->card);
   skpi_lag_clamps_free(src->clamps);
   skpi_msgtime_reader_free(src->times);
   skpi_kafka_client_free(src->k.rk);
