@@ -640,7 +640,7 @@ static const struct {
   const char *help;
 } fams[F_N] = {
     {"streamkpi_data_product_info", SKPI_MT_GAUGE,
-     "A declared data product: 1, labelled with its owner, domain and where it was declared."},
+     "A declared data product: 1, labelled with its owner and domain."},
     {"streamkpi_data_product_slo_objective_ratio", SKPI_MT_GAUGE,
      "Objective of a data-product SLO (share of good events)."},
     {"streamkpi_data_product_slo_attainment_ratio", SKPI_MT_GAUGE,
@@ -734,8 +734,7 @@ static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
     const prod *pr = &k->v[i];
     const skpi_product *p = pr->p;
     if((rc = skpi_mset_add(m, f[F_INFO], 1, "product", p->name, "owner", p->owner, "domain",
-                           p->domain, "source", p->contract_id ? "contract" : "config")) !=
-           SKPI_OK ||
+                           p->domain)) != SKPI_OK ||
        (rc = render_slos(pr, f, now, m)) != SKPI_OK)
       return rc;
     if(!isnan(pr->age) && (rc = skpi_mset_add(m, f[F_AGE], pr->age, "product", p->name)) != SKPI_OK)
