@@ -24,11 +24,11 @@
 #include "streamkpi/log.h"
 #include "streamkpi/policy.h"
 #include "streamkpi/probe.h"
+#include "streamkpi/products.h"
 #include "streamkpi/refcnt.h"
 #include "streamkpi/state.h"
 #include "streamkpi/configs_source.h"
 #include "streamkpi/timelag.h"
-#include "streamkpi/products.h"
 #include "streamkpi/web.h"
 
 /* Re-render at least this often so rolling windows move without events. */
@@ -759,8 +759,15 @@ static skpi_err render_assessment(const skpi_app *a, const char *format, skpi_bu
     return skpi_assess_text(a->assessment, out);
   if(strcmp(format, "markdown") == 0)
     return skpi_assess_markdown(a->assessment, out);
-  if(strcmp(format, "html") == 0)
-    return skpi_assess_html(a->assessment, a->history, out);
+  if(strcmp(format, "html") == 0) {
+    json_t *products = NULL;
+    for(size_t i = 0; i < a->nkpis && !products; i++)
+      if(a->kpis[i].ops == &skpi_kpi_products)
+        products = skpi_products_kpi_json(a->kpis[i].self, skpi_now());
+    skpi_err rc = skpi_assess_html_products(a->assessment, a->history, products, out);
+    json_decref(products);
+    return rc;
+  }
   return json_into(skpi_assess_json(a->assessment), out);
 }
 

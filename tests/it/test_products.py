@@ -13,7 +13,7 @@ import json
 import os
 import uuid
 
-from conftest import ToolProc
+from conftest import ToolProc, poll
 from helpers_kpi import kpi_config, one, wait_a_bit, wait_kafka_cycle
 
 CLUSTER = "itest"
@@ -156,6 +156,13 @@ def test_three_domains_config_and_contracts(kafka, exporter_factory, tmp_path):
         assert abs(doc["reuse_ratio"] - 2 / 3) < 1e-9
         assert abs(doc["slo_achievement_ratio"] - 1 / 3) < 1e-9
         assert doc["catalog_errors"] == []
+
+        def report():
+            r = by_config.get("/report")
+            return r.text() if r.status == 200 else None
+        html = poll("the maturity report", report, timeout=30)
+        assert '<tr data-product="payments"><td>payments</td><td>finance / finance</td>' \
+               '<td>missed: freshness missed</td><td>logistics 1</td>' in html
 
         c = by_contract.get("/api/v1/products")
         cdoc = json.loads(c.text())
