@@ -519,7 +519,9 @@ static int shared_topic(const products_kpi *k, size_t pi, size_t ti) {
   return 0;
 }
 
-static size_t count_shared(const products_kpi *k) {
+/* Topics in more than one product, each counted once (and appended to list
+ * when not NULL). */
+static size_t count_shared(const products_kpi *k, json_t *list) {
   size_t n = 0;
   for(size_t i = 0; i < k->n; i++)
     for(size_t j = 0; j < k->v[i].p->ntopics; j++) {
@@ -527,7 +529,11 @@ static size_t count_shared(const products_kpi *k) {
       for(size_t e = 0; e < i; e++)
         if(in_product(k->v[e].p, k->v[i].p->topics[j]))
           first = 0;
-      n += first && shared_topic(k, i, j);
+      if(!first || !shared_topic(k, i, j))
+        continue;
+      n++;
+      if(list)
+        json_array_append_new(list, json_string(k->v[i].p->topics[j]));
     }
   return n;
 }
@@ -584,8 +590,8 @@ static void kpi_facts(const void *self, double now, skpi_facts *out) {
       SKPI_FACT_PRODUCTS, NULL, (double)declared, "count", SKPI_PROV_DECLARED, now, NULL};
   skpi_facts_put(out, &f);
   if(k->n)
-    skpi_facts_observed(out, SKPI_FACT_MULTI_PRODUCT_TOPICS, NULL, (double)count_shared(k), "count",
-                        now);
+    skpi_facts_observed(out, SKPI_FACT_MULTI_PRODUCT_TOPICS, NULL, (double)count_shared(k, NULL),
+                        "count", now);
   else
     skpi_facts_unknown(out, SKPI_FACT_MULTI_PRODUCT_TOPICS, NULL, "count", how);
   achievement(k, now, &judged, &met);
@@ -759,7 +765,7 @@ static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
   if(k->sampled &&
      (rc = skpi_mset_add(m, f[F_UNOWNED], (double)count_unowned(k, now, NULL))) != SKPI_OK)
     return rc;
-  if((rc = skpi_mset_add(m, f[F_SHARED], (double)count_shared(k))) != SKPI_OK)
+  if((rc = skpi_mset_add(m, f[F_SHARED], (double)count_shared(k, NULL))) != SKPI_OK)
     return rc;
   return skpi_mset_add(m, f[F_ERRORS], (double)k->cat->nerrors);
 }
@@ -863,14 +869,8 @@ json_t *skpi_products_kpi_json(const void *inst, double now) {
     json_t *o = prod_json(k, &k->v[i], now);
     bad = !o || json_array_append_new(list, o) != 0;
   }
-  for(size_t i = 0; !bad && i < k->n; i++)
-    for(size_t j = 0; j < k->v[i].p->ntopics; j++) {
-      int first = 1;
-      for(size_t e = 0; e < i; e++)
-        first = first && !in_product(k->v[e].p, k->v[i].p->topics[j]);
-      if(first && shared_topic(k, i, j))
-        json_array_append_new(shared, json_string(k->v[i].p->topics[j]));
-    }
+  if(!bad)
+    count_shared(k, shared);
   if(k->sampled)
     count_unowned(k, now, unowned);
   for(size_t i = 0; !bad && i < k->cat->nerrors; i++)

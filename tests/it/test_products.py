@@ -11,6 +11,7 @@ a logistics group: two of three products are reused by another domain.
 
 import json
 import os
+import signal
 import uuid
 
 from conftest import ToolProc, poll
@@ -170,6 +171,25 @@ def test_three_domains_config_and_contracts(kafka, exporter_factory, tmp_path):
             {"checkout": "c-1", "payments": "p-1", "shipments": "s-1"}
         # The same catalog either way: the same product series.
         assert stable_lines(by_config.metrics_text()) == stable_lines(by_contract.metrics_text())
+
+        # Contracts are read again on reload: a new product loads, one that
+        # repeats checkout is one error naming both files.
+        with open(os.path.join(cdir, "returns.odcs.yaml"), "w") as f:
+            f.write(contract("r-1", "returns", "sales", "sales", t["checkout"]))
+        with open(os.path.join(cdir, "zz-again.odcs.yaml"), "w") as f:
+            f.write(contract("c-2", "checkout", "sales", "sales", t["checkout"]))
+        os.kill(by_contract.proc.pid, signal.SIGHUP)
+
+        def reloaded():
+            d = json.loads(by_contract.get("/api/v1/products").text())
+            return d if "returns" in [p["name"] for p in d["products"]] else None
+        rdoc = poll("the contracts read again", reloaded, timeout=30)
+        assert sorted(p["name"] for p in rdoc["products"]) == \
+            ["checkout", "payments", "returns", "shipments"]
+        assert rdoc["catalog_errors"] == [
+            f"{cdir}/zz-again.odcs.yaml:1: product \"checkout\" is declared twice, first at "
+            f"{cdir}/checkout.odcs.yaml:1; this one is ignored"]
+        assert rdoc["shared_topics"] == [t["checkout"]]
     finally:
         for w in writers:
             w.stop()
