@@ -80,6 +80,7 @@ void skpi_product_clear(skpi_product *p);
  * skpi_catalog_free. */
 skpi_err skpi_catalog_load(const skpi_config *cfg, skpi_catalog **out);
 
+/* Frees a catalog and everything it owns; NULL is fine. */
 void skpi_catalog_free(skpi_catalog *c);
 
 #endif
