@@ -1561,6 +1561,9 @@ static const field product_fields[] = {
      .cap = SKPI_CONFIG_MAX_GROUP_DOMAINS,
      .doc = "consumer groups known to read it, with their business domain"},
     SUB("value", FT_SECTION, 0, product_value_sect, "declared business value"),
+    ROW("value_target", FT_STRING, F_NONEMPTY, NULL,
+        "name of a metrics target whose good events (its `quality` family and labels) count "
+        "the value the product delivers"),
 };
 SECTION(product_sect, "product", product_fields, NULL, "Declared data products.");
 
@@ -2093,6 +2096,8 @@ static skpi_err catalog_build(skpi_config *c, const linetab *lt, const json_t *o
       if(!(cn->group = strdup(k)) || !(cn->domain = strdup(json_string_value(val))))
         return SKPI_ENOMEM;
     }
+    if((rc = dup_opt(p, "value_target", &pr->value_target)) != SKPI_OK)
+      return rc;
     if(json_object_get(v, "date")) {
       pr->value_amount = get_num(v, "amount", 0);
       pr->value_date = get_num(v, "date", 0);
@@ -2267,6 +2272,7 @@ static void structs_free(skpi_config *c) {
     free(p->consumers);
     free(p->value_currency);
     free(p->value_period);
+    free(p->value_target);
   }
   free(c->catalog.products);
   for(size_t i = 0; i < c->catalog.ngroup_domains; i++) {

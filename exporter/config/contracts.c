@@ -383,6 +383,15 @@ static skpi_err read_custom(const char *file, const ynode *cp, skpi_product *p, 
         return SKPI_EINVAL;
       }
       p->time_lag_s = x;
+    } else if(!strcmp(prop, "valueTarget")) {
+      if(!val) {
+        fail(err, errlen, file, e->line, "customProperties[%zu]: valueTarget needs a target name",
+             i);
+        return SKPI_EINVAL;
+      }
+      free(p->value_target);
+      if(!(p->value_target = strdup(val)))
+        return SKPI_ENOMEM;
     } else if(!strcmp(prop, "dlqRatio")) {
       if(number(val, &x) != 1 || x < 0 || x > 1) {
         fail(err, errlen, file, e->line, "customProperties[%zu]: dlqRatio needs a ratio 0..1", i);
@@ -508,6 +517,7 @@ void skpi_product_clear(skpi_product *p) {
   free(p->consumers);
   free(p->value_currency);
   free(p->value_period);
+  free(p->value_target);
   product_init(p);
 }
 
@@ -567,7 +577,7 @@ static skpi_err from_config(const skpi_config *cfg, const skpi_config_product *c
      dup_into(&p->domain, cp->domain) || dup_into(&p->origin, origin) ||
      dup_into(&p->description, cp->description) ||
      dup_into(&p->value_currency, cp->value_currency) ||
-     dup_into(&p->value_period, cp->value_period))
+     dup_into(&p->value_period, cp->value_period) || dup_into(&p->value_target, cp->value_target))
     return SKPI_ENOMEM;
   for(size_t i = 0; i < cp->topics.n; i++)
     if((rc = add_topic(p, cp->topics.v[i])) != SKPI_OK)

@@ -47,7 +47,8 @@ typedef struct prod {
   double *prev_dlq, *prev_src; /* [cluster * ntopics + topic], NaN until seen */
   consumer *c;
   size_t nc;
-  double age; /* newest message age at the last sample, NaN unknown */
+  double age;      /* newest message age at the last sample, NaN unknown */
+  double observed; /* good events of its value target so far, NaN before any */
 } prod;
 
 typedef struct products_kpi {
@@ -162,6 +163,19 @@ static skpi_err prod_init(products_kpi *k, prod *pr, skpi_product *p, char *errb
   size_t cells = (k->ncl ? k->ncl : 1) * (p->ntopics ? p->ntopics : 1);
   pr->p = p;
   pr->age = NAN;
+  pr->observed = NAN;
+  if(p->value_target) {
+    size_t t;
+    for(t = 0; t < k->ctx.cfg->ntargets; t++)
+      if(k->ctx.cfg->targets[t].kind == SKPI_CONFIG_TARGET_METRICS &&
+         !strcmp(k->ctx.cfg->targets[t].name, p->value_target))
+        break;
+    if(t == k->ctx.cfg->ntargets) {
+      snprintf(errbuf, errlen, "%s: value_target \"%s\" of \"%s\" names no metrics target",
+               p->origin, p->value_target, p->name);
+      return SKPI_EINVAL;
+    }
+  }
   if(!(pr->prev_dlq = malloc(cells * sizeof(double))) ||
      !(pr->prev_src = malloc(cells * sizeof(double))))
     return SKPI_ENOMEM;
@@ -448,7 +462,14 @@ static void on_configs(products_kpi *k, const skpi_event *ev) {
 
 static void kpi_observe(void *self, const skpi_event *ev) {
   products_kpi *k = self;
-  if(!ev->cluster && ev->kind != SKPI_EV_TICK)
+  if(ev->kind == SKPI_EV_APP_QUALITY) {
+    /* Cumulative and counter-reset-safe already: the newest value is the total. */
+    for(size_t i = 0; i < k->n; i++)
+      if(k->v[i].p->value_target && !strcmp(k->v[i].p->value_target, ev->u.quality.target))
+        k->v[i].observed = ev->u.quality.good;
+    return;
+  }
+  if(!ev->cluster)
     return;
   switch(ev->kind) {
   case SKPI_EV_SAMPLE: on_sample(k, ev); break;
@@ -633,6 +654,7 @@ enum {
   F_REUSE,
   F_VALUE,
   F_VALUE_TS,
+  F_OBSERVED,
   F_MISSING,
   F_SHARED,
   F_UNOWNED,
@@ -672,6 +694,8 @@ static const struct {
      "Declared business value of a data product per period, in its currency."},
     {"streamkpi_data_product_value_declared_timestamp_seconds", SKPI_MT_GAUGE,
      "When the business value of a data product was declared."},
+    {"streamkpi_data_product_observed_value_total", SKPI_MT_COUNTER,
+     "Good events of the metrics target that counts the value a data product delivers."},
     {"streamkpi_data_product_missing_topics", SKPI_MT_GAUGE,
      "Topics of a data product that no watched cluster has."},
     {"streamkpi_data_product_shared_topics", SKPI_MT_GAUGE,
@@ -756,6 +780,10 @@ static skpi_err kpi_render(const void *self, double now, skpi_mset *m) {
         (rc = skpi_mset_add(m, f[F_VALUE_TS], p->value_date, "product", p->name)) != SKPI_OK))
       return rc;
   }
+  for(size_t i = 0; i < k->n; i++)
+    if(!isnan(k->v[i].observed) && (rc = skpi_mset_add(m, f[F_OBSERVED], k->v[i].observed,
+                                                       "product", k->v[i].p->name)) != SKPI_OK)
+      return rc;
   achievement(k, now, &judged, &met);
   if(judged && (rc = skpi_mset_add(m, f[F_ACH], (double)met / (double)judged)) != SKPI_OK)
     return rc;
@@ -845,6 +873,9 @@ static json_t *prod_json(const products_kpi *k, const prod *pr, double now) {
     json_object_set_new(o, "unmapped_consumers", json_integer((json_int_t)unmapped));
     json_object_set(o, "missing_topics", missing);
     json_object_set(o, "value", value);
+    json_object_set_new(o, "value_target",
+                        p->value_target ? json_string(p->value_target) : json_null());
+    json_object_set_new(o, "observed_value_total", num_or_null(pr->observed));
   }
   json_decref(topics);
   json_decref(slos);

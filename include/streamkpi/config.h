@@ -262,6 +262,7 @@ typedef struct skpi_config_product {
   char *value_currency;
   char *value_period;
   double value_date;
+  char *value_target; /* metrics target counting the value delivered; NULL none */
   int line;
 } skpi_config_product;
 

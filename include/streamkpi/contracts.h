@@ -15,8 +15,8 @@
  * team.name (the owner), the physicalName of schema objects whose
  * physicalType is topic (or of every object when a server has type kafka),
  * and slaProperties latency / freshness / frequency (freshness objective),
- * retention, availability (a percentage), plus customProperties timeLag and
- * dlqRatio.  Everything else is ignored.
+ * retention, availability (a percentage), plus customProperties timeLag,
+ * dlqRatio and valueTarget.  Everything else is ignored.
  *
  * Not thread-safe; no global state.
  */
@@ -53,6 +53,7 @@ typedef struct skpi_product {
   double value_amount; /* valid when value_date > 0 */
   char *value_currency, *value_period;
   double value_date;
+  char *value_target; /* metrics target counting the value delivered; NULL none */
 } skpi_product;
 
 typedef struct skpi_catalog {

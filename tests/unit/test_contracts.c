@@ -68,6 +68,7 @@ static void fixture_subset(void **st) {
   assert_true(p.availability > 0.99499 && p.availability < 0.99501);
   assert_true(p.dlq_ratio == 0.01);
   assert_true(p.time_lag_s == 120);
+  assert_string_equal(p.value_target, "payments-app");
   skpi_product_clear(&p);
   free(text);
 }

@@ -25,6 +25,7 @@
 
 static const char *const CONFIG =
     "clusters:\n  - name: prod\n    bootstrap_servers: k:9092\n"
+    "targets:\n  - name: shop\n    url: http://127.0.0.1:1/metrics\n"
     "catalog:\n"
     "  team_regex: '^([a-z]+)[._-]'\n"
     "  slo_objective: 0.9\n"
@@ -39,6 +40,7 @@ static const char *const CONFIG =
     "    - name: ledger\n      owner: ledger\n      domain: finance\n"
     "      topics: [orders.events]\n      freshness: 60s\n      retention: 1d\n"
     "      value: {amount: 5000, currency: EUR, period: month, date: 2026-01-10}\n"
+    "      value_target: shop\n"
     "    - name: unused\n      owner: misc\n      domain: misc\n"
     "      topics: [nobody.reads, ghost.topic]\n";
 
@@ -152,6 +154,17 @@ static void run_script(fx *f) {
   feed_probe(f, T0 + 60, 0);
   feed_probe(f, T0 + 80, 1);
   feed_configs(f, T0 + 85, "604800000"); /* 7 days >= 1 day: good */
+  skpi_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.kind = SKPI_EV_APP_QUALITY;
+  ev.now = T0 + 86;
+  ev.u.quality.target = "shop";
+  ev.u.quality.good = 42;
+  ev.u.quality.total = 50;
+  skpi_kpi_products.observe(f->prod, &ev);
+  ev.u.quality.target = "elsewhere";
+  ev.u.quality.good = 7;
+  skpi_kpi_products.observe(f->prod, &ev);
 }
 
 static char *render(const fx *f, double now) {
@@ -248,6 +261,11 @@ static void hygiene_and_value(void **st) {
   assert_true(kt_value(m, "streamkpi_data_product_value_declared_timestamp_seconds{product="
                           "\"ledger\"}") == 1768003200.0);
   assert_true(kt_value(m, "streamkpi_data_product_catalog_errors") == 0);
+  /* The good events of the target counting ledger's value; no series for a
+   * product without one. */
+  assert_true(kt_value(m, "streamkpi_data_product_observed_value_total{product=\"ledger\"}") == 42);
+  assert_int_equal(kt_count(m, "streamkpi_data_product_observed_value_total{product=\"orders\"}"),
+                   0);
   free(m);
   teardown_fx(&f);
 }
@@ -307,6 +325,27 @@ static void products_document(void **st) {
   teardown_fx(&f);
 }
 
+/* A value target that names no metrics target stops the start. */
+static void unknown_value_target(void **st) {
+  (void)st;
+  char tail[512], err[256] = "";
+  skpi_config *cfg = NULL;
+  void *self = NULL;
+  if(ct_load("clusters:\n  - name: prod\n    bootstrap_servers: k:9092\n"
+             "catalog:\n  products:\n    - name: p\n      owner: o\n      domain: d\n"
+             "      topics: [t]\n      value_target: nowhere\n",
+             tail, sizeof(tail), &cfg) != SKPI_OK)
+    fail_msg("config: %s", tail);
+  skpi_kpi_ctx ctx = {cfg, NULL, 0, NULL, NULL};
+  assert_int_equal(skpi_kpi_products.create(&ctx, &self, err, sizeof(err)), SKPI_EINVAL);
+  assert_null(self);
+  char want[512];
+  snprintf(want, sizeof(want), "%s:6: value_target \"nowhere\" of \"p\" names no metrics target",
+           cfg->path);
+  assert_string_equal(err, want);
+  skpi_config_free(cfg);
+}
+
 static void state_round_trip(void **st) {
   (void)st;
   fx f;
@@ -339,9 +378,10 @@ static void state_round_trip(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(exact_attainment),  cmocka_unit_test(consumers_and_reuse),
-      cmocka_unit_test(hygiene_and_value), cmocka_unit_test(facts),
-      cmocka_unit_test(products_document), cmocka_unit_test(state_round_trip),
+      cmocka_unit_test(exact_attainment),     cmocka_unit_test(consumers_and_reuse),
+      cmocka_unit_test(hygiene_and_value),    cmocka_unit_test(facts),
+      cmocka_unit_test(products_document),    cmocka_unit_test(state_round_trip),
+      cmocka_unit_test(unknown_value_target),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
