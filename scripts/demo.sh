@@ -7,8 +7,10 @@
 # sales.orders.dlq (1) and warehouse.inventory-updates (2); group
 # sales-orders-processor keeps up, sales-payments-analytics lags (a
 # per-message delay), sales-dlq-inspector and warehouse-inventory-sync read
-# the others.  The configuration adds what the maturity assessment reads:
-# SLOs, a declared survey, the policy audit.  No Schema Registry runs, so the
+# the others, and warehouse-orders-reserver reads the orders from the other
+# domain.  The configuration adds what the maturity assessment reads: SLOs,
+# a declared survey, the policy audit, and two data products (orders in the
+# config, inventory-updates from examples/contracts/).  No Schema Registry runs, so the
 # schema criteria stay unknown and the report says so.  The exporter listens
 # on 127.0.0.1:10308 (DEMO_PORT overrides) with a 5s sample interval.  Ctrl-C
 # stops everything this script started.
@@ -102,6 +104,9 @@ spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow sales-payments-analytics sa
 spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow sales-dlq-inspector sales.orders.dlq
 spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow warehouse-inventory-sync \
   warehouse.inventory-updates --delay 150
+# The warehouse domain reserves stock from the sales domain's orders: a
+# cross-domain consumer of the data product "orders".
+spawn "$DEMO/traffic.log" "$KT" -b "$BROKERS" follow warehouse-orders-reserver sales.orders
 
 SURVEY_DATE=$(date -u +%Y-%m-%d)
 cat >"$DEMO/streamkpi.yml" <<EOF
@@ -126,6 +131,18 @@ slos:
     topic: sales.orders
     threshold: 0.1
     objective: 0.99
+catalog:
+  contracts_dir: $ROOT/examples/contracts
+  group_domains: { "^sales-": sales, "^warehouse-": logistics }
+  products:
+    - name: orders
+      owner: sales
+      domain: sales
+      topics: [sales.orders]
+      freshness: 1m
+      dlq_ratio: 0.1
+      description: Every order placed in the shop.
+      value: { amount: 120000, currency: EUR, period: year, date: "$SURVEY_DATE" }
 maturity:
   survey:
     - { item: training, score: 3, date: "$SURVEY_DATE" }

@@ -24,6 +24,7 @@
 #include "streamkpi/log.h"
 #include "streamkpi/policy.h"
 #include "streamkpi/probe.h"
+#include "streamkpi/products.h"
 #include "streamkpi/refcnt.h"
 #include "streamkpi/state.h"
 #include "streamkpi/configs_source.h"
@@ -606,6 +607,22 @@ static void route_timelag(const skpi_web_req *req, skpi_web_resp *resp, void *us
   reply_json(resp, doc);
 }
 
+/* GET /api/v1/products: the data products with their SLOs, consumers and
+ * value, and the catalog's hygiene lists (see products.h). */
+static void route_products(const skpi_web_req *req, skpi_web_resp *resp, void *user) {
+  skpi_app *a = user;
+  json_t *doc = NULL;
+  double now = skpi_now();
+  pthread_mutex_lock(&a->mu);
+  for(size_t i = 0; i < a->nkpis; i++)
+    if(a->kpis[i].ops == &skpi_kpi_products) {
+      doc = skpi_products_kpi_json(a->kpis[i].self, now);
+      break;
+    }
+  pthread_mutex_unlock(&a->mu);
+  reply_json(resp, doc);
+}
+
 /* Application quality and Connect status (mutex held). */
 static void poll_targets(skpi_app *a, double now) {
   if(!a->http)
@@ -742,8 +759,15 @@ static skpi_err render_assessment(const skpi_app *a, const char *format, skpi_bu
     return skpi_assess_text(a->assessment, out);
   if(strcmp(format, "markdown") == 0)
     return skpi_assess_markdown(a->assessment, out);
-  if(strcmp(format, "html") == 0)
-    return skpi_assess_html(a->assessment, a->history, out);
+  if(strcmp(format, "html") == 0) {
+    json_t *products = NULL;
+    for(size_t i = 0; i < a->nkpis && !products; i++)
+      if(a->kpis[i].ops == &skpi_kpi_products)
+        products = skpi_products_kpi_json(a->kpis[i].self, skpi_now());
+    skpi_err rc = skpi_assess_html_products(a->assessment, a->history, products, out);
+    json_decref(products);
+    return rc;
+  }
   return json_into(skpi_assess_json(a->assessment), out);
 }
 
@@ -884,6 +908,8 @@ static skpi_err add_routes(skpi_app *a) {
   if((rc = skpi_web_route(a->web, "GET", "/api/v1/groups", 0, route_groups, a)) != SKPI_OK)
     return rc;
   if((rc = skpi_web_route(a->web, "GET", "/api/v1/timelag", 0, route_timelag, a)) != SKPI_OK)
+    return rc;
+  if((rc = skpi_web_route(a->web, "GET", "/api/v1/products", 0, route_products, a)) != SKPI_OK)
     return rc;
   if(a->lifecycle &&
      (rc = skpi_web_route(a->web, "POST", "/-/reload", 0, route_reload, a)) != SKPI_OK)

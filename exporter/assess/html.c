@@ -481,7 +481,74 @@ static void level_history(out *o, const skpi_assess_history *h) {
       pts, a0, a1, n);
 }
 
+/* One row per data product of the products document (products.h); nothing
+ * without products.  Declared values carry the date they were declared. */
+static void products_table(out *o, const json_t *doc) {
+  const json_t *list = json_object_get(doc, "products");
+  if(!json_array_size(list))
+    return;
+  put(o, "<section id=\"products\"><h2>Data products</h2><table class=\"products\"><thead><tr>"
+         "<th>product</th><th>owner / domain</th><th>objectives</th><th>read by domain</th>"
+         "<th>declared value</th></tr></thead><tbody>");
+  for(size_t i = 0; i < json_array_size(list); i++) {
+    const json_t *p = json_array_get(list, i), *slos = json_object_get(p, "slos");
+    const json_t *met = json_object_get(p, "slo_met"), *v = json_object_get(p, "value");
+    const json_t *by = json_object_get(p, "consumers_by_domain"), *n;
+    const char *k;
+    int first = 1;
+    put(o, "<tr data-product=\"");
+    esc(o, json_string_value(json_object_get(p, "name")));
+    put(o, "\"><td>");
+    esc(o, json_string_value(json_object_get(p, "name")));
+    put(o, "</td><td>");
+    esc(o, json_string_value(json_object_get(p, "owner")));
+    put(o, " / ");
+    esc(o, json_string_value(json_object_get(p, "domain")));
+    put(o, "</td><td>%s",
+        !json_object_size(slos) ? "none declared"
+        : json_is_true(met)     ? "met"
+        : json_is_false(met)    ? "missed"
+                                : "no events yet");
+    json_object_foreach((json_t *)slos, k, n) {
+      const json_t *m = json_object_get(n, "met");
+      put(o, "%s", first ? ": " : ", ");
+      esc(o, k);
+      put(o, " %s", json_is_true(m) ? "met" : json_is_false(m) ? "missed" : "unknown");
+      first = 0;
+    }
+    put(o, "</td><td>");
+    first = 1;
+    json_object_foreach((json_t *)by, k, n) {
+      put(o, "%s", first ? "" : ", ");
+      esc(o, k);
+      put(o, " %lld", (long long)json_integer_value(n));
+      first = 0;
+    }
+    if(first)
+      put(o, "none seen");
+    put(o, "</td><td>");
+    if(json_is_object(v)) {
+      put(o, "%.0f ", json_number_value(json_object_get(v, "amount")));
+      esc(o, json_string_value(json_object_get(v, "currency")));
+      put(o, " / ");
+      esc(o, json_string_value(json_object_get(v, "period")));
+      put(o, " <span class=\"badge\">declared ");
+      esc(o, json_string_value(json_object_get(v, "declared")));
+      put(o, "</span>");
+    } else {
+      put(o, "<span class=\"muted\">not declared</span>");
+    }
+    put(o, "</td></tr>");
+  }
+  put(o, "</tbody></table></section>\n");
+}
+
 skpi_err skpi_assess_html(const skpi_assessment *a, const skpi_assess_history *h, skpi_buf *b) {
+  return skpi_assess_html_products(a, h, NULL, b);
+}
+
+skpi_err skpi_assess_html_products(const skpi_assessment *a, const skpi_assess_history *h,
+                                   const json_t *products, skpi_buf *b) {
   if(!a || !b)
     return SKPI_EINVAL;
   out o = {b, SKPI_OK};
@@ -492,6 +559,7 @@ skpi_err skpi_assess_html(const skpi_assessment *a, const skpi_assess_history *h
   pitfalls(&o, a);
   level_history(&o, h);
   criteria_tables(&o, a, h);
+  products_table(&o, products);
   provenance(&o, a);
   unknowns(&o, a);
   put(&o, "<footer>Made by streamkpi from live telemetry and declared answers. Each criterion "

@@ -1561,6 +1561,29 @@ static const field slo_fields[] = {
 };
 SECTION(slo_sect, "SLO", slo_fields, check_slo, "Service level objectives.");
 
+/* An absent value section arrives here too, with only its default period:
+ * a value is declared only with its amount, currency and date together. */
+static skpi_err check_product_value(vctx *v, const json_t *out, int line, const char *path) {
+  static const char *const need[] = {"amount", "currency", "date"};
+  int given = 0;
+  for(size_t i = 0; i < 3; i++)
+    given += json_object_get(out, need[i]) != NULL;
+  for(size_t i = 0; given && i < 3; i++)
+    if(!json_object_get(out, need[i]))
+      return vfail(v, line, path, "missing required key %s", need[i]);
+  return SKPI_OK;
+}
+
+static const field product_value_fields[] = {
+    RANGE("amount", FT_NUMBER, F_MIN, NULL, 0, 0, "value per period (required in a value)"),
+    ROW("currency", FT_STRING, F_NONEMPTY, NULL, "e.g. `EUR` (required in a value)"),
+    ENUM("period", 0, "year", "day|month|year", "what the amount is per"),
+    ROW("date", FT_DATE, 0, NULL,
+        "when the value was declared: an RFC 3339 date or time (required in a value)"),
+};
+SECTION(product_value_sect, "value", product_value_fields, check_product_value,
+        "The business value a product's owner declares, with the date it was declared.");
+
 static const field product_fields[] = {
     ROW("name", FT_STRING, F_REQ | F_UNIQUE, NULL, "product name"),
     ROW("owner", FT_STRING, F_REQ, NULL, "owning team; its topics count for that team"),
@@ -1569,6 +1592,25 @@ static const field product_fields[] = {
          "exact topic names"),
     LIST("slos", FT_STRLIST, 0, NULL, SKPI_CONFIG_MAX_PRODUCT_LIST, "names of `slos` entries"),
     ROW("description", FT_STRING, 0, NULL, "free text"),
+    RANGE("freshness", FT_DURATION, F_GT, NULL, 0, 0,
+          "objective: the newest message on its topics is at most this old"),
+    RANGE("time_lag", FT_DURATION, F_GT, NULL, 0, 0,
+          "objective: its consumer groups are at most this far behind"),
+    RANGE("availability", FT_NUMBER, F_GT | F_LT, NULL, 0, 1,
+          "objective: share of probes of its cluster that find it healthy"),
+    RANGE("dlq_ratio", FT_NUMBER, F_MIN | F_MAX, NULL, 0, 1,
+          "objective: DLQ messages over DLQ plus source messages at most this"),
+    RANGE("retention", FT_DURATION, F_GT, NULL, 0, 0,
+          "objective: its topics keep data at least this long (needs the policy audit)"),
+    {.key = "consumers",
+     .type = FT_STRMAP,
+     .what = "map group -> domain",
+     .cap = SKPI_CONFIG_MAX_GROUP_DOMAINS,
+     .doc = "consumer groups known to read it, with their business domain"},
+    SUB("value", FT_SECTION, 0, product_value_sect, "declared business value"),
+    ROW("value_target", FT_STRING, F_NONEMPTY, NULL,
+        "name of a metrics target whose good events (its `quality` family and labels) count "
+        "the value the product delivers"),
 };
 SECTION(product_sect, "product", product_fields, NULL, "Declared data products.");
 
@@ -1582,6 +1624,12 @@ static const field catalog_fields[] = {
      .doc = "data products"},
     LIST("group_domains", FT_REGEXMAP, 0, NULL, SKPI_CONFIG_MAX_GROUP_DOMAINS,
          "consumer group regex -> business domain"),
+    ROW("contracts_dir", FT_STRING, F_NONEMPTY, NULL,
+        "directory of ODCS v3 data contracts (`*.yaml`, `*.yml`) read as more products"),
+    RANGE("slo_objective", FT_NUMBER, F_GT | F_LT, "0.99", 0, 1,
+          "objective of every product SLO except availability"),
+    RANGE("slo_window", FT_DURATION, F_MIN | F_MAX, "30d", 60, 31 * 86400.0,
+          "rolling window of the product SLOs"),
 };
 SECTION(catalog_sect, "catalog", catalog_fields, NULL, "Teams, domains and data products.");
 
@@ -2128,7 +2176,34 @@ static skpi_err catalog_build(skpi_config *c, const linetab *lt, const json_t *o
        (rc = strlist_build(lt, json_object_get(p, "slos"), &pr->slos)) != SKPI_OK ||
        (rc = dup_opt(p, "description", &pr->description)) != SKPI_OK)
       return rc;
+    pr->freshness_s = get_num(p, "freshness", NAN);
+    pr->time_lag_s = get_num(p, "time_lag", NAN);
+    pr->availability = get_num(p, "availability", NAN);
+    pr->dlq_ratio = get_num(p, "dlq_ratio", NAN);
+    pr->retention_s = get_num(p, "retention", NAN);
+    const json_t *cons = json_object_get(p, "consumers"), *v = json_object_get(p, "value");
+    if(!(pr->consumers = calloc(json_object_size(cons) + 1, sizeof(*pr->consumers))))
+      return SKPI_ENOMEM;
+    json_object_foreach((json_t *)cons, k, val) {
+      skpi_config_consumer *cn = &pr->consumers[pr->nconsumers++];
+      cn->line = node_line(lt, val);
+      if(!(cn->group = strdup(k)) || !(cn->domain = strdup(json_string_value(val))))
+        return SKPI_ENOMEM;
+    }
+    if((rc = dup_opt(p, "value_target", &pr->value_target)) != SKPI_OK)
+      return rc;
+    if(json_object_get(v, "date")) {
+      pr->value_amount = get_num(v, "amount", 0);
+      pr->value_date = get_num(v, "date", 0);
+      if(!(pr->value_currency = dup_key(v, "currency")) ||
+         !(pr->value_period = dup_key(v, "period")))
+        return SKPI_ENOMEM;
+    }
   }
+  cat->slo_objective = get_num(o, "slo_objective", 0.99);
+  cat->slo_window_s = get_num(o, "slo_window", 30 * 86400.0);
+  if((rc = dup_opt(o, "contracts_dir", &cat->contracts_dir)) != SKPI_OK)
+    return rc;
   json_object_foreach((json_t *)gd, k, val) {
     skpi_config_group_domain *g = &cat->group_domains[cat->ngroup_domains++];
     g->line = node_line(lt, val);
@@ -2286,6 +2361,14 @@ static void structs_free(skpi_config *c) {
     free(p->description);
     strlist_free(&p->topics);
     strlist_free(&p->slos);
+    for(size_t j = 0; j < p->nconsumers; j++) {
+      free(p->consumers[j].group);
+      free(p->consumers[j].domain);
+    }
+    free(p->consumers);
+    free(p->value_currency);
+    free(p->value_period);
+    free(p->value_target);
   }
   free(c->catalog.products);
   for(size_t i = 0; i < c->catalog.ngroup_domains; i++) {
@@ -2294,6 +2377,7 @@ static void structs_free(skpi_config *c) {
   }
   free(c->catalog.group_domains);
   free(c->catalog.team_regex);
+  free(c->catalog.contracts_dir);
   for(size_t i = 0; i < c->maturity.nthresholds; i++)
     free(c->maturity.thresholds[i].id);
   free(c->maturity.thresholds);

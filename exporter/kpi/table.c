@@ -1,5 +1,6 @@
 /* table.c: the KPI families, in creation and observation order.  A family
- * may look up only those above it (the SLOs read time lag and DLQ). */
+ * may look up only those above it (the SLOs and the data
+ * products read time lag and DLQ). */
 #include "streamkpi/availability.h"
 #include "streamkpi/consumer_status.h"
 #include "streamkpi/dlq.h"
@@ -8,6 +9,7 @@
 #include "streamkpi/onboarding.h"
 #include "streamkpi/platform.h"
 #include "streamkpi/policy.h"
+#include "streamkpi/products.h"
 #include "streamkpi/replication.h"
 #include "streamkpi/slo.h"
 #include "streamkpi/stateful.h"
@@ -21,5 +23,6 @@ const skpi_kpi_ops *const skpi_kpi_table[] = {
     &skpi_kpi_dlq,             &skpi_kpi_onboarding,  &skpi_kpi_streams,
     &skpi_kpi_slo,             &skpi_kpi_consumer_status, &skpi_kpi_stateful,
     &skpi_kpi_utilisation,     &skpi_kpi_connect_tasks,   &skpi_kpi_replication,
+    &skpi_kpi_products,
 };
 const size_t skpi_kpi_table_len = sizeof(skpi_kpi_table) / sizeof(skpi_kpi_table[0]);

@@ -48,4 +48,13 @@ __attribute__((warn_unused_result)) skpi_err skpi_assess_markdown(const skpi_ass
 __attribute__((warn_unused_result)) skpi_err
 skpi_assess_html(const skpi_assessment *a, const skpi_assess_history *h, skpi_buf *out);
 
+/* The same report with a "Data products" section (#products,
+ * tr[data-product]) drawn from products, the document of
+ * skpi_products_kpi_json (borrowed; NULL or without products: no section).
+ * Declared values are shown with the date they were declared. */
+__attribute__((warn_unused_result)) skpi_err skpi_assess_html_products(const skpi_assessment *a,
+                                                                       const skpi_assess_history *h,
+                                                                       const json_t *products,
+                                                                       skpi_buf *out);
+
 #endif

@@ -238,6 +238,13 @@ typedef struct skpi_config_slo {
   int line;
 } skpi_config_slo;
 
+/* A consumer group a product declares, with the domain it belongs to. */
+typedef struct skpi_config_consumer {
+  char *group;
+  char *domain;
+  int line;
+} skpi_config_consumer;
+
 typedef struct skpi_config_product {
   char *name;
   char *owner;
@@ -245,6 +252,20 @@ typedef struct skpi_config_product {
   skpi_config_strlist topics;
   skpi_config_strlist slos; /* names of entries of cfg->slos */
   char *description;
+  /* Product objectives; NaN when not declared. */
+  double freshness_s;  /* newest message at most this old */
+  double time_lag_s;   /* consumers at most this far behind */
+  double availability; /* objective for the probe of the product's cluster */
+  double dlq_ratio;    /* DLQ share of the product's topics at most this */
+  double retention_s;  /* topics keep data at least this long */
+  skpi_config_consumer *consumers;
+  size_t nconsumers;
+  /* Declared business value; value_date 0 when none is declared. */
+  double value_amount;
+  char *value_currency;
+  char *value_period;
+  double value_date;
+  char *value_target; /* metrics target counting the value delivered; NULL none */
   int line;
 } skpi_config_product;
 
@@ -260,6 +281,9 @@ typedef struct skpi_config_catalog {
   size_t nproducts;
   skpi_config_group_domain *group_domains;
   size_t ngroup_domains;
+  char *contracts_dir;    /* ODCS v3 contract files (*.yaml, *.yml); NULL: none */
+  double slo_objective;   /* objective of every product SLO but availability */
+  double slo_window_s;    /* rolling window of the product SLOs */
   int line;
 } skpi_config_catalog;
 

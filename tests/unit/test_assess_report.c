@@ -267,6 +267,40 @@ static void html_has_hooks_and_escapes(void **state) {
   skpi_assess_free(a);
 }
 
+/* The products section: one row per product, its objectives, consumers by
+ * domain, and a declared value marked with its date; escaped; absent
+ * without products. */
+static void html_lists_products(void **state) {
+  skpi_assessment *a = estate_assessment("prod-us", AT_NOW);
+  json_t *doc = json_pack(
+      "{s:[{s:s, s:s, s:s, s:{s:{s:b}, s:{s:b}}, s:b, s:{s:i, s:i}, s:{s:f, s:s, s:s, s:s}},"
+      "{s:s, s:s, s:s, s:{}, s:n, s:{}, s:n}]}",
+      "products", "name", "orders", "owner", "sales", "domain", "sales", "slos", "freshness", "met",
+      1, "dlq_ratio", "met", 0, "slo_met", 0, "consumers_by_domain", "sales", 1, "logistics", 2,
+      "value", "amount", 120000.0, "currency", "EUR", "period", "year", "declared", "2026-11-30",
+      "name", "<b>odd</b>", "owner", "x", "domain", "y", "slos", "slo_met", "consumers_by_domain",
+      "value");
+  assert_non_null(doc);
+  skpi_buf b;
+  skpi_buf_init(&b, OUT_CAP);
+  assert_int_equal(skpi_assess_html_products(a, NULL, doc, &b), SKPI_OK);
+  const char *sec = strstr(b.data, "<section id=\"products\">");
+  assert_non_null(sec);
+  assert_non_null(strstr(sec, "<tr data-product=\"orders\"><td>orders</td><td>sales / sales"
+                              "</td><td>missed: freshness met, dlq_ratio missed</td><td>sales 1, "
+                              "logistics 2</td><td>120000 EUR / year <span class=\"badge\">"
+                              "declared 2026-11-30</span></td></tr>"));
+  assert_non_null(strstr(sec, "<td>none declared</td><td>none seen</td>"));
+  assert_non_null(strstr(sec, "&lt;b&gt;odd&lt;/b&gt;"));
+  assert_null(strstr(b.data, "<b>odd"));
+  skpi_buf_reset(&b);
+  assert_int_equal(skpi_assess_html(a, NULL, &b), SKPI_OK);
+  assert_null(strstr(b.data, "id=\"products\""));
+  skpi_buf_free(&b);
+  json_decref(doc);
+  skpi_assess_free(a);
+}
+
 static void html_fixture_written(void **state) {
   skpi_assessment *a = estate_assessment("prod-us", AT_NOW);
   skpi_assess_history *h = estate_history("prod-us");
@@ -305,6 +339,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(json_parses_back),
       cmocka_unit_test(text_and_markdown_summaries),
       cmocka_unit_test(html_has_hooks_and_escapes),
+      cmocka_unit_test(html_lists_products),
       cmocka_unit_test(html_fixture_written),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
