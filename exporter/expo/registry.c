@@ -32,8 +32,6 @@
 /* Rendered output is capped so a runaway source cannot exhaust memory. */
 #define RENDER_CAP ((size_t)1 << 30)
 #define NENC 4 /* text, openmetrics, text+gzip, openmetrics+gzip */
-/* Publishes this close together are rendered once. */
-#define COALESCE_NS 100000000L
 
 typedef struct slot {
   char cluster[128];
@@ -329,21 +327,6 @@ static int ttl_due(skpi_registry *r, double now) {
   return 0;
 }
 
-/* Waits until COALESCE_NS have passed since the first publish of a burst
- * (caller holds r->mu).  A Kafka cycle publishes its own set and, through
- * the KPIs, the KPI set within milliseconds: one render serves both. */
-static void coalesce(skpi_registry *r) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_nsec += COALESCE_NS;
-  if(ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000L;
-  }
-  while(!r->stop && pthread_cond_timedwait(&r->cond, &r->mu, &ts) == 0) {
-  }
-}
-
 static void *composer(void *arg) {
   skpi_registry *r = arg;
   pthread_mutex_lock(&r->mu);
@@ -355,7 +338,6 @@ static void *composer(void *arg) {
       pthread_cond_timedwait(&r->cond, &r->mu, &ts);
       continue;
     }
-    coalesce(r);
     pthread_mutex_unlock(&r->mu);
     skpi_snapshot *s = compose(r);
     if(s)

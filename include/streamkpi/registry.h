@@ -4,8 +4,7 @@
  * engine) owns one slot.  At the end of a cycle it publishes an skpi_mset
  * (success) or an error (failure).  A composer thread turns the slots into
  * an immutable, refcounted skpi_snapshot whose 0.0.4 text is rendered in
- * the background (publishes within 100 ms of each other are rendered
- * once); other encodings (OpenMetrics, gzip) are rendered on first
+ * the background; other encodings (OpenMetrics, gzip) are rendered on first
  * use and cached in that snapshot.  A scrape takes a reference to the newest
  * snapshot and writes its bytes: it never waits for a source.
  *
