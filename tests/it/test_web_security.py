@@ -368,3 +368,50 @@ def test_sigterm_ends_a_startup_stuck_on_a_fifo(tmp_path):
             p.kill()
             p.wait()
     assert p.returncode in (0, 2, -signal.SIGTERM), p.returncode
+
+
+def test_config_check_tries_what_the_start_needs(pki, tmp_path):
+    """--config.check binds the listen address and lets it go, and loads the
+    TLS certificate with its key as the server would: an address that is not
+    local, a key of another certificate and a client CA file without a
+    certificate all fail the check as they would fail the start.  An address
+    in use (by a running exporter, say) is a warning only."""
+    require(EXPORTER, "run `make build/san/streamkpi_exporter`")
+    cfg = tmp_path / "streamkpi.yml"
+    cfg.write_text(CONFIG)
+
+    def check(listen, webcfg=None):
+        args = [EXPORTER, f"--config.file={cfg}", f"--web.listen-address={listen}",
+                "--config.check"]
+        if webcfg is not None:
+            web = tmp_path / "web.yml"
+            web.write_text(webcfg)
+            args.append(f"--web.config.file={web}")
+        rc, err = run_to_exit(args, cwd=tmp_path)
+        return rc, err
+
+    # 192.0.2.1 is a documentation address: never one of this machine's.
+    rc, err = check("192.0.2.1:10308")
+    assert rc == 2 and "--web.listen-address: cannot bind 192.0.2.1:10308" in err, err
+    rc, err = check("127.0.0.1:0", web_config(pki))
+    assert rc == 0, err
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        rc, err = check(f"127.0.0.1:{held.getsockname()[1]}")
+        assert rc == 0 and "listen address is in use now" in err, err
+    mismatched = (f"tls_server_config:\n  cert_file: {pki}/server.crt\n"
+                  f"  key_file: {pki}/stranger.key\n")
+    rc, err = check("127.0.0.1:0", mismatched)
+    assert rc == 2 and "cert_file and key_file refused" in err, err
+    (tmp_path / "empty-ca.pem").write_text("no certificate here\n")
+    bad_ca = (f"tls_server_config:\n  cert_file: {pki}/server.crt\n  key_file: {pki}/server.key\n"
+              f"  client_auth_type: RequireAndVerifyClientCert\n"
+              f"  client_ca_file: {tmp_path}/empty-ca.pem\n")
+    rc, err = check("127.0.0.1:0", bad_ca)
+    assert rc == 2 and "client_ca_file" in err, err
+    # What the check refused, the start refuses too.
+    e = Exporter(str(tmp_path / "start"), CONFIG,
+                 extra_args=[f"--web.config.file={tmp_path}/web.yml"])
+    rc, err = run_to_exit(e.args, cwd=tmp_path)
+    assert rc != 0, err
