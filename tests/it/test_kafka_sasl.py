@@ -3,7 +3,7 @@
 The broker is Kafka 3.9.1 (KRaft, the official jars in build/kafka39/libs):
 brokers from 4.0 on check the SCRAM nonce strictly and refuse the proof that
 librdkafka before 2.6.1 sends (Debian bookworm ships 2.0.2), so a SCRAM
-login to them fails whatever the password; docs/kafka.md says so.
+login to them fails whatever the password; the README says so.
 It gets a SASL_SSL listener whose
 certificate comes from a test CA made here with openssl; the SCRAM user is
 added when the storage is formatted.  A plaintext listener stays for the
