@@ -131,8 +131,7 @@ static skpi_err collect_metadata(kctx *k, skpi_ksample *s, char *err, size_t err
     s->errors.metadata++;
     char why[256];
     if(skpi_kafka_client_auth_error(k->rk, 2.0 * k->timeout_ms / 1000 + 60, why, sizeof(why)))
-      snprintf(err, errlen, "metadata: %s; login refused: %.160s", rd_kafka_err2str(e),
-               why);
+      snprintf(err, errlen, "metadata: %s; login refused: %.160s", rd_kafka_err2str(e), why);
     else
       snprintf(err, errlen, "metadata: %s", rd_kafka_err2str(e));
     return SKPI_EKAFKA;
