@@ -9,8 +9,18 @@
 # (request log).  The first cycles read up to message_time_reads partitions
 # each until every stalled commit was read once; after that, none.
 #
-# Raw files go to build/bench/msgtime/; the table is printed on stdout.
-# Needs build/streamkpi_exporter, build/bench/kbench and the Kafka jars.
+# The same exporter runs the config audit every BENCH_AUDIT_INTERVAL
+# seconds; for BENCH_AUDITS audits: the wall time of each (the source's own
+# gauge), its calls (streamkpi_config_audit_requests_total) and the broker's
+# DescribeConfigs and Metadata requests from the audit's client id.
+#
+# With BENCH_MT_BROKER=HOST:PORT and BENCH_MT_REQLOG=FILE (the broker's
+# request log) it measures that broker, already set up, instead of starting
+# one: `make bench` runs it so on the large scenario's broker.
+#
+# Raw files go to BENCH_MT_RUN (build/bench/msgtime/); the tables are printed
+# on stdout.  Needs build/streamkpi_exporter, build/bench/kbench and the
+# Kafka jars.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -19,12 +29,15 @@ cd "$ROOT"
 . "$ROOT/bench/sizes.sh"
 CYCLES=${BENCH_MT_CYCLES:-13}
 READS=${BENCH_MT_READS:-1000}
+AUDIT_INTERVAL=${BENCH_AUDIT_INTERVAL:-20}
+AUDITS=${BENCH_AUDITS:-3}
 
-RUN=$ROOT/build/bench/msgtime
+RUN=${BENCH_MT_RUN:-$ROOT/build/bench/msgtime}
 EXPORTER=$ROOT/build/streamkpi_exporter
 KBENCH=$ROOT/build/bench/kbench
 EXP_PID=
 BROKER_DIR=$RUN/broker
+REQLOG=${BENCH_MT_REQLOG:-$BROKER_DIR/requests.log}
 
 log() { printf '[msgtime %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
@@ -34,8 +47,10 @@ cleanup() {
     kill "$EXP_PID" 2>/dev/null || true
     wait "$EXP_PID" 2>/dev/null || true
   fi
-  "$ROOT/scripts/kafka-broker.sh" stop "$BROKER_DIR" >/dev/null 2>&1 || true
-  rm -rf "$BROKER_DIR/data"
+  if [ -z "${BENCH_MT_BROKER:-}" ]; then
+    "$ROOT/scripts/kafka-broker.sh" stop "$BROKER_DIR" >/dev/null 2>&1 || true
+    rm -rf "$BROKER_DIR/data"
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -52,14 +67,20 @@ cycles() { metric "$1" streamkpi_source_cycles_total 'source="kafka"'; }
 
 rm -rf "$RUN"
 mkdir -p "$BROKER_DIR"
-log "starting the broker (heap $HEAP)"
-BROKER=$(KAFKA_HEAP=$HEAP KAFKA_LOAD_MODE=1 KAFKA_REQUEST_LOG=$BROKER_DIR/requests.log \
-  KAFKA_EXTRA_PROPS=$'offsets.topic.num.partitions=10\nlog.segment.bytes=16777216' \
-  KAFKA_START_TIMEOUT=90 "$ROOT/scripts/kafka-broker.sh" start "$BROKER_DIR" "$(free_port)") ||
-  die "broker did not start, see $BROKER_DIR/broker.log"
-log "creating $TOPICS x $PARTS partitions, $GROUPS_N stalled groups"
-"$KBENCH" setup -b "$BROKER" -t "$TOPICS" -p "$PARTS" -g "$GROUPS_N" -m "$MSGS" \
-  2>"$RUN/setup.log" || die "setup failed, see $RUN/setup.log"
+echo "reads=$READS audit_interval=$AUDIT_INTERVAL cycles=$CYCLES audits=$AUDITS" >"$RUN/env"
+if [ -n "${BENCH_MT_BROKER:-}" ]; then
+  BROKER=$BENCH_MT_BROKER
+  log "measuring the broker at $BROKER (set up already)"
+else
+  log "starting the broker (heap $HEAP)"
+  BROKER=$(KAFKA_HEAP=$HEAP KAFKA_LOAD_MODE=1 KAFKA_REQUEST_LOG=$REQLOG \
+    KAFKA_EXTRA_PROPS=$'offsets.topic.num.partitions=10\nlog.segment.bytes=16777216' \
+    KAFKA_START_TIMEOUT=90 "$ROOT/scripts/kafka-broker.sh" start "$BROKER_DIR" "$(free_port)") ||
+    die "broker did not start, see $BROKER_DIR/broker.log"
+  log "creating $TOPICS x $PARTS partitions, $GROUPS_N stalled groups"
+  "$KBENCH" setup -b "$BROKER" -t "$TOPICS" -p "$PARTS" -g "$GROUPS_N" -m "$MSGS" \
+    2>"$RUN/setup.log" || die "setup failed, see $RUN/setup.log"
+fi
 
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT/metrics
@@ -72,26 +93,34 @@ clusters:
   - name: mt
     bootstrap_servers: "$BROKER"
     message_time_reads: $READS
+policy:
+  interval: ${AUDIT_INTERVAL}s
 state:
   path: $RUN/state.json
 probe:
   enabled: false
 EOF
+# Requests of one client id and API key in the broker's request log so far.
+reqs() { # CLIENT_ID API_KEY
+  grep -c "\"clientId\":\"$1\".*\"requestApiKey\":$2,\|\"requestApiKey\":$2,.*\"clientId\":\"$1\"" \
+    "$REQLOG" 2>/dev/null || true
+}
+# Each time the cycle count moves: the reader's gauges and the Fetch
+# requests its client sent since the previous cycle.
+fetches() { reqs streamkpi-msgtime 1; }
+audits() { metric "$1" streamkpi_source_cycles_total 'source="configs"'; }
+printf 'cycle partitions_read read_seconds fetch_requests reads_total fallbacks_total\n' \
+  >"$RUN/cycles.txt"
+printf 'audit seconds calls describe_configs_requests metadata_requests failed_topics\n' \
+  >"$RUN/audits.txt"
+# The log may hold earlier runs' requests (make bench): count from here.
+last=0 f0=$(fetches) alast=0 c0=0 d0=$(reqs streamkpi-configs 32) m0=$(reqs streamkpi-configs 3)
 log "streamkpi from a cold start, $CYCLES cycles of ${INTERVAL}s"
 "$EXPORTER" --config.file="$RUN/streamkpi.yml" >"$RUN/streamkpi.log" 2>&1 &
 EXP_PID=$!
 
-# Each time the cycle count moves: the reader's gauges and the Fetch
-# requests its client sent since the previous cycle.
-fetches() {
-  grep -c '"clientId":"streamkpi-msgtime".*"requestApiKey":1,\|"requestApiKey":1,.*"clientId":"streamkpi-msgtime"' \
-    "$BROKER_DIR/requests.log" 2>/dev/null || true
-}
-printf 'cycle partitions_read read_seconds fetch_requests reads_total fallbacks_total\n' \
-  >"$RUN/cycles.txt"
-last=0 f0=0
 # A cycle plus its reads (bounded by the request timeout) fits in this.
-deadline=$((SECONDS + (CYCLES + 2) * (INTERVAL + 30)))
+deadline=$((SECONDS + (CYCLES + 2) * (INTERVAL + 30) + AUDITS * (AUDIT_INTERVAL + 60)))
 while [ "$SECONDS" -lt "$deadline" ]; do
   kill -0 "$EXP_PID" 2>/dev/null || die "streamkpi exited, see $RUN/streamkpi.log"
   if curl -sf --max-time 10 -o "$RUN/m" "$URL"; then
@@ -107,10 +136,27 @@ while [ "$SECONDS" -lt "$deadline" ]; do
         "$(metric "$RUN/m" streamkpi_kafka_message_time_reads_total .)" \
         "$(metric "$RUN/m" streamkpi_kafka_message_time_fallbacks_total .)" >>"$RUN/cycles.txt"
       f0=$f1
-      [ "$n" -ge "$CYCLES" ] && break
     fi
+    a=$(audits "$RUN/m")
+    a=${a%.*}
+    if [ -n "$a" ] && [ "$a" != "$alast" ] && [ "$a" -gt 0 ]; then
+      alast=$a
+      c1=$(metric "$RUN/m" streamkpi_config_audit_requests_total .)
+      c1=${c1%.*}
+      d1=$(reqs streamkpi-configs 32)
+      m1=$(reqs streamkpi-configs 3)
+      printf '%s %s %s %s %s %s\n' "$a" \
+        "$(metric "$RUN/m" streamkpi_source_collect_duration_seconds 'source="configs"')" \
+        "$((c1 - c0))" "$((d1 - d0))" "$((m1 - m0))" \
+        "$(metric "$RUN/m" streamkpi_config_audit_failed_resources 'kind="topic"')" >>"$RUN/audits.txt"
+      c0=$c1 d0=$d1 m0=$m1
+    fi
+    [ "$last" -ge "$CYCLES" ] && [ "$alast" -ge "$AUDITS" ] && break
   fi
   sleep 0.25
 done
 [ "$last" -ge "$CYCLES" ] || die "only $last cycles, see $RUN/streamkpi.log"
+[ "$alast" -ge "$AUDITS" ] || die "only $alast config audits, see $RUN/streamkpi.log"
 column -t "$RUN/cycles.txt"
+echo
+column -t "$RUN/audits.txt"

@@ -305,6 +305,71 @@ def floor(name):
         return None
 
 
+def table_rows(name):
+    """The rows of a whitespace table with a header line, as dicts."""
+    lines = [l.split() for l in (read(name) or "").splitlines() if l.strip()]
+    if len(lines) < 2:
+        return []
+    return [dict(zip(lines[0], r)) for r in lines[1:] if len(r) == len(lines[0])]
+
+
+def msgtime_audit_section(p, ntopics, nparts, ngroups):
+    """Message-time reads and config audit (bench/msgtime.sh on the large
+    scenario's broker): first cycles and steady state; audits."""
+    cyc = table_rows("msgtime/cycles.txt")
+    aud = table_rows("msgtime/audits.txt")
+    p("## Message-time reads and the config audit (large scenario)")
+    p("")
+    if not cyc and not aud:
+        p("Not measured in this run: %s" % ((read("msgtime.err") or "no output").strip()
+                                               .splitlines() or ["no output"])[-1])
+        p("")
+        return
+    reads = [r for r in cyc if float(r["partitions_read"]) > 0]
+    steady = [r for r in cyc if float(r["partitions_read"]) == 0]
+    p("A second streamkpi from a cold start against the same broker (%s topics × %s partitions, "
+      "%s groups whose commits never move), `message_time_reads: %s` per cycle, the config audit "
+      "every %s s. The timestamp of each stalled commit's message is read once, spread over the "
+      "first cycles; after that none is read again (cached by partition and offset)."
+      % (ntopics, nparts, ngroups, kv("msgtime/env").get("reads", "1000"),
+         kv("msgtime/env").get("audit_interval", "20")))
+    p("")
+    if cyc:
+        def fsum(rows, k):
+            return sum(float(r[k]) for r in rows)
+        p("| timestamp reads | cycles | partitions read | Fetch requests (broker log) | read time per cycle |")
+        p("|---|---|---|---|---|")
+        if reads:
+            p("| first cycles (until every stalled commit was read) | %d | %d (%.0f per cycle) | %d (%.1f per cycle) | median %s, max %s |" % (
+                len(reads), fsum(reads, "partitions_read"), fsum(reads, "partitions_read") / len(reads),
+                fsum(reads, "fetch_requests"), fsum(reads, "fetch_requests") / len(reads),
+                fmt_s(med([float(r["read_seconds"]) for r in reads])),
+                fmt_s(max(float(r["read_seconds"]) for r in reads))))
+        if steady:
+            p("| steady state | %d | %d | %d | median %s |" % (
+                len(steady), fsum(steady, "partitions_read"), fsum(steady, "fetch_requests"),
+                fmt_s(med([float(r["read_seconds"]) for r in steady]))))
+        last = cyc[-1]
+        p("")
+        p("Reads in all: %s; fallbacks to the next available message: %s." % (
+            last.get("reads_total", "?"), last.get("fallbacks_total", "?")))
+        p("")
+    if aud:
+        p("| config audit | seconds | calls (`streamkpi_config_audit_requests_total`) | DescribeConfigs requests | Metadata requests | topics not read |")
+        p("|---|---|---|---|---|---|")
+        for i, r in enumerate(aud):
+            p("| %s | %s | %s | %s | %s | %s |" % (
+                "first (cold start)" if i == 0 else "audit %d" % (i + 1), fmt_s(float(r["seconds"])),
+                r["calls"], r["describe_configs_requests"], r["metadata_requests"],
+                r["failed_topics"]))
+        p("")
+    p("Reproduce: `bench/msgtime.sh` (its own broker and setup; BENCH_MT_CYCLES, BENCH_MT_READS, "
+      "BENCH_AUDIT_INTERVAL, BENCH_AUDITS), or within `make bench` on the large scenario's broker. "
+      "Requests are the broker request log's lines of client ids `streamkpi-msgtime` (Fetch) and "
+      "`streamkpi-configs` (DescribeConfigs, Metadata).")
+    p("")
+
+
 def main():
     e = env()
     large_s = skpi_figures("large")
@@ -520,6 +585,7 @@ def main():
             bound, ngroups, round(md, 1), round(lo, 1), round(of, 1),
             verdict(md <= 1 and bound is not None and lo <= bound and str(ngroups).isdigit() and of <= int(ngroups))))
     p("")
+    msgtime_audit_section(p, ntopics, nparts, ngroups)
     p("## Notes on the figures")
     p("")
     if wp and wp["rps"] and large_s["bytes"]:

@@ -305,6 +305,7 @@ main() {
 
   log "streamkpi on the large scenario"
   measure_streamkpi large "$BROKER"
+  measure_msgtime_audit
 
   local port
   if [ -n "$KE" ]; then
@@ -394,6 +395,16 @@ EOF
   log "writing bench/RESULTS.md"
   python3 bench/report.py "$RUN" >bench/RESULTS.md
   log "done in $((SECONDS - t_start)) s"
+}
+
+# The message-time reads of the stalled commits and the config audit, by
+# bench/msgtime.sh on this broker (set up already), from a cold start of an
+# exporter of their own.  Raw files in $RUN/msgtime/.
+measure_msgtime_audit() {
+  log "message-time reads and config audit on the large scenario"
+  BENCH_MT_BROKER=$BROKER BENCH_MT_REQLOG=$RUN/broker/requests.log BENCH_MT_RUN=$RUN/msgtime \
+    "$ROOT/bench/msgtime.sh" >"$RUN/msgtime.out" 2>"$RUN/msgtime.err" ||
+    log "msgtime.sh failed, see $RUN/msgtime.err"
 }
 
 cleanup_broker_only() {

@@ -254,6 +254,12 @@ int main(int argc, char **argv) {
     skpi_config_free(cfg);
     return EXIT_USAGE;
   }
+  if(fl.check_only && skpi_app_check(app, err, sizeof(err)) != SKPI_OK) {
+    fprintf(stderr, "streamkpi_exporter: %s\n", err);
+    skpi_app_free(app);
+    skpi_config_free(cfg);
+    return EXIT_USAGE;
+  }
   if(fl.check_only) {
     printf("configuration ok: %zu cluster(s)\n", cfg->nclusters);
     skpi_app_free(app);

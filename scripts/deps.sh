@@ -65,6 +65,25 @@ if [ ! -f "$CLIBS/.complete" ] || [ tests/connect/pom.xml -nt "$CLIBS/.complete"
   touch "$CLIBS/.complete"
 fi
 
+# Kafka 3.9 for the SASL_SSL/SCRAM scenario: librdkafka 2.0.2's SCRAM login
+# is refused by brokers from 4.0 on.
+K39LIBS=build/kafka39/libs
+if [ ! -f "$K39LIBS/.complete" ] || [ tests/kafka39/pom.xml -nt "$K39LIBS/.complete" ]; then
+  echo "deps: fetching Apache Kafka 3.9 jars with mvn"
+  rm -rf "$K39LIBS"; mkdir -p "$K39LIBS"
+  mvn -q -B -f tests/kafka39/pom.xml dependency:copy-dependencies -DoutputDirectory="$PWD/$K39LIBS" >/dev/null
+  touch "$K39LIBS/.complete"
+fi
+
+# The Kafka Streams library for the stateful-processing scenario's app.
+SLIBS=build/streams/libs
+if [ ! -f "$SLIBS/.complete" ] || [ tests/streams/pom.xml -nt "$SLIBS/.complete" ]; then
+  echo "deps: fetching the Kafka Streams jars with mvn"
+  rm -rf "$SLIBS"; mkdir -p "$SLIBS"
+  mvn -q -B -f tests/streams/pom.xml dependency:copy-dependencies -DoutputDirectory="$PWD/$SLIBS" >/dev/null
+  touch "$SLIBS/.complete"
+fi
+
 # The Helm chart's checks: helm and kubeconform built from the Go module
 # proxy, and the modules whose files become kubeconform's schemas offline
 # (Kubernetes' OpenAPI document, the Prometheus Operator's CRDs).  Shared by

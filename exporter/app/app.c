@@ -1109,6 +1109,18 @@ skpi_err skpi_app_sample_once(skpi_app *a, char *errbuf, size_t errlen) {
   return first;
 }
 
+skpi_err skpi_app_check(skpi_app *a, char *errbuf, size_t errlen) {
+  errbuf[0] = '\0';
+  int in_use = 0;
+  skpi_err rc = skpi_web_check(a->web, &in_use, errbuf, errlen);
+  if(rc != SKPI_OK)
+    return rc;
+  if(in_use)
+    skpi_log(SKPI_WARN, "the listen address is in use now (by a running exporter?); the start "
+                        "fails unless it is free then");
+  return SKPI_OK;
+}
+
 skpi_err skpi_app_start(skpi_app *a, char *errbuf, size_t errlen) {
   skpi_err rc = skpi_web_start(a->web, errbuf, errlen);
   if(rc != SKPI_OK)

@@ -1026,6 +1026,80 @@ skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen) {
   return SKPI_OK;
 }
 
+/* Loads the TLS material as the server would and reports what GnuTLS
+ * refuses, a certificate that does not match its key included. */
+static skpi_err check_tls(const skpi_webcfg *cfg, char *errbuf, size_t errlen) {
+  gnutls_certificate_credentials_t cred = NULL;
+  skpi_err rc = SKPI_EINVAL;
+  if(gnutls_certificate_allocate_credentials(&cred) != GNUTLS_E_SUCCESS) {
+    snprintf(errbuf, errlen, "out of memory");
+    return SKPI_ENOMEM;
+  }
+  gnutls_datum_t cert = {(unsigned char *)cfg->cert_pem, (unsigned)strlen(cfg->cert_pem)};
+  gnutls_datum_t key = {(unsigned char *)cfg->key_pem, (unsigned)strlen(cfg->key_pem)};
+  int grc = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
+  if(grc < 0) {
+    snprintf(errbuf, errlen, "%s: tls_server_config: cert_file and key_file refused: %s", cfg->path,
+             gnutls_strerror(grc));
+    goto out;
+  }
+  if(cfg->client_ca_pem) {
+    gnutls_datum_t ca = {(unsigned char *)cfg->client_ca_pem, (unsigned)strlen(cfg->client_ca_pem)};
+    grc = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
+    if(grc <= 0) {
+      snprintf(errbuf, errlen, "%s: tls_server_config.client_ca_file: no usable certificate%s%s",
+               cfg->path, grc < 0 ? ": " : "", grc < 0 ? gnutls_strerror(grc) : "");
+      goto out;
+    }
+  }
+  rc = SKPI_OK;
+out:
+  gnutls_certificate_free_credentials(cred);
+  return rc;
+}
+
+skpi_err skpi_web_check(const skpi_web *w, int *in_use, char *errbuf, size_t errlen) {
+  if(in_use)
+    *in_use = 0;
+  if(w->cfg && w->cfg->cert_pem) {
+    skpi_err rc = check_tls(w->cfg, errbuf, errlen);
+    if(rc != SKPI_OK)
+      return rc;
+  }
+  struct sockaddr_storage sa = w->addr;
+  socklen_t salen = sizeof(struct sockaddr_in);
+  if(w->dual_stack) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+    memset(&sa, 0, sizeof(sa));
+    s6->sin6_family = AF_INET6;
+    s6->sin6_addr = in6addr_any;
+    s6->sin6_port = htons(w->port);
+  }
+  if(sa.ss_family == AF_INET6)
+    salen = sizeof(struct sockaddr_in6);
+  int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if(fd < 0) {
+    snprintf(errbuf, errlen, "--web.listen-address: cannot open a socket for %s: %s", w->listen,
+             strerror(errno));
+    return SKPI_EIO;
+  }
+  /* As the server does: a port in TIME_WAIT is bindable. */
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  skpi_err rc = SKPI_OK;
+  if(bind(fd, (struct sockaddr *)&sa, salen) != 0) {
+    if(errno == EADDRINUSE && in_use) {
+      *in_use = 1;
+    } else {
+      snprintf(errbuf, errlen, "--web.listen-address: cannot bind %s: %s", w->listen,
+               strerror(errno));
+      rc = SKPI_EIO;
+    }
+  }
+  close(fd);
+  return rc;
+}
+
 unsigned skpi_web_port(const skpi_web *w) {
   if(!w->mhd)
     return 0;

@@ -51,6 +51,14 @@ typedef struct skpi_app_opts {
 skpi_app *skpi_app_new(const skpi_config *cfg, const skpi_app_opts *opts, char *errbuf,
                        size_t errlen);
 
+/* For --config.check, on a built app that is not started: what the start
+ * would need beyond the build, tried without keeping anything (the listen
+ * address bound and released, the TLS certificate matching its key; the
+ * state directory was checked by skpi_app_new).  An address in use now is
+ * only warned about.
+ * Returns the first problem with one line in errbuf. */
+skpi_err skpi_app_check(skpi_app *a, char *errbuf, size_t errlen);
+
 /* Starts listening, then every source and the app thread.  On failure
  * errbuf says what; call skpi_app_stop and skpi_app_free then. */
 skpi_err skpi_app_start(skpi_app *a, char *errbuf, size_t errlen);

@@ -52,6 +52,13 @@ void *skpi_kafka_client_user(const rd_kafka_t *rk);
  * factory attached to it.  NULL is ignored. */
 void skpi_kafka_client_free(rd_kafka_t *rk);
 
+/* Copies into out (len bytes, cut to fit) the last login refusal, SASL or
+ * TLS, that librdkafka reported for the handle within max_age_s seconds, and
+ * returns 1; returns 0 (out untouched) when there was none.  For error
+ * messages: a request that fails on a refused login says only that the
+ * brokers cannot be reached.  Safe from any thread. */
+int skpi_kafka_client_auth_error(const rd_kafka_t *rk, double max_age_s, char *out, size_t len);
+
 /* The bound on one request to the cluster, in milliseconds: the cluster's
  * request_timeout_s (10 s when unset), clamped to [1, INT_MAX / 4]. */
 int skpi_kafka_client_timeout_ms(const skpi_cluster_cfg *cfg);

@@ -101,6 +101,15 @@ void skpi_web_set_summary(skpi_web *w, skpi_web_summary fn, void *user);
  * beyond loopback and no Basic auth users are configured. */
 skpi_err skpi_web_start(skpi_web *w, char *errbuf, size_t errlen);
 
+/* What skpi_web_start needs, checked without keeping anything (for
+ * --config.check): the address can be bound (the socket is closed at once)
+ * and the TLS certificate, key and client CA load, the key matching the
+ * certificate.  An address already in use is not an error, since the
+ * running exporter may hold it: *in_use is set to 1 then (may be NULL).
+ * Returns SKPI_EIO (bind refused) or SKPI_EINVAL (TLS material) with one
+ * line in errbuf. */
+skpi_err skpi_web_check(const skpi_web *w, int *in_use, char *errbuf, size_t errlen);
+
 /* Hands the listening socket of the running server `from` to `to`, which
  * is not started yet and listens on it when skpi_web_start runs instead of
  * binding: connections that arrive in between wait in the socket's backlog,

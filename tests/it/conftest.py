@@ -748,3 +748,8 @@ def kafka_cluster_factory(tmp_path):
     finally:
         for c in made:
             c.stop()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "long: runs for minutes, mostly sleeping; fine to run in parallel with the rest")

@@ -609,6 +609,43 @@ static void basic_auth_on_every_route(void **state) {
   rmdir(dir);
 }
 
+/* The check binds and lets go: a foreign address fails, a held port is
+ * only reported, a free one passes and stays free. */
+static void check_binds_and_releases(void **state) {
+  skpi_registry *reg = skpi_registry_new();
+  skpi_web_opts o;
+  memset(&o, 0, sizeof(o));
+  char err[256] = "";
+  int in_use = -1;
+  o.listen_address = "192.0.2.1:10308"; /* a documentation address, never local */
+  skpi_web *w = skpi_web_new(&o, reg, err, sizeof(err));
+  assert_non_null(w);
+  assert_int_equal(skpi_web_check(w, &in_use, err, sizeof(err)), SKPI_EIO);
+  assert_non_null(strstr(err, "cannot bind 192.0.2.1:10308"));
+  skpi_web_free(w);
+
+  int held = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(sa);
+  assert_int_equal(bind(held, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  assert_int_equal(listen(held, 1), 0);
+  assert_int_equal(getsockname(held, (struct sockaddr *)&sa, &len), 0);
+  char addr[64];
+  snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sa.sin_port));
+  o.listen_address = addr;
+  w = skpi_web_new(&o, reg, err, sizeof(err));
+  assert_non_null(w);
+  assert_int_equal(skpi_web_check(w, &in_use, err, sizeof(err)), SKPI_OK);
+  assert_int_equal(in_use, 1);
+  close(held);
+  assert_int_equal(skpi_web_check(w, &in_use, err, sizeof(err)), SKPI_OK);
+  assert_int_equal(in_use, 0);
+  /* Released: the server binds the same port. */
+  assert_int_equal(skpi_web_start(w, err, sizeof(err)), SKPI_OK);
+  skpi_web_free(w);
+  skpi_registry_free(reg);
+}
+
 int main(void) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
@@ -625,6 +662,7 @@ int main(void) {
       cmocka_unit_test(slow_head_cut_at_deadline),
       cmocka_unit_test(slow_readers_bounded),
       cmocka_unit_test(basic_auth_on_every_route),
+      cmocka_unit_test(check_binds_and_releases),
   };
   int rc = cmocka_run_group_tests_name("web", tests, NULL, NULL);
   curl_global_cleanup();

@@ -2,9 +2,12 @@
 #include "streamkpi/kafka_client.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "streamkpi/clock.h"
 #include "streamkpi/log.h"
 
 /* What the factory attaches to a handle as its opaque: the log callbacks
@@ -14,10 +17,32 @@ typedef struct kclient {
   char role[32];
   skpi_kafka_client_dr on_delivery;
   void *user;
+  /* The last login refusal (SASL or TLS) librdkafka logged: a failed
+   * request says only "transport failure", the operator needs the why. */
+  pthread_mutex_t mu;
+  char auth[256];
+  double auth_at;
 } kclient;
 
+/* Keeps what follows the first refusal marker in a librdkafka line. */
+static void note_auth(kclient *k, const char *line) {
+  static const char *const marks[] = {"SASL authentication error", "SSL handshake failed",
+                                      "Authentication failed"};
+  const char *at = NULL;
+  for(size_t i = 0; i < sizeof(marks) / sizeof(marks[0]) && !at; i++)
+    at = strstr(line, marks[i]);
+  if(!k || !at)
+    return;
+  pthread_mutex_lock(&k->mu);
+  snprintf(k->auth, sizeof(k->auth), "%s", at);
+  k->auth_at = skpi_mono();
+  pthread_mutex_unlock(&k->mu);
+}
+
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-  const kclient *k = rd_kafka_opaque(rk);
+  kclient *k = rd_kafka_opaque(rk);
+  if(level <= 3)
+    note_auth(k, buf);
   /* syslog levels: 0-3 are errors, 4 warnings, the rest chatter. */
   enum skpi_log_level lvl = level <= 3 ? SKPI_ERROR : level == 4 ? SKPI_WARN : SKPI_DEBUG;
   skpi_log(lvl, "librdkafka", "cluster", k ? k->cluster : "", "client", k ? k->role : "",
@@ -25,7 +50,9 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-  const kclient *k = opaque;
+  kclient *k = opaque;
+  if(err == RD_KAFKA_RESP_ERR__AUTHENTICATION)
+    note_auth(k, reason);
   skpi_log(SKPI_WARN, "kafka client error", "cluster", k ? k->cluster : "", "client",
            k ? k->role : "", "error", rd_kafka_err2name((rd_kafka_resp_err_t)err), "detail",
            reason);
@@ -63,6 +90,7 @@ rd_kafka_t *skpi_kafka_client_new(const skpi_cluster_cfg *cfg, const skpi_kafka_
   kclient *k = calloc(1, sizeof(*k));
   if(!k)
     return NULL;
+  pthread_mutex_init(&k->mu, NULL);
   snprintf(k->cluster, sizeof(k->cluster), "%s", cfg->name ? cfg->name : "");
   snprintf(k->role, sizeof(k->role), "%s", o->role ? o->role : "");
   k->on_delivery = o->on_delivery;
@@ -101,6 +129,7 @@ rd_kafka_t *skpi_kafka_client_new(const skpi_cluster_cfg *cfg, const skpi_kafka_
 fail:
   if(conf)
     rd_kafka_conf_destroy(conf);
+  pthread_mutex_destroy(&k->mu);
   free(k);
   return NULL;
 }
@@ -116,7 +145,23 @@ void skpi_kafka_client_free(rd_kafka_t *rk) {
   /* Callbacks may run during destroy: the attachment goes last. */
   kclient *k = rd_kafka_opaque(rk);
   rd_kafka_destroy(rk);
+  if(k)
+    pthread_mutex_destroy(&k->mu);
   free(k);
+}
+
+int skpi_kafka_client_auth_error(const rd_kafka_t *rk, double max_age_s, char *out, size_t len) {
+  kclient *k = rk ? rd_kafka_opaque(rk) : NULL;
+  int found = 0;
+  if(!k || len == 0)
+    return 0;
+  pthread_mutex_lock(&k->mu);
+  if(k->auth[0] && skpi_mono() - k->auth_at <= max_age_s) {
+    snprintf(out, len, "%s", k->auth);
+    found = 1;
+  }
+  pthread_mutex_unlock(&k->mu);
+  return found;
 }
 
 int skpi_kafka_client_timeout_ms(const skpi_cluster_cfg *cfg) {

@@ -155,7 +155,11 @@ static skpi_err collect_metadata(kctx *k, skpi_ksample *s, char *err, size_t err
   rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 1, NULL, &md, k->timeout_ms);
   if(e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     s->errors.metadata++;
-    snprintf(err, errlen, "metadata: %s", rd_kafka_err2str(e));
+    char why[256];
+    if(skpi_kafka_client_auth_error(k->rk, 2.0 * k->timeout_ms / 1000 + 60, why, sizeof(why)))
+      snprintf(err, errlen, "metadata: %s; login refused: %.160s", rd_kafka_err2str(e), why);
+    else
+      snprintf(err, errlen, "metadata: %s", rd_kafka_err2str(e));
     return SKPI_EKAFKA;
   }
   if(md->broker_cnt > 0) {
