@@ -12,10 +12,10 @@ import json
 import os
 import sys
 
-# Panels reading the data-product families (streamkpi_data_product_*).  Off
-# until the exporter exposes them: the proof test runs every panel query and
-# needs data, and it fails when the family appears while this is still off.
-PRODUCT_PANELS = False
+# Panels reading the data-product family (streamkpi_data_product_*, exported
+# when the catalog declares products) and the product variable of Streams &
+# products.  False leaves them out, for exporters run without a catalog.
+PRODUCT_PANELS = True
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 C = 'cluster=~"$cluster"'
@@ -126,7 +126,7 @@ VARIABLES = {
     "consumergroup": query_var("consumergroup", "Consumer group",
                                f"kafka_consumergroup_status{{{C}}}", "consumergroup"),
     "product": query_var("product", "Data product",
-                         "streamkpi_data_product_slo_met", "product"),
+                         "streamkpi_data_product_info", "product"),
 }
 
 # --------------------------------------------------------------------------
@@ -361,20 +361,71 @@ if PRODUCT_PANELS:
     d.panel("stat", "Cross-domain reuse", [("streamkpi_data_product_reuse_ratio", "")],
             "Share of data products consumed by at least one other domain.", "percentunit",
             w=6, h=6)
-    d.panel("table", "Product SLOs met",
-            [(f"streamkpi_data_product_slo_met{{{P}}}", "")],
-            "Per data product and SLO: 1 when met now, 0 when not.", "none", w=12, h=6)
+    d.panel("table", "Product SLOs: met, attainment, objective",
+            [(f"streamkpi_data_product_slo_met{{{P}}}", ""),
+             (f"streamkpi_data_product_slo_attainment_ratio{{{P}}}", ""),
+             (f"streamkpi_data_product_slo_objective_ratio{{{P}}}", "")],
+            "Per data product and SLO: met now (Value #A, 1 or 0), the share of good events "
+            "over the SLO window (Value #B) and the objective (Value #C). An SLO without "
+            "events yet shows only its objective.", "none", w=12, h=6,
+            defaults={"decimals": 3})
+    d.panel("bargauge", "Product error budget remaining",
+            [(f"streamkpi_data_product_slo_error_budget_remaining_ratio{{{P}}}",
+              "{{product}} {{slo}}")],
+            "Share of each product SLO's error budget left over its window; below zero the "
+            "budget is overspent by that many budgets.", "percentunit", w=12, h=8,
+            defaults={"min": -1, "max": 1, "thresholds": thresholds(
+                (None, "red"), (0, "orange"), (0.25, "green"))})
+    d.panel("timeseries", "Freshness age",
+            [(f"streamkpi_data_product_freshness_age_seconds{{{P}}}", "{{product}}")],
+            "Age of the newest message on each product's topics (the last time a high "
+            "watermark moved). No line while it is not known yet.", "s", w=12, h=8)
     d.panel("timeseries", "Product SLO burn rate",
             [(f"product:streamkpi_burn_rate:rate1h{{{P}}}", "1h {{product}} {{slo}}"),
              (f"product:streamkpi_burn_rate:rate1d{{{P}}}", "1d {{product}} {{slo}}")],
-            "How much faster than the objective allows each product SLO is missed; pages at "
-            "14.4x over 1h, tickets at 3x over 1d. Needs the recording rules of "
+            "How much faster than its own objective allows each product SLO is missed; pages "
+            "at 14.4x over 1h, tickets at 3x over 1d. Needs the recording rules of "
             "alerts/streamkpi.rules.yml.", "none", w=24, h=8)
     d.panel("table", "Consuming domains",
             [(f"sum by (product, consumer_domain, cross_domain) "
               f"(streamkpi_data_product_consumers{{{P}}})", "")],
             "Consumer groups of each product by their domain; cross_domain=true counts "
             "towards reuse.", "none", w=24, h=8)
+    d.row("Data product catalog")
+    # (title, query, description, colour from 1 on or None): counts of what
+    # the catalog misses or gets wrong, 0 when it is clean.
+    for title, expr, desc, colour in (
+            ("Data products", f"count(streamkpi_data_product_info{{{P}}})",
+             "Data products declared in the configuration and in data contracts.", None),
+            ("Missing product topics", f"sum(streamkpi_data_product_missing_topics{{{P}}})",
+             "Topics named by a product that no watched cluster has: a typo in the catalog "
+             "or a topic deleted. GET /api/v1/products names them.", "orange"),
+            ("Consumers of unknown domain",
+             f"sum(streamkpi_data_product_unmapped_consumers{{{P}}})",
+             "Groups reading a product whose business domain no rule gives: they cannot "
+             "count towards reuse until catalog.group_domains or the product's consumers "
+             "map them.", "orange"),
+            ("Topics in several products", "streamkpi_data_product_shared_topics",
+             "Topics declared by more than one data product: their ownership is ambiguous.",
+             "orange"),
+            ("Active topics of no product", "streamkpi_data_product_unowned_active_topics",
+             "Topics written to in the last hour that no data product declares (dead-letter "
+             "topics included).", None),
+            ("Catalog errors", "streamkpi_data_product_catalog_errors",
+             "Products or contract files the exporter could not use; the log and GET "
+             "/api/v1/products give the file and line.", "red")):
+        d.panel("stat", title, [(expr, "")], desc, "none", w=4, h=6,
+                defaults={"thresholds": thresholds((None, "green"), (1, colour))}
+                if colour else None)
+    d.panel("table", "Declared value",
+            [(f"streamkpi_data_product_value{{{P}}}", "")],
+            "Business value each product declares per period, in its currency; GET "
+            "/api/v1/products gives the date it was declared.", "none", w=12, h=6)
+    d.panel("timeseries", "Delivered value per day",
+            [(f"increase(streamkpi_data_product_observed_value_total{{{P}}}[1d])",
+              "{{product}}")],
+            "Good events the product's value target counted over the trailing day (e.g. "
+            "orders processed): the value it actually delivers.", "none", w=12, h=6)
 
 # --------------------------------------------------------------------------
 # Consumers

@@ -10,7 +10,10 @@ The proof starts one scenario producing every family the panels read (two
 cluster names on the shared broker with MirrorMaker 2 style topics between
 them, the canary probe, the policy audit, an SLO, a DLQ pipeline, onboarding
 of new topics and groups, a live consumer, an application target and a dead
-one, an incident through the webhook, the maturity survey), has a real
+one, an incident through the webhook, the maturity survey, and a catalog of
+two data products in two domains, one read by a group of the other domain,
+with availability and freshness SLOs and a declared and a counted value),
+has a real
 Prometheus with the rules of alerts/ scrape it, and runs every panel query
 with its variables substituted through Prometheus' HTTP API: each must
 return at least one series with a number (NaN, as from a quantile of a
@@ -52,32 +55,18 @@ PRODUCT_PREFIX = "streamkpi_data_product_"
 AM_EXAMPLE = os.path.join(ROOT, "alerts", "alertmanager.example.yml")
 
 
-def generator(product_panels=None):
-    """dashboards/generate.py as a module; product_panels=True builds it with
-    the data-product panels switched on."""
-    path = os.path.join(DASH_DIR, "generate.py")
-    if product_panels is None:
-        spec = importlib.util.spec_from_file_location("dash_generate", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
-    with open(path) as f:
-        src = f.read()
-    flag = "\nPRODUCT_PANELS = False\n"
-    assert src.count(flag) == 1 or src.count(flag.replace("False", "True")) == 1
-    src = src.replace(flag, f"\nPRODUCT_PANELS = {product_panels}\n")
-    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader("dash_on", None))
-    exec(compile(src, path, "exec"), mod.__dict__)
+def generator():
+    """dashboards/generate.py as a module."""
+    spec = importlib.util.spec_from_file_location("dash_generate",
+                                                  os.path.join(DASH_DIR, "generate.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
     return mod
 
 
-def product_queries():
-    """The exprs of the data-product panels (generated with them on)."""
-    out = []
-    for dash in generator(product_panels=True).render().values():
-        out += [t["expr"] for p in panels_of(dash) for t in p.get("targets", [])
-                if PRODUCT_PREFIX in t["expr"]]
-    return out
+def is_product_query(expr):
+    """A query of the data-product family or of its recording rules."""
+    return PRODUCT_PREFIX in expr or "product:streamkpi_" in expr
 
 
 def load(path):
@@ -218,16 +207,19 @@ def test_panels_fit_the_grid_without_overlap(path):
                 cells[(x, y)] = p["title"]
 
 
-def test_product_panels_pass_the_lint_when_switched_on(tmp_path):
-    gen = generator(product_panels=True)
-    gen.main(["generate.py", str(tmp_path)])
-    streams = load(tmp_path / "streamkpi-streams.json")
+def test_data_product_panels_are_on_with_their_variable():
+    """The exporter exports the data-product family, so the shipped dashboards
+    carry its panels (and the proof below runs them like the rest)."""
+    assert generator().PRODUCT_PANELS is True
+    streams = load(os.path.join(DASH_DIR, "streamkpi-streams.json"))
     assert "product" in {v["name"] for v in streams["templating"]["list"]}
-    assert len(product_queries()) >= 4
-    for path in glob.glob(str(tmp_path / "*.json")):
-        test_dashboard_variables_and_links(path)
-        test_every_panel_has_description_unit_datasource_and_sound_queries(path)
-        test_panels_fit_the_grid_without_overlap(path)
+    titles = {p["title"] for p in panels_of(streams)
+              if any(is_product_query(t["expr"]) for t in p.get("targets", []))}
+    for want in ("SLO achievement", "Cross-domain reuse", "Product error budget remaining",
+                 "Freshness age", "Product SLO burn rate", "Consuming domains",
+                 "Missing product topics", "Topics in several products",
+                 "Active topics of no product", "Catalog errors", "Delivered value per day"):
+        assert want in titles, f"no data-product panel {want!r}"
 
 
 def test_lint_catches_a_panel_without_description_or_rate_interval(tmp_path):
@@ -246,7 +238,26 @@ def test_lint_catches_a_panel_without_description_or_rate_interval(tmp_path):
 # --------------------------------------------------------------------------
 # Proof on a real Prometheus
 
-def scenario_config(bootstrap, workdir, east, west, app_port, dead_port, tag):
+def catalog_config(tag, src, mirror, today):
+    """Two data products in two domains: sales' orders (its source topic,
+    read by the sales group shipping-* and the finance group billing-*) and
+    finance's orders-replica (the mirrored copy, read by no group).  Their
+    availability SLOs get an event from every probe and orders' freshness
+    from every sample that sees its watermark move, so every product series
+    exists within seconds; the delivered value is counted by the application
+    target."""
+    return ("catalog:\n  slo_objective: 0.9\n  slo_window: 1h\n"
+            "  group_domains: {'^billing-': finance, '^shipping-': sales}\n"
+            "  products:\n"
+            f"    - name: orders\n      owner: orders\n      domain: sales\n"
+            f"      topics: ['{src}']\n      freshness: 1h\n      availability: 0.9\n"
+            f"      value: {{amount: 120000, currency: EUR, period: year, date: \"{today}\"}}\n"
+            f"      value_target: app-{tag}\n"
+            f"    - name: orders-replica\n      owner: platform\n      domain: finance\n"
+            f"      topics: ['{mirror}']\n      availability: 0.95\n")
+
+
+def scenario_config(bootstrap, workdir, east, west, app_port, dead_port, tag, src, mirror):
     today = time.strftime("%Y-%m-%d", time.gmtime())
     survey = "".join(f"    - item: {item}\n      score: 3\n      date: \"{today}\"\n"
                      for item in ("training", "community_of_practice", "on_call",
@@ -265,7 +276,7 @@ def scenario_config(bootstrap, workdir, east, west, app_port, dead_port, tag):
              f"    interval: 1s\n    timeout: 1s\n"
              f"slos:\n  - name: avail-{tag}\n    sli: probe_availability\n"
              f"    objective: 0.99\n    cluster: {east}\n"
-             f"maturity:\n  survey:\n{survey}")
+             f"maturity:\n  survey:\n{survey}" + catalog_config(tag, src, mirror, today))
     return exporter_config(bootstrap, cluster=east, extra=extra)
 
 
@@ -295,7 +306,7 @@ def test_every_panel_query_returns_data_on_a_real_prometheus(  # noqa: F811
         f"{east}.checkpoints.internal"
     app = servers(AppMetricsServer, {"success": 9, "failed": 1})
     exp = exporter_factory(scenario_config(kafka.bootstrap, str(tmp_path), east, west,
-                                           app.port, free_port(), tag))
+                                           app.port, free_port(), tag, src, mirror))
     # Prometheus scrapes from the start, so that the increases of the
     # histograms (onboarding, recovery time) happen in front of it.
     prom = prometheus_factory(exp.port, rule_files=RULES)
@@ -363,6 +374,24 @@ def test_every_panel_query_returns_data_on_a_real_prometheus(  # noqa: F811
                  interval=2.0)
         except BaseException:
             pytest.fail("panels without data:\n  " + "\n  ".join(empty), pytrace=False)
+
+        # The product panels show the catalog as declared: orders is read by
+        # the finance group across domains (seen on east and on west, the same
+        # broker: two), the replica by nobody.
+        last = {}
+
+        def reuse_seen():
+            last["consumers"] = prom.query("streamkpi_data_product_consumers")
+            last["reuse"] = [v for _, v in prom.query("streamkpi_data_product_reuse_ratio")]
+            cross = any(lb.get("product") == "orders" and lb.get("consumer_domain") == "finance"
+                        and lb.get("cross_domain") == "true" and v == 2
+                        for lb, v in last["consumers"])
+            return cross and last["reuse"] == [0.5]
+        try:
+            poll("orders reused by the finance domain, half the products reused", reuse_seen,
+                 timeout=30, interval=1.0)
+        except BaseException:
+            pytest.fail(f"product consumers and reuse not as declared: {last}", pytrace=False)
     finally:
         live.stop()
 
@@ -378,17 +407,15 @@ def test_every_panel_query_returns_data_on_a_real_prometheus(  # noqa: F811
     assert not unfiltered, "queries with cluster series ignoring $cluster:\n  " + \
         "\n  ".join(unfiltered)
 
-    # The rules read only names the exporter exports or the rules record
-    # (the data-product family aside while it does not exist), and a real
-    # Prometheus evaluates every group of them without error.
+    # The rules read only names the exporter exports or the rules record, and
+    # a real Prometheus evaluates every group of them without error.
     exported = set()
     for fam in families(exp.metrics_text()):
         exported |= {fam, fam + "_bucket", fam + "_sum", fam + "_count"}
     known = exported | rules.recorded_names() | {"up"}
     unknown = [f"{r.get('alert') or r.get('record')}: {name}"
                for g in rules.load_rules() for r in g["rules"]
-               for name in rules.metric_names(r["expr"]) - known
-               if not name.startswith(PRODUCT_PREFIX)]
+               for name in rules.metric_names(r["expr"]) - known]
     assert not unknown, "rules read names nobody exports:\n  " + "\n  ".join(unknown)
     want = {g["name"] for g in rules.load_rules()}
     bad = []
@@ -405,16 +432,5 @@ def test_every_panel_query_returns_data_on_a_real_prometheus(  # noqa: F811
     except BaseException:
         pytest.fail(f"rule groups not all healthy: {bad}", pytrace=False)
 
-    # The data-product queries are valid PromQL now (Prometheus parses them;
-    # they answer data once the family exists).
-    for e in product_queries():
-        prom.query(substitute(e))
-
-    # The data-product panels are switched off until the family exists; once
-    # the exporter exposes it they must be switched on and proven like the rest.
-    exposed = {f for f in families(exp.metrics_text()) if f.startswith(PRODUCT_PREFIX)}
-    if not generator().PRODUCT_PANELS:
-        assert not exposed, (f"the exporter exposes {sorted(exposed)}: set PRODUCT_PANELS = True "
-                             "in dashboards/generate.py and regenerate")
-    else:
-        assert any(PRODUCT_PREFIX in e for _, _, e in exprs)
+    # The data-product panels were among the queries proven above.
+    assert sum(is_product_query(e) for _, _, e in exprs) >= 15

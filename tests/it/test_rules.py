@@ -23,9 +23,6 @@ RULES = sorted(glob.glob(os.path.join(ROOT, "alerts", "*.rules.yml")))
 RULE_TESTS = sorted(glob.glob(os.path.join(ROOT, "alerts", "tests", "*.yml")))
 RUNBOOKS = os.path.join(ROOT, "docs", "runbooks.md")
 AM_EXAMPLE = os.path.join(ROOT, "alerts", "alertmanager.example.yml")
-# Families another part of the exporter adds; the rules may read them before
-# they exist (their promtool tests use synthetic series).
-PENDING_PREFIX = "streamkpi_data_product_"
 
 # Words in a PromQL expression that are neither metric names nor functions
 # (functions are recognised by the "(" after them).
