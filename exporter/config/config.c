@@ -1147,13 +1147,24 @@ static skpi_err check_slo(vctx *v, const json_t *out, int line, const char *path
   return json_object_set_new((json_t *)out, "threshold", n) == 0 ? SKPI_OK : SKPI_ENOMEM;
 }
 
+/* Puts n (a new reference, may be NULL) in map under k in place of the text
+ * value it had, keeping that text's line. */
+static skpi_err replace_value(vctx *v, const json_t *map, const char *k, const json_t *it,
+                              json_t *n) {
+  if(mark(v, n, line_of(v, it)) != SKPI_OK) {
+    json_decref(n);
+    return SKPI_ENOMEM;
+  }
+  /* json_object_set_new takes n even when it fails. */
+  return json_object_set_new((json_t *)map, k, n) == 0 ? SKPI_OK : SKPI_ENOMEM;
+}
+
 /* Values arrive as text (FT_STRMAP); thresholds are numbers. */
 static skpi_err check_thresholds(vctx *v, const json_t *val, int line, const char *path) {
   const char *k;
-  json_t *it, *n = NULL;
+  json_t *it;
   char kp[256], q[160];
   double x;
-  skpi_err rc;
   json_object_foreach((json_t *)val, k, it) {
     join(kp, sizeof(kp), path, k);
     if(!json_is_string(it))
@@ -1162,11 +1173,8 @@ static skpi_err check_thresholds(vctx *v, const json_t *val, int line, const cha
       quote(q, sizeof(q), json_string_value(it));
       return vfail(v, line_of(v, it), kp, "expected a number, got %s", q);
     }
-    if((rc = mark(v, n = json_real(x), line_of(v, it))) != SKPI_OK ||
-       json_object_set_new((json_t *)val, k, n) != 0) {
-      json_decref(n);
+    if(replace_value(v, val, k, it, json_real(x)) != SKPI_OK)
       return SKPI_ENOMEM;
-    }
   }
   return SKPI_OK;
 }
@@ -1175,10 +1183,9 @@ static skpi_err check_thresholds(vctx *v, const json_t *val, int line, const cha
  * series and its key a family name. */
 static skpi_err check_series_caps(vctx *v, const json_t *val, int line, const char *path) {
   const char *k;
-  json_t *it, *n = NULL;
+  json_t *it;
   char kp[256], q[160];
   double x;
-  skpi_err rc;
   json_object_foreach((json_t *)val, k, it) {
     join(kp, sizeof(kp), path, k);
     if(!skpi_expo_valid_name(k)) {
@@ -1193,11 +1200,8 @@ static skpi_err check_series_caps(vctx *v, const json_t *val, int line, const ch
       return vfail(v, line_of(v, it), kp, "expected a whole number from 0 to %d, got %s",
                    SKPI_CONFIG_MAX_SERIES_CAP, q);
     }
-    if((rc = mark(v, n = json_integer((json_int_t)x), line_of(v, it))) != SKPI_OK ||
-       json_object_set_new((json_t *)val, k, n) != 0) {
-      json_decref(n);
+    if(replace_value(v, val, k, it, json_integer((json_int_t)x)) != SKPI_OK)
       return SKPI_ENOMEM;
-    }
   }
   return SKPI_OK;
 }
