@@ -77,6 +77,7 @@ static const char css[] =
     "6px;border-radius:9px;color:#fff;font-size:12px}"
     ".badge.met{background:var(--met)}.badge.unmet{background:var(--unmet)}"
     ".badge.unknown{background:var(--unknown)}.badge.stale{background:#b26a00}"
+    ".badge.declared{background:#55606e}"
     ".trend{width:100%;height:24px}"
     "ol,ul{padding-left:22px}li{margin:4px 0}.step{color:var(--muted)}"
     "col.c-st{width:11%}col.c-name{width:29%}col.c-dim{width:12%}col.c-now{width:11%}"
@@ -532,7 +533,7 @@ static void products_table(out *o, const json_t *doc) {
       esc(o, json_string_value(json_object_get(v, "currency")));
       put(o, " / ");
       esc(o, json_string_value(json_object_get(v, "period")));
-      put(o, " <span class=\"badge\">declared ");
+      put(o, " <span class=\"badge declared\">declared ");
       esc(o, json_string_value(json_object_get(v, "declared")));
       put(o, "</span>");
     } else {

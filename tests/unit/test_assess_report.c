@@ -286,16 +286,19 @@ static void html_lists_products(void **state) {
   assert_int_equal(skpi_assess_html_products(a, NULL, doc, &b), SKPI_OK);
   const char *sec = strstr(b.data, "<section id=\"products\">");
   assert_non_null(sec);
-  assert_non_null(strstr(sec, "<tr data-product=\"orders\"><td>orders</td><td>sales / sales"
-                              "</td><td>missed: freshness met, dlq_ratio missed</td><td>sales 1, "
-                              "logistics 2</td><td>120000 EUR / year <span class=\"badge\">"
-                              "declared 2026-11-30</span></td></tr>"));
+  assert_non_null(strstr(sec,
+                         "<tr data-product=\"orders\"><td>orders</td><td>sales / sales"
+                         "</td><td>missed: freshness met, dlq_ratio missed</td><td>sales 1, "
+                         "logistics 2</td><td>120000 EUR / year <span class=\"badge declared\">"
+                         "declared 2026-11-30</span></td></tr>"));
   assert_non_null(strstr(sec, "<td>none declared</td><td>none seen</td>"));
   assert_non_null(strstr(sec, "&lt;b&gt;odd&lt;/b&gt;"));
   assert_null(strstr(b.data, "<b>odd"));
   skpi_buf_reset(&b);
   assert_int_equal(skpi_assess_html(a, NULL, &b), SKPI_OK);
   assert_null(strstr(b.data, "id=\"products\""));
+  /* The date badge has a background of its own: the bare badge is white text. */
+  assert_non_null(strstr(b.data, ".badge.declared{background:"));
   skpi_buf_free(&b);
   json_decref(doc);
   skpi_assess_free(a);
