@@ -370,6 +370,34 @@ def msgtime_audit_section(p, ntopics, nparts, ngroups):
     p("")
 
 
+def audit_many_topics_section(p):
+    """The config audit at BENCH_AUDIT_TOPICS one-partition topics
+    (bench/msgtime.sh with its own broker)."""
+    aud = table_rows("audit/audits.txt")
+    n = os.environ.get("BENCH_AUDIT_TOPICS", "10000")
+    p("## The config audit at %s topics" % n)
+    p("")
+    if not aud:
+        p("Not measured in this run: %s" % ((read("audit.err") or "no output").strip()
+                                               .splitlines() or ["no output"])[-1])
+        p("")
+        return
+    p("A broker of its own with %s topics of one partition each (10 groups, one message per "
+      "partition); streamkpi from a cold start audits every topic's and broker's configuration "
+      "every %s s." % (n, kv("audit/env").get("audit_interval", "20")))
+    p("")
+    p("| config audit | seconds | calls (`streamkpi_config_audit_requests_total`) | DescribeConfigs requests | Metadata requests | topics not read |")
+    p("|---|---|---|---|---|---|")
+    for i, r in enumerate(aud):
+        p("| %s | %s | %s | %s | %s | %s |" % (
+            "first (cold start)" if i == 0 else "audit %d" % (i + 1), fmt_s(float(r["seconds"])),
+            r["calls"], r["describe_configs_requests"], r["metadata_requests"], r["failed_topics"]))
+    p("")
+    p("Reproduce: `BENCH_TOPICS=%s BENCH_PARTS=1 BENCH_GROUPS=10 BENCH_MSGS=1 BENCH_MT_CYCLES=2 "
+      "bench/msgtime.sh`; `make bench` runs it last (BENCH_AUDIT_TOPICS=0 skips it)." % n)
+    p("")
+
+
 def main():
     e = env()
     large_s = skpi_figures("large")
@@ -586,6 +614,7 @@ def main():
             verdict(md <= 1 and bound is not None and lo <= bound and str(ngroups).isdigit() and of <= int(ngroups))))
     p("")
     msgtime_audit_section(p, ntopics, nparts, ngroups)
+    audit_many_topics_section(p)
     p("## Notes on the figures")
     p("")
     if wp and wp["rps"] and large_s["bytes"]:

@@ -391,6 +391,8 @@ EOF
       >"$RUN/skpi-huge.skipped"
   fi
 
+  measure_audit_many_topics
+
   echo "bench_s=$((SECONDS - t_start))" >>"$RUN/env.txt"
   log "writing bench/RESULTS.md"
   python3 bench/report.py "$RUN" >bench/RESULTS.md
@@ -405,6 +407,23 @@ measure_msgtime_audit() {
   BENCH_MT_BROKER=$BROKER BENCH_MT_REQLOG=$RUN/broker/requests.log BENCH_MT_RUN=$RUN/msgtime \
     "$ROOT/bench/msgtime.sh" >"$RUN/msgtime.out" 2>"$RUN/msgtime.err" ||
     log "msgtime.sh failed, see $RUN/msgtime.err"
+}
+
+# The config audit at BENCH_AUDIT_TOPICS (default 10000) one-partition
+# topics: bench/msgtime.sh with a broker and setup of its own, after the
+# other scenarios (nothing else runs meanwhile).  0 skips it.  Raw files in
+# $RUN/audit/.
+measure_audit_many_topics() {
+  local n=${BENCH_AUDIT_TOPICS:-10000}
+  if [ "$n" -le 0 ]; then
+    echo "not run: BENCH_AUDIT_TOPICS=0" >"$RUN/audit.err"
+    return
+  fi
+  log "config audit at $n topics (own broker and setup)"
+  BENCH_TOPICS=$n BENCH_PARTS=1 BENCH_GROUPS=10 BENCH_MSGS=1 BENCH_MT_CYCLES=2 \
+    BENCH_AUDITS=${BENCH_AUDITS:-3} BENCH_MT_RUN=$RUN/audit \
+    "$ROOT/bench/msgtime.sh" >"$RUN/audit.out" 2>"$RUN/audit.err" ||
+    log "msgtime.sh (audit) failed, see $RUN/audit.err"
 }
 
 cleanup_broker_only() {
