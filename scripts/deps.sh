@@ -46,43 +46,27 @@ for mod in pytest:pytest xdist:pytest-xdist; do
   fi
 done
 
-KLIBS=build/kafka/libs
-if [ ! -f "$KLIBS/.complete" ] || [ tests/kafka/pom.xml -nt "$KLIBS/.complete" ]; then
-  echo "deps: fetching Apache Kafka jars with mvn"
-  rm -rf "$KLIBS"; mkdir -p "$KLIBS"
-  mvn -q -B -f tests/kafka/pom.xml dependency:copy-dependencies -DoutputDirectory="$PWD/$KLIBS" >/dev/null
-  touch "$KLIBS/.complete"
-fi
+# Jars from Maven Central: the dependencies of tests/NAME/pom.xml copied to
+# build/NAME/libs, again whenever the pom is newer than the last copy.
+maven_jars() { # NAME WHAT
+  local libs=build/$1/libs pom=tests/$1/pom.xml
+  if [ ! -f "$libs/.complete" ] || [ "$pom" -nt "$libs/.complete" ]; then
+    echo "deps: fetching $2 with mvn"
+    rm -rf "$libs"; mkdir -p "$libs"
+    mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$PWD/$libs" >/dev/null
+    touch "$libs/.complete"
+  fi
+}
 
+maven_jars kafka "Apache Kafka jars"
 # A real Kafka Connect worker (runtime + FileStream connectors) for the
-# targets scenario and MirrorMaker 2 for the replication scenario, from Maven
-# Central like the broker.
-CLIBS=build/connect/libs
-if [ ! -f "$CLIBS/.complete" ] || [ tests/connect/pom.xml -nt "$CLIBS/.complete" ]; then
-  echo "deps: fetching Apache Kafka Connect jars with mvn"
-  rm -rf "$CLIBS"; mkdir -p "$CLIBS"
-  mvn -q -B -f tests/connect/pom.xml dependency:copy-dependencies -DoutputDirectory="$PWD/$CLIBS" >/dev/null
-  touch "$CLIBS/.complete"
-fi
-
+# targets scenario and MirrorMaker 2 for the replication scenario.
+maven_jars connect "Apache Kafka Connect jars"
 # Kafka 3.9 for the SASL_SSL/SCRAM scenario: librdkafka 2.0.2's SCRAM login
 # is refused by brokers from 4.0 on.
-K39LIBS=build/kafka39/libs
-if [ ! -f "$K39LIBS/.complete" ] || [ tests/kafka39/pom.xml -nt "$K39LIBS/.complete" ]; then
-  echo "deps: fetching Apache Kafka 3.9 jars with mvn"
-  rm -rf "$K39LIBS"; mkdir -p "$K39LIBS"
-  mvn -q -B -f tests/kafka39/pom.xml dependency:copy-dependencies -DoutputDirectory="$PWD/$K39LIBS" >/dev/null
-  touch "$K39LIBS/.complete"
-fi
-
+maven_jars kafka39 "Apache Kafka 3.9 jars"
 # The Kafka Streams library for the stateful-processing scenario's app.
-SLIBS=build/streams/libs
-if [ ! -f "$SLIBS/.complete" ] || [ tests/streams/pom.xml -nt "$SLIBS/.complete" ]; then
-  echo "deps: fetching the Kafka Streams jars with mvn"
-  rm -rf "$SLIBS"; mkdir -p "$SLIBS"
-  mvn -q -B -f tests/streams/pom.xml dependency:copy-dependencies -DoutputDirectory="$PWD/$SLIBS" >/dev/null
-  touch "$SLIBS/.complete"
-fi
+maven_jars streams "the Kafka Streams jars"
 
 # The Helm chart's checks: helm and kubeconform built from the Go module
 # proxy, and the modules whose files become kubeconform's schemas offline

@@ -32,6 +32,7 @@ typedef struct tstate {
 typedef struct cl_state {
   skpi_ksample *s; /* latest sample (a reference), NULL before the first */
   tstate *t;       /* one per topic of s, same order (sorted by name) */
+  double at;       /* when s was taken; NaN before the first */
 } cl_state;
 
 typedef struct consumer {
@@ -220,6 +221,8 @@ static skpi_err kpi_create(const skpi_kpi_ctx *ctx, void **self, char *errbuf, s
      !(k->v = calloc(k->cat->n ? k->cat->n : 1, sizeof(*k->v))) ||
      !(k->gd = calloc(cat->ngroup_domains ? cat->ngroup_domains : 1, sizeof(*k->gd))))
     goto out;
+  for(size_t i = 0; i < k->ncl; i++)
+    k->cl[i].at = NAN;
   for(size_t i = 0; i < k->cat->n; i++, k->n++)
     if((rc = prod_init(k, &k->v[i], &k->cat->v[i], errbuf, errlen)) != SKPI_OK)
       goto out;
@@ -271,8 +274,11 @@ static skpi_err take_sample(products_kpi *k, size_t ci, skpi_ksample *s, double 
     if(old) {
       nt[i].first_seen = old->first_seen;
       nt[i].last_advance = old->last_advance;
+      /* The newest message came after the previous sample, whose high it
+       * was not in: the age is at most now minus that sample's time, the
+       * bound an objective "no older than N s" can be held to. */
       if(old->high >= 0 && nt[i].high > old->high)
-        nt[i].last_advance = now;
+        nt[i].last_advance = isnan(c->at) ? now : c->at;
     }
   }
   skpi_ksample_ref(s);
@@ -281,6 +287,7 @@ static skpi_err take_sample(products_kpi *k, size_t ci, skpi_ksample *s, double 
   free(c->t);
   c->s = s;
   c->t = nt;
+  c->at = now;
   return SKPI_OK;
 }
 

@@ -107,10 +107,15 @@ static skpi_ksample *build(void) {
   return s;
 }
 
-static char *render(const skpi_ksample *s, uint64_t clamped_total) {
+/* The exposition text of s rendered with o (NULL: every partition, no
+ * filter, no shard). */
+static char *render_opts(const skpi_ksample *s, uint64_t clamped_total,
+                         const skpi_kmetrics_opts *o) {
   skpi_mset *m = skpi_mset_new();
   assert_non_null(m);
-  assert_int_equal(skpi_kmetrics_render(s, clamped_total, m), SKPI_OK);
+  assert_int_equal(o ? skpi_kmetrics_render_opts(s, clamped_total, o, m)
+                     : skpi_kmetrics_render(s, clamped_total, m),
+                   SKPI_OK);
   skpi_buf b;
   skpi_buf_init(&b, 1 << 20);
   const skpi_mset *sets[] = {m};
@@ -119,6 +124,10 @@ static char *render(const skpi_ksample *s, uint64_t clamped_total) {
   char *text = skpi_buf_steal(&b, NULL);
   assert_non_null(text);
   return text;
+}
+
+static char *render(const skpi_ksample *s, uint64_t clamped_total) {
+  return render_opts(s, clamped_total, NULL);
 }
 
 /* True when text holds exactly this line. */
@@ -359,24 +368,10 @@ static void family_clash_fails(void **state) {
   skpi_ksample_free(s);
 }
 
-static char *render_opts(const skpi_ksample *s, const skpi_kmetrics_opts *o) {
-  skpi_mset *m = skpi_mset_new();
-  assert_non_null(m);
-  assert_int_equal(skpi_kmetrics_render_opts(s, 7, o, m), SKPI_OK);
-  skpi_buf b;
-  skpi_buf_init(&b, 1 << 20);
-  const skpi_mset *sets[] = {m};
-  assert_int_equal(skpi_expo_render(sets, 1, SKPI_FMT_TEXT, &b), SKPI_OK);
-  skpi_mset_unref(m);
-  char *text = skpi_buf_steal(&b, NULL);
-  assert_non_null(text);
-  return text;
-}
-
 static void topic_granularity_folds_partitions(void **state) {
   skpi_ksample *s = build();
   skpi_kmetrics_opts o = {.granularity = SKPI_CONFIG_GRANULARITY_TOPIC};
-  char *t = render_opts(s, &o);
+  char *t = render_opts(s, 7, &o);
   /* No per-partition series remain. */
   if(strstr(t, "partition=\""))
     fail_msg("a partition label at topic granularity");
@@ -406,7 +401,7 @@ static void topic_granularity_folds_partitions(void **state) {
   skpi_ktopic *orders = (skpi_ktopic *)skpi_ksample_topic(s, "orders");
   orders->parts[1].low = 5;
   orders->parts[1].high = 30;
-  t = render_opts(s, &o);
+  t = render_opts(s, 7, &o);
   PRESENT(t, "kafka_topic_partition_current_offset{cluster=\"c1\",topic=\"orders\"} 130");
   PRESENT(t, "kafka_topic_partition_oldest_offset{cluster=\"c1\",topic=\"orders\"} 15");
   PRESENT(t, "kafka_consumergroup_lag{cluster=\"c1\",consumergroup=\"g1\",topic=\"orders\"} 85");
@@ -425,7 +420,7 @@ static void card_filters_families_and_caps_series(void **state) {
   skpi_card *card = skpi_card_new(&f, 0, caps, 1);
   assert_non_null(card);
   skpi_kmetrics_opts o = {.card = card};
-  char *t = render_opts(s, &o);
+  char *t = render_opts(s, 7, &o);
   if(strstr(t, "kafka_topic_partition_"))
     fail_msg("a refused family was rendered");
   PRESENT(t, "kafka_topic_partitions{cluster=\"c1\",topic=\"orders\"} 2");
@@ -437,7 +432,7 @@ static void card_filters_families_and_caps_series(void **state) {
   PRESENT(t, "streamkpi_series_dropped_total{cluster=\"c1\",family=\"kafka_consumergroup_lag\"} 1");
   free(t);
   /* The next cycle drops the same series again: the counter adds up. */
-  t = render_opts(s, &o);
+  t = render_opts(s, 7, &o);
   PRESENT(t, "streamkpi_series_dropped_total{cluster=\"c1\",family=\"kafka_consumergroup_lag\"} 2");
   free(t);
   skpi_card_free(card);
@@ -464,7 +459,7 @@ static void shards_split_series_exactly(void **state) {
   char *parts[3];
   for(int i = 0; i < 3; i++) {
     skpi_kmetrics_opts o = {.shard = &sh[i]};
-    parts[i] = render_opts(s, &o);
+    parts[i] = render_opts(s, 7, &o);
   }
   /* Brokers and offline partitions come from shard 0 only. */
   assert_true(has_line(parts[0], "kafka_brokers{cluster=\"c1\"} 2"));

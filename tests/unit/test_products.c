@@ -189,6 +189,10 @@ static void exact_attainment(void **st) {
   assert_true(kt_value(m, SLO("events_total", "orders", "freshness")) == 9);
   assert_true(kt_value(m, SLO("attainment_ratio", "orders", "freshness")) == 1);
   assert_true(kt_value(m, SLO("met", "orders", "freshness")) == 1);
+  /* orders moved in the last sample: its newest message came after the
+   * sample before, 10 s ago, which bounds its age. */
+  assert_true(kt_value(m, "streamkpi_data_product_freshness_age_seconds{product=\"orders\"}") ==
+              10);
   /* stock.levels never moved: unknown until watched for more than 60 s,
    * then three stale samples (70, 80, 90 s). */
   assert_true(kt_value(m, SLO("events_total", "stock", "freshness")) == 3);
