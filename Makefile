@@ -9,22 +9,30 @@ CC      ?= cc
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS    := rdkafka libmicrohttpd libcurl jansson yaml-0.1 zlib gnutls libxcrypt
+PKGS    := rdkafka libcurl jansson yaml-0.1 zlib gnutls libxcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# libmicrohttpd 1.0.1, built static from Debian's upstream tarball by
+# scripts/build-mhd.sh (bookworm's 0.9.75 answers some malformed requests
+# with its head written twice).  Every object waits for it: its header is
+# the one the web module compiles against.
+MHD     := build/mhd
+MHD_LIB := $(MHD)/lib/libmicrohttpd.a
+
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter
-CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) -pthread \
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -I$(MHD)/include $(PKG_CFLAGS) -pthread \
            -DSKPI_VERSION='"$(VERSION)"' -DSKPI_REVISION='"$(REVISION)"'
 CFLAGS_REL  := $(CFLAGS_COMMON) -O2 -g
 CFLAGS_SAN  := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LIBS    := $(PKG_LIBS) -lm -pthread
+LIBS    := $(MHD_LIB) $(PKG_LIBS) -lm -pthread
 
 SRCS      := $(shell find exporter -name '*.c' | sort)
 LIB_SRCS  := $(filter-out exporter/main.c,$(SRCS))
 HDRS      := $(wildcard include/streamkpi/*.h) $(shell find exporter -name '*.h')
+OBJ_DEPS  := $(HDRS) $(MHD_LIB)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 # Tools in a folder of their own link the library (ASan build), e.g.
@@ -56,11 +64,15 @@ build/revision.stamp: FORCE
 STAMPED := exporter/main.o exporter/expo/registry.o exporter/web/web.o
 $(addprefix build/rel/,$(STAMPED)) $(addprefix build/san/,$(STAMPED)): build/revision.stamp
 
-build/rel/%.o: %.c $(HDRS)
+$(MHD_LIB): scripts/build-mhd.sh
+	@scripts/build-mhd.sh $(MHD)
+	@touch $@
+
+build/rel/%.o: %.c $(OBJ_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_REL) -c $< -o $@
 
-build/san/%.o: %.c $(HDRS)
+build/san/%.o: %.c $(OBJ_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_SAN) -c $< -o $@
 
@@ -92,7 +104,7 @@ CFLAGS_FUZZ := $(CFLAGS_COMMON) -O1 -g -fno-omit-frame-pointer \
 FUZZ_OBJS   := $(LIB_SRCS:%.c=build/fuzz/%.o)
 $(addprefix build/fuzz/,$(STAMPED)): build/revision.stamp
 
-build/fuzz/%.o: %.c $(HDRS)
+build/fuzz/%.o: %.c $(OBJ_DEPS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CFLAGS_FUZZ) -c $< -o $@
 
@@ -111,7 +123,7 @@ TSAN_OBJS   := $(LIB_SRCS:%.c=build/tsan/%.o)
 TSAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/tsan/unit/%)
 $(addprefix build/tsan/,$(STAMPED)): build/revision.stamp
 
-build/tsan/%.o: %.c $(HDRS)
+build/tsan/%.o: %.c $(OBJ_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_TSAN) -c $< -o $@
 
@@ -129,12 +141,12 @@ build/tsan/unit/%: tests/unit/%.c build/tsan/libstreamkpi.a $(TSAN_SHIM) $(wildc
 build/tsan/streamkpi_exporter: $(TSAN_OBJS) build/tsan/exporter/main.o $(TSAN_SHIM)
 	$(CC) $(CFLAGS_TSAN) -o $@ $^ $(LIBS)
 
-build/tools/%: tests/tools/%.c $(HDRS)
+build/tools/%: tests/tools/%.c $(OBJ_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_REL) -o $@ $< $(LIBS)
 
 define LIBTOOL_RULE
-build/tools/$(1): tests/tools/$(1)/$(1).c build/san/libstreamkpi.a
+build/tools/$(1): tests/tools/$(1)/$(1).c build/san/libstreamkpi.a $(MHD_LIB)
 	@mkdir -p build/tools
 	$$(CC) $$(CFLAGS_SAN) -o $$@ $$< build/san/libstreamkpi.a $$(LIBS)
 endef

@@ -16,11 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "streamkpi/app.h"
 #include "streamkpi/cli.h"
 #include "streamkpi/clock.h"
 #include "streamkpi/config.h"
 #include "streamkpi/log.h"
+#include "streamkpi/web.h"
 
 #define EXIT_USAGE 2
 
@@ -103,7 +106,8 @@ static int parse_flags(int argc, char **argv, flags *fl) {
     case F_LIFECYCLE: fl->enable_lifecycle = 1; break;
     case F_SHARD: fl->shard = optarg; break;
     case F_VERSION:
-      printf("streamkpi_exporter version %s (revision %s)\n", SKPI_VERSION, SKPI_REVISION);
+      printf("streamkpi_exporter version %s (revision %s; libmicrohttpd %s, librdkafka %s)\n",
+             SKPI_VERSION, SKPI_REVISION, skpi_web_library_version(), rd_kafka_version_str());
       return 1;
     case 'h':
     case F_HELP: usage(stdout); return 1;

@@ -14,7 +14,7 @@ OUT=build/deb
 SRC=$OUT/streamkpi-$VERSION
 ARCH=$(dpkg --print-architecture)
 DEB=$OUT/streamkpi_${VERSION}_${ARCH}.deb
-STAGED="Makefile VERSION README.md exporter include packaging examples alerts dashboards docs/config.md"
+STAGED="Makefile VERSION README.md scripts/build-mhd.sh exporter include packaging examples alerts dashboards docs/config.md"
 
 for tool in dpkg-buildpackage dh; do
   command -v "$tool" >/dev/null || { echo "build-deb: $tool is missing (scripts/deps.sh installs it)" >&2; exit 1; }
@@ -37,6 +37,12 @@ cp -pr packaging/debian "$SRC/debian"
 echo "$REVISION" > "$SRC/REVISION"
 touch -r VERSION "$SRC/REVISION"
 [ -d "$keep" ] && mv "$keep" "$SRC/build"
+# libmicrohttpd as the tree builds it (scripts/build-mhd.sh), so that the
+# package build links it and downloads nothing.
+make --no-print-directory build/mhd/lib/libmicrohttpd.a >/dev/null
+mkdir -p "$SRC/build"
+rm -rf "$SRC/build/mhd"
+cp -a build/mhd "$SRC/build/mhd"
 
 if [ -f "$DEB" ] && [ -z "$(find "$SRC" -path "$SRC/build" -prune -o -type f -newer "$DEB" -print -quit)" ]; then
   echo "$ROOT/$DEB"

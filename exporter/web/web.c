@@ -1137,3 +1137,5 @@ void skpi_web_free(skpi_web *w) {
   pthread_mutex_destroy(&w->mu);
   free(w);
 }
+
+const char *skpi_web_library_version(void) { return MHD_get_version(); }

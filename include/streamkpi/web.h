@@ -144,4 +144,8 @@ unsigned skpi_web_port(const skpi_web *w);
 /* Stops and frees. */
 void skpi_web_free(skpi_web *w);
 
+/* The version of the HTTP library linked in (static string), for
+ * --version. */
+const char *skpi_web_library_version(void);
+
 #endif

@@ -408,25 +408,29 @@ static void expect_one_answer(unsigned port, const char *req, const char *want) 
 
 static void bad_framing_answered_once(void **state) {
   fixture *f = *state;
+  /* libmicrohttpd answers a transfer coding it does not know, and a
+   * Content-Length that is not a number, itself: once, before any handler
+   * runs.  A chunk size past what a body may hold is the exporter's 411. */
   expect_one_answer(f->port,
                     "POST /api/v1/echo HTTP/1.1\r\nHost: x\r\n"
                     "Transfer-Encoding: gzip\r\n\r\nxxxx",
-                    "HTTP/1.1 501 ");
+                    "HTTP/1.1 400 ");
   expect_one_answer(f->port,
                     "POST /api/v1/echo HTTP/1.1\r\nHost: x\r\n"
                     "Transfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nab",
                     "HTTP/1.1 411 ");
-  static const char bad_cl[] = "POST /api/v1/echo HTTP/1.1\r\nHost: x\r\n"
-                               "Content-Length: 12abc\r\n\r\n";
-  char *out = raw(f->port, bad_cl, sizeof(bad_cl) - 1);
-  /* libmicrohttpd answers this one itself, before any handler runs (and
-   * 0.9.75 repeats its status line, which the exporter cannot change). */
-  assert_true(strncmp(out, "HTTP/1.1 400 ", 13) == 0);
-  free(out);
+  expect_one_answer(f->port,
+                    "POST /api/v1/echo HTTP/1.1\r\nHost: x\r\n"
+                    "Content-Length: 12abc\r\n\r\n",
+                    "HTTP/1.1 400 ");
+  expect_one_answer(f->port,
+                    "POST /api/v1/echo HTTP/1.1\r\nHost: x\r\n"
+                    "Content-Length: 99999999999999999999999\r\n\r\n",
+                    "HTTP/1.1 413 ");
   assert_int_equal(g_calls, 0);
   skpi_web_counters k;
   skpi_web_counters_get(f->web, &k);
-  assert_int_equal(k.framing_refused, 2);
+  assert_int_equal(k.framing_refused, 1);
 }
 
 static void slow_head_cut_at_deadline(void **state) {
