@@ -782,7 +782,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
   size_t l = strlen(msg);
   while(l && (msg[l - 1] == '\n' || msg[l - 1] == '\r'))
     msg[--l] = '\0';
-  skpi_log(SKPI_WARN, "http server", "detail", msg);
+  /* A peer that hangs up before its request is complete (a TCP health
+   * probe, a client cut at its deadline) is routine, not a warning. */
+  int routine = strstr(msg, "detected connection closure") != NULL;
+  skpi_log(routine ? SKPI_DEBUG : SKPI_WARN, "http server", "detail", msg);
 }
 
 /* Parses "[host]:port", "host:port" or ":port" into w->addr / w->port. */
