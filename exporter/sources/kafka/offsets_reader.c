@@ -62,10 +62,17 @@ skpi_err skpi_offsets_reader_new(const skpi_cluster_cfg *cfg, skpi_offsets_reade
    * its end.  The prefetch queue is per partition with this API: kept
    * small (256 KiB, and fetches of 256 KiB per partition), it bounds memory
    * while catching up. */
-  static const char *const forced[] = {
-      "isolation.level", "read_committed", "enable.partition.eof", "true",
-      "statistics.interval.ms", "1000", "queued.max.messages.kbytes", "256",
-      "fetch.message.max.bytes", "262144", NULL};
+  static const char *const forced[] = {"isolation.level",
+                                       "read_committed",
+                                       "enable.partition.eof",
+                                       "true",
+                                       "statistics.interval.ms",
+                                       "1000",
+                                       "queued.max.messages.kbytes",
+                                       "256",
+                                       "fetch.message.max.bytes",
+                                       "262144",
+                                       NULL};
   if(!cfg || !out)
     return SKPI_EINVAL;
   *out = NULL;
