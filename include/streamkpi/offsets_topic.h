@@ -10,8 +10,8 @@
  * tombstone: the commit is deleted, or for group metadata the whole group.
  *
  * Parsing is pure (no allocation, no global state) so that it can be unit
- * tested on hand-built bytes and fuzzed.  The table owns copies of every
- * name it keeps.
+ * tested on hand-built bytes and fuzzed.  The table (two skpi_ntable: groups
+ * and topic names, each name kept once) owns copies of every name it keeps.
  */
 #ifndef STREAMKPI_OFFSETS_TOPIC_H
 #define STREAMKPI_OFFSETS_TOPIC_H
@@ -75,8 +75,8 @@ void skpi_offsets_topic_free(skpi_offsets_topic *t);
 /* Applies a parsed record: a commit is inserted or replaces the previous
  * one of its (group, topic, partition), a commit tombstone deletes it, a
  * group tombstone deletes all of the group's commits; group metadata with
- * a value and OTHER records change nothing.  Returns SKPI_ENOMEM (the table
- * unchanged) when memory runs out. */
+ * a value and OTHER records change nothing.  Returns SKPI_ENOMEM (no commit
+ * changed) when memory runs out. */
 skpi_err skpi_offsets_topic_apply(skpi_offsets_topic *t, const skpi_offsets_topic_rec *r)
     __attribute__((warn_unused_result));
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "streamkpi/ntable.h"
+
 /* ---- parsing ----------------------------------------------------------- */
 
 /* A read cursor over untrusted bytes: every read checks what is left. */
@@ -13,36 +15,16 @@ typedef struct rd {
   size_t left;
 } rd;
 
-static int get_i16(rd *r, int16_t *v) {
-  if(r->left < 2)
-    return -1;
-  *v = (int16_t)(uint16_t)((unsigned)r->p[0] << 8 | r->p[1]);
-  r->p += 2;
-  r->left -= 2;
-  return 0;
-}
-
-static int get_i32(rd *r, int32_t *v) {
-  if(r->left < 4)
-    return -1;
-  uint32_t u = 0;
-  for(int i = 0; i < 4; i++)
-    u = u << 8 | r->p[i];
-  *v = (int32_t)u;
-  r->p += 4;
-  r->left -= 4;
-  return 0;
-}
-
-static int get_i64(rd *r, int64_t *v) {
-  if(r->left < 8)
-    return -1;
+/* A big-endian signed integer of width bytes (2, 4 or 8). */
+static int get_int(rd *r, size_t width, int64_t *v) {
   uint64_t u = 0;
-  for(int i = 0; i < 8; i++)
+  if(r->left < width)
+    return -1;
+  for(size_t i = 0; i < width; i++)
     u = u << 8 | r->p[i];
-  *v = (int64_t)u;
-  r->p += 8;
-  r->left -= 8;
+  r->p += width;
+  r->left -= width;
+  *v = width == 2 ? (int16_t)(uint16_t)u : width == 4 ? (int32_t)(uint32_t)u : (int64_t)u;
   return 0;
 }
 
@@ -75,8 +57,8 @@ static int skip(rd *r, size_t n) {
 
 /* A classic string: int16 length then bytes.  Null (-1) only when allowed. */
 static int get_str(rd *r, const char **s, size_t *len, int nullable) {
-  int16_t n;
-  if(get_i16(r, &n) != 0 || n < -1 || (n == -1 && !nullable))
+  int64_t n;
+  if(get_int(r, 2, &n) != 0 || n < -1 || (n == -1 && !nullable))
     return -1;
   *s = n < 0 ? NULL : (const char *)r->p;
   *len = n < 0 ? 0 : (size_t)n;
@@ -90,10 +72,10 @@ static int fail(const char **why, const char *msg) {
 }
 
 static int parse_key(rd *r, skpi_offsets_topic_rec *o, const char **why) {
-  int16_t kv;
-  if(get_i16(r, &kv) != 0)
+  int64_t kv, part;
+  if(get_int(r, 2, &kv) != 0)
     return fail(why, "key shorter than its version");
-  o->key_version = kv;
+  o->key_version = (int)kv;
   if(kv < 0 || kv > 2) {
     o->kind = SKPI_OFFSETS_TOPIC_OTHER;
     return 0;
@@ -109,8 +91,9 @@ static int parse_key(rd *r, skpi_offsets_topic_rec *o, const char **why) {
       return fail(why, "key: topic name truncated or null");
     if(memchr(o->topic, '\0', o->topic_len))
       return fail(why, "key: topic name holds a NUL byte");
-    if(get_i32(r, &o->partition) != 0)
+    if(get_int(r, 4, &part) != 0)
       return fail(why, "key: partition truncated");
+    o->partition = (int32_t)part;
     if(o->partition < 0)
       return fail(why, "key: negative partition");
   }
@@ -132,18 +115,21 @@ static int skip_tags(rd *r) {
 }
 
 static int parse_commit_value(rd *r, skpi_offsets_topic_rec *o, const char **why) {
-  int16_t vv;
+  int64_t vv, epoch;
   const char *meta;
   size_t mlen;
-  if(get_i16(r, &vv) != 0)
+  if(get_int(r, 2, &vv) != 0)
     return fail(why, "value shorter than its version");
   if(vv < 0 || vv > 4)
     return fail(why, "offset commit value version not supported");
-  o->value_version = vv;
-  if(get_i64(r, &o->offset) != 0)
+  o->value_version = (int)vv;
+  if(get_int(r, 8, &o->offset) != 0)
     return fail(why, "value: offset truncated");
-  if(vv >= 3 && get_i32(r, &o->leader_epoch) != 0)
-    return fail(why, "value: leader epoch truncated");
+  if(vv >= 3) {
+    if(get_int(r, 4, &epoch) != 0)
+      return fail(why, "value: leader epoch truncated");
+    o->leader_epoch = (int32_t)epoch;
+  }
   if(vv >= 4) {
     uint32_t n;
     /* Compact string: length + 1, 0 for null. */
@@ -152,9 +138,9 @@ static int parse_commit_value(rd *r, skpi_offsets_topic_rec *o, const char **why
   } else if(get_str(r, &meta, &mlen, 1) != 0) {
     return fail(why, "value: metadata truncated");
   }
-  if(get_i64(r, &o->commit_ms) != 0)
+  if(get_int(r, 8, &o->commit_ms) != 0)
     return fail(why, "value: commit time truncated");
-  if(vv == 1 && get_i64(r, &o->expire_ms) != 0)
+  if(vv == 1 && get_int(r, 8, &o->expire_ms) != 0)
     return fail(why, "value: expiry time truncated");
   if(vv >= 4 && skip_tags(r) != 0)
     return fail(why, "value: tagged fields truncated");
@@ -191,146 +177,75 @@ skpi_err skpi_offsets_topic_parse(const void *key, size_t klen, const void *val,
 
 /* ---- the table --------------------------------------------------------- */
 
+/* A group: its entry in the groups table, then its commits. */
 typedef struct grp {
-  char *name;
-  skpi_offsets_topic_entry *e; /* sorted by (topic, partition) */
+  skpi_nentry e;
+  skpi_offsets_topic_entry *c; /* sorted by (topic, partition) */
   size_t n, cap;
 } grp;
 
-/* Open addressing, power-of-two capacity, never more than half full.  The
- * group slots never empty (a deleted group keeps its name, no commits), so
- * lookups need no tombstones. */
+/* A topic name, kept once however many commits name it. */
+typedef struct tname {
+  skpi_nentry e;
+} tname;
+
+/* A deleted group keeps its entry (no commits): group ids are few next to
+ * commits, and a deleted group often comes back. */
 struct skpi_offsets_topic {
-  grp **groups;
-  size_t ngroups, gcap;
-  char **topics; /* interned topic names */
-  size_t ntopics, tcap;
+  skpi_ntable groups; /* of grp */
+  skpi_ntable topics; /* of tname */
+  char *scratch;      /* a name from a record, NUL-terminated for look-ups */
+  size_t scratch_cap;
   size_t size; /* committed partitions, all groups */
 };
 
-static uint64_t hash(const char *s, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for(size_t i = 0; i < n; i++)
-    h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-  return h;
-}
-
-static int name_eq(const char *a, const char *b, size_t blen) {
-  return strncmp(a, b, blen) == 0 && a[blen] == '\0';
-}
-
-static char *dup_n(const char *s, size_t n) {
-  char *p = malloc(n + 1);
-  if(p) {
-    memcpy(p, s, n);
-    p[n] = '\0';
-  }
-  return p;
+static void drop_group(void *entry, void *user) {
+  (void)user;
+  free(((grp *)entry)->c);
 }
 
 skpi_offsets_topic *skpi_offsets_topic_new(void) {
-  return calloc(1, sizeof(skpi_offsets_topic));
+  skpi_offsets_topic *t = calloc(1, sizeof(*t));
+  if(t) {
+    skpi_ntable_init(&t->groups, sizeof(grp), drop_group, NULL);
+    skpi_ntable_init(&t->topics, sizeof(tname), NULL, NULL);
+  }
+  return t;
 }
 
 void skpi_offsets_topic_free(skpi_offsets_topic *t) {
   if(!t)
     return;
-  for(size_t i = 0; i < t->gcap; i++)
-    if(t->groups[i]) {
-      free(t->groups[i]->name);
-      free(t->groups[i]->e);
-      free(t->groups[i]);
-    }
-  for(size_t i = 0; i < t->tcap; i++)
-    free(t->topics[i]);
-  free(t->groups);
-  free(t->topics);
+  skpi_ntable_clear(&t->groups);
+  skpi_ntable_clear(&t->topics);
+  free(t->scratch);
   free(t);
 }
 
-/* Slot of name in a table of cap slots (cap a power of two): its own slot
- * or the empty one where it would go. */
-static size_t group_slot(grp *const *slots, size_t cap, const char *name, size_t len) {
-  size_t i = (size_t)hash(name, len) & (cap - 1);
-  while(slots[i] && !name_eq(slots[i]->name, name, len))
-    i = (i + 1) & (cap - 1);
-  return i;
-}
-
-static size_t topic_slot(char *const *slots, size_t cap, const char *name, size_t len) {
-  size_t i = (size_t)hash(name, len) & (cap - 1);
-  while(slots[i] && !name_eq(slots[i], name, len))
-    i = (i + 1) & (cap - 1);
-  return i;
-}
-
-static skpi_err grow_groups(skpi_offsets_topic *t) {
-  size_t cap = t->gcap ? t->gcap * 2 : 64;
-  grp **s = calloc(cap, sizeof(*s));
-  if(!s)
-    return SKPI_ENOMEM;
-  for(size_t i = 0; i < t->gcap; i++)
-    if(t->groups[i])
-      s[group_slot(s, cap, t->groups[i]->name, strlen(t->groups[i]->name))] = t->groups[i];
-  free(t->groups);
-  t->groups = s;
-  t->gcap = cap;
-  return SKPI_OK;
-}
-
-static skpi_err grow_topics(skpi_offsets_topic *t) {
-  size_t cap = t->tcap ? t->tcap * 2 : 64;
-  char **s = calloc(cap, sizeof(*s));
-  if(!s)
-    return SKPI_ENOMEM;
-  for(size_t i = 0; i < t->tcap; i++)
-    if(t->topics[i])
-      s[topic_slot(s, cap, t->topics[i], strlen(t->topics[i]))] = t->topics[i];
-  free(t->topics);
-  t->topics = s;
-  t->tcap = cap;
-  return SKPI_OK;
-}
-
-static grp *find_group(const skpi_offsets_topic *t, const char *name, size_t len) {
-  if(!t->gcap)
-    return NULL;
-  return t->groups[group_slot(t->groups, t->gcap, name, len)];
-}
-
-static skpi_err get_group(skpi_offsets_topic *t, const char *name, size_t len, grp **out) {
-  if(!(*out = find_group(t, name, len))) {
-    if(2 * (t->ngroups + 1) > t->gcap && grow_groups(t) != SKPI_OK)
-      return SKPI_ENOMEM;
-    grp *g = calloc(1, sizeof(*g));
-    if(!g || !(g->name = dup_n(name, len))) {
-      free(g);
-      return SKPI_ENOMEM;
-    }
-    t->groups[group_slot(t->groups, t->gcap, name, len)] = g;
-    t->ngroups++;
-    *out = g;
+/* name[0..len) as a C string in the table's scratch buffer, or NULL. */
+static const char *cstr(skpi_offsets_topic *t, const char *name, size_t len) {
+  if(len + 1 > t->scratch_cap) {
+    char *p = realloc(t->scratch, len + 1);
+    if(!p)
+      return NULL;
+    t->scratch = p;
+    t->scratch_cap = len + 1;
   }
-  return SKPI_OK;
+  memcpy(t->scratch, name, len);
+  t->scratch[len] = '\0';
+  return t->scratch;
 }
 
-static skpi_err intern_topic(skpi_offsets_topic *t, const char *name, size_t len,
-                             const char **out) {
-  if(2 * (t->ntopics + 1) > t->tcap && grow_topics(t) != SKPI_OK)
-    return SKPI_ENOMEM;
-  size_t i = topic_slot(t->topics, t->tcap, name, len);
-  if(!t->topics[i]) {
-    if(!(t->topics[i] = dup_n(name, len)))
-      return SKPI_ENOMEM;
-    t->ntopics++;
-  }
-  *out = t->topics[i];
-  return SKPI_OK;
+/* Finds name in table nt, adding it (zeroed) when absent. */
+static skpi_err find_or_add(skpi_ntable *nt, const char *name, void **out) {
+  if((*out = skpi_ntable_find(nt, name)))
+    return SKPI_OK;
+  return skpi_ntable_add(nt, name, out);
 }
 
 /* Compares a commit with (topic[0..len), partition). */
-static int cmp_entry(const skpi_offsets_topic_entry *e, const char *topic, size_t len,
-                     int32_t partition) {
+static int cmp_commit(const skpi_offsets_topic_entry *e, const char *topic, size_t len,
+                      int32_t partition) {
   int c = strncmp(e->topic, topic, len);
   if(c == 0 && e->topic[len] != '\0')
     c = 1;
@@ -345,53 +260,61 @@ static size_t lower_bound(const grp *g, const char *topic, size_t len, int32_t p
   size_t lo = 0, hi = g->n;
   while(lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if(cmp_entry(&g->e[mid], topic, len, partition) < 0)
+    if(cmp_commit(&g->c[mid], topic, len, partition) < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
-  *found = lo < g->n && cmp_entry(&g->e[lo], topic, len, partition) == 0;
+  *found = lo < g->n && cmp_commit(&g->c[lo], topic, len, partition) == 0;
   return lo;
 }
 
 static skpi_err put_commit(skpi_offsets_topic *t, const skpi_offsets_topic_rec *r) {
   grp *g;
+  tname *topic;
   int found;
-  const char *topic;
   skpi_err rc;
-  if((rc = get_group(t, r->group, r->group_len, &g)) != SKPI_OK)
-    return rc;
+  const char *name = cstr(t, r->topic, r->topic_len);
+  if(!name || (rc = find_or_add(&t->topics, name, (void **)&topic)) != SKPI_OK)
+    return SKPI_ENOMEM;
+  const char *interned = topic->e.name;
+  if(!(name = cstr(t, r->group, r->group_len)) ||
+     (rc = find_or_add(&t->groups, name, (void **)&g)) != SKPI_OK)
+    return SKPI_ENOMEM;
   size_t i = lower_bound(g, r->topic, r->topic_len, r->partition, &found);
   if(!found) {
     if(g->n == g->cap) {
       size_t cap = g->cap ? g->cap * 2 : 4;
-      skpi_offsets_topic_entry *e = realloc(g->e, cap * sizeof(*e));
-      if(!e)
+      skpi_offsets_topic_entry *c = realloc(g->c, cap * sizeof(*c));
+      if(!c)
         return SKPI_ENOMEM;
-      g->e = e;
+      g->c = c;
       g->cap = cap;
     }
-    if((rc = intern_topic(t, r->topic, r->topic_len, &topic)) != SKPI_OK)
-      return rc;
-    memmove(&g->e[i + 1], &g->e[i], (g->n - i) * sizeof(*g->e));
-    g->e[i] = (skpi_offsets_topic_entry){.topic = topic, .partition = r->partition};
+    memmove(&g->c[i + 1], &g->c[i], (g->n - i) * sizeof(*g->c));
+    g->c[i] = (skpi_offsets_topic_entry){.topic = interned, .partition = r->partition};
     g->n++;
     t->size++;
   }
-  g->e[i].offset = r->offset;
-  g->e[i].commit_ms = r->commit_ms;
+  g->c[i].offset = r->offset;
+  g->c[i].commit_ms = r->commit_ms;
   return SKPI_OK;
+}
+
+static grp *group_of(skpi_offsets_topic *t, const skpi_offsets_topic_rec *r) {
+  const char *name = cstr(t, r->group, r->group_len);
+  return name ? skpi_ntable_find(&t->groups, name) : NULL;
 }
 
 static void drop_commit(skpi_offsets_topic *t, const skpi_offsets_topic_rec *r) {
   int found;
-  grp *g = find_group(t, r->group, r->group_len);
+  grp *g = group_of(t, r);
   if(!g)
     return;
   size_t i = lower_bound(g, r->topic, r->topic_len, r->partition, &found);
   if(!found)
     return;
-  memmove(&g->e[i], &g->e[i + 1], (g->n - i - 1) * sizeof(*g->e));
+  memmove(&g->c[i], &g->c[i + 1], (g->n - i - 1) * sizeof(*g->c));
   g->n--;
   t->size--;
 }
@@ -406,11 +329,11 @@ skpi_err skpi_offsets_topic_apply(skpi_offsets_topic *t, const skpi_offsets_topi
     return SKPI_OK;
   }
   if(r->kind == SKPI_OFFSETS_TOPIC_GROUP && r->tombstone) {
-    grp *g = find_group(t, r->group, r->group_len);
+    grp *g = group_of(t, r);
     if(g) {
       t->size -= g->n;
-      free(g->e);
-      g->e = NULL;
+      free(g->c);
+      g->c = NULL;
       g->n = g->cap = 0;
     }
   }
@@ -422,11 +345,11 @@ const skpi_offsets_topic_entry *skpi_offsets_topic_group(const skpi_offsets_topi
   *n = 0;
   if(!t || !group)
     return NULL;
-  const grp *g = find_group(t, group, strlen(group));
+  const grp *g = skpi_ntable_find(&t->groups, group);
   if(!g || g->n == 0)
     return NULL;
   *n = g->n;
-  return g->e;
+  return g->c;
 }
 
 size_t skpi_offsets_topic_size(const skpi_offsets_topic *t) {
