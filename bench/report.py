@@ -370,6 +370,45 @@ def msgtime_audit_section(p, ntopics, nparts, ngroups):
     p("")
 
 
+def offsets_topic_section(p, ngroups, large_s, km):
+    """Requests per cycle when committed offsets come from __consumer_offsets
+    (group_offsets: offsets_topic, describe_interval 60s), against the default
+    admin path and kminion on the same broker."""
+    ot = skpi_figures("large_ot")
+    if not ot["nwin"]:
+        return
+    catchup = read("skpi-large_ot.catchup")
+    p("## Requests per cycle: committed offsets from `__consumer_offsets`")
+    p("")
+    p("The same large scenario, streamkpi run again with `group_offsets: offsets_topic` and "
+      "`describe_interval: 60s`: committed offsets are read from the `__consumer_offsets` topic "
+      "(up to its end offsets every cycle) instead of an OffsetFetch and a coordinator lookup per "
+      "group; groups are described again only after 60 s or when their listed state changes. "
+      "The measured window starts once the reader caught up; it took %s s from the exporter's "
+      "start (%s groups)." % ((catchup or "?").strip(), ngroups))
+    p("")
+    p("| | streamkpi, admin (default) | streamkpi, offsets_topic | kminion (per scrape) |")
+    p("|---|---|---|---|")
+    p("| broker requests per cycle | %s | %s | %s |" % (
+        per_cycle_text(large_s["broker"], large_s["nwin"]),
+        per_cycle_text(ot["broker"], ot["nwin"]),
+        "not run" if km.get("failed") else per_cycle_text(km["broker"], km["n"])))
+    own = ", ".join("%s %g" % (k, v) for k, v in sorted(ot["own"].items()) if v)
+    p("| streamkpi_kafka_requests, last cycle | | %s | |" % (own or "n/a"))
+    p("| cycle (median) | %s | %s | |" % (fmt_s(large_s["cycle"]), fmt_s(ot["cycle"])))
+    p("| peak RSS | %s | %s | |" % (
+        "%.1f MB" % large_s["hwm_mb"] if large_s["hwm_mb"] else "n/a",
+        "%.1f MB" % ot["hwm_mb"] if ot["hwm_mb"] else "n/a"))
+    total = sum(ot["broker"].values()) / ot["nwin"] if ot["broker"] else None
+    ktotal = (sum(km["broker"].values()) / km["n"]) if not km.get("failed") and km["broker"] else None
+    if total is not None:
+        p("")
+        p("Target: no more requests per cycle than kminion's per scrape: %g against %s, %s." % (
+            round(total, 1), "%g" % round(ktotal, 1) if ktotal else "n/a (kminion not run)",
+            "n/a" if ktotal is None else ("met" if total <= ktotal else "**missed**")))
+    p("")
+
+
 def audit_many_topics_section(p):
     """The config audit at BENCH_AUDIT_TOPICS one-partition topics
     (bench/msgtime.sh with its own broker)."""
@@ -613,6 +652,7 @@ def main():
             bound, ngroups, round(md, 1), round(lo, 1), round(of, 1),
             verdict(md <= 1 and bound is not None and lo <= bound and str(ngroups).isdigit() and of <= int(ngroups))))
     p("")
+    offsets_topic_section(p, ngroups, large_s, km)
     msgtime_audit_section(p, ntopics, nparts, ngroups)
     audit_many_topics_section(p)
     p("## Notes on the figures")

@@ -112,7 +112,7 @@ for _ in range(int(sys.argv[2])):
 EOF
 }
 
-streamkpi_config() { # FILE CLUSTER BOOTSTRAP PORT
+streamkpi_config() { # FILE CLUSTER BOOTSTRAP PORT [CLUSTER-KEYS]
   cat >"$1" <<EOF
 global:
   sample_interval: ${INTERVAL}s
@@ -123,7 +123,7 @@ clusters:
     bootstrap_servers: "$3"
     properties:
       client.id: streamkpi
-state:
+${5:-}state:
   path: $RUN/$2-state.json
 probe:
   enabled: false
@@ -131,11 +131,11 @@ EOF
 }
 
 # Runs streamkpi against a cluster and measures it.  Writes $RUN/skpi-$NAME.*
-measure_streamkpi() {
-  local name=$1 bootstrap=$2 port pid url c0 c1 n0 n1 i t r0 r1
+measure_streamkpi() { # NAME BOOTSTRAP [CLUSTER-KEYS]
+  local name=$1 bootstrap=$2 port pid url c0 c1 n0 n1 i t r0 r1 t_start=$SECONDS
   port=$(free_port)
   url=http://127.0.0.1:$port/metrics
-  streamkpi_config "$RUN/skpi-$name.yml" "$name" "$bootstrap" "$port"
+  streamkpi_config "$RUN/skpi-$name.yml" "$name" "$bootstrap" "$port" "${3:-}"
   "$EXPORTER" --config.file="$RUN/skpi-$name.yml" >"$RUN/skpi-$name.log" 2>&1 &
   pid=$!; PIDS+=("$pid")
   wait_http "$url" 60 "$pid" || die "streamkpi ($name) did not serve, see $RUN/skpi-$name.log"
@@ -152,6 +152,19 @@ measure_streamkpi() {
     sleep 1
   done
   [ -n "${n0:-}" ] && [ "${n0%.*}" -ge 1 ] || die "streamkpi ($name) completed no cycle"
+  # Reading __consumer_offsets: the window starts once the reader caught up
+  # (until then offsets are unknown); how long that took is recorded.
+  if grep -q 'group_offsets: offsets_topic' "$RUN/skpi-$name.yml"; then
+    for i in $(seq 1 600); do
+      curl -s -o "$RUN/skpi-$name.m0" "$url"
+      [ "$(metric "$RUN/skpi-$name.m0" 'streamkpi_kafka_offsets_topic_caught_up\{')" = 1 ] && break
+      sleep 0.5
+    done
+    [ "$(metric "$RUN/skpi-$name.m0" 'streamkpi_kafka_offsets_topic_caught_up\{')" = 1 ] ||
+      die "streamkpi ($name) did not catch up on __consumer_offsets"
+    echo "$((SECONDS - t_start))" >"$RUN/skpi-$name.catchup"
+    n0=$(metric "$RUN/skpi-$name.m0" 'streamkpi_source_cycles_total\{[^}]*source="kafka"')
+  fi
   c0=$(cpu_s "$pid"); r0=$(reqlog_pos)
   : >"$RUN/skpi-$name.cycles"
   local last=$n0 target=$(( ${n0%.*} + CYCLES ))
@@ -311,6 +324,8 @@ main() {
   log "streamkpi on the large scenario"
   measure_streamkpi large "$BROKER"
   measure_msgtime_audit
+  log "streamkpi on the large scenario, committed offsets from __consumer_offsets"
+  measure_streamkpi large_ot "$BROKER" $'    group_offsets: offsets_topic\n    describe_interval: 60s\n'
 
   local port
   if [ -n "$KE" ]; then

@@ -1781,6 +1781,11 @@ static const field cluster_fields[] = {
           "describe a consumer group again only after this long, or at once when the group "
           "listing shows a new state or a new group (0: every cycle); the members and "
           "assignments shown may be this old"),
+    ENUM("group_offsets", 0, "admin", "admin|offsets_topic",
+         "where committed offsets come from: `admin` asks each group's coordinator every cycle "
+         "(two requests per group), `offsets_topic` reads the `__consumer_offsets` topic up to "
+         "its end every cycle (a few requests per broker; needs Read on that topic; "
+         "docs/scale.md)"),
 };
 SECTION(
     cluster_sect, "cluster", cluster_fields, NULL,
@@ -2024,6 +2029,9 @@ static skpi_err cluster_build(const linetab *lt, const json_t *o, const json_t *
                         : SKPI_CONFIG_GRANULARITY_PARTITION;
   cc->series_cap = (long)get_int(o, "series_cap", 0);
   cc->describe_interval_s = get_num(o, "describe_interval", 0);
+  cc->group_offsets = !strcmp(get_str(o, "group_offsets", ""), "offsets_topic")
+                          ? SKPI_CONFIG_GROUP_OFFSETS_TOPIC
+                          : SKPI_CONFIG_GROUP_OFFSETS_ADMIN;
   if((rc = filter_build(json_object_get(o, "families"), &cc->families)) != SKPI_OK ||
      (rc = series_caps_build(json_object_get(o, "series_caps"), cc)) != SKPI_OK)
     return rc;

@@ -347,6 +347,13 @@ typedef enum skpi_config_granularity {
   SKPI_CONFIG_GRANULARITY_TOPIC
 } skpi_config_granularity;
 
+/* Where the committed offsets of consumer groups come from: the admin API
+ * (an OffsetFetch per group and cycle) or the __consumer_offsets topic. */
+typedef enum skpi_config_group_offsets {
+  SKPI_CONFIG_GROUP_OFFSETS_ADMIN = 0,
+  SKPI_CONFIG_GROUP_OFFSETS_TOPIC
+} skpi_config_group_offsets;
+
 typedef struct skpi_config_series_cap {
   char *family;
   long cap; /* 0: no cap */
@@ -380,6 +387,7 @@ typedef struct skpi_cluster_cfg {
   size_t nseries_caps;
   skpi_shard shard;           /* global.shard (or --shard), copied into every cluster */
   double describe_interval_s; /* default 0: describe every group every cycle */
+  skpi_config_group_offsets group_offsets; /* default admin */
   int line;
 } skpi_cluster_cfg;
 

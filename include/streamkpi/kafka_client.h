@@ -29,6 +29,11 @@
  * pointer instead of the handle's opaque. */
 typedef void (*skpi_kafka_client_dr)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *user);
 
+/* Statistics callback: librdkafka's JSON statistics (json[0..len), valid
+ * during the call) with the caller's user pointer.  Called from
+ * rd_kafka_poll on the handle; statistics.interval.ms must be forced on. */
+typedef void (*skpi_kafka_client_stats)(rd_kafka_t *rk, const char *json, size_t len, void *user);
+
 typedef struct skpi_kafka_client_opts {
   rd_kafka_type_t type;       /* RD_KAFKA_PRODUCER or RD_KAFKA_CONSUMER */
   const char *role;           /* names the handle in logs ("kafka", "probe") */
@@ -37,6 +42,7 @@ typedef struct skpi_kafka_client_opts {
   const char *const *forced;   /* key, value, ..., NULL: after everything else */
   skpi_kafka_client_dr on_delivery; /* producers only; may be NULL */
   void *user;                 /* handed to on_delivery and skpi_kafka_client_user */
+  skpi_kafka_client_stats on_stats; /* may be NULL */
 } skpi_kafka_client_opts;
 
 /* Creates a handle on cluster cfg as described above.  cfg and the strings

@@ -72,7 +72,16 @@ typedef struct skpi_kreqs {
   unsigned list_groups;
   unsigned describe_groups;
   unsigned offset_fetch;
+  unsigned offsets_topic; /* every request of the __consumer_offsets reader */
 } skpi_kreqs;
+
+/* The __consumer_offsets reader (group_offsets: offsets_topic); all 0 when
+ * committed offsets come from the admin API. */
+typedef struct skpi_koffsets {
+  int used;
+  int caught_up; /* this cycle's offsets are exact; until then every group has err set */
+  uint64_t applied, skipped, bad; /* records since the reader started */
+} skpi_koffsets;
 
 typedef struct skpi_ksample {
   char *cluster;
@@ -89,6 +98,7 @@ typedef struct skpi_ksample {
   skpi_kreqs reqs;
   skpi_kreqs errors;     /* of those, calls that failed (per call, not per request) */
   uint64_t lag_clamped;  /* commits above the high watermark this cycle */
+  skpi_koffsets offsets_topic;
   skpi_refcnt refcnt;    /* managed by ref/unref */
 } skpi_ksample;
 

@@ -101,8 +101,8 @@ static skpi_ksample *build(void) {
   g4->commits[0] = (skpi_kcommit){-1, 0, 7}; /* unknown topic: no series */
 
   s->groups_ok = 1;
-  s->reqs = (skpi_kreqs){1, 4, 2, 4, 4};
-  s->errors = (skpi_kreqs){0, 1, 0, 0, 1};
+  s->reqs = (skpi_kreqs){1, 4, 2, 4, 4, 0};
+  s->errors = (skpi_kreqs){0, 1, 0, 0, 1, 0};
   skpi_ksample_sort(s);
   return s;
 }
@@ -338,6 +338,26 @@ static void self_series(void **state) {
   PRESENT(t, "streamkpi_kafka_topics_seen{cluster=\"c1\"} 3");
   PRESENT(t, "streamkpi_kafka_groups_seen{cluster=\"c1\"} 4");
   PRESENT(t, "streamkpi_kafka_group_listing_ok{cluster=\"c1\"} 1");
+  PRESENT(t, "streamkpi_kafka_requests{cluster=\"c1\",request=\"offsets_topic\"} 0");
+  /* The __consumer_offsets reader's series only when it is used. */
+  if(strstr(t, "streamkpi_kafka_offsets_topic_"))
+    fail_msg("offsets topic series without the reader");
+  free(t);
+  skpi_ksample_free(s);
+}
+
+static void offsets_topic_series(void **state) {
+  skpi_ksample *s = build();
+  s->reqs.offsets_topic = 6;
+  s->offsets_topic =
+      (skpi_koffsets){.used = 1, .caught_up = 0, .applied = 5, .skipped = 2, .bad = 1};
+  char *t = render(s, 0);
+  PRESENT(t, "streamkpi_kafka_requests{cluster=\"c1\",request=\"offsets_topic\"} 6");
+  PRESENT(t, "streamkpi_kafka_offsets_topic_caught_up{cluster=\"c1\"} 0");
+  PRESENT(t, "# TYPE streamkpi_kafka_offsets_topic_records_total counter");
+  PRESENT(t, "streamkpi_kafka_offsets_topic_records_total{cluster=\"c1\",outcome=\"applied\"} 5");
+  PRESENT(t, "streamkpi_kafka_offsets_topic_records_total{cluster=\"c1\",outcome=\"skipped\"} 2");
+  PRESENT(t, "streamkpi_kafka_offsets_topic_records_total{cluster=\"c1\",outcome=\"refused\"} 1");
   free(t);
   skpi_ksample_free(s);
 }
@@ -500,6 +520,7 @@ int main(void) {
       cmocka_unit_test(cluster_and_topic_series),
       cmocka_unit_test(group_series),
       cmocka_unit_test(self_series),
+      cmocka_unit_test(offsets_topic_series),
       cmocka_unit_test(empty_and_unknown),
       cmocka_unit_test(family_clash_fails),
       cmocka_unit_test(topic_granularity_folds_partitions),

@@ -16,6 +16,7 @@ typedef struct kclient {
   char cluster[128];
   char role[32];
   skpi_kafka_client_dr on_delivery;
+  skpi_kafka_client_stats on_stats;
   void *user;
   /* The last login refusal (SASL or TLS) librdkafka logged: a failed
    * request says only "transport failure", the operator needs the why. */
@@ -64,6 +65,13 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     k->on_delivery(rk, m, k->user);
 }
 
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+  const kclient *k = opaque;
+  if(k && k->on_stats)
+    k->on_stats(rk, json, len, k->user);
+  return 0; /* librdkafka frees json */
+}
+
 static int set_prop(rd_kafka_conf_t *conf, const kclient *k, const char *key, const char *value) {
   char errstr[512];
   if(rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK)
@@ -94,6 +102,7 @@ rd_kafka_t *skpi_kafka_client_new(const skpi_cluster_cfg *cfg, const skpi_kafka_
   snprintf(k->cluster, sizeof(k->cluster), "%s", cfg->name ? cfg->name : "");
   snprintf(k->role, sizeof(k->role), "%s", o->role ? o->role : "");
   k->on_delivery = o->on_delivery;
+  k->on_stats = o->on_stats;
   k->user = o->user;
   if(!(conf = rd_kafka_conf_new()))
     goto fail;
@@ -118,6 +127,8 @@ rd_kafka_t *skpi_kafka_client_new(const skpi_cluster_cfg *cfg, const skpi_kafka_
   rd_kafka_conf_set_error_cb(conf, error_cb);
   if(!consumer && o->on_delivery)
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+  if(o->on_stats)
+    rd_kafka_conf_set_stats_cb(conf, stats_cb);
   rd_kafka_conf_set_opaque(conf, k);
   /* On success the handle owns conf. */
   if(!(rk = rd_kafka_new(o->type, conf, errstr, sizeof(errstr)))) {

@@ -39,6 +39,8 @@ enum {
   F_TOPICS_SEEN,
   F_GROUPS_SEEN,
   F_GROUPS_OK,
+  F_OT_CAUGHT_UP,
+  F_OT_RECORDS,
   F_COUNT
 };
 
@@ -94,6 +96,12 @@ static const struct {
                        "Consumer groups seen in the last sampling cycle (after the group filter)."},
     [F_GROUPS_OK] = {"streamkpi_kafka_group_listing_ok", SKPI_MT_GAUGE,
                      "1 when the consumer group listing succeeded in the last sampling cycle."},
+    [F_OT_CAUGHT_UP] = {"streamkpi_kafka_offsets_topic_caught_up", SKPI_MT_GAUGE,
+                        "1 when the __consumer_offsets reader reached the end offsets of the "
+                        "last cycle (committed offsets are unknown until then)."},
+    [F_OT_RECORDS] = {"streamkpi_kafka_offsets_topic_records_total", SKPI_MT_COUNTER,
+                      "Records of __consumer_offsets read, by outcome: applied, skipped (record "
+                      "kinds not used) or refused (malformed)."},
 };
 
 typedef struct ctx {
@@ -334,14 +342,14 @@ static skpi_err render_group(ctx *c, const skpi_ksample *s, const skpi_kgroup *g
 }
 
 static skpi_err render_self(ctx *c, const skpi_ksample *s, uint64_t lag_clamped_total) {
-  static const char *kinds[] = {"metadata", "list_offsets", "list_groups", "describe_groups",
-                                "offset_fetch"};
+  static const char *kinds[] = {"metadata",        "list_offsets", "list_groups",
+                                "describe_groups", "offset_fetch", "offsets_topic"};
   skpi_err rc;
   const skpi_kreqs *r[2] = {&s->reqs, &s->errors};
   int fams[2] = {F_REQS, F_REQ_ERRS};
   for(int k = 0; k < 2; k++) {
-    unsigned v[] = {r[k]->metadata, r[k]->list_offsets, r[k]->list_groups, r[k]->describe_groups,
-                    r[k]->offset_fetch};
+    unsigned v[] = {r[k]->metadata,        r[k]->list_offsets, r[k]->list_groups,
+                    r[k]->describe_groups, r[k]->offset_fetch, r[k]->offsets_topic};
     for(size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
       const char *kv[] = {"request", kinds[i]};
       if((rc = put(c, fams[k], v[i], kv, 1)) != SKPI_OK)
@@ -354,7 +362,21 @@ static skpi_err render_self(ctx *c, const skpi_ksample *s, uint64_t lag_clamped_
     return rc;
   if((rc = add0(c, F_GROUPS_SEEN, (double)s->ngroups)) != SKPI_OK)
     return rc;
-  return add0(c, F_GROUPS_OK, s->groups_ok ? 1 : 0);
+  if((rc = add0(c, F_GROUPS_OK, s->groups_ok ? 1 : 0)) != SKPI_OK)
+    return rc;
+  const skpi_koffsets *ot = &s->offsets_topic;
+  if(!ot->used)
+    return SKPI_OK;
+  if((rc = add0(c, F_OT_CAUGHT_UP, ot->caught_up ? 1 : 0)) != SKPI_OK)
+    return rc;
+  const char *outcomes[] = {"applied", "skipped", "refused"};
+  double counts[] = {(double)ot->applied, (double)ot->skipped, (double)ot->bad};
+  for(size_t i = 0; i < 3; i++) {
+    const char *kv[] = {"outcome", outcomes[i]};
+    if((rc = put(c, F_OT_RECORDS, counts[i], kv, 1)) != SKPI_OK)
+      return rc;
+  }
+  return SKPI_OK;
 }
 
 skpi_err skpi_kmetrics_render_opts(const skpi_ksample *s, uint64_t lag_clamped_total,

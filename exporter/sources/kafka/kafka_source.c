@@ -27,6 +27,7 @@
 #include "streamkpi/kafka_msgtime.h"
 #include "streamkpi/kafka_plan.h"
 #include "streamkpi/log.h"
+#include "streamkpi/offsets_reader.h"
 #include "streamkpi/shard.h"
 
 #define MAX_OBSERVERS 16
@@ -67,6 +68,10 @@ typedef struct kctx {
   size_t ndesc;
   glisted *listed;
   size_t nlisted;
+  /* With group_offsets: offsets_topic, the reader of __consumer_offsets and
+   * its request total when the last cycle counted it. */
+  skpi_offsets_reader *otr;
+  uint64_t otr_reqs;
 } kctx;
 
 struct skpi_kafka_source {
@@ -749,6 +754,8 @@ static skpi_err reuse_descriptions(kctx *k, skpi_ksample *s, const size_t *todo,
 static skpi_err describe_and_fetch(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q) {
   skpi_err rc = SKPI_OK;
   size_t n = s->ngroups;
+  /* Read from __consumer_offsets instead: no OffsetFetch at all. */
+  size_t noff = k->otr ? 0 : n;
   size_t limit = k->cfg->max_inflight > 0 ? (size_t)k->cfg->max_inflight : 1;
   size_t batch = limit < DESCRIBE_BATCH ? limit : DESCRIBE_BATCH;
   /* At most n describe calls plus n offset calls. */
@@ -765,7 +772,7 @@ static skpi_err describe_and_fetch(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q
     if(describe_due(k, s->groups[g].id, now))
       todo[ndesc++] = g;
   for(;;) {
-    while(!stopping(k) && (next_desc < ndesc || next_off < n)) {
+    while(!stopping(k) && (next_desc < ndesc || next_off < noff)) {
       gcall *c = &calls[ncalls];
       if(next_desc < ndesc) {
         size_t cnt = ndesc - next_desc < batch ? ndesc - next_desc : batch;
@@ -837,7 +844,7 @@ static skpi_err describe_and_fetch(kctx *k, skpi_ksample *s, rd_kafka_queue_t *q
         s->groups[calls[i].describe ? todo[calls[i].first + g] : calls[i].first + g].err = 1;
   for(size_t g = next_desc; g < ndesc; g++)
     s->groups[todo[g]].err = 1;
-  for(size_t g = next_off; g < n; g++)
+  for(size_t g = next_off; g < noff; g++)
     s->groups[g].err = 1;
   rc = reuse_descriptions(k, s, todo, ndesc, now);
 out:
@@ -845,6 +852,55 @@ out:
   free(names);
   free(todo);
   return rc;
+}
+
+/* With group_offsets: offsets_topic, gives each group its commits from the
+ * table the reader keeps, for topics the sample holds.  Until the reader
+ * caught up the offsets are unknown: every group is marked in error. */
+static skpi_err commits_from_table(kctx *k, skpi_ksample *s) {
+  const skpi_offsets_topic *t = skpi_offsets_reader_table(k->otr);
+  for(size_t i = 0; i < s->ngroups; i++) {
+    skpi_kgroup *g = &s->groups[i];
+    size_t n;
+    if(!s->offsets_topic.caught_up) {
+      g->err = 1;
+      continue;
+    }
+    const skpi_offsets_topic_entry *e = skpi_offsets_topic_group(t, g->id, &n);
+    if(n == 0)
+      continue;
+    if(!(g->commits = malloc(n * sizeof(*g->commits))))
+      return SKPI_ENOMEM;
+    for(size_t c = 0; c < n; c++) {
+      const skpi_ktopic *topic = skpi_ksample_topic(s, e[c].topic);
+      if(!topic)
+        continue;
+      skpi_kcommit *kc = &g->commits[g->ncommits++];
+      kc->topic = (int32_t)(topic - s->topics);
+      kc->partition = e[c].partition;
+      kc->offset = e[c].offset;
+    }
+  }
+  return SKPI_OK;
+}
+
+/* Brings the reader's table up to the end of __consumer_offsets, within
+ * half a sample interval (at least a second) so that catching up on a
+ * large topic spreads over cycles instead of stalling one. */
+static void read_offsets_topic(kctx *k, skpi_ksample *s) {
+  double budget = (k->cfg->sample_interval_s > 0 ? k->cfg->sample_interval_s : 15) / 2;
+  skpi_offsets_reader_stats st;
+  skpi_err rc = skpi_offsets_reader_run(k->otr, budget < 1 ? 1 : budget, k->stop);
+  skpi_offsets_reader_stats_get(k->otr, &st);
+  s->offsets_topic = (skpi_koffsets){.used = 1,
+                                     .caught_up = st.caught_up,
+                                     .applied = st.applied,
+                                     .skipped = st.skipped,
+                                     .bad = st.bad};
+  s->reqs.offsets_topic += (unsigned)(st.requests - k->otr_reqs);
+  k->otr_reqs = st.requests;
+  if(rc != SKPI_OK)
+    s->errors.offsets_topic++;
 }
 
 static skpi_err collect_groups(kctx *k, skpi_ksample *s) {
@@ -872,7 +928,8 @@ static skpi_err collect_groups(kctx *k, skpi_ksample *s) {
     ids[i] = NULL;
   }
   s->ngroups = nids;
-  rc = describe_and_fetch(k, s, q);
+  if((rc = describe_and_fetch(k, s, q)) == SKPI_OK && k->otr)
+    rc = commits_from_table(k, s);
 out:
   free_strv(ids, nids);
   /* Results of calls still out are dropped with the queue. */
@@ -952,6 +1009,8 @@ static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen)
   skpi_ksample_sort(s);
   if((rc = collect_shard_watermarks(k, s, 0)) != SKPI_OK)
     goto out;
+  if(k->otr && !stopping(k))
+    read_offsets_topic(k, s);
   if(!stopping(k) && (rc = collect_groups(k, s)) != SKPI_OK)
     goto out;
   if(!stopping(k) && (rc = collect_shard_watermarks(k, s, 1)) != SKPI_OK)
@@ -984,12 +1043,17 @@ skpi_err skpi_kafka_source_cycle_once(const skpi_cluster_cfg *cfg, skpi_ksample 
   kctx k = {.cfg = cfg, .timeout_ms = skpi_kafka_client_timeout_ms(cfg)};
   if(!(k.rk = make_handle(cfg)))
     return SKPI_EINVAL;
-  skpi_err rc = run_cycle(&k, out, err, sizeof(err));
+  skpi_err rc = SKPI_OK;
+  if(cfg->group_offsets == SKPI_CONFIG_GROUP_OFFSETS_TOPIC)
+    rc = skpi_offsets_reader_new(cfg, &k.otr);
+  if(rc == SKPI_OK)
+    rc = run_cycle(&k, out, err, sizeof(err));
   if(rc != SKPI_OK)
     skpi_log(SKPI_WARN, "kafka cycle failed", "cluster", cfg->name, "error", err);
   free_strv(k.last_groups, k.nlast_groups);
   free_descs(&k);
   free_listed(&k);
+  skpi_offsets_reader_free(k.otr);
   skpi_kafka_client_free(k.rk);
   return rc;
 }
@@ -1113,6 +1177,9 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   if(cfg->message_time_reads > 0 &&
      skpi_msgtime_reader_new(cfg, (size_t)cfg->message_time_reads, &src->times) != SKPI_OK)
     goto fail;
+  if(cfg->group_offsets == SKPI_CONFIG_GROUP_OFFSETS_TOPIC &&
+     skpi_offsets_reader_new(cfg, &src->k.otr) != SKPI_OK)
+    goto fail;
   if(reg) {
     src->slot = skpi_registry_add_source(reg, cfg->name, "kafka", cfg->stale_ttl_s, 1);
     if(src->slot < 0) {
@@ -1126,6 +1193,7 @@ skpi_kafka_source *skpi_kafka_source_start(const skpi_cluster_cfg *cfg, skpi_reg
   }
   return src;
 fail:
+  skpi_offsets_reader_free(src->k.otr);
   skpi_card_free(src->card);
   skpi_lag_clamps_free(src->clamps);
   skpi_msgtime_reader_free(src->times);
@@ -1167,6 +1235,7 @@ void skpi_kafka_source_stop(skpi_kafka_source *src) {
   free_strv(src->k.last_groups, src->k.nlast_groups);
   free_descs(&src->k);
   free_listed(&src->k);
+  skpi_offsets_reader_free(src->k.otr);
   skpi_card_free(src->card);
   skpi_lag_clamps_free(src->clamps);
   skpi_msgtime_reader_free(src->times);
