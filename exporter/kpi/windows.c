@@ -10,12 +10,15 @@
 /* A bucket's minute; EMPTY marks a bucket never written or pruned. */
 #define EMPTY INT64_MIN
 
+/* The arrays are allocated on the first write: a window never written (an
+ * SLO or a DLQ pair without events yet) costs its struct only. */
 struct skpi_win {
   size_t nslots;
   size_t cap;
   int64_t newest;  /* newest minute written, EMPTY when none */
-  int64_t *minute; /* cap entries */
-  double *val;     /* cap * nslots entries */
+  int64_t oldest;  /* no minute held is older (a lower bound), EMPTY when none */
+  int64_t *minute; /* cap entries, or NULL before the first write */
+  double *val;     /* cap * nslots entries, or NULL with minute */
 };
 
 static void seterr(char *errbuf, size_t errlen, const char *msg) {
@@ -37,15 +40,36 @@ static skpi_win *alloc_win(size_t nslots, size_t cap) {
   w->nslots = nslots;
   w->cap = cap;
   w->newest = EMPTY;
-  w->minute = malloc(cap * sizeof(*w->minute));
-  w->val = calloc(cap * nslots, sizeof(*w->val));
-  if(!w->minute || !w->val) {
-    skpi_win_free(w);
-    return NULL;
-  }
-  for(size_t i = 0; i < cap; i++)
-    w->minute[i] = EMPTY;
+  w->oldest = EMPTY;
   return w;
+}
+
+/* Allocates the arrays of a window that has none yet. */
+static skpi_err ensure_arrays(skpi_win *w) {
+  if(w->minute)
+    return SKPI_OK;
+  int64_t *minute = malloc(w->cap * sizeof(*minute));
+  double *val = calloc(w->cap * w->nslots, sizeof(*val));
+  if(!minute || !val) {
+    free(minute);
+    free(val);
+    return SKPI_ENOMEM;
+  }
+  for(size_t i = 0; i < w->cap; i++)
+    minute[i] = EMPTY;
+  w->minute = minute;
+  w->val = val;
+  return SKPI_OK;
+}
+
+/* The first minute a walk up to the newest needs to look at. */
+static int64_t walk_start(const skpi_win *w, int64_t from) {
+  int64_t ring = w->newest - (int64_t)w->cap + 1;
+  if(from < ring)
+    from = ring;
+  if(from < w->oldest)
+    from = w->oldest;
+  return from < 0 ? 0 : from;
 }
 
 skpi_win *skpi_win_new(size_t nslots, size_t capacity) {
@@ -68,6 +92,9 @@ size_t skpi_win_capacity(const skpi_win *w) { return w->cap; }
 
 /* Puts v into minute m; the caller has checked m and slot. */
 static skpi_err add_minute(skpi_win *w, int64_t m, size_t slot, double v) {
+  skpi_err rc = ensure_arrays(w);
+  if(rc != SKPI_OK)
+    return rc;
   size_t p = pos_of(w, m);
   if(w->minute[p] != EMPTY && w->minute[p] > m)
     return SKPI_EINVAL;
@@ -80,6 +107,8 @@ static skpi_err add_minute(skpi_win *w, int64_t m, size_t slot, double v) {
   w->val[p * w->nslots + slot] += v;
   if(w->newest == EMPTY || m > w->newest)
     w->newest = m;
+  if(w->oldest == EMPTY || m < w->oldest)
+    w->oldest = m;
   return SKPI_OK;
 }
 
@@ -105,6 +134,8 @@ double skpi_win_sum(const skpi_win *w, double from_t, double to_t, size_t slot) 
     return 0;
   if(m1 - m0 + 1 > (int64_t)w->cap)
     m0 = m1 - (int64_t)w->cap + 1;
+  if(m0 < w->oldest)
+    m0 = w->oldest;
   double sum = 0;
   for(int64_t m = m0; m <= m1; m++) {
     size_t p = pos_of(w, m);
@@ -118,9 +149,12 @@ void skpi_win_prune(skpi_win *w, double now) {
   if(!isfinite(now) || now < 0)
     return;
   int64_t oldest = minute_of(now > MAX_T ? MAX_T : now) - (int64_t)w->cap + 1;
+  if(!w->minute || w->oldest >= oldest)
+    return; /* nothing held is that old */
   for(size_t i = 0; i < w->cap; i++)
     if(w->minute[i] != EMPTY && w->minute[i] < oldest)
       w->minute[i] = EMPTY;
+  w->oldest = oldest;
 }
 
 /* Walks minutes from the oldest the ring can hold to the newest, so the
@@ -133,9 +167,7 @@ json_t *skpi_win_save(const skpi_win *w) {
   if(json_object_set_new(doc, "slots", json_integer((json_int_t)w->nslots)) != 0)
     goto fail;
   if(w->newest != EMPTY) {
-    for(int64_t m = w->newest - (int64_t)w->cap + 1; m <= w->newest; m++) {
-      if(m < 0)
-        continue;
+    for(int64_t m = walk_start(w, 0); m <= w->newest; m++) {
       size_t p = pos_of(w, m);
       if(w->minute[p] != m)
         continue;
@@ -198,7 +230,8 @@ skpi_err skpi_win_load(skpi_win *w, const json_t *doc, char *errbuf, size_t errl
     if(json_integer_value(jm) > newest)
       newest = json_integer_value(jm);
   }
-  if(!(tmp = alloc_win(w->nslots, w->cap))) {
+  if(!(tmp = alloc_win(w->nslots, w->cap)) ||
+     (json_array_size(buckets) > 0 && ensure_arrays(tmp) != SKPI_OK)) {
     rc = SKPI_ENOMEM;
     goto out;
   }
@@ -214,6 +247,8 @@ skpi_err skpi_win_load(skpi_win *w, const json_t *doc, char *errbuf, size_t errl
     tmp->minute[p] = m;
     for(size_t s = 0; s < w->nslots; s++)
       tmp->val[p * w->nslots + s] = json_number_value(json_array_get(row, s + 1));
+    if(tmp->oldest == EMPTY || m < tmp->oldest)
+      tmp->oldest = m;
   }
   tmp->newest = newest;
   /* Swap contents so w's address stays valid for its owner. */
@@ -222,6 +257,7 @@ skpi_err skpi_win_load(skpi_win *w, const json_t *doc, char *errbuf, size_t errl
   w->minute = tmp->minute;
   w->val = tmp->val;
   w->newest = tmp->newest;
+  w->oldest = tmp->oldest;
   tmp->minute = om;
   tmp->val = ov;
   rc = SKPI_OK;

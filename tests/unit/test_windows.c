@@ -127,6 +127,43 @@ static void load_drops_too_old_rows(void **state) {
   skpi_win_free(w);
 }
 
+/* A minute older than every one held, written after a prune, is summed and
+ * saved like any other (the walks start at the oldest minute held), and an
+ * empty window, also one emptied by a load, saves no bucket. */
+static void older_minute_after_prune_is_kept(void **state) {
+  skpi_win *w = skpi_win_new(1, 60);
+  json_t *doc = skpi_win_save(w);
+  assert_int_equal(json_array_size(json_object_get(doc, "buckets")), 0);
+  json_decref(doc);
+  assert_int_equal(skpi_win_add(w, 50 * 60, 0, 1), SKPI_OK);
+  assert_int_equal(skpi_win_add(w, 100 * 60, 0, 2), SKPI_OK);
+  skpi_win_prune(w, 100 * 60 + 30); /* keeps minutes 41..100 */
+  assert_true(skpi_win_sum(w, 0, 101 * 60, 0) == 3);
+  skpi_win_prune(w, 105 * 60); /* keeps 46..105: minute 50 stays */
+  assert_true(skpi_win_sum(w, 0, 101 * 60, 0) == 3);
+  skpi_win_prune(w, 115 * 60); /* keeps 56..115: minute 50 goes */
+  assert_true(skpi_win_sum(w, 0, 101 * 60, 0) == 2);
+  assert_int_equal(skpi_win_add(w, 45 * 60, 0, 4), SKPI_OK); /* within 100's ring */
+  assert_true(skpi_win_sum(w, 0, 101 * 60, 0) == 6);
+  assert_true(skpi_win_sum(w, 45 * 60, 46 * 60, 0) == 4);
+  doc = skpi_win_save(w);
+  json_t *b = json_object_get(doc, "buckets");
+  assert_int_equal(json_array_size(b), 2);
+  assert_int_equal(json_integer_value(json_array_get(json_array_get(b, 0), 0)), 45);
+  assert_int_equal(json_integer_value(json_array_get(json_array_get(b, 1), 0)), 100);
+  json_decref(doc);
+  json_t *empty = json_pack("{s:i,s:[]}", "slots", 1, "buckets");
+  assert_int_equal(skpi_win_load(w, empty, NULL, 0), SKPI_OK);
+  json_decref(empty);
+  assert_true(skpi_win_sum(w, 0, 1e6, 0) == 0);
+  doc = skpi_win_save(w);
+  assert_int_equal(json_array_size(json_object_get(doc, "buckets")), 0);
+  json_decref(doc);
+  assert_int_equal(skpi_win_add(w, 7 * 60, 0, 9), SKPI_OK);
+  assert_true(skpi_win_sum(w, 0, 1e6, 0) == 9);
+  skpi_win_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(rejects_bad_arguments),
@@ -135,6 +172,7 @@ int main(void) {
       cmocka_unit_test(save_load_round_trip),
       cmocka_unit_test(load_rejects_garbage_and_keeps_contents),
       cmocka_unit_test(load_drops_too_old_rows),
+      cmocka_unit_test(older_minute_after_prune_is_kept),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
