@@ -48,12 +48,15 @@ typedef struct slot {
   char last_error[256];
 } slot;
 
-/* The encodings scrapes asked for, as a bitmask.  Snapshots record what
- * they are asked for here and may outlive the registry, so the registry and
- * each snapshot hold a reference and the last one frees it. */
+/* The encodings scrapes asked for, as a bitmask, and each encoding's last
+ * size (the next render allocates about that once instead of doubling up to
+ * it).  Snapshots record what they are asked for here and may outlive the
+ * registry, so the registry and each snapshot hold a reference and the last
+ * one frees it. */
 typedef struct wanted {
   skpi_refcnt refs;
   atomic_uint bits;
+  atomic_size_t last_len[NENC];
 } wanted;
 
 struct skpi_snapshot {
@@ -85,31 +88,43 @@ static int enc_index(enum skpi_format fmt, int gzip) {
   return (fmt == SKPI_FMT_OPENMETRICS ? 1 : 0) + (gzip ? 2 : 0);
 }
 
-static skpi_err gzip_bytes(const char *in, size_t inlen, char **out, size_t *outlen) {
+/* Room for a body expected to be about hint bytes: a little over the last
+ * size, as bodies grow slowly between cycles. */
+static size_t room_for(size_t hint) {
+  return hint + hint / 32 + 4096;
+}
+
+/* Compresses in into a buffer sized from hint (the last gzip size), not
+ * from deflateBound: that bound is the input's size, and the compressed
+ * text is about 1/25 of it. */
+static skpi_err gzip_bytes(const char *in, size_t inlen, size_t hint, char **out, size_t *outlen) {
   z_stream zs;
   memset(&zs, 0, sizeof(zs));
   if(deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     return SKPI_ENOMEM;
-  uLong bound = deflateBound(&zs, (uLong)inlen);
-  char *buf = malloc(bound ? bound : 1);
-  if(!buf) {
-    deflateEnd(&zs);
-    return SKPI_ENOMEM;
-  }
+  skpi_buf b;
+  skpi_buf_init(&b, RENDER_CAP);
+  skpi_err rc = skpi_buf_reserve(&b, room_for(hint));
   zs.next_in = (Bytef *)(uintptr_t)in;
   zs.avail_in = (uInt)inlen;
-  zs.next_out = (Bytef *)buf;
-  zs.avail_out = (uInt)bound;
-  int zrc = deflate(&zs, Z_FINISH);
-  size_t n = zs.total_out;
-  deflateEnd(&zs);
-  if(zrc != Z_STREAM_END) {
-    free(buf);
-    return SKPI_EIO;
+  int zrc = Z_OK;
+  while(rc == SKPI_OK && zrc != Z_STREAM_END) {
+    Bytef chunk[65536];
+    zs.next_out = chunk;
+    zs.avail_out = sizeof(chunk);
+    zrc = deflate(&zs, Z_FINISH);
+    if(zrc != Z_OK && zrc != Z_STREAM_END)
+      rc = SKPI_EIO;
+    else
+      rc = skpi_buf_add(&b, chunk, sizeof(chunk) - zs.avail_out);
   }
-  *out = buf;
-  *outlen = n;
-  return SKPI_OK;
+  deflateEnd(&zs);
+  if(rc) {
+    skpi_buf_free(&b);
+    return rc;
+  }
+  *out = skpi_buf_steal(&b, outlen);
+  return *out ? SKPI_OK : SKPI_ENOMEM;
 }
 
 /* Renders encoding e into s (caller holds s->mu). */
@@ -122,18 +137,25 @@ static skpi_err render_enc(skpi_snapshot *s, int e) {
   if(e >= 2) {
     if((rc = render_enc(s, e - 2)) != SKPI_OK)
       return rc;
-    return gzip_bytes(s->body[e - 2], s->len[e - 2], &s->body[e], &s->len[e]);
+    rc = gzip_bytes(s->body[e - 2], s->len[e - 2], atomic_load(&s->want->last_len[e]), &s->body[e],
+                    &s->len[e]);
+  } else {
+    skpi_buf b;
+    skpi_buf_init(&b, RENDER_CAP);
+    size_t hint = atomic_load(&s->want->last_len[e]);
+    if(!hint || (rc = skpi_buf_reserve(&b, room_for(hint))) == SKPI_OK)
+      rc = skpi_expo_render((const skpi_mset *const *)s->sets, s->nsets,
+                            e == 1 ? SKPI_FMT_OPENMETRICS : SKPI_FMT_TEXT, &b);
+    if(rc) {
+      skpi_buf_free(&b);
+      return rc;
+    }
+    s->body[e] = skpi_buf_steal(&b, &s->len[e]);
+    rc = s->body[e] ? SKPI_OK : SKPI_ENOMEM;
   }
-  skpi_buf b;
-  skpi_buf_init(&b, RENDER_CAP);
-  rc = skpi_expo_render((const skpi_mset *const *)s->sets, s->nsets,
-                        e == 1 ? SKPI_FMT_OPENMETRICS : SKPI_FMT_TEXT, &b);
-  if(rc) {
-    skpi_buf_free(&b);
-    return rc;
-  }
-  s->body[e] = skpi_buf_steal(&b, &s->len[e]);
-  return s->body[e] ? SKPI_OK : SKPI_ENOMEM;
+  if(rc == SKPI_OK)
+    atomic_store(&s->want->last_len[e], s->len[e]);
+  return rc;
 }
 
 static void wanted_unref(wanted *w) {
@@ -360,6 +382,8 @@ skpi_registry *skpi_registry_new(void) {
     goto fail;
   skpi_refcnt_init(&r->want->refs, 1);
   atomic_init(&r->want->bits, 1u);
+  for(int e = 0; e < NENC; e++)
+    atomic_init(&r->want->last_len[e], 0);
   r->current = compose(r);
   if(!r->current)
     goto fail;

@@ -20,8 +20,9 @@ typedef struct point {
 typedef struct cpart {
   char *topic;
   int32_t partition;
-  point pts[SKPI_CSTATUS_MAX_POINTS];
-  size_t npts;
+  point *pts; /* grown up to max_points: a part costs the points it holds,
+               * and the next state takes it over without copying them */
+  size_t npts, cap;
   double rewind_at; /* < 0: none within memory */
   int64_t rewind_from, rewind_to;
   int64_t low; /* oldest offset at the newest point, -1 unknown */
@@ -64,8 +65,10 @@ void skpi_cstatus_cfg_default(skpi_cstatus_cfg *cfg) {
 static void free_groups(cgroup *g, size_t n) {
   for(size_t i = 0; i < n; i++) {
     for(size_t j = 0; j < g[i].nparts; j++)
-      if(!g[i].parts[j].moved)
+      if(!g[i].parts[j].moved) {
         free(g[i].parts[j].topic);
+        free(g[i].parts[j].pts);
+      }
     free(g[i].parts);
     free(g[i].id);
   }
@@ -154,8 +157,8 @@ static void prune(cpart *p, double now, const skpi_cstatus_cfg *cfg) {
     p->rewind_at = -1;
 }
 
-static void add_point(cpart *p, double now, int64_t off, int64_t low, int64_t high,
-                      const skpi_cstatus_cfg *cfg) {
+static skpi_err add_point(cpart *p, double now, int64_t off, int64_t low, int64_t high,
+                          const skpi_cstatus_cfg *cfg) {
   if(p->npts) {
     const point *last = &p->pts[p->npts - 1];
     if(high < last->high) {
@@ -176,12 +179,23 @@ static void add_point(cpart *p, double now, int64_t off, int64_t low, int64_t hi
   double gap = cfg->window_s / (double)(cfg->max_points - 4);
   if(p->npts >= 2 && now - p->pts[p->npts - 2].t < gap)
     p->npts--;
+  if(p->npts == p->cap) {
+    size_t c = p->cap ? p->cap * 2 : 4;
+    if(c > cfg->max_points)
+      c = cfg->max_points;
+    point *np = realloc(p->pts, c * sizeof(*np));
+    if(!np)
+      return SKPI_ENOMEM;
+    p->pts = np;
+    p->cap = c;
+  }
   point *pt = &p->pts[p->npts++];
   pt->t = now;
   pt->off = off;
   pt->high = high;
   pt->lag = high > off ? high - off : 0;
   p->low = low;
+  return SKPI_OK;
 }
 
 /* Judges one partition; writes a reason for anything but a plain OK. */
@@ -322,7 +336,8 @@ static skpi_err build_group(skpi_cstatus *cs, const skpi_ksample *s, const skpi_
       return rc;
     ng->nparts++;
     (*tracked)++;
-    add_point(np, now, c->offset, kp->low, kp->high, &cs->cfg);
+    if((rc = add_point(np, now, c->offset, kp->low, kp->high, &cs->cfg)) != SKPI_OK)
+      return rc;
   }
   judge_group(ng, now, &cs->cfg);
   return SKPI_OK;
