@@ -438,6 +438,7 @@ int skpi_registry_add_source(skpi_registry *r, const char *cluster, const char *
 
 void skpi_registry_publish(skpi_registry *r, int id, skpi_mset *set, const char *error,
                            double duration_s) {
+  skpi_mset_seal(set); /* outside the lock: the set is still the caller's */
   pthread_mutex_lock(&r->mu);
   if(id < 0 || (size_t)id >= r->nslots) {
     pthread_mutex_unlock(&r->mu);

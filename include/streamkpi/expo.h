@@ -23,8 +23,13 @@
 /* SKPI_MT_UNTYPED renders as "untyped" (0.0.4) and "unknown" (OpenMetrics):
  * for names kept for compatibility that a type would make lint-invalid,
  * such as kafka_exporter's gauges ending in "_sum". */
-enum skpi_mtype { SKPI_MT_GAUGE = 0, SKPI_MT_COUNTER, SKPI_MT_HISTOGRAM, SKPI_MT_INFO,
-                  SKPI_MT_UNTYPED };
+enum skpi_mtype {
+  SKPI_MT_GAUGE = 0,
+  SKPI_MT_COUNTER,
+  SKPI_MT_HISTOGRAM,
+  SKPI_MT_INFO,
+  SKPI_MT_UNTYPED
+};
 
 enum skpi_format { SKPI_FMT_TEXT = 0, SKPI_FMT_OPENMETRICS };
 
@@ -63,6 +68,12 @@ skpi_mset *skpi_mset_new(void);
 void skpi_mset_ref(skpi_mset *m);
 /* Drops one reference; the last one frees. NULL is ignored. */
 void skpi_mset_unref(skpi_mset *m);
+/* Gives back what only filling needs (the label lookup table, unused room
+ * in the sample arrays) when m is handed on: a set lives a whole cycle, and
+ * two of them (the shown one and the next) are alive at once.  Adding to m
+ * afterwards still works, but labels added later are no longer shared with
+ * earlier ones.  NULL is ignored. */
+void skpi_mset_seal(skpi_mset *m);
 
 /* Declares a family (or finds one already declared with that name) and
  * returns its index, or -1 when the name is not a valid metric name, the
@@ -82,7 +93,8 @@ int skpi_mset_family(skpi_mset *m, const char *name, enum skpi_mtype type, const
  * bad fam; SKPI_ETOOBIG for an over-long value or a full set; SKPI_ENOMEM.
  * On failure nothing is added.  Duplicate label sets are not detected. */
 skpi_err skpi_mset_add_(skpi_mset *m, int fam, double value, ...);
-#define skpi_mset_add(m, fam, value, ...) skpi_mset_add_((m), (fam), (value), ##__VA_ARGS__, (const char *)0)
+#define skpi_mset_add(m, fam, value, ...)                                                          \
+  skpi_mset_add_((m), (fam), (value), ##__VA_ARGS__, (const char *)0)
 
 /* Same with labels as an array of 2*npairs strings (name, value, ...). */
 skpi_err skpi_mset_addv(skpi_mset *m, int fam, double value, const char *const *kv, size_t npairs);
