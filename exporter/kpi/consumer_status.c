@@ -14,8 +14,14 @@
 
 typedef struct point {
   double t;
-  int64_t off, high, lag;
+  int64_t off, high;
 } point;
+
+/* The lag at a point (never negative); derived rather than stored, as a
+ * window holds up to max_points of these per group partition. */
+static int64_t lag_at(const point *p) {
+  return p->high > p->off ? p->high - p->off : 0;
+}
 
 typedef struct cpart {
   char *topic;
@@ -193,7 +199,6 @@ static skpi_err add_point(cpart *p, double now, int64_t off, int64_t low, int64_
   pt->t = now;
   pt->off = off;
   pt->high = high;
-  pt->lag = high > off ? high - off : 0;
   p->low = low;
   return SKPI_OK;
 }
@@ -216,7 +221,7 @@ static enum skpi_cstatus_st judge(const cpart *p, int members, double now,
              p->partition, p->rewind_from, p->rewind_to);
     return SKPI_CSTATUS_REWIND;
   }
-  if(last->lag == 0)
+  if(lag_at(last) == 0)
     return SKPI_CSTATUS_OK;
   if(p->npts < cfg->min_points || first->t > now - cfg->window_s)
     return SKPI_CSTATUS_OK; /* the window is not covered yet */
@@ -224,17 +229,17 @@ static enum skpi_cstatus_st judge(const cpart *p, int members, double now,
    * changed), the anchor and the newest point: between commits the lag
    * always grows, at a commit it drops by what was consumed. */
   int moved = 0, lag_always = 1, growing = 1;
-  int64_t prev_lag = first->lag;
+  int64_t prev_lag = lag_at(first);
   for(size_t i = 0; i < p->npts; i++) {
     if(p->pts[i].off != first->off)
       moved = 1;
-    if(p->pts[i].lag == 0)
+    if(lag_at(&p->pts[i]) == 0)
       lag_always = 0;
     int commit = i && p->pts[i].off != p->pts[i - 1].off;
     if(commit || i == p->npts - 1) {
-      if(p->pts[i].lag < prev_lag)
+      if(lag_at(&p->pts[i]) < prev_lag)
         growing = 0;
-      prev_lag = p->pts[i].lag;
+      prev_lag = lag_at(&p->pts[i]);
     }
   }
   if(!moved && lag_always) {
@@ -242,15 +247,15 @@ static enum skpi_cstatus_st judge(const cpart *p, int members, double now,
     snprintf(reason, len,
              "%s[%" PRId32 "]: committed offset %" PRId64 " unchanged for %.0f s with lag %" PRId64
              "%s",
-             p->topic, p->partition, last->off, now - first->t, last->lag,
+             p->topic, p->partition, last->off, now - first->t, lag_at(last),
              stopped ? " and no members in the group" : " while the group has members");
     return stopped ? SKPI_CSTATUS_STOPPED : SKPI_CSTATUS_STALLED;
   }
-  if(moved && growing && last->lag > first->lag) {
+  if(moved && growing && lag_at(last) > lag_at(first)) {
     snprintf(reason, len,
              "%s[%" PRId32 "]: lag grew from %" PRId64 " to %" PRId64 " over %.0f s while the "
              "group committed",
-             p->topic, p->partition, first->lag, last->lag, now - first->t);
+             p->topic, p->partition, lag_at(first), lag_at(last), now - first->t);
     return SKPI_CSTATUS_WARNING;
   }
   return SKPI_CSTATUS_OK;
@@ -266,7 +271,7 @@ static void judge_group(cgroup *g, double now, const skpi_cstatus_cfg *cfg) {
     const cpart *p = &g->parts[i];
     if(!p->npts)
       continue;
-    g->lag += p->pts[p->npts - 1].lag;
+    g->lag += lag_at(&p->pts[p->npts - 1]);
     why[0] = 0;
     enum skpi_cstatus_st st = judge(p, g->members, now, cfg, why, sizeof(why));
     if(!g->has_status || st > g->status) {
