@@ -23,13 +23,8 @@
 /* SKPI_MT_UNTYPED renders as "untyped" (0.0.4) and "unknown" (OpenMetrics):
  * for names kept for compatibility that a type would make lint-invalid,
  * such as kafka_exporter's gauges ending in "_sum". */
-enum skpi_mtype {
-  SKPI_MT_GAUGE = 0,
-  SKPI_MT_COUNTER,
-  SKPI_MT_HISTOGRAM,
-  SKPI_MT_INFO,
-  SKPI_MT_UNTYPED
-};
+enum skpi_mtype { SKPI_MT_GAUGE = 0, SKPI_MT_COUNTER, SKPI_MT_HISTOGRAM, SKPI_MT_INFO,
+                  SKPI_MT_UNTYPED };
 
 enum skpi_format { SKPI_FMT_TEXT = 0, SKPI_FMT_OPENMETRICS };
 
@@ -93,8 +88,7 @@ int skpi_mset_family(skpi_mset *m, const char *name, enum skpi_mtype type, const
  * bad fam; SKPI_ETOOBIG for an over-long value or a full set; SKPI_ENOMEM.
  * On failure nothing is added.  Duplicate label sets are not detected. */
 skpi_err skpi_mset_add_(skpi_mset *m, int fam, double value, ...);
-#define skpi_mset_add(m, fam, value, ...)                                                          \
-  skpi_mset_add_((m), (fam), (value), ##__VA_ARGS__, (const char *)0)
+#define skpi_mset_add(m, fam, value, ...) skpi_mset_add_((m), (fam), (value), ##__VA_ARGS__, (const char *)0)
 
 /* Same with labels as an array of 2*npairs strings (name, value, ...). */
 skpi_err skpi_mset_addv(skpi_mset *m, int fam, double value, const char *const *kv, size_t npairs);

@@ -42,9 +42,9 @@ static void long_printf_grows(void **state) {
   assert_int_equal(skpi_buf_printf(&b, "[%s]", big), SKPI_OK);
   assert_int_equal(b.len, 1001);
   assert_int_equal(b.data[1000], ']');
-  assert_int_equal(
-      skpi_buf_printf(&b, "%s%s%s%s%s%s%s%s%s%s", big, big, big, big, big, big, big, big, big, big),
-      SKPI_ETOOBIG);
+  assert_int_equal(skpi_buf_printf(&b, "%s%s%s%s%s%s%s%s%s%s", big, big, big, big, big, big,
+                                   big, big, big, big),
+                   SKPI_ETOOBIG);
   skpi_buf_free(&b);
 }
 
