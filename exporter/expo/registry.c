@@ -10,7 +10,10 @@
  *
  * A snapshot replaced by a newer one is retired: it gives its sets back at
  * once and keeps only the bodies already rendered, so an answer still being
- * sent from it pins text, never the sources' sets.
+ * sent from it pins text, never the sources' sets.  The shown snapshot gives
+ * its sets back already when the composer starts on the next one, so a
+ * source's old and new sets are not both held while the new text renders;
+ * an encoding first asked for in that window waits for the next snapshot.
  */
 #include "streamkpi/registry.h"
 
@@ -32,6 +35,9 @@
 /* Rendered output is capped so a runaway source cannot exhaust memory. */
 #define RENDER_CAP ((size_t)1 << 30)
 #define NENC 4 /* text, openmetrics, text+gzip, openmetrics+gzip */
+/* How long a request for an encoding the shown snapshot cannot render any
+ * more waits for the next snapshot (it normally waits one render). */
+#define REPLACE_WAIT_S 10
 
 typedef struct slot {
   char cluster[128];
@@ -64,8 +70,10 @@ struct skpi_snapshot {
   wanted *want;
   skpi_mset **sets; /* sets[0] is the self-metrics set */
   size_t nsets;
-  pthread_mutex_t mu; /* guards the lazily rendered encodings and sets */
-  int retired;        /* replaced: sets given back, no new encodings */
+  pthread_mutex_t mu;      /* guards the lazily rendered encodings and sets */
+  int retired;             /* replaced: sets given back, no new encodings */
+  int stripped;            /* sets given back, a newer snapshot is on its way */
+  pthread_cond_t replaced; /* signalled when retired */
   char *body[NENC];
   size_t len[NENC];
 };
@@ -131,7 +139,14 @@ static skpi_err gzip_bytes(const char *in, size_t inlen, size_t hint, char **out
 static skpi_err render_enc(skpi_snapshot *s, int e) {
   if(s->body[e])
     return SKPI_OK;
-  if(s->retired)
+  if(s->stripped && !s->retired) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += REPLACE_WAIT_S;
+    while(!s->retired && pthread_cond_timedwait(&s->replaced, &s->mu, &until) == 0)
+      ;
+  }
+  if(s->retired || s->stripped)
     return SKPI_ENOENT;
   skpi_err rc;
   if(e >= 2) {
@@ -170,6 +185,7 @@ static void snapshot_free(skpi_snapshot *s) {
   for(int e = 0; e < NENC; e++)
     free(s->body[e]);
   pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->replaced);
   wanted_unref(s->want);
   free(s);
 }
@@ -253,6 +269,21 @@ static skpi_err self_metrics(skpi_registry *r, const slot *slots, size_t n, skpi
   return SKPI_OK;
 }
 
+/* Gives back s's sets: while the next snapshot renders (retired 0), or for
+ * good once it is shown (retired 1), which wakes requests waiting for it. */
+static void give_back_sets(skpi_snapshot *s, int retired) {
+  pthread_mutex_lock(&s->mu);
+  s->stripped = 1;
+  if(retired) {
+    s->retired = 1;
+    pthread_cond_broadcast(&s->replaced);
+  }
+  for(size_t i = 0; i < s->nsets; i++)
+    skpi_mset_unref(s->sets[i]);
+  s->nsets = 0;
+  pthread_mutex_unlock(&s->mu);
+}
+
 /* Builds a snapshot from the current slots; NULL on failure (logged). */
 static skpi_snapshot *compose(skpi_registry *r) {
   skpi_snapshot *s = calloc(1, sizeof(*s));
@@ -262,6 +293,7 @@ static skpi_snapshot *compose(skpi_registry *r) {
   s->want = r->want;
   skpi_refcnt_inc(&r->want->refs);
   pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->replaced, NULL);
 
   pthread_mutex_lock(&r->mu);
   double now = skpi_now();
@@ -302,6 +334,9 @@ static skpi_snapshot *compose(skpi_registry *r) {
     return NULL;
   }
 
+  /* Only the composer replaces r->current, so it is read here unlocked. */
+  if(r->current)
+    give_back_sets(r->current, 0);
   double t0 = skpi_mono();
   unsigned asked = atomic_load(&r->want->bits) | 1u;
   for(int e = 0; e < NENC; e++) {
@@ -322,12 +357,7 @@ static skpi_snapshot *compose(skpi_registry *r) {
 
 /* Gives back the sets of a snapshot no longer current. */
 static void retire(skpi_snapshot *s) {
-  pthread_mutex_lock(&s->mu);
-  s->retired = 1;
-  for(size_t i = 0; i < s->nsets; i++)
-    skpi_mset_unref(s->sets[i]);
-  s->nsets = 0;
-  pthread_mutex_unlock(&s->mu);
+  give_back_sets(s, 1);
 }
 
 static void install(skpi_registry *r, skpi_snapshot *s) {
@@ -364,6 +394,8 @@ static void *composer(void *arg) {
     skpi_snapshot *s = compose(r);
     if(s)
       install(r, s);
+    else if(r->current)
+      retire(r->current); /* no next one: waiting requests stop waiting */
     pthread_mutex_lock(&r->mu);
   }
   pthread_mutex_unlock(&r->mu);

@@ -184,6 +184,36 @@ static void large_bodies_across_snapshots(void **state) {
   skpi_registry_free(r);
 }
 
+/* An encoding asked for the first time while the next snapshot renders
+ * (the shown one has given its sets back) is served, after at most a few
+ * acquires as the web does. */
+static void new_encoding_while_the_next_renders(void **state) {
+  for(int round = 0; round < 4; round++) {
+    skpi_registry *r = skpi_registry_new();
+    int id = skpi_registry_add_source(r, "c1", "kafka", 60, 1);
+    skpi_registry_publish(r, id, many_gauges(40000, 0), NULL, 0.1);
+    assert_true(wait_body(r, "test_many{partition=\"39999\"}", 1));
+    skpi_registry_publish(r, id, many_gauges(40000, 1), NULL, 0.1);
+    if(round % 2)
+      skpi_sleep(0.002 * round, NULL); /* land at other points of the render */
+    const char *om = NULL;
+    size_t olen = 0;
+    skpi_err rc = SKPI_ENOENT;
+    for(int tries = 0; rc == SKPI_ENOENT && tries < 4; tries++) {
+      skpi_snapshot *s = skpi_registry_acquire(r);
+      rc = skpi_snapshot_body(s, SKPI_FMT_OPENMETRICS, 0, &om, &olen);
+      if(rc == SKPI_OK) {
+        assert_true(olen > 6);
+        assert_memory_equal(om + olen - 6, "# EOF\n", 6);
+        assert_non_null(strstr(om, "test_many{partition=\"39999\"}"));
+      }
+      skpi_snapshot_release(s);
+    }
+    assert_int_equal(rc, SKPI_OK);
+    skpi_registry_free(r);
+  }
+}
+
 static void snapshot_outlives_registry_swap(void **state) {
   skpi_registry *r = skpi_registry_new();
   int id = skpi_registry_add_source(r, "c1", "kafka", 60, 1);
@@ -234,6 +264,7 @@ int main(void) {
       cmocka_unit_test(same_family_from_two_sources_is_one_group),
       cmocka_unit_test(gzip_and_openmetrics_encodings),
       cmocka_unit_test(large_bodies_across_snapshots),
+      cmocka_unit_test(new_encoding_while_the_next_renders),
       cmocka_unit_test(snapshot_outlives_registry_swap),
       cmocka_unit_test(snapshot_outlives_registry_free),
   };
