@@ -29,6 +29,7 @@ CYCLES=${MEM_CYCLES:-7}
 WRK_SECONDS=${MEM_WRK_SECONDS:-10}
 EXPORTER=${MEM_EXPORTER:-$ROOT/build/streamkpi_exporter}
 PIDS=()
+PID=
 BROKER_DIR=
 
 log() { printf '[memory %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -38,6 +39,8 @@ cleanup() {
   local p
   for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]+"${PIDS[@]}"}"; do wait "$p" 2>/dev/null || true; done
+  # The exporter under a wrapper is not our child: wait for it (bounded).
+  for _ in $(seq 1 300); do [ -n "${PID:-}" ] && kill -0 "$PID" 2>/dev/null || break; sleep 0.2; done
   if [ -n "$BROKER_DIR" ]; then
     "$ROOT/scripts/kafka-broker.sh" stop "$BROKER_DIR" >/dev/null 2>&1 || true
     rm -rf "$BROKER_DIR/data"
@@ -104,11 +107,14 @@ log "exporter${1:+ under $*}"
 "$@" "$EXPORTER" --config.file="$OUT/streamkpi.yml" >"$OUT/exporter.log" 2>&1 &
 WPID=$!
 PIDS+=("$WPID")
-# The exporter's own pid (a wrapper may run it as a child).
+# The exporter's own pid: a wrapper may run it as a child, next to helper
+# processes that carry the same arguments.
 PID=
 for _ in $(seq 1 100); do
-  PID=$(pgrep -n -f -- "--config.file=$OUT/streamkpi.yml" || true)
-  [ -n "$PID" ] && [ -r "/proc/$PID/status" ] && break
+  for p in $(pgrep -f -- "--config.file=$OUT/streamkpi.yml" || true); do
+    [ "$(readlink -f "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$EXPORTER")" ] && PID=$p
+  done
+  [ -n "$PID" ] && break
   sleep 0.2
 done
 [ -n "$PID" ] || die "exporter did not start, see $OUT/exporter.log"
