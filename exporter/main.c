@@ -195,6 +195,13 @@ int main(int argc, char **argv) {
    * 293 -> 247 MB).  Two arenas are plenty; MALLOC_ARENA_MAX still wins. */
   if(!getenv("MALLOC_ARENA_MAX"))
     mallopt(M_ARENA_MAX, 2);
+  /* glibc raises its mmap threshold to the size of each large block freed
+   * (up to 32 MB), after which every exposition body and metric set of a
+   * cycle comes from the arenas and stays resident once freed.  A fixed
+   * threshold keeps them in mmaps that go back to the kernel when freed
+   * (measured at 10k partitions under scrape load: 115 -> 94 MB). */
+  if(!getenv("MALLOC_MMAP_THRESHOLD_"))
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   if(argc > 1 && strcmp(argv[1], "assess") == 0)
     return skpi_cli_assess(argc - 1, argv + 1);
   /* A reload request before the signal loop waits: HUP's default action

@@ -100,10 +100,37 @@ skpi_err skpi_buf_printf(skpi_buf *b, const char *fmt, ...) {
   return rc;
 }
 
+skpi_err skpi_buf_reserve(skpi_buf *b, size_t n) {
+  if(n > b->max || b->len > b->max - n) {
+    skpi_buf_free(b);
+    return SKPI_ETOOBIG;
+  }
+  size_t need = b->len + n + 1;
+  if(need <= b->alloc)
+    return SKPI_OK;
+  char *p = realloc(b->data, need);
+  if(!p) {
+    skpi_buf_free(b);
+    return SKPI_ENOMEM;
+  }
+  if(!b->data)
+    p[0] = '\0';
+  b->data = p;
+  b->alloc = need;
+  return SKPI_OK;
+}
+
 char *skpi_buf_steal(skpi_buf *b, size_t *len) {
   char *p = b->data;
   if(!p)
     p = calloc(1, 1);
+  /* Growth doubles: give the slack back, or a big body would keep up to
+   * twice its size for as long as it lives. */
+  else if(b->alloc - b->len > 4096 && b->alloc - b->len > b->alloc / 8) {
+    char *q = realloc(p, b->len + 1);
+    if(q)
+      p = q;
+  }
   if(len)
     *len = p ? b->len : 0;
   b->data = NULL;

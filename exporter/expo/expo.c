@@ -240,6 +240,32 @@ void skpi_mset_ref(skpi_mset *m) {
     skpi_refcnt_inc(&m->refs);
 }
 
+void skpi_mset_seal(skpi_mset *m) {
+  if(!m)
+    return;
+  /* The lookup table only serves later adds; the strings stay in the arena. */
+  free(m->labels);
+  m->labels = NULL;
+  m->nlabels = 0;
+  m->labcap = 0;
+  for(size_t i = 0; i < m->nfams; i++) {
+    family *f = &m->fams[i];
+    if(f->cap == f->nsamples)
+      continue;
+    if(!f->nsamples) {
+      free(f->samples);
+      f->samples = NULL;
+      f->cap = 0;
+      continue;
+    }
+    sample *t = realloc(f->samples, f->nsamples * sizeof(*t));
+    if(t) {
+      f->samples = t;
+      f->cap = f->nsamples;
+    }
+  }
+}
+
 void skpi_mset_unref(skpi_mset *m) {
   if(!m || !skpi_refcnt_dec(&m->refs))
     return;

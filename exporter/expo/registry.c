@@ -10,7 +10,10 @@
  *
  * A snapshot replaced by a newer one is retired: it gives its sets back at
  * once and keeps only the bodies already rendered, so an answer still being
- * sent from it pins text, never the sources' sets.
+ * sent from it pins text, never the sources' sets.  The shown snapshot gives
+ * its sets back already when the composer starts on the next one, so a
+ * source's old and new sets are not both held while the new text renders;
+ * an encoding first asked for in that window waits for the next snapshot.
  */
 #include "streamkpi/registry.h"
 
@@ -32,6 +35,9 @@
 /* Rendered output is capped so a runaway source cannot exhaust memory. */
 #define RENDER_CAP ((size_t)1 << 30)
 #define NENC 4 /* text, openmetrics, text+gzip, openmetrics+gzip */
+/* How long a request for an encoding the shown snapshot cannot render any
+ * more waits for the next snapshot (it normally waits one render). */
+#define REPLACE_WAIT_S 10
 
 typedef struct slot {
   char cluster[128];
@@ -48,12 +54,15 @@ typedef struct slot {
   char last_error[256];
 } slot;
 
-/* The encodings scrapes asked for, as a bitmask.  Snapshots record what
- * they are asked for here and may outlive the registry, so the registry and
- * each snapshot hold a reference and the last one frees it. */
+/* The encodings scrapes asked for, as a bitmask, and each encoding's last
+ * size (the next render allocates about that once instead of doubling up to
+ * it).  Snapshots record what they are asked for here and may outlive the
+ * registry, so the registry and each snapshot hold a reference and the last
+ * one frees it. */
 typedef struct wanted {
   skpi_refcnt refs;
   atomic_uint bits;
+  atomic_size_t last_len[NENC];
 } wanted;
 
 struct skpi_snapshot {
@@ -61,8 +70,10 @@ struct skpi_snapshot {
   wanted *want;
   skpi_mset **sets; /* sets[0] is the self-metrics set */
   size_t nsets;
-  pthread_mutex_t mu; /* guards the lazily rendered encodings and sets */
-  int retired;        /* replaced: sets given back, no new encodings */
+  pthread_mutex_t mu;      /* guards the lazily rendered encodings and sets */
+  int retired;             /* replaced: sets given back, no new encodings */
+  int stripped;            /* sets given back, a newer snapshot is on its way */
+  pthread_cond_t replaced; /* signalled when retired */
   char *body[NENC];
   size_t len[NENC];
 };
@@ -85,55 +96,81 @@ static int enc_index(enum skpi_format fmt, int gzip) {
   return (fmt == SKPI_FMT_OPENMETRICS ? 1 : 0) + (gzip ? 2 : 0);
 }
 
-static skpi_err gzip_bytes(const char *in, size_t inlen, char **out, size_t *outlen) {
+/* Room for a body expected to be about hint bytes: a little over the last
+ * size, as bodies grow slowly between cycles. */
+static size_t room_for(size_t hint) {
+  return hint + hint / 32 + 4096;
+}
+
+/* Compresses in into a buffer sized from hint (the last gzip size), not
+ * from deflateBound: that bound is the input's size, and the compressed
+ * text is about 1/25 of it. */
+static skpi_err gzip_bytes(const char *in, size_t inlen, size_t hint, char **out, size_t *outlen) {
   z_stream zs;
   memset(&zs, 0, sizeof(zs));
   if(deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     return SKPI_ENOMEM;
-  uLong bound = deflateBound(&zs, (uLong)inlen);
-  char *buf = malloc(bound ? bound : 1);
-  if(!buf) {
-    deflateEnd(&zs);
-    return SKPI_ENOMEM;
-  }
+  skpi_buf b;
+  skpi_buf_init(&b, RENDER_CAP);
+  skpi_err rc = skpi_buf_reserve(&b, room_for(hint));
   zs.next_in = (Bytef *)(uintptr_t)in;
   zs.avail_in = (uInt)inlen;
-  zs.next_out = (Bytef *)buf;
-  zs.avail_out = (uInt)bound;
-  int zrc = deflate(&zs, Z_FINISH);
-  size_t n = zs.total_out;
-  deflateEnd(&zs);
-  if(zrc != Z_STREAM_END) {
-    free(buf);
-    return SKPI_EIO;
+  int zrc = Z_OK;
+  while(rc == SKPI_OK && zrc != Z_STREAM_END) {
+    Bytef chunk[65536];
+    zs.next_out = chunk;
+    zs.avail_out = sizeof(chunk);
+    zrc = deflate(&zs, Z_FINISH);
+    if(zrc != Z_OK && zrc != Z_STREAM_END)
+      rc = SKPI_EIO;
+    else
+      rc = skpi_buf_add(&b, chunk, sizeof(chunk) - zs.avail_out);
   }
-  *out = buf;
-  *outlen = n;
-  return SKPI_OK;
+  deflateEnd(&zs);
+  if(rc) {
+    skpi_buf_free(&b);
+    return rc;
+  }
+  *out = skpi_buf_steal(&b, outlen);
+  return *out ? SKPI_OK : SKPI_ENOMEM;
 }
 
 /* Renders encoding e into s (caller holds s->mu). */
 static skpi_err render_enc(skpi_snapshot *s, int e) {
   if(s->body[e])
     return SKPI_OK;
-  if(s->retired)
+  if(s->stripped && !s->retired) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += REPLACE_WAIT_S;
+    while(!s->retired && pthread_cond_timedwait(&s->replaced, &s->mu, &until) == 0)
+      ;
+  }
+  if(s->retired || s->stripped)
     return SKPI_ENOENT;
   skpi_err rc;
   if(e >= 2) {
     if((rc = render_enc(s, e - 2)) != SKPI_OK)
       return rc;
-    return gzip_bytes(s->body[e - 2], s->len[e - 2], &s->body[e], &s->len[e]);
+    rc = gzip_bytes(s->body[e - 2], s->len[e - 2], atomic_load(&s->want->last_len[e]), &s->body[e],
+                    &s->len[e]);
+  } else {
+    skpi_buf b;
+    skpi_buf_init(&b, RENDER_CAP);
+    size_t hint = atomic_load(&s->want->last_len[e]);
+    if(!hint || (rc = skpi_buf_reserve(&b, room_for(hint))) == SKPI_OK)
+      rc = skpi_expo_render((const skpi_mset *const *)s->sets, s->nsets,
+                            e == 1 ? SKPI_FMT_OPENMETRICS : SKPI_FMT_TEXT, &b);
+    if(rc) {
+      skpi_buf_free(&b);
+      return rc;
+    }
+    s->body[e] = skpi_buf_steal(&b, &s->len[e]);
+    rc = s->body[e] ? SKPI_OK : SKPI_ENOMEM;
   }
-  skpi_buf b;
-  skpi_buf_init(&b, RENDER_CAP);
-  rc = skpi_expo_render((const skpi_mset *const *)s->sets, s->nsets,
-                        e == 1 ? SKPI_FMT_OPENMETRICS : SKPI_FMT_TEXT, &b);
-  if(rc) {
-    skpi_buf_free(&b);
-    return rc;
-  }
-  s->body[e] = skpi_buf_steal(&b, &s->len[e]);
-  return s->body[e] ? SKPI_OK : SKPI_ENOMEM;
+  if(rc == SKPI_OK)
+    atomic_store(&s->want->last_len[e], s->len[e]);
+  return rc;
 }
 
 static void wanted_unref(wanted *w) {
@@ -148,6 +185,7 @@ static void snapshot_free(skpi_snapshot *s) {
   for(int e = 0; e < NENC; e++)
     free(s->body[e]);
   pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->replaced);
   wanted_unref(s->want);
   free(s);
 }
@@ -231,6 +269,21 @@ static skpi_err self_metrics(skpi_registry *r, const slot *slots, size_t n, skpi
   return SKPI_OK;
 }
 
+/* Gives back s's sets: while the next snapshot renders (retired 0), or for
+ * good once it is shown (retired 1), which wakes requests waiting for it. */
+static void give_back_sets(skpi_snapshot *s, int retired) {
+  pthread_mutex_lock(&s->mu);
+  s->stripped = 1;
+  if(retired) {
+    s->retired = 1;
+    pthread_cond_broadcast(&s->replaced);
+  }
+  for(size_t i = 0; i < s->nsets; i++)
+    skpi_mset_unref(s->sets[i]);
+  s->nsets = 0;
+  pthread_mutex_unlock(&s->mu);
+}
+
 /* Builds a snapshot from the current slots; NULL on failure (logged). */
 static skpi_snapshot *compose(skpi_registry *r) {
   skpi_snapshot *s = calloc(1, sizeof(*s));
@@ -240,6 +293,7 @@ static skpi_snapshot *compose(skpi_registry *r) {
   s->want = r->want;
   skpi_refcnt_inc(&r->want->refs);
   pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->replaced, NULL);
 
   pthread_mutex_lock(&r->mu);
   double now = skpi_now();
@@ -280,6 +334,9 @@ static skpi_snapshot *compose(skpi_registry *r) {
     return NULL;
   }
 
+  /* Only the composer replaces r->current, so it is read here unlocked. */
+  if(r->current)
+    give_back_sets(r->current, 0);
   double t0 = skpi_mono();
   unsigned asked = atomic_load(&r->want->bits) | 1u;
   for(int e = 0; e < NENC; e++) {
@@ -300,12 +357,7 @@ static skpi_snapshot *compose(skpi_registry *r) {
 
 /* Gives back the sets of a snapshot no longer current. */
 static void retire(skpi_snapshot *s) {
-  pthread_mutex_lock(&s->mu);
-  s->retired = 1;
-  for(size_t i = 0; i < s->nsets; i++)
-    skpi_mset_unref(s->sets[i]);
-  s->nsets = 0;
-  pthread_mutex_unlock(&s->mu);
+  give_back_sets(s, 1);
 }
 
 static void install(skpi_registry *r, skpi_snapshot *s) {
@@ -342,6 +394,8 @@ static void *composer(void *arg) {
     skpi_snapshot *s = compose(r);
     if(s)
       install(r, s);
+    else if(r->current)
+      retire(r->current); /* no next one: waiting requests stop waiting */
     pthread_mutex_lock(&r->mu);
   }
   pthread_mutex_unlock(&r->mu);
@@ -360,6 +414,8 @@ skpi_registry *skpi_registry_new(void) {
     goto fail;
   skpi_refcnt_init(&r->want->refs, 1);
   atomic_init(&r->want->bits, 1u);
+  for(int e = 0; e < NENC; e++)
+    atomic_init(&r->want->last_len[e], 0);
   r->current = compose(r);
   if(!r->current)
     goto fail;
@@ -414,6 +470,7 @@ int skpi_registry_add_source(skpi_registry *r, const char *cluster, const char *
 
 void skpi_registry_publish(skpi_registry *r, int id, skpi_mset *set, const char *error,
                            double duration_s) {
+  skpi_mset_seal(set); /* outside the lock: the set is still the caller's */
   pthread_mutex_lock(&r->mu);
   if(id < 0 || (size_t)id >= r->nslots) {
     pthread_mutex_unlock(&r->mu);

@@ -14,14 +14,21 @@
 
 typedef struct point {
   double t;
-  int64_t off, high, lag;
+  int64_t off, high;
 } point;
+
+/* The lag at a point (never negative); derived rather than stored, as a
+ * window holds up to max_points of these per group partition. */
+static int64_t lag_at(const point *p) {
+  return p->high > p->off ? p->high - p->off : 0;
+}
 
 typedef struct cpart {
   char *topic;
   int32_t partition;
-  point pts[SKPI_CSTATUS_MAX_POINTS];
-  size_t npts;
+  point *pts; /* grown up to max_points: a part costs the points it holds,
+               * and the next state takes it over without copying them */
+  size_t npts, cap;
   double rewind_at; /* < 0: none within memory */
   int64_t rewind_from, rewind_to;
   int64_t low; /* oldest offset at the newest point, -1 unknown */
@@ -64,8 +71,10 @@ void skpi_cstatus_cfg_default(skpi_cstatus_cfg *cfg) {
 static void free_groups(cgroup *g, size_t n) {
   for(size_t i = 0; i < n; i++) {
     for(size_t j = 0; j < g[i].nparts; j++)
-      if(!g[i].parts[j].moved)
+      if(!g[i].parts[j].moved) {
         free(g[i].parts[j].topic);
+        free(g[i].parts[j].pts);
+      }
     free(g[i].parts);
     free(g[i].id);
   }
@@ -154,8 +163,8 @@ static void prune(cpart *p, double now, const skpi_cstatus_cfg *cfg) {
     p->rewind_at = -1;
 }
 
-static void add_point(cpart *p, double now, int64_t off, int64_t low, int64_t high,
-                      const skpi_cstatus_cfg *cfg) {
+static skpi_err add_point(cpart *p, double now, int64_t off, int64_t low, int64_t high,
+                          const skpi_cstatus_cfg *cfg) {
   if(p->npts) {
     const point *last = &p->pts[p->npts - 1];
     if(high < last->high) {
@@ -176,12 +185,22 @@ static void add_point(cpart *p, double now, int64_t off, int64_t low, int64_t hi
   double gap = cfg->window_s / (double)(cfg->max_points - 4);
   if(p->npts >= 2 && now - p->pts[p->npts - 2].t < gap)
     p->npts--;
+  if(p->npts == p->cap) {
+    size_t c = p->cap ? p->cap * 2 : 4;
+    if(c > cfg->max_points)
+      c = cfg->max_points;
+    point *np = realloc(p->pts, c * sizeof(*np));
+    if(!np)
+      return SKPI_ENOMEM;
+    p->pts = np;
+    p->cap = c;
+  }
   point *pt = &p->pts[p->npts++];
   pt->t = now;
   pt->off = off;
   pt->high = high;
-  pt->lag = high > off ? high - off : 0;
   p->low = low;
+  return SKPI_OK;
 }
 
 /* Judges one partition; writes a reason for anything but a plain OK. */
@@ -202,7 +221,7 @@ static enum skpi_cstatus_st judge(const cpart *p, int members, double now,
              p->partition, p->rewind_from, p->rewind_to);
     return SKPI_CSTATUS_REWIND;
   }
-  if(last->lag == 0)
+  if(lag_at(last) == 0)
     return SKPI_CSTATUS_OK;
   if(p->npts < cfg->min_points || first->t > now - cfg->window_s)
     return SKPI_CSTATUS_OK; /* the window is not covered yet */
@@ -210,17 +229,17 @@ static enum skpi_cstatus_st judge(const cpart *p, int members, double now,
    * changed), the anchor and the newest point: between commits the lag
    * always grows, at a commit it drops by what was consumed. */
   int moved = 0, lag_always = 1, growing = 1;
-  int64_t prev_lag = first->lag;
+  int64_t prev_lag = lag_at(first);
   for(size_t i = 0; i < p->npts; i++) {
     if(p->pts[i].off != first->off)
       moved = 1;
-    if(p->pts[i].lag == 0)
+    if(lag_at(&p->pts[i]) == 0)
       lag_always = 0;
     int commit = i && p->pts[i].off != p->pts[i - 1].off;
     if(commit || i == p->npts - 1) {
-      if(p->pts[i].lag < prev_lag)
+      if(lag_at(&p->pts[i]) < prev_lag)
         growing = 0;
-      prev_lag = p->pts[i].lag;
+      prev_lag = lag_at(&p->pts[i]);
     }
   }
   if(!moved && lag_always) {
@@ -228,15 +247,15 @@ static enum skpi_cstatus_st judge(const cpart *p, int members, double now,
     snprintf(reason, len,
              "%s[%" PRId32 "]: committed offset %" PRId64 " unchanged for %.0f s with lag %" PRId64
              "%s",
-             p->topic, p->partition, last->off, now - first->t, last->lag,
+             p->topic, p->partition, last->off, now - first->t, lag_at(last),
              stopped ? " and no members in the group" : " while the group has members");
     return stopped ? SKPI_CSTATUS_STOPPED : SKPI_CSTATUS_STALLED;
   }
-  if(moved && growing && last->lag > first->lag) {
+  if(moved && growing && lag_at(last) > lag_at(first)) {
     snprintf(reason, len,
              "%s[%" PRId32 "]: lag grew from %" PRId64 " to %" PRId64 " over %.0f s while the "
              "group committed",
-             p->topic, p->partition, first->lag, last->lag, now - first->t);
+             p->topic, p->partition, lag_at(first), lag_at(last), now - first->t);
     return SKPI_CSTATUS_WARNING;
   }
   return SKPI_CSTATUS_OK;
@@ -252,7 +271,7 @@ static void judge_group(cgroup *g, double now, const skpi_cstatus_cfg *cfg) {
     const cpart *p = &g->parts[i];
     if(!p->npts)
       continue;
-    g->lag += p->pts[p->npts - 1].lag;
+    g->lag += lag_at(&p->pts[p->npts - 1]);
     why[0] = 0;
     enum skpi_cstatus_st st = judge(p, g->members, now, cfg, why, sizeof(why));
     if(!g->has_status || st > g->status) {
@@ -322,7 +341,8 @@ static skpi_err build_group(skpi_cstatus *cs, const skpi_ksample *s, const skpi_
       return rc;
     ng->nparts++;
     (*tracked)++;
-    add_point(np, now, c->offset, kp->low, kp->high, &cs->cfg);
+    if((rc = add_point(np, now, c->offset, kp->low, kp->high, &cs->cfg)) != SKPI_OK)
+      return rc;
   }
   judge_group(ng, now, &cs->cfg);
   return SKPI_OK;

@@ -63,6 +63,12 @@ skpi_mset *skpi_mset_new(void);
 void skpi_mset_ref(skpi_mset *m);
 /* Drops one reference; the last one frees. NULL is ignored. */
 void skpi_mset_unref(skpi_mset *m);
+/* Gives back what only filling needs (the label lookup table, unused room
+ * in the sample arrays) when m is handed on: a set lives a whole cycle, and
+ * two of them (the shown one and the next) are alive at once.  Adding to m
+ * afterwards still works, but labels added later are no longer shared with
+ * earlier ones.  NULL is ignored. */
+void skpi_mset_seal(skpi_mset *m);
 
 /* Declares a family (or finds one already declared with that name) and
  * returns its index, or -1 when the name is not a valid metric name, the

@@ -55,7 +55,9 @@ void skpi_snapshot_release(skpi_snapshot *s);
  * on first use.  The bytes belong to the snapshot: valid until released.
  * SKPI_ENOENT when a newer snapshot replaced this one before that encoding
  * was rendered (a replaced snapshot keeps its bodies, not its sets): acquire
- * the newest and ask again. */
+ * the newest and ask again.  While the next snapshot renders, the shown one
+ * has given its sets back already: asking it for a new encoding then waits
+ * (up to 10 s, normally one render) and gives SKPI_ENOENT. */
 skpi_err skpi_snapshot_body(skpi_snapshot *s, enum skpi_format fmt, int gzip, const char **data,
                             size_t *len);
 

@@ -59,12 +59,49 @@ static void steal_empty_gives_string(void **state) {
   free(p);
 }
 
+static void reserve_is_exact_and_capped(void **state) {
+  skpi_buf b;
+  skpi_buf_init(&b, 1000);
+  assert_int_equal(skpi_buf_reserve(&b, 500), SKPI_OK);
+  assert_int_equal(b.alloc, 501);
+  assert_string_equal(b.data, "");
+  assert_int_equal(skpi_buf_addstr(&b, "abc"), SKPI_OK);
+  assert_int_equal(b.alloc, 501); /* fits: no growth */
+  assert_int_equal(skpi_buf_reserve(&b, 998), SKPI_ETOOBIG);
+  assert_null(b.data);
+  assert_int_equal(skpi_buf_addstr(&b, "ok"), SKPI_OK);
+  assert_string_equal(b.data, "ok");
+  skpi_buf_free(&b);
+}
+
+static void steal_keeps_the_bytes_after_growth(void **state) {
+  skpi_buf b;
+  skpi_buf_init(&b, 1 << 20);
+  char chunk[3000];
+  memset(chunk, 'q', sizeof(chunk));
+  for(int i = 0; i < 30; i++) /* 90,000 bytes in a 131,072-byte allocation */
+    assert_int_equal(skpi_buf_add(&b, chunk, sizeof(chunk)), SKPI_OK);
+  assert_true(b.alloc - b.len > 4096);
+  size_t len;
+  char *p = skpi_buf_steal(&b, &len);
+  assert_non_null(p);
+  assert_int_equal(len, 90000);
+  assert_int_equal(p[len], '\0');
+  for(size_t i = 0; i < len; i++)
+    if(p[i] != 'q')
+      fail();
+  free(p);
+  assert_null(b.data);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(append_and_terminate),
       cmocka_unit_test(cap_fails_and_frees),
       cmocka_unit_test(long_printf_grows),
       cmocka_unit_test(steal_empty_gives_string),
+      cmocka_unit_test(reserve_is_exact_and_capped),
+      cmocka_unit_test(steal_keeps_the_bytes_after_growth),
   };
   return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
 }

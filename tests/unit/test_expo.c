@@ -671,6 +671,35 @@ static void interned_labels(void **state) {
   skpi_mset_unref(ten);
 }
 
+static void seal_keeps_the_output(void **state) {
+  skpi_mset *m = skpi_mset_new();
+  assert_non_null(m);
+  int f = skpi_mset_family(m, "f0", SKPI_MT_GAUGE, "help");
+  int e = skpi_mset_family(m, "empty", SKPI_MT_GAUGE, NULL);
+  assert_true(f >= 0 && e >= 0);
+  for(int p = 0; p < 300; p++) { /* 300 samples in room for 512 */
+    char part[16];
+    snprintf(part, sizeof(part), "%d", p);
+    assert_int_equal(skpi_mset_add(m, f, p, "partition", part), SKPI_OK);
+  }
+  char *before = render1(m, SKPI_FMT_TEXT);
+  size_t bytes = skpi_mset_label_bytes(m);
+  skpi_mset_seal(m);
+  char *after = render1(m, SKPI_FMT_TEXT);
+  assert_string_equal(before, after);
+  free(after);
+  /* Adding after the seal still works; the label is stored again. */
+  assert_int_equal(skpi_mset_add(m, f, 7, "partition", "7"), SKPI_OK);
+  assert_true(skpi_mset_label_bytes(m) > bytes);
+  after = render1(m, SKPI_FMT_TEXT);
+  assert_int_equal(strlen(after), strlen(before) + strlen("f0{partition=\"7\"} 7\n"));
+  assert_non_null(strstr(after, "f0{partition=\"299\"} 299\nf0{partition=\"7\"} 7\n"));
+  free(after);
+  free(before);
+  skpi_mset_seal(NULL);
+  skpi_mset_unref(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(numbers),        cmocka_unit_test(numbers_round_trip),
@@ -683,6 +712,7 @@ int main(void) {
       cmocka_unit_test(golden_text),    cmocka_unit_test(golden_om),
       cmocka_unit_test(big_set_cap),    cmocka_unit_test(long_labels),
       cmocka_unit_test(untyped_family), cmocka_unit_test(interned_labels),
+      cmocka_unit_test(seal_keeps_the_output),
   };
   return cmocka_run_group_tests_name("expo", tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -126,6 +127,93 @@ static void gzip_and_openmetrics_encodings(void **state) {
   skpi_registry_free(r);
 }
 
+/* A set of n gauges whose values do not repeat, so its gzip body is far
+ * larger than one deflate output chunk. */
+static skpi_mset *many_gauges(size_t n, double base) {
+  skpi_mset *m = skpi_mset_new();
+  int f = skpi_mset_family(m, "test_many", SKPI_MT_GAUGE, "test gauges");
+  assert_true(f >= 0);
+  char part[32];
+  for(size_t i = 0; i < n; i++) {
+    snprintf(part, sizeof(part), "%zu", i);
+    assert_int_equal(
+        skpi_mset_add(m, f, base + (double)(i * 2654435761u % 1000003u) / 7.0, "partition", part),
+        SKPI_OK);
+  }
+  return m;
+}
+
+/* Inflates the gzip body of s and checks it equals the text body. */
+static void gzip_matches_text(skpi_snapshot *s) {
+  const char *text, *gz;
+  size_t tlen, glen;
+  assert_int_equal(skpi_snapshot_body(s, SKPI_FMT_TEXT, 0, &text, &tlen), SKPI_OK);
+  assert_int_equal(skpi_snapshot_body(s, SKPI_FMT_TEXT, 1, &gz, &glen), SKPI_OK);
+  assert_true(glen > 3 * 65536);
+  char *plain = malloc(tlen + 1);
+  assert_non_null(plain);
+  z_stream zs;
+  memset(&zs, 0, sizeof(zs));
+  assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+  zs.next_in = (Bytef *)(uintptr_t)gz;
+  zs.avail_in = (uInt)glen;
+  zs.next_out = (Bytef *)plain;
+  zs.avail_out = (uInt)tlen + 1;
+  assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  assert_int_equal(zs.total_out, tlen);
+  assert_int_equal(zs.avail_in, 0);
+  assert_memory_equal(plain, text, tlen);
+  inflateEnd(&zs);
+  free(plain);
+}
+
+static void large_bodies_across_snapshots(void **state) {
+  skpi_registry *r = skpi_registry_new();
+  int id = skpi_registry_add_source(r, "c1", "kafka", 60, 1);
+  skpi_registry_publish(r, id, many_gauges(60000, 0), NULL, 0.1);
+  assert_true(wait_body(r, "test_many{partition=\"59999\"}", 1));
+  skpi_snapshot *s = skpi_registry_acquire(r);
+  gzip_matches_text(s);
+  skpi_snapshot_release(s);
+  /* The next snapshot is larger than the last render it is sized from. */
+  skpi_registry_publish(r, id, many_gauges(90000, 0.5), NULL, 0.1);
+  assert_true(wait_body(r, "test_many{partition=\"89999\"}", 1));
+  s = skpi_registry_acquire(r);
+  gzip_matches_text(s);
+  skpi_snapshot_release(s);
+  skpi_registry_free(r);
+}
+
+/* An encoding asked for the first time while the next snapshot renders
+ * (the shown one has given its sets back) is served, after at most a few
+ * acquires as the web does. */
+static void new_encoding_while_the_next_renders(void **state) {
+  for(int round = 0; round < 4; round++) {
+    skpi_registry *r = skpi_registry_new();
+    int id = skpi_registry_add_source(r, "c1", "kafka", 60, 1);
+    skpi_registry_publish(r, id, many_gauges(40000, 0), NULL, 0.1);
+    assert_true(wait_body(r, "test_many{partition=\"39999\"}", 1));
+    skpi_registry_publish(r, id, many_gauges(40000, 1), NULL, 0.1);
+    if(round % 2)
+      skpi_sleep(0.002 * round, NULL); /* land at other points of the render */
+    const char *om = NULL;
+    size_t olen = 0;
+    skpi_err rc = SKPI_ENOENT;
+    for(int tries = 0; rc == SKPI_ENOENT && tries < 4; tries++) {
+      skpi_snapshot *s = skpi_registry_acquire(r);
+      rc = skpi_snapshot_body(s, SKPI_FMT_OPENMETRICS, 0, &om, &olen);
+      if(rc == SKPI_OK) {
+        assert_true(olen > 6);
+        assert_memory_equal(om + olen - 6, "# EOF\n", 6);
+        assert_non_null(strstr(om, "test_many{partition=\"39999\"}"));
+      }
+      skpi_snapshot_release(s);
+    }
+    assert_int_equal(rc, SKPI_OK);
+    skpi_registry_free(r);
+  }
+}
+
 static void snapshot_outlives_registry_swap(void **state) {
   skpi_registry *r = skpi_registry_new();
   int id = skpi_registry_add_source(r, "c1", "kafka", 60, 1);
@@ -175,6 +263,8 @@ int main(void) {
       cmocka_unit_test(ttl_drops_stale_data),
       cmocka_unit_test(same_family_from_two_sources_is_one_group),
       cmocka_unit_test(gzip_and_openmetrics_encodings),
+      cmocka_unit_test(large_bodies_across_snapshots),
+      cmocka_unit_test(new_encoding_while_the_next_renders),
       cmocka_unit_test(snapshot_outlives_registry_swap),
       cmocka_unit_test(snapshot_outlives_registry_free),
   };
