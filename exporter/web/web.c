@@ -784,7 +784,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     msg[--l] = '\0';
   /* A peer that hangs up before its request is complete (a TCP health
    * probe, a client cut at its deadline) is routine, not a warning. */
-  int routine = strstr(msg, "detected connection closure") != NULL;
+  int routine = strstr(msg, "detected connection closure") != NULL ||
+                strstr(msg, "closed by remote side") != NULL;
   skpi_log(routine ? SKPI_DEBUG : SKPI_WARN, "http server", "detail", msg);
 }
 
