@@ -473,13 +473,24 @@ static void level_history(out *o, const skpi_assess_history *h) {
                    : 600;
     put(o, "%s%.1f,%d", pts++ ? " " : "", x, 80 - day.level * 15);
   }
+  put(o, "\" data-points=\"%zu\"/>", pts);
+  /* A dot per day, so that a single day (a line of one point) shows. */
+  for(size_t i = 0; i < n; i++) {
+    if(!skpi_assess_history_day(h, i, &day) || day.level < 0)
+      continue;
+    double x = last.day > first.day
+                   ? 30 + (double)(day.day - first.day) / (double)(last.day - first.day) * 570
+                   : 600;
+    put(o, "<circle class=\"level-day\" cx=\"%.1f\" cy=\"%d\" r=\"3\" fill=\"#0b5cad\"/>", x,
+        80 - day.level * 15);
+  }
   char a0[32], a1[32];
   skpi_assess_format_time(first.day * 86400.0, "%Y-%m-%d", a0, sizeof(a0));
   skpi_assess_format_time(last.day * 86400.0, "%Y-%m-%d", a1, sizeof(a1));
   put(o,
-      "\" data-points=\"%zu\"/></svg><p class=\"small muted\">Overall level per day from %s "
-      "to %s (%zu days kept).</p></section>\n",
-      pts, a0, a1, n);
+      "</svg><p class=\"small muted\">Overall level per day from %s to %s (%zu %s kept).</p>"
+      "</section>\n",
+      a0, a1, n, n == 1 ? "day" : "days");
 }
 
 /* One row per data product of the products document (products.h); nothing

@@ -247,6 +247,9 @@ static void html_has_hooks_and_escapes(void **state) {
   assert_true(count(p, "class=\"trend\" data-points=\"120\"") >= 10);
   assert_true(count(p, "class=\"trend\" data-points=\"0\"") >= 1);
   assert_non_null(strstr(p, "id=\"level-trend\""));
+  /* The overall level has a dot per day, so a single day shows too. */
+  assert_int_equal(count(p, "<circle class=\"level-day\""), 120);
+  assert_non_null(strstr(p, "(120 days kept)"));
   const char *gaps = strstr(p, "<section id=\"gaps\">");
   assert_non_null(gaps);
   assert_non_null(strstr(gaps, "<li data-criterion=\""));
@@ -263,6 +266,14 @@ static void html_has_hooks_and_escapes(void **state) {
   assert_int_equal(skpi_assess_html(a, NULL, &b), SKPI_OK);
   assert_null(strstr(b.data, "data-points=\"120\""));
   skpi_buf_free(&b);
+  skpi_assess_history *one = skpi_assess_history_new();
+  assert_int_equal(skpi_assess_history_record(one, a), SKPI_OK);
+  skpi_buf_init(&b, OUT_CAP);
+  assert_int_equal(skpi_assess_html(a, one, &b), SKPI_OK);
+  assert_int_equal(count(b.data, "<circle class=\"level-day\""), 1);
+  assert_non_null(strstr(b.data, "(1 day kept)"));
+  skpi_buf_free(&b);
+  skpi_assess_history_free(one);
   skpi_assess_history_free(h);
   skpi_assess_free(a);
 }
