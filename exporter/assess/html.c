@@ -452,6 +452,15 @@ static void unknowns(out *o, const skpi_assessment *a) {
   put(o, "</ul>%s</section>\n", seen ? "" : "<p>Nothing: every criterion has evidence.</p>");
 }
 
+/* Where a day sits on the progress chart: from x 30 to 594, so that a dot
+ * (radius 3) on the newest day stays inside the 600-wide view. */
+static double day_x(const skpi_assess_day *first, const skpi_assess_day *last,
+                    const skpi_assess_day *day) {
+  if(last->day <= first->day)
+    return 594;
+  return 30 + (double)(day->day - first->day) / (double)(last->day - first->day) * 564;
+}
+
 static void level_history(out *o, const skpi_assess_history *h) {
   size_t n = skpi_assess_history_len(h), pts = 0;
   skpi_assess_day first, last, day;
@@ -468,9 +477,7 @@ static void level_history(out *o, const skpi_assess_history *h) {
   for(size_t i = 0; i < n; i++) {
     if(!skpi_assess_history_day(h, i, &day) || day.level < 0)
       continue;
-    double x = last.day > first.day
-                   ? 30 + (double)(day.day - first.day) / (double)(last.day - first.day) * 570
-                   : 600;
+    double x = day_x(&first, &last, &day);
     put(o, "%s%.1f,%d", pts++ ? " " : "", x, 80 - day.level * 15);
   }
   put(o, "\" data-points=\"%zu\"/>", pts);
@@ -478,9 +485,7 @@ static void level_history(out *o, const skpi_assess_history *h) {
   for(size_t i = 0; i < n; i++) {
     if(!skpi_assess_history_day(h, i, &day) || day.level < 0)
       continue;
-    double x = last.day > first.day
-                   ? 30 + (double)(day.day - first.day) / (double)(last.day - first.day) * 570
-                   : 600;
+    double x = day_x(&first, &last, &day);
     put(o, "<circle class=\"level-day\" cx=\"%.1f\" cy=\"%d\" r=\"3\" fill=\"#0b5cad\"/>", x,
         80 - day.level * 15);
   }
