@@ -588,11 +588,17 @@ static void on_message(skpi_probe *p, cycle *c, const rd_kafka_message_t *m) {
 }
 
 /* Counts this cycle's messages still in flight (not failed, not back). */
+/* Messages of this cycle still waiting for their consumption, or consumed
+ * but without their delivery report yet: the consumer can see a message
+ * before the producer has read the broker's acknowledgement, and the
+ * cycle's produce latency must include it. */
 static int outstanding(const skpi_probe *p, const cycle *c) {
   int n = 0;
   for(uint64_t s = c->first_seq; s < p->next_seq; s++) {
     const entry *e = &p->ring[s % RING];
-    if(e->seq == s && e->state == E_PENDING && !e->delivery_failed)
+    if(e->seq != s || e->delivery_failed)
+      continue;
+    if(e->state == E_PENDING || e->produce_s < 0)
       n++;
   }
   return n;
