@@ -96,6 +96,25 @@ static void same_family_from_two_sources_is_one_group(void **state) {
   skpi_registry_free(r);
 }
 
+/* Inflates the gzip member gz whole and checks it is exactly text. */
+static void assert_gunzips_to(const char *gz, size_t glen, const char *text, size_t tlen) {
+  char *plain = malloc(tlen + 1);
+  assert_non_null(plain);
+  z_stream zs;
+  memset(&zs, 0, sizeof(zs));
+  assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+  zs.next_in = (Bytef *)(uintptr_t)gz;
+  zs.avail_in = (uInt)glen;
+  zs.next_out = (Bytef *)plain;
+  zs.avail_out = (uInt)tlen + 1;
+  assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  assert_int_equal(zs.total_out, tlen);
+  assert_int_equal(zs.avail_in, 0);
+  assert_memory_equal(plain, text, tlen);
+  inflateEnd(&zs);
+  free(plain);
+}
+
 static void gzip_and_openmetrics_encodings(void **state) {
   skpi_registry *r = skpi_registry_new();
   int id = skpi_registry_add_source(r, "c1", "kafka", 60, 1);
@@ -109,20 +128,7 @@ static void gzip_and_openmetrics_encodings(void **state) {
   assert_int_equal(skpi_snapshot_body(s, SKPI_FMT_OPENMETRICS, 0, &om, &olen), SKPI_OK);
   assert_true(olen >= 6);
   assert_memory_equal(om + olen - 6, "# EOF\n", 6);
-  /* gzip member: inflate and compare with the plain text */
-  char *plain = malloc(tlen + 1);
-  z_stream zs;
-  memset(&zs, 0, sizeof(zs));
-  assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
-  zs.next_in = (Bytef *)(uintptr_t)gz;
-  zs.avail_in = (uInt)glen;
-  zs.next_out = (Bytef *)plain;
-  zs.avail_out = (uInt)tlen + 1;
-  assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
-  assert_int_equal(zs.total_out, tlen);
-  assert_memory_equal(plain, text, tlen);
-  inflateEnd(&zs);
-  free(plain);
+  assert_gunzips_to(gz, glen, text, tlen);
   skpi_snapshot_release(s);
   skpi_registry_free(r);
 }
@@ -150,21 +156,7 @@ static void gzip_matches_text(skpi_snapshot *s) {
   assert_int_equal(skpi_snapshot_body(s, SKPI_FMT_TEXT, 0, &text, &tlen), SKPI_OK);
   assert_int_equal(skpi_snapshot_body(s, SKPI_FMT_TEXT, 1, &gz, &glen), SKPI_OK);
   assert_true(glen > 3 * 65536);
-  char *plain = malloc(tlen + 1);
-  assert_non_null(plain);
-  z_stream zs;
-  memset(&zs, 0, sizeof(zs));
-  assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
-  zs.next_in = (Bytef *)(uintptr_t)gz;
-  zs.avail_in = (uInt)glen;
-  zs.next_out = (Bytef *)plain;
-  zs.avail_out = (uInt)tlen + 1;
-  assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
-  assert_int_equal(zs.total_out, tlen);
-  assert_int_equal(zs.avail_in, 0);
-  assert_memory_equal(plain, text, tlen);
-  inflateEnd(&zs);
-  free(plain);
+  assert_gunzips_to(gz, glen, text, tlen);
 }
 
 static void large_bodies_across_snapshots(void **state) {
