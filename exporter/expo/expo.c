@@ -13,10 +13,13 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #include "streamkpi/refcnt.h"
 
@@ -673,40 +676,99 @@ static const char *type_name(enum skpi_mtype t, enum skpi_format fmt) {
   }
 }
 
-static skpi_err render_help(skpi_buf *out, const family *f, size_t fl, enum skpi_format fmt) {
-  skpi_err rc;
-  if(!f->help)
-    return SKPI_OK;
-  if((rc = skpi_buf_add(out, "# HELP ", 7)) != SKPI_OK ||
-     (rc = skpi_buf_add(out, f->name, fl)) != SKPI_OK || (rc = skpi_buf_addc(out, ' ')) != SKPI_OK)
-    return rc;
-  /* 0.0.4 escapes backslash and newline in HELP; OpenMetrics also quotes.
-   * The stored text is valid UTF-8 already, so only those bytes change. */
-  const char *h = f->help, *run = h;
-  for(; *h; h++) {
-    const char *rep = NULL;
-    if(*h == '\\')
-      rep = "\\\\";
-    else if(*h == '\n')
-      rep = "\\n";
-    else if(*h == '"' && fmt == SKPI_FMT_OPENMETRICS)
-      rep = "\\\"";
-    if(!rep)
-      continue;
-    if((rc = skpi_buf_add(out, run, (size_t)(h - run))) != SKPI_OK ||
-       (rc = skpi_buf_add(out, rep, 2)) != SKPI_OK)
-      return rc;
-    run = h + 1;
-  }
-  if((rc = skpi_buf_add(out, run, (size_t)(h - run))) != SKPI_OK)
-    return rc;
-  return skpi_buf_addc(out, '\n');
+/* ---- rendering: blocks shared between renderings ---- */
+
+/* A block's gzip form: raw deflate ending on a byte boundary (sync flush),
+ * so forms of independent blocks concatenate into one deflate stream. */
+typedef struct zform {
+  uint32_t crc; /* CRC-32 of the block's text */
+  size_t len;
+  unsigned char data[];
+} zform;
+
+typedef struct block {
+  skpi_refcnt refs;
+  uint64_t hash; /* of the samples it was rendered from */
+  size_t nsamples;
+  _Atomic(zform *) z; /* made on first gzip use, by whichever thread */
+  size_t len;
+  char data[];
+} block;
+
+/* A family as rendered: what its group head needs, and its blocks. */
+typedef struct rfam {
+  char *name;
+  size_t namelen;
+  size_t famlen;
+  enum skpi_mtype type;
+  char *help;
+  size_t nsamples;
+  block **blocks;
+  size_t nblocks;
+} rfam;
+
+struct skpi_rendered {
+  skpi_refcnt refs;
+  rfam *fams;
+  size_t nfams;
+  uint32_t *slots; /* family index + 1 by name hash; 0 = empty */
+  size_t nslots;   /* power of two, at least twice nfams */
+  size_t bytes;
+  size_t fresh;
+};
+
+static void block_unref(block *b) {
+  if(!b || !skpi_refcnt_dec(&b->refs))
+    return;
+  free(atomic_load(&b->z));
+  free(b);
 }
 
-static skpi_err render_samples(skpi_buf *out, const family *f) {
+static uint64_t rotl64(uint64_t x, int r) {
+  return (x << r) | (x >> (64 - r));
+}
+
+/* One step of a MurmurHash3-style 64-bit mix. */
+static uint64_t mix64(uint64_t h, uint64_t k) {
+  k *= 0x87c37b91114253d5ULL;
+  k = rotl64(k, 31);
+  k *= 0x4cf5ad432745937fULL;
+  h ^= k;
+  return rotl64(h, 27) * 5 + 0x52dce729;
+}
+
+static uint64_t hash_bytes(uint64_t h, const char *p, size_t n) {
+  for(; n >= 8; p += 8, n -= 8) {
+    uint64_t k;
+    memcpy(&k, p, 8);
+    h = mix64(h, k);
+  }
+  uint64_t t = 0;
+  memcpy(&t, p, n);
+  return mix64(h, t ^ ((uint64_t)n << 56));
+}
+
+/* Hash of samples [from, to) of f: labels, suffix and value bits. */
+static uint64_t hash_samples(const family *f, size_t from, size_t to) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for(size_t i = from; i < to; i++) {
+    const sample *s = &f->samples[i];
+    uint64_t bits;
+    memcpy(&bits, &s->value, 8);
+    h = mix64(h, bits);
+    h = mix64(h, ((uint64_t)s->lablen << 8) | s->suffix);
+    h = hash_bytes(h, s->labels, s->lablen);
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+static skpi_err render_samples(skpi_buf *out, const family *f, size_t from, size_t to) {
   skpi_err rc;
   char line[512];
-  for(size_t i = 0; i < f->nsamples; i++) {
+  for(size_t i = from; i < to; i++) {
     const sample *s = &f->samples[i];
     /* Short lines are built on the stack and appended once. */
     size_t need = f->namelen + suffix_len[s->suffix] + s->lablen + 34;
@@ -738,38 +800,453 @@ static skpi_err render_samples(skpi_buf *out, const family *f) {
   return SKPI_OK;
 }
 
-/* Renders the group of families named like sets[i]->fams[j], which is the
- * first declaration of that name across the sets. */
-static skpi_err render_group(const skpi_mset *const *sets, size_t n, size_t i, const family *first,
-                             enum skpi_format fmt, skpi_buf *out) {
-  skpi_err rc;
-  size_t total = 0;
-  /* A later family of the same name but another type cannot join the
-   * group (the output would be invalid), so its samples are left out. */
-  for(size_t k = i; k < n; k++) {
-    if(!sets[k])
-      continue;
-    long idx = find_family(sets[k], first->name, first->namelen);
-    if(idx >= 0 && sets[k]->fams[idx].type == first->type)
-      total += sets[k]->fams[idx].nsamples;
-  }
-  if(!total)
-    return SKPI_OK;
-  size_t fl = fmt == SKPI_FMT_OPENMETRICS ? first->famlen : first->namelen;
-  const char *tn = type_name(first->type, fmt);
-  if((rc = render_help(out, first, fl, fmt)) != SKPI_OK ||
-     (rc = skpi_buf_add(out, "# TYPE ", 7)) != SKPI_OK ||
-     (rc = skpi_buf_add(out, first->name, fl)) != SKPI_OK ||
-     (rc = skpi_buf_addc(out, ' ')) != SKPI_OK || (rc = skpi_buf_addstr(out, tn)) != SKPI_OK ||
-     (rc = skpi_buf_addc(out, '\n')) != SKPI_OK)
+/* Renders samples [from, to) of f into a block of exactly its size; the
+ * scratch buffer is reused between blocks. */
+static skpi_err new_block(const family *f, size_t from, size_t to, uint64_t hash,
+                          skpi_buf *scratch, block **out) {
+  skpi_buf_reset(scratch);
+  skpi_err rc = render_samples(scratch, f, from, to);
+  if(rc)
     return rc;
-  for(size_t k = i; k < n; k++) {
-    if(!sets[k])
+  block *b = malloc(sizeof(*b) + scratch->len);
+  if(!b)
+    return SKPI_ENOMEM;
+  skpi_refcnt_init(&b->refs, 1);
+  b->hash = hash;
+  b->nsamples = to - from;
+  atomic_init(&b->z, NULL);
+  b->len = scratch->len;
+  if(scratch->len)
+    memcpy(b->data, scratch->data, scratch->len);
+  *out = b;
+  return SKPI_OK;
+}
+
+static long find_rfam(const skpi_rendered *r, const char *name, size_t n) {
+  if(!r || !r->nslots)
+    return -1;
+  size_t mask = r->nslots - 1;
+  for(size_t i = hash_name(name, n) & mask;; i = (i + 1) & mask) {
+    uint32_t s = r->slots[i];
+    if(!s)
+      return -1;
+    const rfam *f = &r->fams[s - 1];
+    if(f->namelen == n && memcmp(f->name, name, n) == 0)
+      return (long)(s - 1);
+  }
+}
+
+void skpi_rendered_ref(skpi_rendered *r) {
+  if(r)
+    skpi_refcnt_inc(&r->refs);
+}
+
+void skpi_rendered_unref(skpi_rendered *r) {
+  if(!r || !skpi_refcnt_dec(&r->refs))
+    return;
+  for(size_t i = 0; i < r->nfams; i++) {
+    rfam *f = &r->fams[i];
+    for(size_t b = 0; b < f->nblocks; b++)
+      block_unref(f->blocks[b]);
+    free(f->blocks);
+    free(f->name);
+    free(f->help);
+  }
+  free(r->fams);
+  free(r->slots);
+  free(r);
+}
+
+size_t skpi_rendered_bytes(const skpi_rendered *r) {
+  return r ? r->bytes : 0;
+}
+
+size_t skpi_rendered_fresh_bytes(const skpi_rendered *r) {
+  return r ? r->fresh : 0;
+}
+
+static char *dup_n(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if(d) {
+    memcpy(d, s, n);
+    d[n] = '\0';
+  }
+  return d;
+}
+
+/* Fills rf from family f, sharing blocks with old (the same family in the
+ * previous rendering, or NULL). */
+static skpi_err render_family(skpi_rendered *r, rfam *rf, const family *f, const rfam *old,
+                              skpi_buf *scratch) {
+  rf->namelen = f->namelen;
+  rf->famlen = f->famlen;
+  rf->type = f->type;
+  rf->nsamples = f->nsamples;
+  if(!(rf->name = dup_n(f->name, f->namelen)) ||
+     (f->help && !(rf->help = dup_n(f->help, strlen(f->help)))))
+    return SKPI_ENOMEM;
+  size_t nb = (f->nsamples + SKPI_EXPO_BLOCK - 1) / SKPI_EXPO_BLOCK;
+  if(nb && !(rf->blocks = calloc(nb, sizeof(*rf->blocks))))
+    return SKPI_ENOMEM;
+  for(size_t i = 0; i < nb; i++) {
+    size_t from = i * SKPI_EXPO_BLOCK;
+    size_t to = from + SKPI_EXPO_BLOCK < f->nsamples ? from + SKPI_EXPO_BLOCK : f->nsamples;
+    uint64_t h = hash_samples(f, from, to);
+    block *prev = old && i < old->nblocks ? old->blocks[i] : NULL;
+    if(prev && prev->hash == h && prev->nsamples == to - from) {
+      skpi_refcnt_inc(&prev->refs);
+      rf->blocks[i] = prev;
+    } else {
+      skpi_err rc = new_block(f, from, to, h, scratch, &rf->blocks[i]);
+      if(rc)
+        return rc;
+      r->fresh += rf->blocks[i]->len;
+    }
+    rf->nblocks = i + 1;
+    r->bytes += rf->blocks[i]->len;
+  }
+  return SKPI_OK;
+}
+
+skpi_err skpi_rendered_new(const skpi_mset *m, const skpi_rendered *prev, skpi_rendered **out) {
+  *out = NULL;
+  skpi_rendered *r = calloc(1, sizeof(*r));
+  if(!r)
+    return SKPI_ENOMEM;
+  skpi_refcnt_init(&r->refs, 1);
+  skpi_err rc = SKPI_OK;
+  size_t nf = m ? m->nfams : 0;
+  if(nf) {
+    r->nslots = 64;
+    while(r->nslots < nf * 2)
+      r->nslots *= 2;
+    r->fams = calloc(nf, sizeof(*r->fams));
+    r->slots = calloc(r->nslots, sizeof(*r->slots));
+    if(!r->fams || !r->slots) {
+      rc = SKPI_ENOMEM;
+      goto out;
+    }
+  }
+  skpi_buf scratch;
+  skpi_buf_init(&scratch, (size_t)1 << 30);
+  for(size_t i = 0; i < nf && rc == SKPI_OK; i++) {
+    const family *f = &m->fams[i];
+    long o = find_rfam(prev, f->name, f->namelen);
+    const rfam *old = o >= 0 && prev->fams[o].type == f->type ? &prev->fams[o] : NULL;
+    rc = render_family(r, &r->fams[i], f, old, &scratch);
+    r->nfams = i + 1;
+    size_t mask = r->nslots - 1, j = hash_name(f->name, f->namelen) & mask;
+    while(r->slots[j])
+      j = (j + 1) & mask;
+    r->slots[j] = (uint32_t)(i + 1);
+  }
+  skpi_buf_free(&scratch);
+out:
+  if(rc) {
+    skpi_rendered_unref(r);
+    return rc;
+  }
+  *out = r;
+  return SKPI_OK;
+}
+
+/* ---- assembling bodies ---- */
+
+/* A part while the body is built: bytes in the body's own buffer (at off)
+ * or a block's text or gzip form. */
+typedef struct bpart {
+  const block *b; /* NULL: own bytes */
+  size_t off;
+  size_t len;
+} bpart;
+
+struct skpi_expo_body {
+  skpi_rendered **r;
+  size_t n;
+  char *own; /* heads, and the gzip header, compressed heads and trailer */
+  skpi_expo_part *parts;
+  size_t nparts;
+  size_t total;
+};
+
+typedef struct builder {
+  skpi_buf own;
+  bpart *parts;
+  size_t nparts, cap;
+} builder;
+
+static skpi_err add_part(builder *bd, const block *b, size_t off, size_t len) {
+  if(!len)
+    return SKPI_OK;
+  if(bd->nparts == bd->cap) {
+    size_t cap = bd->cap ? bd->cap * 2 : 256;
+    bpart *p = realloc(bd->parts, cap * sizeof(*p));
+    if(!p)
+      return SKPI_ENOMEM;
+    bd->parts = p;
+    bd->cap = cap;
+  }
+  bd->parts[bd->nparts++] = (bpart){b, off, len};
+  return SKPI_OK;
+}
+
+/* Appends own bytes and records them as a part. */
+static skpi_err add_own(builder *bd, const void *p, size_t n) {
+  size_t off = bd->own.len;
+  skpi_err rc = skpi_buf_add(&bd->own, p, n);
+  return rc ? rc : add_part(bd, NULL, off, n);
+}
+
+static skpi_err head_into(skpi_buf *out, const rfam *f, enum skpi_format fmt) {
+  skpi_err rc;
+  size_t fl = fmt == SKPI_FMT_OPENMETRICS ? f->famlen : f->namelen;
+  if(f->help) {
+    if((rc = skpi_buf_add(out, "# HELP ", 7)) != SKPI_OK ||
+       (rc = skpi_buf_add(out, f->name, fl)) != SKPI_OK ||
+       (rc = skpi_buf_addc(out, ' ')) != SKPI_OK)
+      return rc;
+    /* 0.0.4 escapes backslash and newline in HELP; OpenMetrics also
+     * quotes.  The stored text is valid UTF-8 already. */
+    const char *h = f->help, *run = h;
+    for(; *h; h++) {
+      const char *rep = NULL;
+      if(*h == '\\')
+        rep = "\\\\";
+      else if(*h == '\n')
+        rep = "\\n";
+      else if(*h == '"' && fmt == SKPI_FMT_OPENMETRICS)
+        rep = "\\\"";
+      if(!rep)
+        continue;
+      if((rc = skpi_buf_add(out, run, (size_t)(h - run))) != SKPI_OK ||
+         (rc = skpi_buf_add(out, rep, 2)) != SKPI_OK)
+        return rc;
+      run = h + 1;
+    }
+    if((rc = skpi_buf_add(out, run, (size_t)(h - run))) != SKPI_OK ||
+       (rc = skpi_buf_addc(out, '\n')) != SKPI_OK)
+      return rc;
+  }
+  if((rc = skpi_buf_add(out, "# TYPE ", 7)) != SKPI_OK ||
+     (rc = skpi_buf_add(out, f->name, fl)) != SKPI_OK || (rc = skpi_buf_addc(out, ' ')) != SKPI_OK ||
+     (rc = skpi_buf_addstr(out, type_name(f->type, fmt))) != SKPI_OK)
+    return rc;
+  return skpi_buf_addc(out, '\n');
+}
+
+/* The text parts of the union: per group, its head (own bytes) and the
+ * blocks of every member.  A group is placed at its name's first
+ * declaration, takes the members of that type from that rendering on, and
+ * is left out when they have no samples. */
+static skpi_err plan_text(skpi_rendered *const *r, size_t n, enum skpi_format fmt, builder *bd) {
+  skpi_err rc;
+  for(size_t i = 0; i < n; i++) {
+    if(!r[i])
       continue;
-    long idx = find_family(sets[k], first->name, first->namelen);
-    if(idx < 0 || sets[k]->fams[idx].type != first->type)
-      continue;
-    if((rc = render_samples(out, &sets[k]->fams[idx])) != SKPI_OK)
+    for(size_t j = 0; j < r[i]->nfams; j++) {
+      const rfam *first = &r[i]->fams[j];
+      int seen = 0;
+      for(size_t k = 0; k < i && !seen; k++)
+        seen = find_rfam(r[k], first->name, first->namelen) >= 0;
+      size_t total = 0;
+      for(size_t k = i; k < n && !seen; k++) {
+        long idx = find_rfam(r[k], first->name, first->namelen);
+        if(idx >= 0 && r[k]->fams[idx].type == first->type)
+          total += r[k]->fams[idx].nsamples;
+      }
+      if(seen || !total)
+        continue;
+      size_t off = bd->own.len;
+      if((rc = head_into(&bd->own, first, fmt)) != SKPI_OK ||
+         (rc = add_part(bd, NULL, off, bd->own.len - off)) != SKPI_OK)
+        return rc;
+      for(size_t k = i; k < n; k++) {
+        long idx = find_rfam(r[k], first->name, first->namelen);
+        if(idx < 0 || r[k]->fams[idx].type != first->type)
+          continue;
+        const rfam *mf = &r[k]->fams[idx];
+        for(size_t b = 0; b < mf->nblocks; b++)
+          if((rc = add_part(bd, mf->blocks[b], 0, mf->blocks[b]->len)) != SKPI_OK)
+            return rc;
+      }
+    }
+  }
+  if(fmt == SKPI_FMT_OPENMETRICS)
+    return add_own(bd, "# EOF\n", 6);
+  return SKPI_OK;
+}
+
+/* Raw deflate of n bytes with a sync flush at the end, appended to out. */
+static skpi_err deflate_into(z_stream *zs, const void *p, size_t n, skpi_buf *out) {
+  zs->next_in = (Bytef *)(uintptr_t)p;
+  zs->avail_in = (uInt)n;
+  do {
+    unsigned char zout[16384];
+    zs->next_out = zout;
+    zs->avail_out = sizeof(zout);
+    int zrc = deflate(zs, Z_SYNC_FLUSH);
+    if(zrc != Z_OK && zrc != Z_BUF_ERROR)
+      return SKPI_EIO;
+    skpi_err rc = skpi_buf_add(out, zout, sizeof(zout) - zs->avail_out);
+    if(rc)
+      return rc;
+  } while(zs->avail_out == 0 || zs->avail_in);
+  return SKPI_OK;
+}
+
+static int zinit(z_stream *zs) {
+  memset(zs, 0, sizeof(*zs));
+  return deflateInit2(zs, Z_BEST_SPEED, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+}
+
+/* The block's gzip form, made once (a racing thread's copy is dropped). */
+static const zform *block_z(block *b, z_stream *zs, skpi_buf *scratch) {
+  zform *z = atomic_load_explicit(&b->z, memory_order_acquire);
+  if(z)
+    return z;
+  skpi_buf_reset(scratch);
+  if(deflateReset(zs) != Z_OK || deflate_into(zs, b->data, b->len, scratch) != SKPI_OK ||
+     !(z = malloc(sizeof(*z) + scratch->len)))
+    return NULL;
+  z->crc = (uint32_t)crc32(0L, (const Bytef *)b->data, (uInt)b->len);
+  z->len = scratch->len;
+  memcpy(z->data, scratch->data, scratch->len);
+  zform *expected = NULL;
+  if(!atomic_compare_exchange_strong(&b->z, &expected, z)) {
+    free(z);
+    return expected;
+  }
+  return z;
+}
+
+static void put_le32(unsigned char *p, uint32_t v) {
+  for(int i = 0; i < 4; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Turns the text parts into one gzip member: header, each part's raw
+ * deflate (blocks' shared forms, own bytes compressed here), a final empty
+ * block and the trailer (CRC-32 and length of the text). */
+static skpi_err plan_gzip(builder *text, builder *bd) {
+  static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+  static const unsigned char final_block[2] = {0x03, 0x00};
+  z_stream zs;
+  if(!zinit(&zs))
+    return SKPI_ENOMEM;
+  skpi_buf scratch;
+  skpi_buf_init(&scratch, (size_t)1 << 30);
+  uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
+  uint64_t total = 0;
+  skpi_err rc = add_own(bd, header, sizeof(header));
+  for(size_t i = 0; i < text->nparts && rc == SKPI_OK; i++) {
+    const bpart *p = &text->parts[i];
+    if(p->b) {
+      const zform *z = block_z((block *)(uintptr_t)p->b, &zs, &scratch);
+      if(!z) {
+        rc = SKPI_ENOMEM;
+        break;
+      }
+      crc = (uint32_t)crc32_combine(crc, z->crc, (z_off_t)p->len);
+      rc = add_part(bd, p->b, SIZE_MAX, z->len);
+    } else {
+      const char *d = text->own.data + p->off;
+      crc = (uint32_t)crc32(crc, (const Bytef *)d, (uInt)p->len);
+      size_t off = bd->own.len;
+      if((rc = deflateReset(&zs) == Z_OK ? SKPI_OK : SKPI_EIO) == SKPI_OK &&
+         (rc = deflate_into(&zs, d, p->len, &bd->own)) == SKPI_OK)
+        rc = add_part(bd, NULL, off, bd->own.len - off);
+    }
+    total += p->len;
+  }
+  unsigned char trailer[8];
+  put_le32(trailer, crc);
+  put_le32(trailer + 4, (uint32_t)total);
+  if(rc == SKPI_OK && (rc = add_own(bd, final_block, sizeof(final_block))) == SKPI_OK)
+    rc = add_own(bd, trailer, sizeof(trailer));
+  deflateEnd(&zs);
+  skpi_buf_free(&scratch);
+  return rc;
+}
+
+void skpi_expo_body_free(skpi_expo_body *b) {
+  if(!b)
+    return;
+  for(size_t i = 0; i < b->n; i++)
+    skpi_rendered_unref(b->r[i]);
+  free(b->r);
+  free(b->own);
+  free(b->parts);
+  free(b);
+}
+
+static void builder_free(builder *bd) {
+  skpi_buf_free(&bd->own);
+  free(bd->parts);
+}
+
+skpi_err skpi_expo_assemble(skpi_rendered *const *r, size_t n, enum skpi_format fmt, int gzip,
+                            skpi_expo_body **out) {
+  *out = NULL;
+  builder text = {0}, zip = {0};
+  skpi_buf_init(&text.own, (size_t)1 << 30);
+  skpi_buf_init(&zip.own, (size_t)1 << 30);
+  builder *bd = gzip ? &zip : &text;
+  skpi_expo_body *b = calloc(1, sizeof(*b));
+  skpi_err rc = b ? SKPI_OK : SKPI_ENOMEM;
+  if(rc == SKPI_OK && n && !(b->r = calloc(n, sizeof(*b->r))))
+    rc = SKPI_ENOMEM;
+  if(rc == SKPI_OK)
+    rc = plan_text(r, n, fmt, &text);
+  if(rc == SKPI_OK && gzip)
+    rc = plan_gzip(&text, &zip);
+  if(rc == SKPI_OK && bd->nparts && !(b->parts = calloc(bd->nparts, sizeof(*b->parts))))
+    rc = SKPI_ENOMEM;
+  if(rc) {
+    builder_free(&text);
+    builder_free(&zip);
+    skpi_expo_body_free(b);
+    return rc;
+  }
+  for(size_t i = 0; i < n; i++)
+    if(r[i]) {
+      skpi_rendered_ref(r[i]);
+      b->r[b->n++] = r[i];
+    }
+  b->own = skpi_buf_steal(&bd->own, NULL);
+  for(size_t i = 0; i < bd->nparts; i++) {
+    const bpart *p = &bd->parts[i];
+    const char *d;
+    if(!p->b)
+      d = b->own + p->off;
+    else if(p->off == SIZE_MAX)
+      d = (const char *)atomic_load(&((block *)(uintptr_t)p->b)->z)->data;
+    else
+      d = p->b->data;
+    b->parts[i] = (skpi_expo_part){d, p->len};
+    b->total += p->len;
+  }
+  b->nparts = bd->nparts;
+  builder_free(&text);
+  builder_free(&zip);
+  if(!b->own) {
+    skpi_expo_body_free(b);
+    return SKPI_ENOMEM;
+  }
+  *out = b;
+  return SKPI_OK;
+}
+
+const skpi_expo_part *skpi_expo_body_parts(const skpi_expo_body *b, size_t *nparts,
+                                           size_t *total) {
+  *nparts = b->nparts;
+  *total = b->total;
+  return b->parts;
+}
+
+skpi_err skpi_expo_join(const skpi_expo_part *parts, size_t n, skpi_buf *out) {
+  for(size_t i = 0; i < n; i++) {
+    skpi_err rc = skpi_buf_add(out, parts[i].data, parts[i].len);
+    if(rc)
       return rc;
   }
   return SKPI_OK;
@@ -777,28 +1254,22 @@ static skpi_err render_group(const skpi_mset *const *sets, size_t n, size_t i, c
 
 skpi_err skpi_expo_render(const skpi_mset *const *sets, size_t n, enum skpi_format fmt,
                           skpi_buf *out) {
-  skpi_err rc = SKPI_OK;
   if(!out || (n && !sets))
     return SKPI_EINVAL;
-  for(size_t i = 0; i < n; i++) {
-    const skpi_mset *m = sets[i];
-    if(!m)
-      continue;
-    for(size_t j = 0; j < m->nfams; j++) {
-      const family *f = &m->fams[j];
-      /* Emitted already with the group of an earlier set? */
-      int seen = 0;
-      for(size_t k = 0; k < i && !seen; k++)
-        seen = sets[k] && find_family(sets[k], f->name, f->namelen) >= 0;
-      if(seen)
-        continue;
-      if((rc = render_group(sets, n, i, f, fmt, out)) != SKPI_OK)
-        goto out;
-    }
-  }
-  if(fmt == SKPI_FMT_OPENMETRICS)
-    rc = skpi_buf_add(out, "# EOF\n", 6);
-out:
+  skpi_rendered **r = calloc(n ? n : 1, sizeof(*r));
+  skpi_expo_body *b = NULL;
+  skpi_err rc = r ? SKPI_OK : SKPI_ENOMEM;
+  for(size_t i = 0; i < n && rc == SKPI_OK; i++)
+    if(sets[i])
+      rc = skpi_rendered_new(sets[i], NULL, &r[i]);
+  if(rc == SKPI_OK)
+    rc = skpi_expo_assemble(r, n, fmt, 0, &b);
+  if(rc == SKPI_OK)
+    rc = skpi_expo_join(b->parts, b->nparts, out);
+  skpi_expo_body_free(b);
+  for(size_t i = 0; r && i < n; i++)
+    skpi_rendered_unref(r[i]);
+  free(r);
   return rc;
 }
 

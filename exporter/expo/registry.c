@@ -1,19 +1,18 @@
 /* registry.c: source slots, the composer thread and immutable snapshots.
  *
- * Sources publish under the registry mutex and signal the composer; the
- * composer copies slot state and takes references to the slots' sets under
- * the mutex, then renders outside it.  The newest snapshot pointer is
- * swapped under the mutex; readers take a reference.  Encodings other than
- * plain text are rendered on first use and cached in the snapshot; the
- * composer pre-renders, for the next snapshot, every encoding that was
- * asked for before, so steady-state scrapes only copy bytes.
+ * Sources publish under the registry mutex and signal the composer.  The
+ * composer takes the sets published since its last round, renders each
+ * outside the mutex into an skpi_rendered that shares every unchanged block
+ * with the slot's previous rendering, and drops the set: a slot keeps its
+ * rendering, not its set.  A snapshot is the list of the slots' renderings
+ * (plus the self-metrics); bodies are assembled from it per encoding, on
+ * first use, and cached in it.  The composer assembles, for the next
+ * snapshot, every encoding asked for before, so steady-state scrapes only
+ * write bytes.  Assembling is cheap: the text is the renderings' blocks;
+ * gzip compresses only blocks not compressed before.
  *
- * A snapshot replaced by a newer one is retired: it gives its sets back at
- * once and keeps only the bodies already rendered, so an answer still being
- * sent from it pins text, never the sources' sets.  The shown snapshot gives
- * its sets back already when the composer starts on the next one, so a
- * source's old and new sets are not both held while the new text renders;
- * an encoding first asked for in that window waits for the next snapshot.
+ * A snapshot still being sent to a slow reader pins its renderings; the
+ * blocks it shares with newer snapshots are held once.
  */
 #include "streamkpi/registry.h"
 
@@ -23,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -32,19 +30,15 @@
 #include "streamkpi/refcnt.h"
 
 #define MAX_SLOTS 4096
-/* Rendered output is capped so a runaway source cannot exhaust memory. */
-#define RENDER_CAP ((size_t)1 << 30)
 #define NENC 4 /* text, openmetrics, text+gzip, openmetrics+gzip */
-/* How long a request for an encoding the shown snapshot cannot render any
- * more waits for the next snapshot (it normally waits one render). */
-#define REPLACE_WAIT_S 10
 
 typedef struct slot {
   char cluster[128];
   char source[64];
   double ttl_s;
   int ready;
-  skpi_mset *set; /* last good set, or NULL */
+  skpi_mset *pending;    /* published, not rendered yet, or NULL */
+  skpi_rendered *shown;  /* the last good set, rendered, or NULL */
   int up;
   double last_success;
   double last_attempt;
@@ -54,28 +48,21 @@ typedef struct slot {
   char last_error[256];
 } slot;
 
-/* The encodings scrapes asked for, as a bitmask, and each encoding's last
- * size (the next render allocates about that once instead of doubling up to
- * it).  Snapshots record what they are asked for here and may outlive the
- * registry, so the registry and each snapshot hold a reference and the last
- * one frees it. */
+/* The encodings scrapes asked for, as a bitmask.  Snapshots record what
+ * they are asked for here and may outlive the registry, so the registry and
+ * each snapshot hold a reference and the last one frees it. */
 typedef struct wanted {
   skpi_refcnt refs;
   atomic_uint bits;
-  atomic_size_t last_len[NENC];
 } wanted;
 
 struct skpi_snapshot {
   skpi_refcnt refcnt;
   wanted *want;
-  skpi_mset **sets; /* sets[0] is the self-metrics set */
-  size_t nsets;
-  pthread_mutex_t mu;      /* guards the lazily rendered encodings and sets */
-  int retired;             /* replaced: sets given back, no new encodings */
-  int stripped;            /* sets given back, a newer snapshot is on its way */
-  pthread_cond_t replaced; /* signalled when retired */
-  char *body[NENC];
-  size_t len[NENC];
+  skpi_rendered **r; /* r[0] is the self-metrics */
+  size_t n;
+  pthread_mutex_t mu; /* guards the lazily assembled bodies */
+  skpi_expo_body *body[NENC];
 };
 
 struct skpi_registry {
@@ -87,90 +74,23 @@ struct skpi_registry {
   slot *slots;
   size_t nslots;
   skpi_snapshot *current;
+  skpi_rendered *self; /* the last self-metrics rendering */
   wanted *want;
   double last_render_s;
   size_t last_render_bytes;
+  size_t last_fresh_bytes;
 };
 
 static int enc_index(enum skpi_format fmt, int gzip) {
   return (fmt == SKPI_FMT_OPENMETRICS ? 1 : 0) + (gzip ? 2 : 0);
 }
 
-/* Room for a body expected to be about hint bytes: a little over the last
- * size, as bodies grow slowly between cycles. */
-static size_t room_for(size_t hint) {
-  return hint + hint / 32 + 4096;
-}
-
-/* Compresses in into a buffer sized from hint (the last gzip size), not
- * from deflateBound: that bound is the input's size, and the compressed
- * text is about 1/25 of it. */
-static skpi_err gzip_bytes(const char *in, size_t inlen, size_t hint, char **out, size_t *outlen) {
-  z_stream zs;
-  memset(&zs, 0, sizeof(zs));
-  if(deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    return SKPI_ENOMEM;
-  skpi_buf b;
-  skpi_buf_init(&b, RENDER_CAP);
-  skpi_err rc = skpi_buf_reserve(&b, room_for(hint));
-  zs.next_in = (Bytef *)(uintptr_t)in;
-  zs.avail_in = (uInt)inlen;
-  int zrc = Z_OK;
-  while(rc == SKPI_OK && zrc != Z_STREAM_END) {
-    Bytef chunk[65536];
-    zs.next_out = chunk;
-    zs.avail_out = sizeof(chunk);
-    zrc = deflate(&zs, Z_FINISH);
-    if(zrc != Z_OK && zrc != Z_STREAM_END)
-      rc = SKPI_EIO;
-    else
-      rc = skpi_buf_add(&b, chunk, sizeof(chunk) - zs.avail_out);
-  }
-  deflateEnd(&zs);
-  if(rc) {
-    skpi_buf_free(&b);
-    return rc;
-  }
-  *out = skpi_buf_steal(&b, outlen);
-  return *out ? SKPI_OK : SKPI_ENOMEM;
-}
-
-/* Renders encoding e into s (caller holds s->mu). */
-static skpi_err render_enc(skpi_snapshot *s, int e) {
+/* Assembles encoding e of s (caller holds s->mu). */
+static skpi_err assemble(skpi_snapshot *s, int e) {
   if(s->body[e])
     return SKPI_OK;
-  if(s->stripped && !s->retired) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += REPLACE_WAIT_S;
-    while(!s->retired && pthread_cond_timedwait(&s->replaced, &s->mu, &until) == 0)
-      ;
-  }
-  if(s->retired || s->stripped)
-    return SKPI_ENOENT;
-  skpi_err rc;
-  if(e >= 2) {
-    if((rc = render_enc(s, e - 2)) != SKPI_OK)
-      return rc;
-    rc = gzip_bytes(s->body[e - 2], s->len[e - 2], atomic_load(&s->want->last_len[e]), &s->body[e],
-                    &s->len[e]);
-  } else {
-    skpi_buf b;
-    skpi_buf_init(&b, RENDER_CAP);
-    size_t hint = atomic_load(&s->want->last_len[e]);
-    if(!hint || (rc = skpi_buf_reserve(&b, room_for(hint))) == SKPI_OK)
-      rc = skpi_expo_render((const skpi_mset *const *)s->sets, s->nsets,
-                            e == 1 ? SKPI_FMT_OPENMETRICS : SKPI_FMT_TEXT, &b);
-    if(rc) {
-      skpi_buf_free(&b);
-      return rc;
-    }
-    s->body[e] = skpi_buf_steal(&b, &s->len[e]);
-    rc = s->body[e] ? SKPI_OK : SKPI_ENOMEM;
-  }
-  if(rc == SKPI_OK)
-    atomic_store(&s->want->last_len[e], s->len[e]);
-  return rc;
+  return skpi_expo_assemble(s->r, s->n, e & 1 ? SKPI_FMT_OPENMETRICS : SKPI_FMT_TEXT, e >= 2,
+                            &s->body[e]);
 }
 
 static void wanted_unref(wanted *w) {
@@ -179,13 +99,12 @@ static void wanted_unref(wanted *w) {
 }
 
 static void snapshot_free(skpi_snapshot *s) {
-  for(size_t i = 0; i < s->nsets; i++)
-    skpi_mset_unref(s->sets[i]);
-  free(s->sets);
+  for(size_t i = 0; i < s->n; i++)
+    skpi_rendered_unref(s->r[i]);
+  free(s->r);
   for(int e = 0; e < NENC; e++)
-    free(s->body[e]);
+    skpi_expo_body_free(s->body[e]);
   pthread_mutex_destroy(&s->mu);
-  pthread_cond_destroy(&s->replaced);
   wanted_unref(s->want);
   free(s);
 }
@@ -195,16 +114,14 @@ void skpi_snapshot_release(skpi_snapshot *s) {
     snapshot_free(s);
 }
 
-skpi_err skpi_snapshot_body(skpi_snapshot *s, enum skpi_format fmt, int gzip, const char **data,
-                            size_t *len) {
+skpi_err skpi_snapshot_parts(skpi_snapshot *s, enum skpi_format fmt, int gzip,
+                             const skpi_expo_part **parts, size_t *nparts, size_t *total) {
   int e = enc_index(fmt, gzip);
   atomic_fetch_or(&s->want->bits, 1u << e);
   pthread_mutex_lock(&s->mu);
-  skpi_err rc = render_enc(s, e);
-  if(rc == SKPI_OK) {
-    *data = s->body[e];
-    *len = s->len[e];
-  }
+  skpi_err rc = assemble(s, e);
+  if(rc == SKPI_OK)
+    *parts = skpi_expo_body_parts(s->body[e], nparts, total);
   pthread_mutex_unlock(&s->mu);
   return rc;
 }
@@ -241,8 +158,11 @@ static skpi_err self_metrics(skpi_registry *r, const slot *slots, size_t n, skpi
                               "background (scrapes never wait for it).");
   int f_rb = skpi_mset_family(m, "streamkpi_exposition_bytes", SKPI_MT_GAUGE,
                               "Size of the previous snapshot's text exposition.");
+  int f_rf = skpi_mset_family(m, "streamkpi_exposition_rendered_bytes", SKPI_MT_GAUGE,
+                              "Bytes of the previous snapshot's text that were rendered anew; "
+                              "the rest was unchanged and reused from earlier snapshots.");
   if(f_build < 0 || f_up < 0 || f_stale < 0 || f_last < 0 || f_dur < 0 || f_err < 0 || f_cyc < 0 ||
-     f_rs < 0 || f_rb < 0)
+     f_rs < 0 || f_rb < 0 || f_rf < 0)
     return SKPI_ENOMEM;
   if((rc = skpi_mset_add(m, f_build, 1, "version", SKPI_VERSION, "revision", SKPI_REVISION,
                          "librdkafka", rd_kafka_version_str())) != SKPI_OK)
@@ -253,7 +173,7 @@ static skpi_err self_metrics(skpi_registry *r, const slot *slots, size_t n, skpi
     if(sl->last_attempt == 0)
       continue; /* never ran: nothing true to say yet */
     if((rc = skpi_mset_addv(m, f_up, sl->up, kv, 2)) != SKPI_OK ||
-       (rc = skpi_mset_addv(m, f_stale, !sl->up && sl->set, kv, 2)) != SKPI_OK ||
+       (rc = skpi_mset_addv(m, f_stale, !sl->up && (sl->shown || sl->pending), kv, 2)) != SKPI_OK ||
        (rc = skpi_mset_addv(m, f_dur, sl->duration_s, kv, 2)) != SKPI_OK ||
        (rc = skpi_mset_addv(m, f_err, (double)sl->errors, kv, 2)) != SKPI_OK ||
        (rc = skpi_mset_addv(m, f_cyc, (double)sl->cycles, kv, 2)) != SKPI_OK)
@@ -263,25 +183,54 @@ static skpi_err self_metrics(skpi_registry *r, const slot *slots, size_t n, skpi
   }
   if(r->last_render_bytes) {
     if((rc = skpi_mset_add(m, f_rs, r->last_render_s)) != SKPI_OK ||
-       (rc = skpi_mset_add(m, f_rb, (double)r->last_render_bytes)) != SKPI_OK)
+       (rc = skpi_mset_add(m, f_rb, (double)r->last_render_bytes)) != SKPI_OK ||
+       (rc = skpi_mset_add(m, f_rf, (double)r->last_fresh_bytes)) != SKPI_OK)
       return rc;
   }
   return SKPI_OK;
 }
 
-/* Gives back s's sets: while the next snapshot renders (retired 0), or for
- * good once it is shown (retired 1), which wakes requests waiting for it. */
-static void give_back_sets(skpi_snapshot *s, int retired) {
-  pthread_mutex_lock(&s->mu);
-  s->stripped = 1;
-  if(retired) {
-    s->retired = 1;
-    pthread_cond_broadcast(&s->replaced);
+/* A slot's data as the composer takes it: a set to render against the
+ * slot's last rendering, or that rendering as it is. */
+typedef struct taken {
+  skpi_mset *set;
+  skpi_rendered *prev;
+  skpi_rendered *out;
+} taken;
+
+/* Drops a slot's data once its TTL ran out (caller holds r->mu). */
+static void drop_if_expired(slot *sl, double now) {
+  if(!(sl->shown || sl->pending) || sl->up || now - sl->last_success <= sl->ttl_s)
+    return;
+  skpi_log(SKPI_WARN, "dropping stale data", "cluster", sl->cluster, "source", sl->source);
+  skpi_mset_unref(sl->pending);
+  sl->pending = NULL;
+  skpi_rendered_unref(sl->shown);
+  sl->shown = NULL;
+}
+
+/* Renders what was taken; a set that cannot be rendered keeps the slot's
+ * last rendering (logged).  Returns the bytes rendered anew. */
+static size_t render_taken(const slot *copy, taken *t, size_t n) {
+  size_t fresh = 0;
+  for(size_t i = 0; i < n; i++) {
+    if(!t[i].set) {
+      t[i].out = t[i].prev;
+      t[i].prev = NULL;
+      continue;
+    }
+    skpi_err rc = skpi_rendered_new(t[i].set, t[i].prev, &t[i].out);
+    if(rc) {
+      skpi_log(SKPI_ERROR, "cannot render a source's metrics", "cluster", copy[i].cluster,
+               "source", copy[i].source, "error", skpi_strerror(rc));
+      t[i].out = t[i].prev;
+      t[i].prev = NULL;
+    } else
+      fresh += skpi_rendered_fresh_bytes(t[i].out);
+    skpi_mset_unref(t[i].set);
+    t[i].set = NULL;
   }
-  for(size_t i = 0; i < s->nsets; i++)
-    skpi_mset_unref(s->sets[i]);
-  s->nsets = 0;
-  pthread_mutex_unlock(&s->mu);
+  return fresh;
 }
 
 /* Builds a snapshot from the current slots; NULL on failure (logged). */
@@ -293,71 +242,90 @@ static skpi_snapshot *compose(skpi_registry *r) {
   s->want = r->want;
   skpi_refcnt_inc(&r->want->refs);
   pthread_mutex_init(&s->mu, NULL);
-  pthread_cond_init(&s->replaced, NULL);
 
   pthread_mutex_lock(&r->mu);
   double now = skpi_now();
   size_t n = r->nslots;
   slot *copy = malloc((n ? n : 1) * sizeof(*copy));
-  s->sets = calloc(n + 1, sizeof(*s->sets));
-  if(!copy || !s->sets) {
+  taken *t = calloc(n ? n : 1, sizeof(*t));
+  s->r = calloc(n + 1, sizeof(*s->r));
+  if(!copy || !t || !s->r) {
     pthread_mutex_unlock(&r->mu);
     free(copy);
+    free(t);
     snapshot_free(s);
     return NULL;
   }
   for(size_t i = 0; i < n; i++) {
     slot *sl = &r->slots[i];
-    /* The TTL runs from the last success: stale data past it is dropped. */
-    if(sl->set && !sl->up && now - sl->last_success > sl->ttl_s) {
-      skpi_log(SKPI_WARN, "dropping stale data", "cluster", sl->cluster, "source", sl->source);
-      skpi_mset_unref(sl->set);
-      sl->set = NULL;
-    }
+    drop_if_expired(sl, now);
     copy[i] = *sl;
-    if(sl->set) {
-      skpi_mset_ref(sl->set);
-      s->sets[1 + s->nsets++] = sl->set;
-    }
+    t[i].set = sl->pending;
+    sl->pending = NULL;
+    t[i].prev = sl->shown;
+    skpi_rendered_ref(sl->shown);
   }
   r->dirty = 0;
   pthread_mutex_unlock(&r->mu);
 
+  double t0 = skpi_mono();
+  size_t fresh = render_taken(copy, t, n);
+
+  /* Only the composer changes a slot's rendering, so the one taken above
+   * is still there; a TTL expiry happens only in compose too. */
+  pthread_mutex_lock(&r->mu);
+  for(size_t i = 0; i < n; i++) {
+    slot *sl = &r->slots[i];
+    if(t[i].out != sl->shown) {
+      skpi_rendered_unref(sl->shown);
+      sl->shown = t[i].out;
+      skpi_rendered_ref(sl->shown);
+    }
+    if(sl->shown) {
+      skpi_rendered_ref(sl->shown);
+      s->r[1 + s->n++] = sl->shown;
+    }
+  }
+  pthread_mutex_unlock(&r->mu);
+  for(size_t i = 0; i < n; i++) {
+    skpi_rendered_unref(t[i].prev);
+    skpi_rendered_unref(t[i].out);
+  }
+  free(t);
+
   skpi_mset *self = skpi_mset_new();
-  s->sets[0] = self;
-  s->nsets++;
   skpi_err rc = self ? self_metrics(r, copy, n, self) : SKPI_ENOMEM;
   free(copy);
+  if(rc == SKPI_OK)
+    rc = skpi_rendered_new(self, r->self, &s->r[0]);
+  skpi_mset_unref(self);
+  s->n++;
   if(rc) {
     skpi_log(SKPI_ERROR, "cannot build self-metrics", "error", skpi_strerror(rc));
     snapshot_free(s);
     return NULL;
   }
+  skpi_rendered_unref(r->self);
+  r->self = s->r[0];
+  skpi_rendered_ref(r->self);
+  fresh += skpi_rendered_fresh_bytes(s->r[0]);
 
-  /* Only the composer replaces r->current, so it is read here unlocked. */
-  if(r->current)
-    give_back_sets(r->current, 0);
-  double t0 = skpi_mono();
   unsigned asked = atomic_load(&r->want->bits) | 1u;
   for(int e = 0; e < NENC; e++) {
     if(!(asked & (1u << e)))
       continue;
-    if((rc = render_enc(s, e)) != SKPI_OK) {
+    if((rc = assemble(s, e)) != SKPI_OK) {
       skpi_log(SKPI_ERROR, "cannot render snapshot", "error", skpi_strerror(rc));
       snapshot_free(s);
       return NULL;
     }
-    if(e == 0) {
-      r->last_render_s = skpi_mono() - t0;
-      r->last_render_bytes = s->len[0];
-    }
   }
+  size_t parts, total;
+  skpi_expo_body_parts(s->body[0], &parts, &total);
+  r->last_render_s = skpi_mono() - t0;
+  r->last_render_bytes = total;
+  r->last_fresh_bytes = fresh;
   return s;
-}
-
-/* Gives back the sets of a snapshot no longer current. */
-static void retire(skpi_snapshot *s) {
-  give_back_sets(s, 1);
 }
 
 static void install(skpi_registry *r, skpi_snapshot *s) {
@@ -365,15 +333,14 @@ static void install(skpi_registry *r, skpi_snapshot *s) {
   skpi_snapshot *old = r->current;
   r->current = s;
   pthread_mutex_unlock(&r->mu);
-  retire(old);
   skpi_snapshot_release(old);
 }
 
-/* Returns 1 when some slot holds a set whose TTL has run out. */
+/* Returns 1 when some slot holds data whose TTL has run out. */
 static int ttl_due(skpi_registry *r, double now) {
   for(size_t i = 0; i < r->nslots; i++) {
     const slot *sl = &r->slots[i];
-    if(sl->set && !sl->up && now - sl->last_success > sl->ttl_s)
+    if((sl->shown || sl->pending) && !sl->up && now - sl->last_success > sl->ttl_s)
       return 1;
   }
   return 0;
@@ -394,8 +361,6 @@ static void *composer(void *arg) {
     skpi_snapshot *s = compose(r);
     if(s)
       install(r, s);
-    else if(r->current)
-      retire(r->current); /* no next one: waiting requests stop waiting */
     pthread_mutex_lock(&r->mu);
   }
   pthread_mutex_unlock(&r->mu);
@@ -414,8 +379,6 @@ skpi_registry *skpi_registry_new(void) {
     goto fail;
   skpi_refcnt_init(&r->want->refs, 1);
   atomic_init(&r->want->bits, 1u);
-  for(int e = 0; e < NENC; e++)
-    atomic_init(&r->want->last_len[e], 0);
   r->current = compose(r);
   if(!r->current)
     goto fail;
@@ -424,6 +387,7 @@ skpi_registry *skpi_registry_new(void) {
   return r;
 fail:
   skpi_snapshot_release(r->current);
+  skpi_rendered_unref(r->self);
   wanted_unref(r->want);
   free(r->slots);
   pthread_cond_destroy(&r->cond);
@@ -441,10 +405,13 @@ void skpi_registry_free(skpi_registry *r) {
   pthread_mutex_unlock(&r->mu);
   pthread_join(r->thread, NULL);
   skpi_snapshot_release(r->current);
-  /* Snapshots still held keep their own reference to it. */
+  /* Snapshots still held keep their own references. */
   wanted_unref(r->want);
-  for(size_t i = 0; i < r->nslots; i++)
-    skpi_mset_unref(r->slots[i].set);
+  skpi_rendered_unref(r->self);
+  for(size_t i = 0; i < r->nslots; i++) {
+    skpi_mset_unref(r->slots[i].pending);
+    skpi_rendered_unref(r->slots[i].shown);
+  }
   free(r->slots);
   pthread_cond_destroy(&r->cond);
   pthread_mutex_destroy(&r->mu);
@@ -483,8 +450,8 @@ void skpi_registry_publish(skpi_registry *r, int id, skpi_mset *set, const char 
   sl->duration_s = duration_s;
   sl->cycles++;
   if(set && !error) {
-    skpi_mset_unref(sl->set);
-    sl->set = set;
+    skpi_mset_unref(sl->pending); /* a set the composer had no time for */
+    sl->pending = set;
     sl->up = 1;
     sl->last_success = now;
     sl->last_error[0] = '\0';
@@ -509,7 +476,7 @@ size_t skpi_registry_status(skpi_registry *r, skpi_source_status *out, size_t ma
     snprintf(o->cluster, sizeof(o->cluster), "%s", sl->cluster);
     snprintf(o->source, sizeof(o->source), "%s", sl->source);
     o->up = sl->up;
-    o->has_data = sl->set != NULL;
+    o->has_data = sl->shown || sl->pending;
     o->ready = sl->ready;
     o->last_success = sl->last_success;
     o->last_attempt = sl->last_attempt;

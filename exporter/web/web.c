@@ -375,16 +375,15 @@ static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c) {
   enum skpi_format fmt = skpi_expo_negotiate(accept);
   int gz = skpi_web_accepts_gzip(ae);
   skpi_snapshot *s = skpi_registry_acquire(w->reg);
-  const char *data;
-  size_t len;
-  skpi_err rc = skpi_snapshot_body(s, fmt, gz, &data, &len);
-  /* A snapshot replaced between acquire and render has no sets left to
-   * render a new encoding from; the newest has.  Bounded: a swap per try. */
-  for(int retry = 0; rc == SKPI_ENOENT && retry < 3; retry++) {
-    skpi_snapshot_release(s);
-    s = skpi_registry_acquire(w->reg);
-    rc = skpi_snapshot_body(s, fmt, gz, &data, &len);
-  }
+  const skpi_expo_part *parts = NULL;
+  size_t nparts = 0, len = 0;
+  skpi_err rc = skpi_snapshot_parts(s, fmt, gz, &parts, &nparts, &len);
+  /* MHD copies the vector; the bytes stay the snapshot's. */
+  struct MHD_IoVec *iov = NULL;
+  if(rc == SKPI_OK && nparts && !(iov = calloc(nparts, sizeof(*iov))))
+    rc = SKPI_ENOMEM;
+  for(size_t i = 0; rc == SKPI_OK && i < nparts; i++)
+    iov[i] = (struct MHD_IoVec){parts[i].data, parts[i].len};
   if(rc) {
     skpi_snapshot_release(s);
     skpi_log(SKPI_ERROR, "cannot serve metrics", "error", skpi_strerror(rc));
@@ -393,11 +392,13 @@ static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c) {
   }
   held *h = malloc(sizeof(*h));
   if(!h) {
+    free(iov);
     skpi_snapshot_release(s);
     return MHD_NO;
   }
   if(!pin_add(w, c, s, len)) {
     free(h);
+    free(iov);
     skpi_snapshot_release(s);
     count(w, &w->counters.pinned_refused);
     skpi_log(SKPI_WARN, "metrics refused: answers still being sent pin too many snapshots");
@@ -408,8 +409,9 @@ static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c) {
   *h = (held){w, s};
   /* For HEAD, MHD sends the headers of this same response (Content-Length
    * included) and leaves the body out. */
-  struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
-      len, (void *)(uintptr_t)data, release_held, h);
+  struct MHD_Response *r =
+      MHD_create_response_from_iovec(iov, (unsigned int)nparts, release_held, h);
+  free(iov);
   if(!r) {
     release_held(h);
     return MHD_NO;

@@ -109,7 +109,8 @@ size_t skpi_mset_size(const skpi_mset *m);
  * distinct label sets, not with the samples.  0 for NULL. */
 size_t skpi_mset_label_bytes(const skpi_mset *m);
 
-/* Renders the union of n sets into out (which it appends to).  Sets may be
+/* Renders the union of n sets into out (which it appends to), as
+ * skpi_rendered_new and skpi_expo_assemble do, in one piece.  Sets may be
  * NULL (skipped).  Returns SKPI_ETOOBIG when out's cap is hit (out is then
  * freed by skpi_buf, nothing else to clean up).  Same-named families form
  * one group placed at the name's first declaration, with that
@@ -118,6 +119,58 @@ size_t skpi_mset_label_bytes(const skpi_mset *m);
  * Text output is empty or ends in "\n"; OpenMetrics ends in "# EOF\n". */
 skpi_err skpi_expo_render(const skpi_mset *const *sets, size_t n, enum skpi_format fmt,
                           skpi_buf *out);
+
+/* ---- render once, serve many times ----
+ *
+ * A published set is rendered once into an skpi_rendered: each family's
+ * sample lines, cut into blocks of SKPI_EXPO_BLOCK samples.  Sample lines
+ * are the same in both formats, so one rendering serves text and
+ * OpenMetrics, plain and gzip.  A block whose samples (labels and values)
+ * equal the block at the same place of the same family in the source's
+ * previous rendering is not rendered again but shared with it, so a cycle
+ * that changed little costs little, and the text that did not change is
+ * held once however many snapshots show it.  Blocks are compared by a
+ * 64-bit hash of their samples and their count. */
+#define SKPI_EXPO_BLOCK 1024
+
+typedef struct skpi_rendered skpi_rendered;
+
+/* Renders m, sharing unchanged blocks with prev (the same source's last
+ * rendering; NULL renders everything).  m and prev are only read.  Sets
+ * *out (refcount 1).  SKPI_ENOMEM, or SKPI_ETOOBIG for a line past 1 GiB. */
+skpi_err skpi_rendered_new(const skpi_mset *m, const skpi_rendered *prev, skpi_rendered **out);
+/* Reference counting (atomic); NULL is ignored. */
+void skpi_rendered_ref(skpi_rendered *r);
+void skpi_rendered_unref(skpi_rendered *r);
+/* Bytes of sample lines held by r, and of those the bytes r rendered
+ * itself (the rest it shares with the rendering it was given as prev). */
+size_t skpi_rendered_bytes(const skpi_rendered *r);
+size_t skpi_rendered_fresh_bytes(const skpi_rendered *r);
+
+/* One contiguous piece of an exposition body. */
+typedef struct skpi_expo_part {
+  const char *data;
+  size_t len;
+} skpi_expo_part;
+
+/* An exposition body assembled from renderings: a list of parts, served
+ * one after the other (writev).  It holds references to the renderings,
+ * so it stays valid however long it is kept. */
+typedef struct skpi_expo_body skpi_expo_body;
+
+/* Assembles the union of n renderings (NULL entries are skipped) in format
+ * fmt, gzip-compressed when gzip is set, with the grouping rules of
+ * skpi_expo_render.  Compressed bodies are one gzip member whose blocks
+ * are compressed once and shared like their text.  SKPI_ENOMEM. */
+skpi_err skpi_expo_assemble(skpi_rendered *const *r, size_t n, enum skpi_format fmt, int gzip,
+                            skpi_expo_body **out);
+/* Frees b (NULL is ignored); the renderings live on while referenced. */
+void skpi_expo_body_free(skpi_expo_body *b);
+/* The body's parts and their total length.  Valid while b lives. */
+const skpi_expo_part *skpi_expo_body_parts(const skpi_expo_body *b, size_t *nparts,
+                                           size_t *total);
+/* Appends the parts' bytes to out (SKPI_ETOOBIG past its cap). */
+skpi_err skpi_expo_join(const skpi_expo_part *parts, size_t n, skpi_buf *out);
 
 /* Picks the format an Accept header asks for (NULL means text):
  * OpenMetrics when application/openmetrics-text (version absent, 1.0.0 or

@@ -3,13 +3,16 @@
  * Each source (a Kafka cluster's sampler, a probe, an HTTP target, a KPI
  * engine) owns one slot.  At the end of a cycle it publishes an skpi_mset
  * (success) or an error (failure).  A composer thread turns the slots into
- * an immutable, refcounted skpi_snapshot whose 0.0.4 text is rendered in
- * the background; other encodings (OpenMetrics, gzip) are rendered on first
- * use and cached in that snapshot.  A scrape takes a reference to the newest
+ * an immutable, refcounted skpi_snapshot whose 0.0.4 text is assembled in
+ * the background; other encodings (OpenMetrics, gzip) are assembled on
+ * first use and cached in that snapshot.  A scrape takes a reference to the newest
  * snapshot and writes its bytes: it never waits for a source.
  *
  * A failed source keeps its last good set (marked by streamkpi_source_up 0)
  * until ttl seconds after its last success, then its set is dropped.
+ * The registry renders each set once, when it arrives, and keeps the
+ * rendering, not the set; text that did not change from a source's
+ * previous set is shared, not rendered again (see skpi_rendered_new).
  *
  * The composer adds the self-metrics: streamkpi_build_info,
  * streamkpi_source_up, streamkpi_source_last_success_timestamp_seconds,
@@ -51,15 +54,12 @@ void skpi_registry_publish(skpi_registry *r, int slot, skpi_mset *set, const cha
 skpi_snapshot *skpi_registry_acquire(skpi_registry *r);
 void skpi_snapshot_release(skpi_snapshot *s);
 
-/* Gives the snapshot's body in the asked encoding, rendering and caching it
- * on first use.  The bytes belong to the snapshot: valid until released.
- * SKPI_ENOENT when a newer snapshot replaced this one before that encoding
- * was rendered (a replaced snapshot keeps its bodies, not its sets): acquire
- * the newest and ask again.  While the next snapshot renders, the shown one
- * has given its sets back already: asking it for a new encoding then waits
- * (up to 10 s, normally one render) and gives SKPI_ENOENT. */
-skpi_err skpi_snapshot_body(skpi_snapshot *s, enum skpi_format fmt, int gzip, const char **data,
-                            size_t *len);
+/* Gives the snapshot's body in the asked encoding as a list of parts to
+ * send one after the other, with their total length, assembling and caching
+ * it on first use.  The parts belong to the snapshot: valid until it is
+ * released.  SKPI_ENOMEM. */
+skpi_err skpi_snapshot_parts(skpi_snapshot *s, enum skpi_format fmt, int gzip,
+                             const skpi_expo_part **parts, size_t *nparts, size_t *total);
 
 /* One source's state, for /ready and the landing page. */
 typedef struct skpi_source_status {

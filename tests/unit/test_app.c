@@ -186,6 +186,20 @@ static void events_reach_their_cluster_only(void **state) {
   assert_true(fact(f->app, SKPI_FACT_DLQ_COVERAGE, "east", now) == 0);
 }
 
+/* The snapshot's text joined in one string (caller frees), or NULL. */
+static char *snapshot_text(skpi_snapshot *snap) {
+  const skpi_expo_part *parts;
+  size_t n, total;
+  skpi_buf b;
+  skpi_buf_init(&b, (size_t)1 << 30);
+  if(skpi_snapshot_parts(snap, SKPI_FMT_TEXT, 0, &parts, &n, &total) != SKPI_OK ||
+     skpi_expo_join(parts, n, &b) != SKPI_OK || !b.data) {
+    skpi_buf_free(&b);
+    return NULL;
+  }
+  return skpi_buf_steal(&b, NULL);
+}
+
 /* Probe events go through the health rule's verdict to availability,
  * incidents and the SLO; the published metrics show them. */
 static void probe_events_feed_availability_incidents_and_slo(void **state) {
@@ -213,11 +227,10 @@ static void probe_events_feed_availability_incidents_and_slo(void **state) {
   int found = 0;
   for(int i = 0; i < 400 && !found; i++) {
     skpi_snapshot *snap = skpi_registry_acquire(skpi_app_registry(f->app));
-    const char *body;
-    size_t len;
-    if(skpi_snapshot_body(snap, SKPI_FMT_TEXT, 0, &body, &len) == SKPI_OK &&
-       strstr(body, "streamkpi_availability_ratio{cluster=\"east\",window=\"1h\"} 0.7"))
+    char *body = snapshot_text(snap);
+    if(body && strstr(body, "streamkpi_availability_ratio{cluster=\"east\",window=\"1h\"} 0.7"))
       found = strstr(body, want) != NULL;
+    free(body);
     skpi_snapshot_release(snap);
     if(!found)
       usleep(25000);
@@ -229,11 +242,11 @@ static void probe_events_feed_availability_incidents_and_slo(void **state) {
 static int published_has_all(skpi_app *a, const char *const *want, size_t n) {
   for(int i = 0; i < 400; i++) {
     skpi_snapshot *snap = skpi_registry_acquire(skpi_app_registry(a));
-    const char *body;
-    size_t len, hits = 0;
-    if(skpi_snapshot_body(snap, SKPI_FMT_TEXT, 0, &body, &len) == SKPI_OK)
-      for(size_t k = 0; k < n; k++)
-        hits += strstr(body, want[k]) != NULL;
+    char *body = snapshot_text(snap);
+    size_t hits = 0;
+    for(size_t k = 0; body && k < n; k++)
+      hits += strstr(body, want[k]) != NULL;
+    free(body);
     skpi_snapshot_release(snap);
     if(hits == n)
       return 1;

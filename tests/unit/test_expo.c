@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 #include <math.h>
+#include <zlib.h>
 
 #include "streamkpi/expo.h"
 
@@ -700,6 +701,165 @@ static void seal_keeps_the_output(void **state) {
   skpi_mset_unref(m);
 }
 
+/* ---- rendering once: shared blocks, assembled bodies ---- */
+
+/* A set of n partition gauges (values from base) and one small counter. */
+static skpi_mset *partitions(size_t n, double base, size_t bump) {
+  skpi_mset *m = skpi_mset_new();
+  int g = skpi_mset_family(m, "kafka_lag", SKPI_MT_GAUGE, "Lag \\ of a \"partition\".");
+  int c = skpi_mset_family(m, "cycles_total", SKPI_MT_COUNTER, "Cycles.");
+  assert_true(g >= 0 && c >= 0);
+  char part[32];
+  for(size_t i = 0; i < n; i++) {
+    snprintf(part, sizeof(part), "%zu", i);
+    double v = base + (double)(i * 7919 % 1009) / 4.0 + (i == bump ? 1 : 0);
+    assert_int_equal(skpi_mset_add(m, g, v, "topic", "orders", "partition", part), SKPI_OK);
+  }
+  assert_int_equal(skpi_mset_add(m, c, 3), SKPI_OK);
+  return m;
+}
+
+/* Joins an assembled body into a string (caller frees). */
+static char *assembled(skpi_rendered *const *r, size_t n, enum skpi_format fmt, int gz,
+                       size_t *len) {
+  skpi_expo_body *b;
+  assert_int_equal(skpi_expo_assemble(r, n, fmt, gz, &b), SKPI_OK);
+  size_t nparts, total;
+  const skpi_expo_part *parts = skpi_expo_body_parts(b, &nparts, &total);
+  skpi_buf out;
+  skpi_buf_init(&out, 1 << 26);
+  assert_int_equal(skpi_expo_join(parts, nparts, &out), SKPI_OK);
+  assert_int_equal(out.len, total);
+  skpi_expo_body_free(b);
+  return skpi_buf_steal(&out, len);
+}
+
+/* Inflates a whole gzip member into a string (caller frees). */
+static char *gunzip(const char *gz, size_t glen, size_t *len) {
+  size_t cap = 1 << 26;
+  char *plain = malloc(cap);
+  assert_non_null(plain);
+  z_stream zs;
+  memset(&zs, 0, sizeof(zs));
+  assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+  zs.next_in = (Bytef *)(uintptr_t)gz;
+  zs.avail_in = (uInt)glen;
+  zs.next_out = (Bytef *)plain;
+  zs.avail_out = (uInt)cap;
+  assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  assert_int_equal(zs.avail_in, 0);
+  *len = zs.total_out;
+  inflateEnd(&zs);
+  return plain;
+}
+
+static void unchanged_blocks_are_shared(void **state) {
+  size_t n = 5 * SKPI_EXPO_BLOCK + 17;
+  skpi_mset *a = partitions(n, 0, SIZE_MAX), *same = partitions(n, 0, SIZE_MAX);
+  skpi_mset *one = partitions(n, 0, 2 * SKPI_EXPO_BLOCK + 5);
+  skpi_rendered *ra, *rsame, *rone;
+  assert_int_equal(skpi_rendered_new(a, NULL, &ra), SKPI_OK);
+  assert_int_equal(skpi_rendered_fresh_bytes(ra), skpi_rendered_bytes(ra));
+  assert_true(skpi_rendered_bytes(ra) > 5 * SKPI_EXPO_BLOCK * 30);
+  /* Equal samples in another set: nothing is rendered again. */
+  assert_int_equal(skpi_rendered_new(same, ra, &rsame), SKPI_OK);
+  assert_int_equal(skpi_rendered_fresh_bytes(rsame), 0);
+  assert_int_equal(skpi_rendered_bytes(rsame), skpi_rendered_bytes(ra));
+  /* One value changed: only its block (about a sixth of the text). */
+  assert_int_equal(skpi_rendered_new(one, ra, &rone), SKPI_OK);
+  size_t fresh = skpi_rendered_fresh_bytes(rone);
+  assert_true(fresh > 0 && fresh < skpi_rendered_bytes(rone) / 4);
+  /* Whatever was shared, the bodies are those of a full render. */
+  const skpi_mset *sets[] = {one};
+  for(int fmt = 0; fmt < 2; fmt++) {
+    char *want = render(sets, 1, (enum skpi_format)fmt);
+    size_t len;
+    char *got = assembled(&rone, 1, (enum skpi_format)fmt, 0, &len);
+    assert_int_equal(len, strlen(want));
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+  }
+  /* The first rendering is untouched by the later ones. */
+  const skpi_mset *first[] = {a};
+  char *want = render(first, 1, SKPI_FMT_TEXT);
+  size_t len;
+  char *got = assembled(&ra, 1, SKPI_FMT_TEXT, 0, &len);
+  assert_string_equal(got, want);
+  free(got);
+  free(want);
+  skpi_rendered_unref(ra);
+  skpi_rendered_unref(rsame);
+  skpi_rendered_unref(rone);
+  skpi_mset_unref(a);
+  skpi_mset_unref(same);
+  skpi_mset_unref(one);
+}
+
+/* A family declared with another type is rendered anew, not shared. */
+static void other_type_is_not_shared(void **state) {
+  skpi_mset *g = skpi_mset_new(), *u = skpi_mset_new();
+  int fg = skpi_mset_family(g, "x", SKPI_MT_GAUGE, NULL);
+  int fu = skpi_mset_family(u, "x", SKPI_MT_UNTYPED, NULL);
+  assert_int_equal(skpi_mset_add(g, fg, 1), SKPI_OK);
+  assert_int_equal(skpi_mset_add(u, fu, 1), SKPI_OK);
+  skpi_rendered *rg, *ru;
+  assert_int_equal(skpi_rendered_new(g, NULL, &rg), SKPI_OK);
+  assert_int_equal(skpi_rendered_new(u, rg, &ru), SKPI_OK);
+  assert_int_equal(skpi_rendered_fresh_bytes(ru), skpi_rendered_bytes(ru));
+  size_t len;
+  char *got = assembled(&ru, 1, SKPI_FMT_TEXT, 0, &len);
+  assert_string_equal(got, "# TYPE x untyped\nx 1\n");
+  free(got);
+  skpi_rendered_unref(rg);
+  skpi_rendered_unref(ru);
+  skpi_mset_unref(g);
+  skpi_mset_unref(u);
+}
+
+/* gzip bodies are one member that inflates to the text body, in both
+ * formats, across sets, with blocks compressed for an earlier body. */
+static void gzip_body_inflates_to_text(void **state) {
+  size_t n = 3 * SKPI_EXPO_BLOCK + 100;
+  skpi_mset *a = partitions(n, 0, SIZE_MAX), *b = partitions(n, 0.5, SIZE_MAX);
+  skpi_mset *a2 = partitions(n, 0, SKPI_EXPO_BLOCK);
+  skpi_rendered *r[2], *r2[2];
+  assert_int_equal(skpi_rendered_new(a, NULL, &r[0]), SKPI_OK);
+  assert_int_equal(skpi_rendered_new(b, NULL, &r[1]), SKPI_OK);
+  for(int round = 0; round < 2; round++) {
+    skpi_rendered *const *rs = round ? r2 : r;
+    if(round) {
+      assert_int_equal(skpi_rendered_new(a2, r[0], &r2[0]), SKPI_OK);
+      r2[1] = r[1];
+    }
+    for(int fmt = 0; fmt < 2; fmt++) {
+      size_t tlen, glen, plen;
+      char *text = assembled(rs, 2, (enum skpi_format)fmt, 0, &tlen);
+      char *gz = assembled(rs, 2, (enum skpi_format)fmt, 1, &glen);
+      assert_true(glen < tlen / 3);
+      char *plain = gunzip(gz, glen, &plen);
+      assert_int_equal(plen, tlen);
+      assert_memory_equal(plain, text, tlen);
+      free(plain);
+      free(gz);
+      free(text);
+    }
+  }
+  /* No sample at all: still a valid, empty member. */
+  size_t glen, plen;
+  char *gz = assembled(NULL, 0, SKPI_FMT_TEXT, 1, &glen);
+  char *plain = gunzip(gz, glen, &plen);
+  assert_int_equal(plen, 0);
+  free(plain);
+  free(gz);
+  skpi_rendered_unref(r[0]);
+  skpi_rendered_unref(r[1]);
+  skpi_rendered_unref(r2[0]);
+  skpi_mset_unref(a);
+  skpi_mset_unref(b);
+  skpi_mset_unref(a2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(numbers),        cmocka_unit_test(numbers_round_trip),
@@ -713,6 +873,9 @@ int main(void) {
       cmocka_unit_test(big_set_cap),    cmocka_unit_test(long_labels),
       cmocka_unit_test(untyped_family), cmocka_unit_test(interned_labels),
       cmocka_unit_test(seal_keeps_the_output),
+      cmocka_unit_test(unchanged_blocks_are_shared),
+      cmocka_unit_test(other_type_is_not_shared),
+      cmocka_unit_test(gzip_body_inflates_to_text),
   };
   return cmocka_run_group_tests_name("expo", tests, NULL, NULL);
 }

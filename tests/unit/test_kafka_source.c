@@ -322,11 +322,15 @@ static void observer(const skpi_ksample *s, void *user) {
 static int snapshot_has(skpi_registry *reg, const char *needle) {
   for(int i = 0; i < 400; i++) {
     skpi_snapshot *snap = skpi_registry_acquire(reg);
-    const char *data = NULL;
-    size_t len = 0;
+    const skpi_expo_part *parts;
+    size_t n, total;
+    skpi_buf b;
+    skpi_buf_init(&b, (size_t)1 << 30);
     int found = 0;
-    if(skpi_snapshot_body(snap, SKPI_FMT_TEXT, 0, &data, &len) == SKPI_OK && data)
-      found = memmem(data, len, needle, strlen(needle)) != NULL;
+    if(skpi_snapshot_parts(snap, SKPI_FMT_TEXT, 0, &parts, &n, &total) == SKPI_OK &&
+       skpi_expo_join(parts, n, &b) == SKPI_OK && b.data)
+      found = memmem(b.data, b.len, needle, strlen(needle)) != NULL;
+    skpi_buf_free(&b);
     skpi_snapshot_release(snap);
     if(found)
       return 1;

@@ -473,11 +473,15 @@ static void thread_runs_cycles_and_stops(void **state) {
 static char *wait_snapshot(skpi_registry *reg, const char *want) {
   for(int i = 0; i < 100; i++) {
     skpi_snapshot *s = skpi_registry_acquire(reg);
-    const char *data;
-    size_t len;
+    const skpi_expo_part *parts;
+    size_t n, total;
+    skpi_buf b;
+    skpi_buf_init(&b, (size_t)1 << 30);
     char *copy = NULL;
-    if(skpi_snapshot_body(s, SKPI_FMT_TEXT, 0, &data, &len) == SKPI_OK && strstr(data, want))
-      copy = strndup(data, len);
+    if(skpi_snapshot_parts(s, SKPI_FMT_TEXT, 0, &parts, &n, &total) == SKPI_OK &&
+       skpi_expo_join(parts, n, &b) == SKPI_OK && b.data && strstr(b.data, want))
+      copy = skpi_buf_steal(&b, NULL);
+    skpi_buf_free(&b);
     skpi_snapshot_release(s);
     if(copy)
       return copy;
