@@ -963,7 +963,8 @@ typedef struct bpart {
 struct skpi_expo_body {
   skpi_rendered **r;
   size_t n;
-  char *own; /* heads, and the gzip header, compressed heads and trailer */
+  char *own;  /* heads, and the gzip header, compressed heads and trailer */
+  char *glue; /* small parts copied together, when own is still used */
   skpi_expo_part *parts;
   size_t nparts;
   size_t total;
@@ -1168,6 +1169,51 @@ static skpi_err plan_gzip(builder *text, builder *bd) {
   return rc;
 }
 
+/* Parts shorter than this are copied together (heads, small families, a
+ * family's last block), so an answer is a few hundred writes at most. */
+#define GLUE_BELOW 8192
+
+/* Copies each run of parts shorter than small into one buffer, which
+ * replaces b->own (ownlen bytes) once no part points into that any more. */
+static skpi_err coalesce(skpi_expo_body *b, size_t ownlen, size_t small) {
+  size_t glue_len = 0;
+  for(size_t i = 0; i < b->nparts; i++)
+    if(b->parts[i].len < small)
+      glue_len += b->parts[i].len;
+  if(!glue_len)
+    return SKPI_OK;
+  char *glue = malloc(glue_len);
+  if(!glue)
+    return SKPI_ENOMEM;
+  size_t o = 0, k = 0;
+  int in_run = 0, own_used = 0;
+  for(size_t i = 0; i < b->nparts; i++) {
+    skpi_expo_part p = b->parts[i];
+    if(p.len >= small) {
+      own_used |= p.data >= b->own && p.data < b->own + ownlen;
+      b->parts[k++] = p;
+      in_run = 0;
+      continue;
+    }
+    memcpy(glue + o, p.data, p.len);
+    if(in_run)
+      b->parts[k - 1].len += p.len;
+    else
+      b->parts[k++] = (skpi_expo_part){glue + o, p.len};
+    in_run = 1;
+    o += p.len;
+  }
+  b->nparts = k;
+  if(own_used) {
+    free(b->glue);
+    b->glue = glue;
+  } else {
+    free(b->own);
+    b->own = glue;
+  }
+  return SKPI_OK;
+}
+
 void skpi_expo_body_free(skpi_expo_body *b) {
   if(!b)
     return;
@@ -1175,6 +1221,7 @@ void skpi_expo_body_free(skpi_expo_body *b) {
     skpi_rendered_unref(b->r[i]);
   free(b->r);
   free(b->own);
+  free(b->glue);
   free(b->parts);
   free(b);
 }
@@ -1226,11 +1273,15 @@ skpi_err skpi_expo_assemble(skpi_rendered *const *r, size_t n, enum skpi_format 
     b->total += p->len;
   }
   b->nparts = bd->nparts;
+  size_t ownlen = bd->own.len;
   builder_free(&text);
   builder_free(&zip);
-  if(!b->own) {
+  /* A gzip body is about 1/25 of the text: one buffer serves it fastest.
+   * Text keeps its blocks and glues only what is smaller than a block. */
+  rc = b->own ? coalesce(b, ownlen, gzip ? SIZE_MAX : GLUE_BELOW) : SKPI_ENOMEM;
+  if(rc) {
     skpi_expo_body_free(b);
-    return SKPI_ENOMEM;
+    return rc;
   }
   *out = b;
   return SKPI_OK;
