@@ -167,6 +167,7 @@ measure_streamkpi() { # NAME BOOTSTRAP [CLUSTER-KEYS]
   fi
   c0=$(cpu_s "$pid"); r0=$(reqlog_pos)
   : >"$RUN/skpi-$name.cycles"
+  : >"$RUN/skpi-$name.rendered"
   local last=$n0 target=$(( ${n0%.*} + CYCLES ))
   for i in $(seq 1 $((CYCLES * INTERVAL * 4 + 60))); do
     curl -s "${poll[@]+"${poll[@]}"}" -o "$RUN/skpi-$name.m1" "$url"
@@ -176,6 +177,9 @@ measure_streamkpi() { # NAME BOOTSTRAP [CLUSTER-KEYS]
       { metric "$RUN/skpi-$name.m1" 'streamkpi_source_collect_duration_seconds\{[^}]*source="kafka"'
       } >>"$RUN/skpi-$name.cycles"
       grep '^streamkpi_kafka_requests{' "$RUN/skpi-$name.m1" >"$RUN/skpi-$name.requests"
+      # Text rendered anew for the last snapshot, of the whole text.
+      echo "$(metric "$RUN/skpi-$name.m1" 'streamkpi_exposition_rendered_bytes') $(metric \
+        "$RUN/skpi-$name.m1" 'streamkpi_exposition_bytes')" >>"$RUN/skpi-$name.rendered"
     fi
     [ "${n1%.*}" -ge "$target" ] && break
     sleep 0.5
