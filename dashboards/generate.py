@@ -599,8 +599,11 @@ d.panel("stat", "State write errors (1d)",
         [("increase(streamkpi_state_write_errors_total[1d])", "{{instance}}")],
         "Failed state-file writes over the last day.", "none", w=6, h=6,
         defaults={"thresholds": thresholds((None, "green"), (1, "red"))})
-d.panel("timeseries", "Exposition size", [("streamkpi_exposition_bytes", "{{instance}}")],
-        "Size of the rendered /metrics page.", "bytes", w=8)
+d.panel("timeseries", "Exposition size",
+        [("streamkpi_exposition_bytes", "{{instance}} whole"),
+         ("streamkpi_exposition_rendered_bytes", "{{instance}} rendered anew")],
+        "Size of the /metrics text, and how much of it the last snapshot rendered anew (the "
+        "rest was unchanged and reused).", "bytes", w=8)
 d.panel("timeseries", "Render duration",
         [("streamkpi_exposition_render_duration_seconds", "{{instance}}")],
         "Time to render the newest snapshot.", "s", w=8)
