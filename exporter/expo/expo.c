@@ -874,6 +874,20 @@ static char *dup_n(const char *s, size_t n) {
   return d;
 }
 
+/* Samples per block for a family of n: SKPI_EXPO_BLOCK, doubled until the
+ * family needs at most MAX_BLOCKS blocks, so an answer stays a few hundred
+ * parts at a million partitions.  Powers of two keep the layout, and so
+ * the sharing, stable until the family's size crosses one.  A block's text
+ * depends only on its samples, so blocks of another layout that compare
+ * equal are still the right text. */
+#define MAX_BLOCKS 64
+static size_t block_samples(size_t n) {
+  size_t bs = SKPI_EXPO_BLOCK;
+  while(n / bs >= MAX_BLOCKS)
+    bs *= 2;
+  return bs;
+}
+
 /* Fills rf from family f, sharing blocks with old (the same family in the
  * previous rendering, or NULL). */
 static skpi_err render_family(skpi_rendered *r, rfam *rf, const family *f, const rfam *old,
@@ -885,12 +899,13 @@ static skpi_err render_family(skpi_rendered *r, rfam *rf, const family *f, const
   if(!(rf->name = dup_n(f->name, f->namelen)) ||
      (f->help && !(rf->help = dup_n(f->help, strlen(f->help)))))
     return SKPI_ENOMEM;
-  size_t nb = (f->nsamples + SKPI_EXPO_BLOCK - 1) / SKPI_EXPO_BLOCK;
+  size_t bs = block_samples(f->nsamples);
+  size_t nb = (f->nsamples + bs - 1) / bs;
   if(nb && !(rf->blocks = calloc(nb, sizeof(*rf->blocks))))
     return SKPI_ENOMEM;
   for(size_t i = 0; i < nb; i++) {
-    size_t from = i * SKPI_EXPO_BLOCK;
-    size_t to = from + SKPI_EXPO_BLOCK < f->nsamples ? from + SKPI_EXPO_BLOCK : f->nsamples;
+    size_t from = i * bs;
+    size_t to = from + bs < f->nsamples ? from + bs : f->nsamples;
     uint64_t h = hash_samples(f, from, to);
     block *prev = old && i < old->nblocks ? old->blocks[i] : NULL;
     if(prev && prev->hash == h && prev->nsamples == to - from) {

@@ -124,10 +124,22 @@ typedef struct req_ctx {
 } req_ctx;
 
 /* What a /metrics answer holds until MHD has sent it. */
+/* An answer's hold on its snapshot, and where a streamed answer is. */
 typedef struct held {
   skpi_web *w;
   skpi_snapshot *snap;
+  const skpi_expo_part *parts;
+  size_t nparts;
+  size_t idx;  /* next part to copy */
+  size_t off;  /* bytes of it copied */
+  uint64_t at; /* bytes of the body copied */
 } held;
+
+/* libmicrohttpd copies an answer's vector into the connection's memory
+ * pool (32 KiB): a body of more parts than this is streamed instead,
+ * copied in STREAM_CHUNK pieces. */
+#define MAX_IOV_PARTS 512
+#define STREAM_CHUNK (512 * 1024)
 
 /* Queues r with the configured extra headers; takes no ownership. */
 static enum MHD_Result queue(skpi_web *w, struct MHD_Connection *c, unsigned status,
@@ -327,6 +339,35 @@ static void pin_drop(skpi_web *w, const skpi_snapshot *snap) {
   pthread_mutex_unlock(&w->mu);
 }
 
+/* Copies the body from pos on into buf (libmicrohttpd reads in order;
+ * another pos is found again from the start). */
+static ssize_t read_parts(void *cls, uint64_t pos, char *buf, size_t max) {
+  held *h = cls;
+  if(pos != h->at) {
+    h->idx = 0;
+    h->off = 0;
+    h->at = 0;
+    while(h->idx < h->nparts && h->at + h->parts[h->idx].len <= pos)
+      h->at += h->parts[h->idx++].len;
+    h->off = (size_t)(pos - h->at);
+    h->at = pos;
+  }
+  size_t n = 0;
+  while(n < max && h->idx < h->nparts) {
+    const skpi_expo_part *p = &h->parts[h->idx];
+    size_t k = p->len - h->off < max - n ? p->len - h->off : max - n;
+    memcpy(buf + n, p->data + h->off, k);
+    n += k;
+    h->off += k;
+    if(h->off == p->len) {
+      h->idx++;
+      h->off = 0;
+    }
+  }
+  h->at += n;
+  return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
 static void release_held(void *cls) {
   held *h = cls;
   pin_drop(h->w, h->snap);
@@ -380,9 +421,10 @@ static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c) {
   skpi_err rc = skpi_snapshot_parts(s, fmt, gz, &parts, &nparts, &len);
   /* MHD copies the vector; the bytes stay the snapshot's. */
   struct MHD_IoVec *iov = NULL;
-  if(rc == SKPI_OK && nparts && !(iov = calloc(nparts, sizeof(*iov))))
+  if(rc == SKPI_OK && nparts && nparts <= MAX_IOV_PARTS &&
+     !(iov = calloc(nparts, sizeof(*iov))))
     rc = SKPI_ENOMEM;
-  for(size_t i = 0; rc == SKPI_OK && i < nparts; i++)
+  for(size_t i = 0; rc == SKPI_OK && iov && i < nparts; i++)
     iov[i] = (struct MHD_IoVec){parts[i].data, parts[i].len};
   if(rc) {
     skpi_snapshot_release(s);
@@ -406,11 +448,13 @@ static enum MHD_Result serve_metrics(skpi_web *w, struct MHD_Connection *c) {
                      "too many slow readers, retry later\n", MHD_HTTP_HEADER_RETRY_AFTER,
                      RETRY_AFTER);
   }
-  *h = (held){w, s};
+  *h = (held){w, s, parts, nparts, 0, 0, 0};
   /* For HEAD, MHD sends the headers of this same response (Content-Length
    * included) and leaves the body out. */
   struct MHD_Response *r =
-      MHD_create_response_from_iovec(iov, (unsigned int)nparts, release_held, h);
+      nparts > MAX_IOV_PARTS
+          ? MHD_create_response_from_callback(len, STREAM_CHUNK, read_parts, h, release_held)
+          : MHD_create_response_from_iovec(iov, (unsigned int)nparts, release_held, h);
   free(iov);
   if(!r) {
     release_held(h);

@@ -123,7 +123,8 @@ skpi_err skpi_expo_render(const skpi_mset *const *sets, size_t n, enum skpi_form
 /* ---- render once, serve many times ----
  *
  * A published set is rendered once into an skpi_rendered: each family's
- * sample lines, cut into blocks of SKPI_EXPO_BLOCK samples.  Sample lines
+ * sample lines, cut into blocks of SKPI_EXPO_BLOCK samples (a power-of-two
+ * multiple of it for a family that would need more than 64 blocks).  Sample lines
  * are the same in both formats, so one rendering serves text and
  * OpenMetrics, plain and gzip.  A block whose samples (labels and values)
  * equal the block at the same place of the same family in the source's

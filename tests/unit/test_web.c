@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <crypt.h>
 #include <curl/curl.h>
+#include <zlib.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -398,6 +399,78 @@ static void head_answers_like_get(void **state) {
   skpi_buf_free(&h.body);
 }
 
+/* A set of nfam families of nser series each: every family's block is over
+ * the size the assembler glues, so each is a part of its own. */
+static skpi_mset *many_families(int nfam, int nser) {
+  skpi_mset *m = skpi_mset_new();
+  char name[32], p[16];
+  for(int i = 0; i < nfam; i++) {
+    snprintf(name, sizeof(name), "test_f%d", i);
+    int fam = skpi_mset_family(m, name, SKPI_MT_GAUGE, "A family of many.");
+    for(int k = 0; k < nser; k++) {
+      snprintf(p, sizeof(p), "%d", k);
+      assert_int_equal(skpi_mset_add(m, fam, (double)(i * 100000 + k), "p", p), SKPI_OK);
+    }
+  }
+  return m;
+}
+
+/* A body of more parts than libmicrohttpd can take as a vector is
+ * streamed: same bytes, length and encodings as any other answer. */
+static void many_part_body_is_streamed(void **state) {
+  fixture *f = *state;
+  skpi_registry_publish(f->reg, f->slot, many_families(300, 600), NULL, 0.1);
+  skpi_mset *again = many_families(300, 600);
+  const skpi_mset *sets[] = {again};
+  skpi_buf want;
+  skpi_buf_init(&want, 1 << 26);
+  assert_int_equal(skpi_expo_render(sets, 1, SKPI_FMT_TEXT, &want), SKPI_OK);
+  skpi_mset_unref(again);
+  reply r;
+  int found = 0;
+  for(int i = 0; i < 500 && !found; i++) {
+    request(f, "GET", "/metrics", NULL, NULL, &r);
+    found = r.body.data && strstr(r.body.data, "test_f299{p=\"599\"}");
+    if(!found) {
+      skpi_buf_free(&r.body);
+      skpi_sleep(0.02, NULL);
+    }
+  }
+  assert_true(found);
+  skpi_snapshot *s = skpi_registry_acquire(f->reg);
+  const skpi_expo_part *parts;
+  size_t nparts, total;
+  assert_int_equal(skpi_snapshot_parts(s, SKPI_FMT_TEXT, 0, &parts, &nparts, &total), SKPI_OK);
+  skpi_snapshot_release(s);
+  assert_true(nparts > 512);
+  assert_int_equal(r.status, 200);
+  assert_int_equal(r.clen, (long)r.body.len);
+  assert_non_null(strstr(r.body.data, want.data));
+  /* gzip (one buffer) inflates to the streamed text; HEAD says its length. */
+  reply g, h;
+  request(f, "GET", "/metrics", "Accept-Encoding: gzip", NULL, &g);
+  assert_string_equal(g.cenc, "gzip");
+  z_stream zs;
+  memset(&zs, 0, sizeof(zs));
+  assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+  char *plain = malloc(r.body.len + 1);
+  zs.next_in = (Bytef *)g.body.data;
+  zs.avail_in = (uInt)g.body.len;
+  zs.next_out = (Bytef *)plain;
+  zs.avail_out = (uInt)r.body.len + 1;
+  assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  assert_int_equal(zs.total_out, r.body.len);
+  assert_memory_equal(plain, r.body.data, r.body.len);
+  inflateEnd(&zs);
+  free(plain);
+  request(f, "HEAD", "/metrics", NULL, NULL, &h);
+  assert_int_equal(h.clen, (long)r.body.len);
+  skpi_buf_free(&g.body);
+  skpi_buf_free(&h.body);
+  skpi_buf_free(&r.body);
+  skpi_buf_free(&want);
+}
+
 /* Sends req and expects exactly one answer, with status line prefix want. */
 static void expect_one_answer(unsigned port, const char *req, const char *want) {
   char *out = raw(port, req, strlen(req));
@@ -662,6 +735,7 @@ int main(void) {
       cmocka_unit_test(telemetry_path_too_long_refused),
       cmocka_unit_test_setup_teardown(encoded_nul_in_path_not_found, setup, teardown),
       cmocka_unit_test_setup_teardown(head_answers_like_get, setup, teardown),
+      cmocka_unit_test_setup_teardown(many_part_body_is_streamed, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_framing_answered_once, setup, teardown),
       cmocka_unit_test(slow_head_cut_at_deadline),
       cmocka_unit_test(slow_readers_bounded),
