@@ -35,6 +35,9 @@
 #define DESCRIBE_BATCH 32 /* groups per DescribeConsumerGroups call */
 #define MAX_GROUPS 100000 /* groups handled per cycle; more are ignored */
 #define DEFAULT_CHUNK 2000
+/* A handle that fetched the metadata of this many partitions is replaced
+ * after the cycle; see renew_handle. */
+#define RENEW_PARTITIONS 20000
 #define OFFSETS_GROUP_ID SKPI_KAFKA_OWN_GROUP
 
 /* The last description of a group, reused until it is due again. */
@@ -72,6 +75,9 @@ typedef struct kctx {
    * its request total when the last cycle counted it. */
   skpi_offsets_reader *otr;
   uint64_t otr_reqs;
+  /* Partitions in the last metadata the handle fetched (all topics, before
+   * the topic filter): what librdkafka keeps of it grows with this. */
+  size_t md_partitions;
 } kctx;
 
 struct skpi_kafka_source {
@@ -112,16 +118,10 @@ static rd_kafka_t *make_handle(const skpi_cluster_cfg *cfg) {
 
 /* ---- metadata ---------------------------------------------------------- */
 
-static int32_t *dup_ids(const int32_t *ids, int n) {
-  if(n <= 0)
-    return NULL;
-  int32_t *p = malloc((size_t)n * sizeof(*p));
-  if(p)
-    memcpy(p, ids, (size_t)n * sizeof(*p));
-  return p;
-}
-
-/* probe_topic (may be NULL) is the exporter's own canary topic: internal. */
+/* probe_topic (may be NULL) is the exporter's own canary topic: internal.
+ * The replicas and ISRs of all partitions share one block: two small
+ * allocations per partition cost more in allocator overhead than the ids
+ * themselves at a million partitions. */
 static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt,
                            const char *probe_topic) {
   t->name = strdup(mt->topic);
@@ -135,6 +135,13 @@ static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt,
   if(!t->parts)
     return SKPI_ENOMEM;
   t->nparts = mt->partition_cnt;
+  size_t nids = 0;
+  for(int p = 0; p < mt->partition_cnt; p++)
+    nids += (size_t)(mt->partitions[p].replica_cnt > 0 ? mt->partitions[p].replica_cnt : 0) +
+            (size_t)(mt->partitions[p].isr_cnt > 0 ? mt->partitions[p].isr_cnt : 0);
+  if(nids && !(t->ids = malloc(nids * sizeof(*t->ids))))
+    return SKPI_ENOMEM;
+  int32_t *next = t->ids;
   for(int p = 0; p < mt->partition_cnt; p++) {
     const rd_kafka_metadata_partition_t *mp = &mt->partitions[p];
     skpi_kpartition *d = &t->parts[p];
@@ -143,12 +150,16 @@ static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt,
     d->err = (int)mp->err;
     d->low = -1;
     d->high = -1;
-    d->replicas = dup_ids(mp->replicas, mp->replica_cnt);
-    d->isrs = dup_ids(mp->isrs, mp->isr_cnt);
-    if((mp->replica_cnt > 0 && !d->replicas) || (mp->isr_cnt > 0 && !d->isrs))
-      return SKPI_ENOMEM;
     d->nreplicas = mp->replica_cnt > 0 ? mp->replica_cnt : 0;
     d->nisrs = mp->isr_cnt > 0 ? mp->isr_cnt : 0;
+    if(d->nreplicas) {
+      d->replicas = memcpy(next, mp->replicas, (size_t)d->nreplicas * sizeof(*next));
+      next += d->nreplicas;
+    }
+    if(d->nisrs) {
+      d->isrs = memcpy(next, mp->isrs, (size_t)d->nisrs * sizeof(*next));
+      next += d->nisrs;
+    }
   }
   return SKPI_OK;
 }
@@ -184,6 +195,9 @@ static skpi_err collect_metadata(kctx *k, skpi_ksample *s, char *err, size_t err
       }
     }
   }
+  k->md_partitions = 0;
+  for(int i = 0; i < md->topic_cnt; i++)
+    k->md_partitions += md->topics[i].partition_cnt > 0 ? (size_t)md->topics[i].partition_cnt : 0;
   if(md->topic_cnt > 0) {
     s->topics = calloc((size_t)md->topic_cnt, sizeof(*s->topics));
     if(!s->topics) {
@@ -985,6 +999,22 @@ static skpi_err collect_shard_watermarks(kctx *k, skpi_ksample *s, int second) {
   return rc;
 }
 
+/* A handle that fetched the metadata of every topic keeps two copies of
+ * it until destroyed (librdkafka 2.0.2: its metadata cache and the last
+ * full reply), about 0.2 kB per partition, and has no call that drops
+ * them.  On a large cluster the cycle's handle is therefore destroyed at
+ * the end of the cycle, before its sample is rendered, and the next cycle
+ * starts with a new one; a small cluster keeps its connections. */
+static void renew_handle(kctx *k) {
+  if(!k->rk || k->md_partitions < RENEW_PARTITIONS)
+    return;
+  /* Error callbacks still queued are served before the handle goes. */
+  rd_kafka_poll(k->rk, 0);
+  skpi_kafka_client_free(k->rk);
+  k->rk = NULL;
+  k->md_partitions = 0;
+}
+
 /* Runs one cycle.  On success *out holds a sample with one reference. */
 static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen) {
   skpi_err rc;
@@ -999,6 +1029,11 @@ static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen)
   s->cluster = strdup(k->cfg->name ? k->cfg->name : "");
   if(!s->cluster) {
     rc = SKPI_ENOMEM;
+    goto out;
+  }
+  if(!k->rk && !(k->rk = make_handle(k->cfg))) {
+    rc = SKPI_EKAFKA;
+    snprintf(err, errlen, "cannot create the kafka client");
     goto out;
   }
   /* Serves error callbacks queued on the handle since the last cycle. */
@@ -1025,6 +1060,7 @@ static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen)
   s->time = skpi_now();
   s->duration_s = skpi_mono() - t0;
 out:
+  renew_handle(k);
   if(rc != SKPI_OK) {
     if(!err[0])
       snprintf(err, errlen, "%s", skpi_strerror(rc));
