@@ -354,18 +354,25 @@ static void thread_publishes_and_stops(void **state) {
   skpi_registry_free(reg);
 }
 
+/* Runs the source thread with fn observing until *calls reaches want or
+ * max_s has passed, then stops it.  Observers added right after start miss
+ * at most the first cycle. */
+static void observe_cycles(const skpi_cluster_cfg *cfg, skpi_ksample_observer fn, void *user,
+                           const int *calls, int want, double max_s) {
+  skpi_kafka_source *src = skpi_kafka_source_start(cfg, NULL);
+  assert_non_null(src);
+  skpi_kafka_source_observe(src, fn, user);
+  for(int i = 0; i < (int)(max_s / 0.05) && __atomic_load_n(calls, __ATOMIC_SEQ_CST) < want; i++)
+    skpi_sleep(0.05, NULL);
+  skpi_kafka_source_stop(src);
+}
+
 static void observer_sees_cycles(void **state) {
   fixture *f = *state;
   seen w = {0, 0};
   skpi_cluster_cfg cfg = f->cfg;
   cfg.sample_interval_s = 0.2;
-  skpi_kafka_source *src = skpi_kafka_source_start(&cfg, NULL);
-  assert_non_null(src);
-  skpi_kafka_source_observe(src, observer, &w);
-  /* observers added right after start miss at most the first cycle */
-  for(int i = 0; i < 600 && __atomic_load_n(&w.calls, __ATOMIC_SEQ_CST) < 2; i++)
-    skpi_sleep(0.05, NULL);
-  skpi_kafka_source_stop(src);
+  observe_cycles(&cfg, observer, &w, &w.calls, 2, 30);
   assert_true(w.calls >= 2);
   assert_int_equal(w.high3, orders_msgs(3));
 }
@@ -437,12 +444,7 @@ static void wide_cluster_cycles_stay_complete(void **state) {
   cfg.sample_interval_s = 0.2;
   cfg.chunk_size = 2000;
   cfg.request_timeout_s = 10;
-  skpi_kafka_source *src = skpi_kafka_source_start(&cfg, NULL);
-  assert_non_null(src);
-  skpi_kafka_source_observe(src, wide_observer, &w);
-  for(int i = 0; i < 1200 && __atomic_load_n(&w.calls, __ATOMIC_SEQ_CST) < 3; i++)
-    skpi_sleep(0.05, NULL);
-  skpi_kafka_source_stop(src);
+  observe_cycles(&cfg, wide_observer, &w, &w.calls, 3, 60);
   assert_true(w.calls >= 3);
   assert_int_equal(w.complete, w.calls);
 }
