@@ -35,9 +35,6 @@
 #define DESCRIBE_BATCH 32 /* groups per DescribeConsumerGroups call */
 #define MAX_GROUPS 100000 /* groups handled per cycle; more are ignored */
 #define DEFAULT_CHUNK 2000
-/* A handle that fetched the metadata of this many partitions is replaced
- * after the cycle; see renew_handle. */
-#define RENEW_PARTITIONS 20000
 #define OFFSETS_GROUP_ID SKPI_KAFKA_OWN_GROUP
 
 /* The last description of a group, reused until it is due again. */
@@ -195,9 +192,7 @@ static skpi_err collect_metadata(kctx *k, skpi_ksample *s, char *err, size_t err
       }
     }
   }
-  k->md_partitions = 0;
-  for(int i = 0; i < md->topic_cnt; i++)
-    k->md_partitions += md->topics[i].partition_cnt > 0 ? (size_t)md->topics[i].partition_cnt : 0;
+  k->md_partitions = skpi_kafka_client_md_partitions(md);
   if(md->topic_cnt > 0) {
     s->topics = calloc((size_t)md->topic_cnt, sizeof(*s->topics));
     if(!s->topics) {
@@ -999,22 +994,6 @@ static skpi_err collect_shard_watermarks(kctx *k, skpi_ksample *s, int second) {
   return rc;
 }
 
-/* A handle that fetched the metadata of every topic keeps two copies of
- * it until destroyed (librdkafka 2.0.2: its metadata cache and the last
- * full reply), about 0.2 kB per partition, and has no call that drops
- * them.  On a large cluster the cycle's handle is therefore destroyed at
- * the end of the cycle, before its sample is rendered, and the next cycle
- * starts with a new one; a small cluster keeps its connections. */
-static void renew_handle(kctx *k) {
-  if(!k->rk || k->md_partitions < RENEW_PARTITIONS)
-    return;
-  /* Error callbacks still queued are served before the handle goes. */
-  rd_kafka_poll(k->rk, 0);
-  skpi_kafka_client_free(k->rk);
-  k->rk = NULL;
-  k->md_partitions = 0;
-}
-
 /* Runs one cycle.  On success *out holds a sample with one reference. */
 static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen) {
   skpi_err rc;
@@ -1060,7 +1039,10 @@ static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen)
   s->time = skpi_now();
   s->duration_s = skpi_mono() - t0;
 out:
-  renew_handle(k);
+  /* On a large cluster the handle goes before the sample is rendered, with
+   * the metadata it keeps; the next cycle makes a new one. */
+  if(skpi_kafka_client_drop_large(&k->rk, k->md_partitions))
+    k->md_partitions = 0;
   if(rc != SKPI_OK) {
     if(!err[0])
       snprintf(err, errlen, "%s", skpi_strerror(rc));
