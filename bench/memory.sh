@@ -8,12 +8,15 @@
 #   bench/memory.sh large [WRAPPER...]   KRaft broker, 2000 x 5 partitions,
 #                                        500 groups (bench/sizes.sh)
 #   bench/memory.sh mock [WRAPPER...]    mock cluster, 1000 x 100 partitions
+#   bench/memory.sh mock-at [WRAPPER...] the mock cluster already running at
+#                                        MEM_MOCK_BOOTSTRAP
 #
 # WRAPPER runs the exporter, e.g. `heaptrack -o build/bench/mem/ht`.  Output
 # goes to build/bench/mem/ (MEM_OUT); sizes come from the BENCH_* variables
 # as in bench/run.sh, and MEM_CYCLES (default 7) and MEM_WRK_SECONDS
 # (default 10) set the run's length; MEM_EXPORTER runs another build (to
-# compare two revisions).  Nothing listens beyond 127.0.0.1.
+# compare two revisions) and MEM_PORT sets its port.  Nothing listens beyond
+# 127.0.0.1.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -22,7 +25,7 @@ cd "$ROOT"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 
-SCENARIO=${1:?usage: bench/memory.sh large|mock [WRAPPER...]}
+SCENARIO=${1:?usage: bench/memory.sh large|mock|mock-at [WRAPPER...]}
 shift
 OUT=${MEM_OUT:-$ROOT/build/bench/mem}
 CYCLES=${MEM_CYCLES:-7}
@@ -72,20 +75,29 @@ large)
     -d 3600 2>"$OUT/traffic.log" &
   PIDS+=("$!")
   ;;
+mock-at)
+  # A mock cluster started beforehand (building a million partitions takes
+  # minutes), so that several runs can share it.
+  INTERVAL=$((INTERVAL < 10 ? 10 : INTERVAL))
+  BOOT=${MEM_MOCK_BOOTSTRAP:?mock-at needs MEM_MOCK_BOOTSTRAP (what mockcluster printed)}
+  SCENARIO=mock
+  log "mock cluster at $BOOT"
+  ;;
 mock)
   INTERVAL=$((INTERVAL < 10 ? 10 : INTERVAL))
   log "mock cluster: ${BENCH_MOCK_TOPICS:-1000} x ${BENCH_MOCK_PARTS:-100} partitions"
   build/bench/mockcluster -b 3 -t "${BENCH_MOCK_TOPICS:-1000}" -p "${BENCH_MOCK_PARTS:-100}" \
     >"$OUT/mock.out" 2>"$OUT/mock.err" &
   PIDS+=("$!")
-  for _ in $(seq 1 240); do [ -s "$OUT/mock.out" ] && break; sleep 0.5; done
+  # A million partitions take the mock several minutes.
+  for _ in $(seq 1 1200); do [ -s "$OUT/mock.out" ] && break; sleep 0.5; done
   [ -s "$OUT/mock.out" ] || die "mock cluster did not start"
   BOOT=$(head -1 "$OUT/mock.out")
   ;;
-*) die "unknown scenario $SCENARIO (large or mock)" ;;
+*) die "unknown scenario $SCENARIO (large, mock or mock-at)" ;;
 esac
 
-PORT=$(free_port)
+PORT=${MEM_PORT:-$(free_port)}
 URL=http://127.0.0.1:$PORT/metrics
 cat >"$OUT/streamkpi.yml" <<EOF
 global:
@@ -128,10 +140,13 @@ for _ in $(seq 1 $((CYCLES * INTERVAL * 4 + 120))); do
 done
 [ -n "$n" ] && [ "${n%.*}" -ge "$CYCLES" ] || die "fewer than $CYCLES cycles, see $OUT/exporter.log"
 hwm_cycles=$(kb VmHWM "$PID")
-for _ in $(seq 1 20); do curl -s -o /dev/null "$URL"; done
-wrk -t2 -c16 -d"${WRK_SECONDS}s" --latency --timeout 10s "$URL" >"$OUT/wrk-plain.txt" 2>&1
-wrk -t2 -c16 -d"${WRK_SECONDS}s" --latency --timeout 10s -H 'Accept-Encoding: gzip' "$URL" \
-  >"$OUT/wrk-gzip.txt" 2>&1
+# MEM_WRK_SECONDS=0 leaves the scrape load out (the collection side alone).
+if [ "$WRK_SECONDS" -gt 0 ]; then
+  for _ in $(seq 1 20); do curl -s -o /dev/null "$URL"; done
+  wrk -t2 -c16 -d"${WRK_SECONDS}s" --latency --timeout 10s "$URL" >"$OUT/wrk-plain.txt" 2>&1
+  wrk -t2 -c16 -d"${WRK_SECONDS}s" --latency --timeout 10s -H 'Accept-Encoding: gzip' "$URL" \
+    >"$OUT/wrk-gzip.txt" 2>&1
+fi
 hwm_load=$(kb VmHWM "$PID")
 body=$(curl -s -o /dev/null -w '%{size_download}' "$URL")
 state=$(stat -c %s "$OUT/state.json" 2>/dev/null || echo none)

@@ -69,4 +69,18 @@ int skpi_kafka_client_auth_error(const rd_kafka_t *rk, double max_age_s, char *o
  * request_timeout_s (10 s when unset), clamped to [1, INT_MAX / 4]. */
 int skpi_kafka_client_timeout_ms(const skpi_cluster_cfg *cfg);
 
+/* The partitions a Metadata reply lists over all its topics; 0 for NULL. */
+size_t skpi_kafka_client_md_partitions(const struct rd_kafka_metadata *md);
+
+/* A handle that fetched the metadata of every topic keeps two copies of it
+ * (librdkafka 2.0.2: its metadata cache and the last full reply, together
+ * about 0.2 kB per partition) until destroyed, with no call to drop them.
+ * When md_partitions, what that reply listed, is at least
+ * SKPI_KAFKA_CLIENT_RENEW_PARTITIONS, serves the handle's queued callbacks,
+ * destroys it and sets *rk to NULL so the caller makes a new one when next
+ * needed, and returns 1; otherwise (or when *rk is NULL) returns 0 and
+ * keeps the handle and its connections.  For sources between cycles. */
+#define SKPI_KAFKA_CLIENT_RENEW_PARTITIONS 20000
+int skpi_kafka_client_drop_large(rd_kafka_t **rk, size_t md_partitions);
+
 #endif

@@ -101,12 +101,45 @@ static void timeout_follows_the_cluster_and_is_clamped(void **state) {
   assert_int_equal(skpi_kafka_client_timeout_ms(&c), 0x7fffffff / 4);
 }
 
+static void metadata_partitions_counted_over_topics(void **state) {
+  rd_kafka_metadata_topic_t topics[3];
+  memset(topics, 0, sizeof(topics));
+  topics[0].partition_cnt = 7;
+  topics[1].partition_cnt = -1; /* a topic in error */
+  topics[2].partition_cnt = 30000;
+  struct rd_kafka_metadata md;
+  memset(&md, 0, sizeof(md));
+  md.topics = topics;
+  md.topic_cnt = 3;
+  assert_int_equal(skpi_kafka_client_md_partitions(&md), 30007);
+  md.topic_cnt = 0;
+  assert_int_equal(skpi_kafka_client_md_partitions(&md), 0);
+  assert_int_equal(skpi_kafka_client_md_partitions(NULL), 0);
+}
+
+static void only_a_large_clusters_handle_is_dropped(void **state) {
+  skpi_cluster_cfg c = cluster(NULL, 0);
+  skpi_kafka_client_opts o = {.type = RD_KAFKA_CONSUMER, .role = "test"};
+  rd_kafka_t *rk = skpi_kafka_client_new(&c, &o);
+  assert_non_null(rk);
+  rd_kafka_t *kept = rk;
+  assert_int_equal(skpi_kafka_client_drop_large(&rk, SKPI_KAFKA_CLIENT_RENEW_PARTITIONS - 1), 0);
+  assert_ptr_equal(rk, kept);
+  assert_int_equal(skpi_kafka_client_drop_large(&rk, SKPI_KAFKA_CLIENT_RENEW_PARTITIONS), 1);
+  assert_null(rk);
+  /* Nothing left to drop; a NULL pointer is refused as well. */
+  assert_int_equal(skpi_kafka_client_drop_large(&rk, SKPI_KAFKA_CLIENT_RENEW_PARTITIONS), 0);
+  assert_int_equal(skpi_kafka_client_drop_large(NULL, SKPI_KAFKA_CLIENT_RENEW_PARTITIONS), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(consumer_reads_uncommitted_and_never_commits),
       cmocka_unit_test(defaults_yield_to_properties_and_forced_settings_win),
       cmocka_unit_test(bad_property_creates_nothing),
       cmocka_unit_test(timeout_follows_the_cluster_and_is_clamped),
+      cmocka_unit_test(metadata_partitions_counted_over_topics),
+      cmocka_unit_test(only_a_large_clusters_handle_is_dropped),
   };
   return cmocka_run_group_tests_name("kafka_client", tests, NULL, NULL);
 }

@@ -135,6 +135,43 @@ static void input_is_copied(void **state) {
   skpi_plan_free(&p);
 }
 
+/* More leaders than the plan's first guess (16), met in descending and
+ * scattered order: every leader's items come out together, leaders
+ * ascending, input order kept, and exactly the chunks needed. */
+static void many_leaders_grouped_stably(void **state) {
+  enum { N = 3000, LEADERS = 40, CHUNK = 7 };
+  skpi_plan_item *in = calloc(N, sizeof(*in));
+  assert_non_null(in);
+  size_t per[LEADERS] = {0};
+  for(int i = 0; i < N; i++) {
+    in[i] = (skpi_plan_item){i, i % 11, (int32_t)(LEADERS - 1 - (i * 7) % LEADERS) * 3};
+    per[(i * 7) % LEADERS]++;
+  }
+  size_t want_chunks = 0;
+  for(int l = 0; l < LEADERS; l++)
+    want_chunks += (per[l] + CHUNK - 1) / CHUNK;
+  skpi_plan p;
+  assert_int_equal(skpi_plan_build(in, N, CHUNK, &p), SKPI_OK);
+  assert_int_equal(p.nitems, N);
+  for(size_t i = 1; i < p.nitems; i++) {
+    assert_true(p.items[i - 1].leader <= p.items[i].leader);
+    if(p.items[i - 1].leader == p.items[i].leader)
+      assert_true(p.items[i - 1].topic < p.items[i].topic);
+  }
+  assert_int_equal(p.nchunks, want_chunks);
+  size_t covered = 0;
+  for(size_t c = 0; c < p.nchunks; c++) {
+    assert_int_equal(p.chunks[c].first, covered);
+    assert_true(p.chunks[c].count >= 1 && p.chunks[c].count <= CHUNK);
+    for(size_t i = 0; i < p.chunks[c].count; i++)
+      assert_int_equal(p.items[p.chunks[c].first + i].leader, p.chunks[c].leader);
+    covered += p.chunks[c].count;
+  }
+  assert_int_equal(covered, N);
+  skpi_plan_free(&p);
+  free(in);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(groups_by_leader_stably),
@@ -145,6 +182,7 @@ int main(void) {
       cmocka_unit_test(huge_chunk_size_does_not_wrap),
       cmocka_unit_test(bad_arguments),
       cmocka_unit_test(input_is_copied),
+      cmocka_unit_test(many_leaders_grouped_stably),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

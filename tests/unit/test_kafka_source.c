@@ -358,18 +358,25 @@ static void thread_publishes_and_stops(void **state) {
   skpi_registry_free(reg);
 }
 
+/* Runs the source thread with fn observing until *calls reaches want or
+ * max_s has passed, then stops it.  Observers added right after start miss
+ * at most the first cycle. */
+static void observe_cycles(const skpi_cluster_cfg *cfg, skpi_ksample_observer fn, void *user,
+                           const int *calls, int want, double max_s) {
+  skpi_kafka_source *src = skpi_kafka_source_start(cfg, NULL);
+  assert_non_null(src);
+  skpi_kafka_source_observe(src, fn, user);
+  for(int i = 0; i < (int)(max_s / 0.05) && __atomic_load_n(calls, __ATOMIC_SEQ_CST) < want; i++)
+    skpi_sleep(0.05, NULL);
+  skpi_kafka_source_stop(src);
+}
+
 static void observer_sees_cycles(void **state) {
   fixture *f = *state;
   seen w = {0, 0};
   skpi_cluster_cfg cfg = f->cfg;
   cfg.sample_interval_s = 0.2;
-  skpi_kafka_source *src = skpi_kafka_source_start(&cfg, NULL);
-  assert_non_null(src);
-  skpi_kafka_source_observe(src, observer, &w);
-  /* observers added right after start miss at most the first cycle */
-  for(int i = 0; i < 600 && __atomic_load_n(&w.calls, __ATOMIC_SEQ_CST) < 2; i++)
-    skpi_sleep(0.05, NULL);
-  skpi_kafka_source_stop(src);
+  observe_cycles(&cfg, observer, &w, &w.calls, 2, 30);
   assert_true(w.calls >= 2);
   assert_int_equal(w.high3, orders_msgs(3));
 }
@@ -402,6 +409,50 @@ static void stop_while_unreachable(void **state) {
   skpi_kafka_source_stop(NULL);
 }
 
+/* What each cycle of the wide cluster saw. */
+typedef struct wide_seen {
+  int calls;
+  int complete; /* cycles where every value below was right */
+} wide_seen;
+
+#define WIDE_PARTS 20000
+
+static void wide_observer(const skpi_ksample *s, void *user) {
+  wide_seen *w = user;
+  const skpi_ktopic *t = skpi_ksample_topic(s, "wide");
+  const skpi_kpartition *p3 = skpi_ksample_partition(s, "orders", 3);
+  int ok = t && t->nparts == WIDE_PARTS && p3 && p3->high == orders_msgs(3);
+  /* The mock places every partition on all three brokers. */
+  for(int i = 0; ok && i < t->nparts; i++) {
+    const skpi_kpartition *p = &t->parts[i];
+    ok = p->id == i && p->high == 0 && p->low == 0 && p->nreplicas == 3 && p->nisrs == 3;
+    int has_leader = 0;
+    for(int r = 0; ok && r < p->nreplicas; r++)
+      has_leader |= p->replicas[r] == p->leader && p->isrs[r] >= 1 && p->isrs[r] <= 3;
+    ok = ok && has_leader;
+  }
+  if(ok)
+    __atomic_add_fetch(&w->complete, 1, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch(&w->calls, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Past a size, the source replaces its librdkafka handle after every cycle
+ * (so that the metadata librdkafka keeps is freed): the cycles after the
+ * first run on a new handle and must see every partition and offset the
+ * first one saw.  Runs last: the mock cannot delete the wide topic. */
+static void wide_cluster_cycles_stay_complete(void **state) {
+  fixture *f = *state;
+  wide_seen w = {0, 0};
+  assert_int_equal(rd_kafka_mock_topic_create(f->mc, "wide", WIDE_PARTS, 3), 0);
+  skpi_cluster_cfg cfg = f->cfg;
+  cfg.sample_interval_s = 0.2;
+  cfg.chunk_size = 2000;
+  cfg.request_timeout_s = 10;
+  observe_cycles(&cfg, wide_observer, &w, &w.calls, 3, 60);
+  assert_true(w.calls >= 3);
+  assert_int_equal(w.complete, w.calls);
+}
+
 int main(void) {
   skpi_log_setup("error", NULL);
   const struct CMUnitTest tests[] = {
@@ -416,6 +467,7 @@ int main(void) {
       cmocka_unit_test(stop_while_unreachable),
       cmocka_unit_test(leaderless_partition_has_no_offsets),
       cmocka_unit_test(down_leader_costs_only_its_partitions),
+      cmocka_unit_test(wide_cluster_cycles_stay_complete),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

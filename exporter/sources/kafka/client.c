@@ -184,3 +184,19 @@ int skpi_kafka_client_timeout_ms(const skpi_cluster_cfg *cfg) {
     ms = INT_MAX / 4;
   return (int)ms;
 }
+
+size_t skpi_kafka_client_md_partitions(const struct rd_kafka_metadata *md) {
+  size_t n = 0;
+  for(int i = 0; md && i < md->topic_cnt; i++)
+    n += md->topics[i].partition_cnt > 0 ? (size_t)md->topics[i].partition_cnt : 0;
+  return n;
+}
+
+int skpi_kafka_client_drop_large(rd_kafka_t **rk, size_t md_partitions) {
+  if(!rk || !*rk || md_partitions < SKPI_KAFKA_CLIENT_RENEW_PARTITIONS)
+    return 0;
+  rd_kafka_poll(*rk, 0);
+  skpi_kafka_client_free(*rk);
+  *rk = NULL;
+  return 1;
+}

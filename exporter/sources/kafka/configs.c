@@ -52,6 +52,7 @@ typedef struct cctx {
   rd_kafka_t *rk;
   const skpi_stop *stop;
   int timeout_ms;
+  size_t md_partitions; /* in the last Metadata reply of the handle */
 } cctx;
 
 static int stopping(const cctx *k) {
@@ -112,6 +113,7 @@ static skpi_err collect_metadata(cctx *k, skpi_topic_configs *c, char *err, size
       snprintf(err, errlen, "metadata: %s", rd_kafka_err2str(e));
     return SKPI_EKAFKA;
   }
+  k->md_partitions = skpi_kafka_client_md_partitions(md);
   for(int i = 0; i < md->broker_cnt; i++)
     if(!skpi_topic_configs_add_broker(c, md->brokers[i].id)) {
       rc = SKPI_ENOMEM;
@@ -384,6 +386,11 @@ static skpi_err run_cycle(cctx *k, skpi_topic_configs **out, char *err, size_t e
   skpi_topic_configs *c = skpi_topic_configs_new(k->cfg->name);
   if(!c)
     return SKPI_ENOMEM;
+  if(!k->rk && !(k->rk = make_handle(k->cfg))) {
+    rc = SKPI_EKAFKA;
+    snprintf(err, errlen, "cannot create the kafka client");
+    goto out;
+  }
   rd_kafka_poll(k->rk, 0);
   if((rc = collect_metadata(k, c, err, errlen)) != SKPI_OK)
     goto out;
@@ -400,6 +407,9 @@ static skpi_err run_cycle(cctx *k, skpi_topic_configs **out, char *err, size_t e
   c->time = skpi_now();
   c->duration_s = skpi_mono() - t0;
 out:
+  /* Between audits a large cluster's metadata is not kept. */
+  if(skpi_kafka_client_drop_large(&k->rk, k->md_partitions))
+    k->md_partitions = 0;
   if(rc != SKPI_OK) {
     if(!err[0])
       snprintf(err, errlen, "%s", skpi_strerror(rc));

@@ -3,17 +3,46 @@
 
 #include <stdlib.h>
 
-/* qsort is not stable, so the original position breaks ties. */
-typedef struct ranked {
-  skpi_plan_item item;
-  size_t pos;
-} ranked;
+/* Index of leader in the ascending array lead[0..n), or n when absent. */
+static size_t leader_index(const int32_t *lead, size_t n, int32_t leader) {
+  size_t lo = 0, hi = n;
+  while(lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if(lead[mid] < leader)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && lead[lo] == leader ? lo : n;
+}
 
-static int cmp_ranked(const void *a, const void *b) {
-  const ranked *x = a, *y = b;
-  if(x->item.leader != y->item.leader)
-    return (x->item.leader > y->item.leader) - (x->item.leader < y->item.leader);
-  return (x->pos > y->pos) - (x->pos < y->pos);
+/* Collects the distinct leaders of items, ascending, into *lead. */
+static skpi_err distinct_leaders(const skpi_plan_item *items, size_t n, int32_t **lead,
+                                 size_t *nlead) {
+  size_t cap = 0;
+  *lead = NULL;
+  *nlead = 0;
+  for(size_t i = 0; i < n; i++) {
+    int32_t l = items[i].leader;
+    if(l < 0 || leader_index(*lead, *nlead, l) < *nlead)
+      continue;
+    if(*nlead == cap) {
+      size_t ncap = cap ? cap * 2 : 16;
+      int32_t *p = realloc(*lead, ncap * sizeof(*p));
+      if(!p)
+        return SKPI_ENOMEM;
+      *lead = p;
+      cap = ncap;
+    }
+    size_t at = *nlead;
+    while(at > 0 && (*lead)[at - 1] > l) {
+      (*lead)[at] = (*lead)[at - 1];
+      at--;
+    }
+    (*lead)[at] = l;
+    (*nlead)++;
+  }
+  return SKPI_OK;
 }
 
 void skpi_plan_free(skpi_plan *p) {
@@ -27,10 +56,15 @@ void skpi_plan_free(skpi_plan *p) {
   p->nchunks = 0;
 }
 
-skpi_err skpi_plan_build(const skpi_plan_item *items, size_t n, size_t chunk_size,
-                         skpi_plan *out) {
+/* Leaders are broker ids, so there are few of them: a counting sort by
+ * leader groups the items stably with one pass over them and no copy
+ * beyond the plan's own, and the chunks are counted before they are
+ * allocated.  At a million partitions a sorted copy of every item and an
+ * array of chunks sized for the worst case cost tens of MB. */
+skpi_err skpi_plan_build(const skpi_plan_item *items, size_t n, size_t chunk_size, skpi_plan *out) {
   skpi_err rc = SKPI_OK;
-  ranked *r = NULL;
+  int32_t *lead = NULL;
+  size_t nlead = 0, *next = NULL;
   if(!out)
     return SKPI_EINVAL;
   out->items = NULL;
@@ -39,56 +73,52 @@ skpi_err skpi_plan_build(const skpi_plan_item *items, size_t n, size_t chunk_siz
   out->nchunks = 0;
   if(chunk_size < 1 || (n && !items))
     return SKPI_EINVAL;
-
-  size_t kept = 0;
-  for(size_t i = 0; i < n; i++)
-    if(items[i].leader >= 0)
-      kept++;
-  if(kept == 0)
-    return SKPI_OK;
-
-  r = malloc(kept * sizeof(*r));
-  out->items = malloc(kept * sizeof(*out->items));
-  /* Each leader run adds at most one partial chunk: kept is an upper bound
-   * on the chunk count too. */
-  out->chunks = malloc(kept * sizeof(*out->chunks));
-  if(!r || !out->items || !out->chunks) {
+  if((rc = distinct_leaders(items, n, &lead, &nlead)) != SKPI_OK || nlead == 0)
+    goto out;
+  /* next[l]: where leader l's next item goes; first its count. */
+  if(!(next = calloc(nlead, sizeof(*next)))) {
     rc = SKPI_ENOMEM;
     goto out;
   }
-  size_t k = 0;
-  for(size_t i = 0; i < n; i++) {
-    if(items[i].leader < 0)
-      continue;
-    r[k].item = items[i];
-    r[k].pos = i;
-    k++;
+  size_t kept = 0;
+  for(size_t i = 0; i < n; i++)
+    if(items[i].leader >= 0) {
+      next[leader_index(lead, nlead, items[i].leader)]++;
+      kept++;
+    }
+  size_t nchunks = 0, at = 0;
+  for(size_t l = 0; l < nlead; l++) {
+    size_t count = next[l];
+    /* Divided, not rounded up by adding, so a huge chunk_size cannot wrap. */
+    nchunks += count / chunk_size + (count % chunk_size != 0);
+    next[l] = at;
+    at += count;
   }
-  if(kept > 1)
-    qsort(r, kept, sizeof(*r), cmp_ranked);
-  for(size_t i = 0; i < kept; i++)
-    out->items[i] = r[i].item;
+  out->items = malloc(kept * sizeof(*out->items));
+  out->chunks = malloc(nchunks * sizeof(*out->chunks));
+  if(!out->items || !out->chunks) {
+    rc = SKPI_ENOMEM;
+    goto out;
+  }
+  for(size_t i = 0; i < n; i++)
+    if(items[i].leader >= 0)
+      out->items[next[leader_index(lead, nlead, items[i].leader)]++] = items[i];
   out->nitems = kept;
-
-  for(size_t i = 0; i < kept;) {
-    int32_t leader = out->items[i].leader;
-    size_t end = i;
-    while(end < kept && out->items[end].leader == leader)
-      end++;
-    /* Advance by count, not chunk_size, so a huge chunk_size cannot wrap. */
-    for(size_t first = i; first < end;) {
-      size_t count = end - first < chunk_size ? end - first : chunk_size;
-      out->chunks[out->nchunks].leader = leader;
+  /* Each leader's items now end at next[l] and start where the previous
+   * leader's end. */
+  for(size_t l = 0, first = 0; l < nlead; l++) {
+    while(first < next[l]) {
+      size_t count = next[l] - first < chunk_size ? next[l] - first : chunk_size;
+      out->chunks[out->nchunks].leader = lead[l];
       out->chunks[out->nchunks].first = first;
       out->chunks[out->nchunks].count = count;
       out->nchunks++;
       first += count;
     }
-    i = end;
   }
-
 out:
-  free(r);
+  free(lead);
+  free(next);
   if(rc != SKPI_OK)
     skpi_plan_free(out);
   return rc;

@@ -72,6 +72,9 @@ typedef struct kctx {
    * its request total when the last cycle counted it. */
   skpi_offsets_reader *otr;
   uint64_t otr_reqs;
+  /* Partitions in the last metadata the handle fetched (all topics, before
+   * the topic filter): what librdkafka keeps of it grows with this. */
+  size_t md_partitions;
 } kctx;
 
 struct skpi_kafka_source {
@@ -112,16 +115,10 @@ static rd_kafka_t *make_handle(const skpi_cluster_cfg *cfg) {
 
 /* ---- metadata ---------------------------------------------------------- */
 
-static int32_t *dup_ids(const int32_t *ids, int n) {
-  if(n <= 0)
-    return NULL;
-  int32_t *p = malloc((size_t)n * sizeof(*p));
-  if(p)
-    memcpy(p, ids, (size_t)n * sizeof(*p));
-  return p;
-}
-
-/* probe_topic (may be NULL) is the exporter's own canary topic: internal. */
+/* probe_topic (may be NULL) is the exporter's own canary topic: internal.
+ * The replicas and ISRs of all partitions share one block: two small
+ * allocations per partition cost more in allocator overhead than the ids
+ * themselves at a million partitions. */
 static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt,
                            const char *probe_topic) {
   t->name = strdup(mt->topic);
@@ -135,6 +132,13 @@ static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt,
   if(!t->parts)
     return SKPI_ENOMEM;
   t->nparts = mt->partition_cnt;
+  size_t nids = 0;
+  for(int p = 0; p < mt->partition_cnt; p++)
+    nids += (size_t)(mt->partitions[p].replica_cnt > 0 ? mt->partitions[p].replica_cnt : 0) +
+            (size_t)(mt->partitions[p].isr_cnt > 0 ? mt->partitions[p].isr_cnt : 0);
+  if(nids && !(t->ids = malloc(nids * sizeof(*t->ids))))
+    return SKPI_ENOMEM;
+  int32_t *next = t->ids;
   for(int p = 0; p < mt->partition_cnt; p++) {
     const rd_kafka_metadata_partition_t *mp = &mt->partitions[p];
     skpi_kpartition *d = &t->parts[p];
@@ -143,12 +147,16 @@ static skpi_err copy_topic(skpi_ktopic *t, const rd_kafka_metadata_topic_t *mt,
     d->err = (int)mp->err;
     d->low = -1;
     d->high = -1;
-    d->replicas = dup_ids(mp->replicas, mp->replica_cnt);
-    d->isrs = dup_ids(mp->isrs, mp->isr_cnt);
-    if((mp->replica_cnt > 0 && !d->replicas) || (mp->isr_cnt > 0 && !d->isrs))
-      return SKPI_ENOMEM;
     d->nreplicas = mp->replica_cnt > 0 ? mp->replica_cnt : 0;
     d->nisrs = mp->isr_cnt > 0 ? mp->isr_cnt : 0;
+    if(d->nreplicas) {
+      d->replicas = memcpy(next, mp->replicas, (size_t)d->nreplicas * sizeof(*next));
+      next += d->nreplicas;
+    }
+    if(d->nisrs) {
+      d->isrs = memcpy(next, mp->isrs, (size_t)d->nisrs * sizeof(*next));
+      next += d->nisrs;
+    }
   }
   return SKPI_OK;
 }
@@ -184,6 +192,7 @@ static skpi_err collect_metadata(kctx *k, skpi_ksample *s, char *err, size_t err
       }
     }
   }
+  k->md_partitions = skpi_kafka_client_md_partitions(md);
   if(md->topic_cnt > 0) {
     s->topics = calloc((size_t)md->topic_cnt, sizeof(*s->topics));
     if(!s->topics) {
@@ -1001,6 +1010,11 @@ static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen)
     rc = SKPI_ENOMEM;
     goto out;
   }
+  if(!k->rk && !(k->rk = make_handle(k->cfg))) {
+    rc = SKPI_EKAFKA;
+    snprintf(err, errlen, "cannot create the kafka client");
+    goto out;
+  }
   /* Serves error callbacks queued on the handle since the last cycle. */
   rd_kafka_poll(k->rk, 0);
   if((rc = collect_metadata(k, s, err, errlen)) != SKPI_OK)
@@ -1025,6 +1039,10 @@ static skpi_err run_cycle(kctx *k, skpi_ksample **out, char *err, size_t errlen)
   s->time = skpi_now();
   s->duration_s = skpi_mono() - t0;
 out:
+  /* On a large cluster the handle goes before the sample is rendered, with
+   * the metadata it keeps; the next cycle makes a new one. */
+  if(skpi_kafka_client_drop_large(&k->rk, k->md_partitions))
+    k->md_partitions = 0;
   if(rc != SKPI_OK) {
     if(!err[0])
       snprintf(err, errlen, "%s", skpi_strerror(rc));
