@@ -309,19 +309,36 @@ static uint32_t hash_name(const char *s, size_t n) {
   return h;
 }
 
-/* Returns the index of the family called name, or -1. */
-static long find_family(const skpi_mset *m, const char *name, size_t n) {
-  if(!m->nslots)
+/* The name of entry k of a table's owner (a set or a rendering). */
+typedef const char *(*name_at_fn)(const void *owner, size_t k, size_t *len);
+
+/* Finds name in an open-addressing table of entry index + 1 (0 = empty,
+ * nslots a power of two or 0); returns the entry's index, or -1. */
+static long probe_name(const uint32_t *slots, size_t nslots, const char *name, size_t n,
+                       name_at_fn at, const void *owner) {
+  if(!nslots)
     return -1;
-  size_t mask = m->nslots - 1;
+  size_t mask = nslots - 1;
   for(size_t i = hash_name(name, n) & mask;; i = (i + 1) & mask) {
-    uint32_t s = m->slots[i];
+    uint32_t s = slots[i];
     if(!s)
       return -1;
-    const family *f = &m->fams[s - 1];
-    if(f->namelen == n && memcmp(f->name, name, n) == 0)
+    size_t len;
+    const char *fn = at(owner, s - 1, &len);
+    if(len == n && memcmp(fn, name, n) == 0)
       return (long)(s - 1);
   }
+}
+
+static const char *mset_name_at(const void *owner, size_t k, size_t *len) {
+  const family *f = &((const skpi_mset *)owner)->fams[k];
+  *len = f->namelen;
+  return f->name;
+}
+
+/* Returns the index of the family called name, or -1. */
+static long find_family(const skpi_mset *m, const char *name, size_t n) {
+  return probe_name(m->slots, m->nslots, name, n, mset_name_at, m);
 }
 
 static void slot_put(uint32_t *slots, size_t nslots, const family *f, uint32_t idx1) {
@@ -822,18 +839,15 @@ static skpi_err new_block(const family *f, size_t from, size_t to, uint64_t hash
   return SKPI_OK;
 }
 
+static const char *rendered_name_at(const void *owner, size_t k, size_t *len) {
+  const rfam *f = &((const skpi_rendered *)owner)->fams[k];
+  *len = f->namelen;
+  return f->name;
+}
+
+/* Returns the index of r's family called name, or -1 (also for NULL r). */
 static long find_rfam(const skpi_rendered *r, const char *name, size_t n) {
-  if(!r || !r->nslots)
-    return -1;
-  size_t mask = r->nslots - 1;
-  for(size_t i = hash_name(name, n) & mask;; i = (i + 1) & mask) {
-    uint32_t s = r->slots[i];
-    if(!s)
-      return -1;
-    const rfam *f = &r->fams[s - 1];
-    if(f->namelen == n && memcmp(f->name, name, n) == 0)
-      return (long)(s - 1);
-  }
+  return r ? probe_name(r->slots, r->nslots, name, n, rendered_name_at, r) : -1;
 }
 
 void skpi_rendered_ref(skpi_rendered *r) {
