@@ -312,7 +312,10 @@ static skpi_err remember(skpi_msgtime_reader *r, const skpi_ksample *s) {
  * the one the Kafka source already leaves out of its group listing.  The
  * per-partition fetch size must hold a whole record batch: a broker returns
  * an oversized batch for the first partition of a Fetch answer only, so a
- * tiny size would cost one Fetch per partition. */
+ * tiny size would cost one Fetch per partition.  One message per partition
+ * is read, so a partition is not fetched again once anything is queued for
+ * it (librdkafka otherwise prefetches up to 100,000 messages a partition,
+ * held until the unassign, up to the queue's byte cap). */
 static rd_kafka_t *make_handle(const skpi_cluster_cfg *cfg) {
   static const char *const forced[] = {"group.id", SKPI_KAFKA_OWN_GROUP,
                                        "enable.auto.offset.store", "false",
@@ -320,6 +323,7 @@ static rd_kafka_t *make_handle(const skpi_cluster_cfg *cfg) {
                                        "auto.offset.reset", "earliest",
                                        "max.partition.fetch.bytes", "65536",
                                        "queued.max.messages.kbytes", "16384",
+                                       "queued.min.messages", "1",
                                        "fetch.wait.max.ms", "100",
                                        NULL};
   skpi_kafka_client_opts o = {.type = RD_KAFKA_CONSUMER,
