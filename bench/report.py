@@ -693,6 +693,9 @@ def main():
           "`perf report --sort comm,dso`): %s. Heaviest symbols: %s." % (
               "; ".join("%.1f%% %s" % r for r in top_dso),
               "; ".join("%.1f%% %s" % r for r in top_sym)))
+    p("- Peak RSS of the large scenario: where it goes (heap profile with heaptrack, and an RSS "
+      "trace showing it level off over a longer run) is in docs/bench.md, \"Peak memory\"; "
+      "`bench/memory.sh large heaptrack -o FILE` reproduces the profile.")
     if fl and large_s["cycle"]:
         p("- The floor adds its phases up one after the other; streamkpi overlaps them (groups "
           "in flight while offsets are fetched), so its cycle can be below 1× the floor.")
