@@ -29,22 +29,13 @@ void skpi_buf_reset(skpi_buf *b) {
     b->data[0] = '\0';
 }
 
-/* Sets *need to the allocation n more bytes and the NUL take, or frees b
- * and fails when that passes b's cap. */
-static skpi_err room_for(skpi_buf *b, size_t n, size_t *need) {
+/* Makes room for n more bytes plus the NUL, or frees and fails. */
+static skpi_err grow(skpi_buf *b, size_t n) {
   if(n > b->max || b->len > b->max - n) {
     skpi_buf_free(b);
     return SKPI_ETOOBIG;
   }
-  *need = b->len + n + 1;
-  return SKPI_OK;
-}
-
-/* Makes room for n more bytes plus the NUL, or frees and fails. */
-static skpi_err grow(skpi_buf *b, size_t n) {
-  size_t need;
-  if(room_for(b, n, &need) != SKPI_OK)
-    return SKPI_ETOOBIG;
+  size_t need = b->len + n + 1;
   if(need <= b->alloc)
     return SKPI_OK;
   size_t a = b->alloc ? b->alloc : 64;
@@ -107,24 +98,6 @@ skpi_err skpi_buf_printf(skpi_buf *b, const char *fmt, ...) {
   skpi_err rc = skpi_buf_vprintf(b, fmt, ap);
   va_end(ap);
   return rc;
-}
-
-skpi_err skpi_buf_reserve(skpi_buf *b, size_t n) {
-  size_t need;
-  if(room_for(b, n, &need) != SKPI_OK)
-    return SKPI_ETOOBIG;
-  if(need <= b->alloc)
-    return SKPI_OK;
-  char *p = realloc(b->data, need);
-  if(!p) {
-    skpi_buf_free(b);
-    return SKPI_ENOMEM;
-  }
-  if(!b->data)
-    p[0] = '\0';
-  b->data = p;
-  b->alloc = need;
-  return SKPI_OK;
 }
 
 char *skpi_buf_steal(skpi_buf *b, size_t *len) {

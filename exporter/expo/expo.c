@@ -341,9 +341,9 @@ static long find_family(const skpi_mset *m, const char *name, size_t n) {
   return probe_name(m->slots, m->nslots, name, n, mset_name_at, m);
 }
 
-static void slot_put(uint32_t *slots, size_t nslots, const family *f, uint32_t idx1) {
+static void slot_put(uint32_t *slots, size_t nslots, const char *name, size_t n, uint32_t idx1) {
   size_t mask = nslots - 1;
-  size_t i = hash_name(f->name, f->namelen) & mask;
+  size_t i = hash_name(name, n) & mask;
   while(slots[i])
     i = (i + 1) & mask;
   slots[i] = idx1;
@@ -358,7 +358,7 @@ static skpi_err grow_slots(skpi_mset *m) {
   if(!s)
     return SKPI_ENOMEM;
   for(size_t i = 0; i < m->nfams; i++)
-    slot_put(s, n, &m->fams[i], (uint32_t)(i + 1));
+    slot_put(s, n, m->fams[i].name, m->fams[i].namelen, (uint32_t)(i + 1));
   free(m->slots);
   m->slots = s;
   m->nslots = n;
@@ -424,7 +424,7 @@ int skpi_mset_family(skpi_mset *m, const char *name, enum skpi_mtype type, const
   f->namelen = n;
   f->famlen = famlen;
   f->type = type;
-  slot_put(m->slots, m->nslots, f, (uint32_t)(m->nfams + 1));
+  slot_put(m->slots, m->nslots, f->name, f->namelen, (uint32_t)(m->nfams + 1));
   return (int)m->nfams++;
 }
 
@@ -964,10 +964,7 @@ skpi_err skpi_rendered_new(const skpi_mset *m, const skpi_rendered *prev, skpi_r
     const rfam *old = o >= 0 && prev->fams[o].type == f->type ? &prev->fams[o] : NULL;
     rc = render_family(r, &r->fams[i], f, old, &scratch);
     r->nfams = i + 1;
-    size_t mask = r->nslots - 1, j = hash_name(f->name, f->namelen) & mask;
-    while(r->slots[j])
-      j = (j + 1) & mask;
-    r->slots[j] = (uint32_t)(i + 1);
+    slot_put(r->slots, r->nslots, f->name, f->namelen, (uint32_t)(i + 1));
   }
   skpi_buf_free(&scratch);
 out:
@@ -985,6 +982,7 @@ out:
  * or a block's text or gzip form. */
 typedef struct bpart {
   const block *b; /* NULL: own bytes */
+  int zipped;     /* the block's gzip form, not its text */
   size_t off;
   size_t len;
 } bpart;
@@ -1005,7 +1003,7 @@ typedef struct builder {
   size_t nparts, cap;
 } builder;
 
-static skpi_err add_part(builder *bd, const block *b, size_t off, size_t len) {
+static skpi_err add_part(builder *bd, const block *b, int zipped, size_t off, size_t len) {
   if(!len)
     return SKPI_OK;
   if(bd->nparts == bd->cap) {
@@ -1016,7 +1014,7 @@ static skpi_err add_part(builder *bd, const block *b, size_t off, size_t len) {
     bd->parts = p;
     bd->cap = cap;
   }
-  bd->parts[bd->nparts++] = (bpart){b, off, len};
+  bd->parts[bd->nparts++] = (bpart){b, zipped, off, len};
   return SKPI_OK;
 }
 
@@ -1024,7 +1022,7 @@ static skpi_err add_part(builder *bd, const block *b, size_t off, size_t len) {
 static skpi_err add_own(builder *bd, const void *p, size_t n) {
   size_t off = bd->own.len;
   skpi_err rc = skpi_buf_add(&bd->own, p, n);
-  return rc ? rc : add_part(bd, NULL, off, n);
+  return rc ? rc : add_part(bd, NULL, 0, off, n);
 }
 
 static skpi_err head_into(skpi_buf *out, const rfam *f, enum skpi_format fmt) {
@@ -1088,7 +1086,7 @@ static skpi_err plan_text(skpi_rendered *const *r, size_t n, enum skpi_format fm
         continue;
       size_t off = bd->own.len;
       if((rc = head_into(&bd->own, first, fmt)) != SKPI_OK ||
-         (rc = add_part(bd, NULL, off, bd->own.len - off)) != SKPI_OK)
+         (rc = add_part(bd, NULL, 0, off, bd->own.len - off)) != SKPI_OK)
         return rc;
       for(size_t k = i; k < n; k++) {
         long idx = find_rfam(r[k], first->name, first->namelen);
@@ -1096,7 +1094,7 @@ static skpi_err plan_text(skpi_rendered *const *r, size_t n, enum skpi_format fm
           continue;
         const rfam *mf = &r[k]->fams[idx];
         for(size_t b = 0; b < mf->nblocks; b++)
-          if((rc = add_part(bd, mf->blocks[b], 0, mf->blocks[b]->len)) != SKPI_OK)
+          if((rc = add_part(bd, mf->blocks[b], 0, 0, mf->blocks[b]->len)) != SKPI_OK)
             return rc;
       }
     }
@@ -1177,14 +1175,14 @@ static skpi_err plan_gzip(builder *text, builder *bd) {
         break;
       }
       crc = (uint32_t)crc32_combine(crc, z->crc, (z_off_t)p->len);
-      rc = add_part(bd, p->b, SIZE_MAX, z->len);
+      rc = add_part(bd, p->b, 1, 0, z->len);
     } else {
       const char *d = text->own.data + p->off;
       crc = (uint32_t)crc32(crc, (const Bytef *)d, (uInt)p->len);
       size_t off = bd->own.len;
       if((rc = deflateReset(&zs) == Z_OK ? SKPI_OK : SKPI_EIO) == SKPI_OK &&
          (rc = deflate_into(&zs, d, p->len, &bd->own)) == SKPI_OK)
-        rc = add_part(bd, NULL, off, bd->own.len - off);
+        rc = add_part(bd, NULL, 0, off, bd->own.len - off);
     }
     total += p->len;
   }
@@ -1294,7 +1292,7 @@ skpi_err skpi_expo_assemble(skpi_rendered *const *r, size_t n, enum skpi_format 
     const char *d;
     if(!p->b)
       d = b->own + p->off;
-    else if(p->off == SIZE_MAX)
+    else if(p->zipped)
       d = (const char *)atomic_load(&((block *)(uintptr_t)p->b)->z)->data;
     else
       d = p->b->data;

@@ -85,7 +85,7 @@ static int enc_index(enum skpi_format fmt, int gzip) {
   return (fmt == SKPI_FMT_OPENMETRICS ? 1 : 0) + (gzip ? 2 : 0);
 }
 
-/* Assembles encoding e of s (caller holds s->mu). */
+/* Assembles encoding e of s (caller holds s->mu, or s is not shown yet). */
 static skpi_err assemble(skpi_snapshot *s, int e) {
   if(s->body[e])
     return SKPI_OK;

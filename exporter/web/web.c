@@ -123,8 +123,8 @@ typedef struct req_ctx {
   int too_big;
 } req_ctx;
 
-/* What a /metrics answer holds until MHD has sent it. */
-/* An answer's hold on its snapshot, and where a streamed answer is. */
+/* What a /metrics answer holds until MHD has sent it, and where a streamed
+ * answer is. */
 typedef struct held {
   skpi_web *w;
   skpi_snapshot *snap;

@@ -38,12 +38,6 @@ void skpi_buf_reset(skpi_buf *b);
 /* Frees the contents; b may be re-used after skpi_buf_init. */
 void skpi_buf_free(skpi_buf *b);
 
-/* Makes room for n more bytes (plus the NUL) in one allocation of exactly
- * that size, so a caller that knows the final size avoids the doubling.
- * Fails like skpi_buf_add (SKPI_ETOOBIG past the cap, SKPI_ENOMEM), freeing
- * the contents. */
-skpi_err skpi_buf_reserve(skpi_buf *b, size_t n);
-
 /* Hands the malloc'd data to the caller (who frees it) and empties b.  A
  * large unused tail is given back first, so the result is about len bytes.
  * Returns an empty malloc'd string when nothing was appended; NULL on OOM. */

@@ -59,21 +59,6 @@ static void steal_empty_gives_string(void **state) {
   free(p);
 }
 
-static void reserve_is_exact_and_capped(void **state) {
-  skpi_buf b;
-  skpi_buf_init(&b, 1000);
-  assert_int_equal(skpi_buf_reserve(&b, 500), SKPI_OK);
-  assert_int_equal(b.alloc, 501);
-  assert_string_equal(b.data, "");
-  assert_int_equal(skpi_buf_addstr(&b, "abc"), SKPI_OK);
-  assert_int_equal(b.alloc, 501); /* fits: no growth */
-  assert_int_equal(skpi_buf_reserve(&b, 998), SKPI_ETOOBIG);
-  assert_null(b.data);
-  assert_int_equal(skpi_buf_addstr(&b, "ok"), SKPI_OK);
-  assert_string_equal(b.data, "ok");
-  skpi_buf_free(&b);
-}
-
 static void steal_keeps_the_bytes_after_growth(void **state) {
   skpi_buf b;
   skpi_buf_init(&b, 1 << 20);
@@ -100,7 +85,6 @@ int main(void) {
       cmocka_unit_test(cap_fails_and_frees),
       cmocka_unit_test(long_printf_grows),
       cmocka_unit_test(steal_empty_gives_string),
-      cmocka_unit_test(reserve_is_exact_and_capped),
       cmocka_unit_test(steal_keeps_the_bytes_after_growth),
   };
   return cmocka_run_group_tests_name("buf", tests, NULL, NULL);

@@ -587,7 +587,6 @@ static void on_message(skpi_probe *p, cycle *c, const rd_kafka_message_t *m) {
   }
 }
 
-/* Counts this cycle's messages still in flight (not failed, not back). */
 /* Messages of this cycle still waiting for their consumption, or consumed
  * but without their delivery report yet: the consumer can see a message
  * before the producer has read the broker's acknowledgement, and the
