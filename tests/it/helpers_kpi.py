@@ -274,3 +274,27 @@ def wait_a_bit(seconds):
     assertion on how long something took."""
     time.sleep(seconds)
 
+
+
+def kpi_render_time(series):
+    """(t, d): when the exporter rendered the KPI values of this scrape, as
+    its own clock says, and how long that render took.  The KPI slot
+    (source="kpi") publishes the time it finished at; the render started d
+    seconds before.  Time-lag values are computed at the render's start, so a
+    scenario compares them with t - d rather than with the scrape's wall
+    time: on a loaded machine the shown values can be seconds old."""
+    last = select(series, "streamkpi_source_last_success_timestamp_seconds", source="kpi")
+    dur = select(series, "streamkpi_source_collect_duration_seconds", source="kpi")
+    assert len(last) == 1 and len(dur) == 1, (last, dur)
+    t = next(iter(last.values()))
+    d = next(iter(dur.values()))
+    return t - d, d
+
+
+def kafka_cycle_seconds(series, cluster):
+    """The wall time of the cluster's last Kafka cycle (its sample spacing is
+    at most the interval plus this)."""
+    hits = select(series, "streamkpi_source_collect_duration_seconds", cluster=cluster,
+                  source="kafka")
+    assert len(hits) == 1, hits
+    return next(iter(hits.values()))

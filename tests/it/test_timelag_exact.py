@@ -18,9 +18,10 @@ sample interval as tolerance.
 import json
 import uuid
 
-from helpers_kpi import kpi_config, now, one, wait_a_bit
+from helpers_kpi import kpi_config, kpi_render_time, now, one, wait_a_bit
 
 INTERVAL = 1.0  # the exporter's sample interval in kpi_config
+RENDER_SLACK = 0.25  # see test_kpis.py
 LAG = "kafka_consumergroup_lag_seconds"
 
 
@@ -32,23 +33,25 @@ def _produce(kafka, topic, part, n):
     return a, now()
 
 
-def _within(lag, w, written):
-    """The exporter rendered lag at most two intervals before w, about a
-    message written in [a, b]."""
+def _within(lag, t, written):
+    """The exporter rendered lag at t (its own clock, read back from the same
+    scrape) about a message written in [a, b]: the message's own timestamp
+    gives t - b <= lag <= t - a; the bounds allow the render-time slack and,
+    above, one interval for the method that falls back to the next message."""
     a, b = written
-    return w - b - 2 * INTERVAL <= lag <= w - a + INTERVAL
+    return t - b - RENDER_SLACK <= lag <= t - a + INTERVAL + RENDER_SLACK
 
 
 def _readings(e, cluster, group, truths):
-    """One reading per partition: (w, lag), with the bounds checked."""
+    """One reading per partition: (t, lag), with the bounds checked."""
     s = e.metrics()
-    w = now()
+    t, _ = kpi_render_time(s)
     out = {}
     for part, (written, _method) in truths.items():
         lag = one(s, LAG, cluster=cluster, consumergroup=group, partition=part)
         assert lag is not None, f"no {LAG} for partition {part}"
-        assert _within(lag, w, written), (part, lag, w - written[1], w - written[0])
-        out[part] = (w, lag)
+        assert _within(lag, t, written), (part, lag, t - written[1], t - written[0])
+        out[part] = (t, lag)
     return s, out
 
 
@@ -69,9 +72,9 @@ def _check(e, cluster, group, truths):
     wait_a_bit(5 * INTERVAL)
     s, later = _readings(e, cluster, group, truths)
     for p in truths:
-        (w0, l0), (w1, l1) = first[p], later[p]
-        # Rising at one second per second, within the sample interval.
-        assert abs((l1 - l0) - (w1 - w0)) <= 2 * INTERVAL, (p, first[p], later[p])
+        (t0, l0), (t1, l1) = first[p], later[p]
+        # Rising at one second per second between the two renders.
+        assert abs((l1 - l0) - (t1 - t0)) <= 2 * RENDER_SLACK, (p, first[p], later[p])
     # Each stalled commit was read once; the deleted one fell back.
     assert one(s, "streamkpi_kafka_message_time_reads_total", cluster=cluster) == len(truths)
     assert one(s, "streamkpi_kafka_message_time_fallbacks_total", cluster=cluster) == 1
