@@ -702,6 +702,21 @@ def main():
     p("- streamkpi sends one FindCoordinator pair and one DescribeGroups per group: "
       "librdkafka 2.0.2's DescribeConsumerGroups and ListConsumerGroupOffsets look up the "
       "coordinator for each group before the request.")
+    done = (read("skpi-large.timesdone") or "").split()
+    if len(done) == 2:
+        p("- The large scenario's window (cycles, requests, CPU) is the steady state: it starts "
+          "after the message-time reads that follow a start (%s s, %s reads; measured on their "
+          "own in the message-time section below). Those reads run on a consumer of their own, "
+          "which asks for the metadata of the topics it reads (200 topics a request) and looks "
+          "up a coordinator; in a window that overlaps them they show as a second Metadata "
+          "request and more FindCoordinator per cycle." % (done[0], done[1]))
+    if large_s["cycle"] and fl:
+        ot = skpi_figures("large_ot")
+        p("- The 630 ms cycle target is the cycle of an earlier run (revision dcf64a8) whose floor, "
+          "the same raw requests, took 692 ms. This run's floor took %s, so the cycle is compared "
+          "with it: %.2f× the floor (0.91× then). With `group_offsets: offsets_topic` the cycle "
+          "is %s." % (fmt_s(floor_total), large_s["cycle"] / floor_total,
+                      fmt_s(ot["cycle"]) if ot["cycle"] else "not run"))
     if fl and not ke.get("failed") and ke["broker"].get("ListOffsets"):
         p("- kafka_exporter sends ListOffsets per partition (sarama `GetOffset`): %.1f per "
           "partition and scrape here; kminion batches them like streamkpi but collects on "
