@@ -396,8 +396,10 @@ def offsets_topic_section(p, ngroups, large_s, km):
       "`describe_interval: 60s`: committed offsets are read from the `__consumer_offsets` topic "
       "(up to its end offsets every cycle) instead of an OffsetFetch and a coordinator lookup per "
       "group; groups are described again only after 60 s or when their listed state changes. "
-      "The measured window starts once the reader caught up; it took %s s from the exporter's "
-      "start (%s groups)." % ((catchup or "?").strip(), ngroups))
+      "The measured window starts once the reader caught up (it took %s s from the exporter's "
+      "start, %s groups) and the message-time reads were done, and spans %s cycles: at least "
+      "one whole describe interval, so every group's re-description is in it." % (
+          (catchup or "?").strip(), ngroups, "%g" % ot["nwin"]))
     p("")
     p("| | streamkpi, admin (default) | streamkpi, offsets_topic | kminion (per scrape) |")
     p("|---|---|---|---|")
