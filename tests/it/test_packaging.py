@@ -350,7 +350,7 @@ def test_containerfile_is_multistage_slim_nonroot_with_state_volume_and_healthch
 
 
 @pytest.fixture(scope="module")
-def chart():
+def chart(tmp_path_factory):
     helm, kubeconform, swagger, crds, k8s = pkg_tools()
     for path in (helm, kubeconform):
         require(path, "scripts/deps.sh builds it from the Go module proxy")
@@ -360,12 +360,20 @@ def chart():
     schemas = os.path.join(ROOT, "build", "kube-schemas", k8s)
     done = os.path.join(schemas, ".complete")
     script = os.path.join(ROOT, "scripts", "kube-schemas.py")
-    if not os.path.isfile(done) or os.path.getmtime(script) > os.path.getmtime(done):
-        shutil.rmtree(schemas, ignore_errors=True)
-        run(["python3", script, schemas, swagger,
-             os.path.join(crds, "servicemonitors-crd.json"), os.path.join(crds, "prometheusrules-crd.json")])
-        open(done, "w").close()
-    path = run([CHART_BUILD]).stdout.strip().splitlines()[-1]
+    # pytest-xdist workers share build/: one generates the schemas while the
+    # others wait on the lock (a second generation would remove the first's
+    # files under it).
+    os.makedirs(os.path.dirname(schemas), exist_ok=True)
+    with open(schemas + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.isfile(done) or os.path.getmtime(script) > os.path.getmtime(done):
+            shutil.rmtree(schemas, ignore_errors=True)
+            run(["python3", script, schemas, swagger, os.path.join(crds, "servicemonitors-crd.json"),
+                 os.path.join(crds, "prometheusrules-crd.json")])
+            open(done, "w").close()
+    # Each worker renders its own copy of the chart.
+    out = str(tmp_path_factory.mktemp("helm") / "streamkpi")
+    path = run([CHART_BUILD, out]).stdout.strip().splitlines()[-1]
     return {"helm": helm, "kubeconform": kubeconform, "schemas": schemas, "path": path}
 
 
