@@ -29,10 +29,6 @@ void skpi_ksample_free(skpi_ksample *s) {
   free(s->brokers);
   for(size_t i = 0; i < s->ntopics; i++) {
     skpi_ktopic *t = &s->topics[i];
-    for(int p = 0; p < t->nparts && !t->ids; p++) {
-      free(t->parts[p].replicas);
-      free(t->parts[p].isrs);
-    }
     free(t->ids);
     free(t->parts);
     free(t->name);

@@ -42,9 +42,8 @@ typedef struct skpi_ktopic {
                    and the exporter's probe topic */
   skpi_kpartition *parts;
   int nparts;
-  /* When set, one block holding the replicas and ISRs of every partition
-   * (theirs point into it), freed with the topic; when NULL, each
-   * partition owns its two arrays. */
+  /* One block holding the replicas and ISRs of every partition (theirs
+   * point into it), freed with the topic; NULL when there are none. */
   int32_t *ids;
 } skpi_ktopic;
 

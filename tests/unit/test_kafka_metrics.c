@@ -21,10 +21,19 @@ static char *xstrdup(const char *s) {
   return p;
 }
 
-static int32_t *ids(int n, ...) {
+/* Appends n ids to topic t's one id block (the layout copy_topic makes:
+ * the partitions' arrays point into it) and returns where they start. */
+enum { IDS_PER_TOPIC = 16 };
+static int32_t *ids(skpi_ktopic *t, int n, ...) {
+  if(!t->ids) {
+    t->ids = calloc(IDS_PER_TOPIC + 1, sizeof(*t->ids));
+    assert_non_null(t->ids);
+  }
+  int32_t *p = t->ids;
+  while(*p)
+    p++; /* ids here are broker ids >= 1; 0 marks the free space */
+  assert_true(p + n < t->ids + IDS_PER_TOPIC);
   va_list ap;
-  int32_t *p = calloc((size_t)(n ? n : 1), sizeof(*p));
-  assert_non_null(p);
   va_start(ap, n);
   for(int i = 0; i < n; i++)
     p[i] = va_arg(ap, int);
@@ -74,17 +83,17 @@ static skpi_ksample *build(void) {
   orders->nparts = 2;
   orders->parts = calloc(2, sizeof(skpi_kpartition));
   /* stored as p1, p0: the partition sort must restore parts[i].id == i */
-  set_part(&orders->parts[0], 1, 2, -1, -1, ids(2, 1, 2), 2, ids(1, 2), 1);
-  set_part(&orders->parts[1], 0, 1, 10, 100, ids(2, 1, 2), 2, ids(2, 1, 2), 2);
+  set_part(&orders->parts[0], 1, 2, -1, -1, ids(orders, 2, 1, 2), 2, ids(orders, 1, 2), 1);
+  set_part(&orders->parts[1], 0, 1, 10, 100, ids(orders, 2, 1, 2), 2, ids(orders, 2, 1, 2), 2);
   co->name = xstrdup("__consumer_offsets");
   co->internal = 1;
   co->nparts = 1;
   co->parts = calloc(1, sizeof(skpi_kpartition));
-  set_part(&co->parts[0], 0, 1, 0, 50, ids(1, 1), 1, ids(1, 1), 1);
+  set_part(&co->parts[0], 0, 1, 0, 50, ids(co, 1, 1), 1, ids(co, 1, 1), 1);
   audit->name = xstrdup("audit");
   audit->nparts = 1;
   audit->parts = calloc(1, sizeof(skpi_kpartition));
-  set_part(&audit->parts[0], 0, -1, -1, -1, ids(1, 2), 1, ids(0), 0);
+  set_part(&audit->parts[0], 0, -1, -1, -1, ids(audit, 1, 2), 1, NULL, 0);
 
   s->ngroups = 4;
   s->groups = calloc(4, sizeof(*s->groups));
