@@ -422,15 +422,8 @@ static skpi_err read_all(skpi_msgtime_reader *r, const skpi_ksample *s, const sk
     left -= (size_t)take(r, s, m);
     rd_kafka_message_destroy(m);
   }
-  /* Unassigning drops whatever was prefetched.  The handle goes too:
-   * librdkafka 2.0.2 keeps a topic object and the state of every partition
-   * of each topic ever assigned (about 1.5 kB a partition) until it is
-   * destroyed.  Reads come in bursts (the first cycles after a start, then
-   * the odd stalled group), so a new handle per burst costs a connection
-   * and keeps that state from piling up: 24 MB at 10,000 partitions. */
+  /* Unassigning drops whatever was prefetched. */
   rd_kafka_assign(r->rk, NULL);
-  skpi_kafka_client_free(r->rk);
-  r->rk = NULL;
   return SKPI_OK;
 }
 
@@ -451,6 +444,14 @@ skpi_err skpi_msgtime_reader_run(skpi_msgtime_reader *r, const skpi_ksample *s,
   r->items = it;
   double t0 = skpi_mono();
   rc = read_all(r, s, stop);
+  /* The handle lives for one batch, whatever its outcome: librdkafka 2.0.2
+   * keeps a topic object and the state of every partition of each topic a
+   * handle ever assigned (about 1.5 kB a partition) until it is destroyed.
+   * Reads come in bursts (the first cycles after a start, then the odd
+   * stalled group), so a new handle per batch costs a connection and keeps
+   * that state from piling up: 24 MB at 10,000 partitions. */
+  skpi_kafka_client_free(r->rk);
+  r->rk = NULL;
   r->st.last_read_s = skpi_mono() - t0;
   if(rc != SKPI_OK)
     return rc;
