@@ -87,6 +87,20 @@ metric() { # metric FILE NAME-with-labels-regex -> first value
   awk -v re="$2" '$0 ~ "^" re { print $NF; exit }' "$1"
 }
 
+# await_metric FILE URL REGEX WANT TRIES PAUSE [CURL-OPTION...]: fetches URL
+# into FILE until the first sample matching REGEX reads WANT, at most TRIES
+# times PAUSE seconds apart; fails when it never does.
+await_metric() {
+  local file=$1 url=$2 re=$3 want=$4 tries=$5 pause=$6 k
+  shift 6
+  for k in $(seq 1 "$tries"); do
+    curl -s "$@" -o "$file" "$url"
+    [ "$(metric "$file" "$re")" = "$want" ] && return 0
+    sleep "$pause"
+  done
+  return 1
+}
+
 start_broker() {
   local dir=$RUN/broker
   rm -rf "$dir"
@@ -155,26 +169,16 @@ measure_streamkpi() { # NAME BOOTSTRAP [CLUSTER-KEYS]
   # Reading __consumer_offsets: the window starts once the reader caught up
   # (until then offsets are unknown); how long that took is recorded.
   if grep -q 'group_offsets: offsets_topic' "$RUN/skpi-$name.yml"; then
-    for i in $(seq 1 600); do
-      curl -s -o "$RUN/skpi-$name.m0" "$url"
-      [ "$(metric "$RUN/skpi-$name.m0" 'streamkpi_kafka_offsets_topic_caught_up\{')" = 1 ] && break
-      sleep 0.5
-    done
-    [ "$(metric "$RUN/skpi-$name.m0" 'streamkpi_kafka_offsets_topic_caught_up\{')" = 1 ] ||
-      die "streamkpi ($name) did not catch up on __consumer_offsets"
+    await_metric "$RUN/skpi-$name.m0" "$url" 'streamkpi_kafka_offsets_topic_caught_up\{' 1 600 0.5 \
+      "${poll[@]+"${poll[@]}"}" || die "streamkpi ($name) did not catch up on __consumer_offsets"
     echo "$((SECONDS - t_start))" >"$RUN/skpi-$name.catchup"
     n0=$(metric "$RUN/skpi-$name.m0" 'streamkpi_source_cycles_total\{[^}]*source="kafka"')
   fi
   # After a start every stalled commit's message is timed once, at most
   # message_time_reads a cycle (the msgtime section measures that burst);
   # the window is the steady state after it: a cycle that read nothing.
-  for i in $(seq 1 $((INTERVAL * 60))); do
-    curl -s -o "$RUN/skpi-$name.m0" "$url"
-    [ "$(metric "$RUN/skpi-$name.m0" 'streamkpi_kafka_message_time_cycle_partitions\{')" = 0 ] &&
-      break
-    sleep 1
-  done
-  [ "$(metric "$RUN/skpi-$name.m0" 'streamkpi_kafka_message_time_cycle_partitions\{')" = 0 ] ||
+  await_metric "$RUN/skpi-$name.m0" "$url" 'streamkpi_kafka_message_time_cycle_partitions\{' 0 \
+    $((INTERVAL * 60)) 1 "${poll[@]+"${poll[@]}"}" ||
     die "streamkpi ($name) was still reading message times"
   echo "$((SECONDS - t_start)) $(metric "$RUN/skpi-$name.m0" \
     'streamkpi_kafka_message_time_reads_total\{')" >"$RUN/skpi-$name.timesdone"
